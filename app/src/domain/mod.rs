@@ -1,0 +1,15 @@
+//! Pure business rules: parsing user input into domain types and deciding what is allowed.
+//! Nothing here touches a database, a clock, the network or a web framework, so it compiles to wasm
+//! and every rule can be tested with fixed inputs.
+
+pub mod duration;
+pub mod email;
+pub mod id;
+pub mod password;
+pub mod time;
+
+pub use duration::parse_duration;
+pub use email::Email;
+pub use id::Id;
+pub use password::Password;
+pub use time::Timestamp;

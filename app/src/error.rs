@@ -1,0 +1,193 @@
+//! The one application error. It travels from services to both adapters: the JSON API renders it
+//! as the `{errors:[{message, field?}]}` envelope, the pages show its messages next to the inputs.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// One entry of the error envelope: a message, and the input it belongs to when there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ErrorDetail {
+    pub fn field(field: &str, message: &str) -> ErrorDetail {
+        ErrorDetail {
+            message: message.to_string(),
+            field: Some(field.to_string()),
+        }
+    }
+
+    pub fn message(message: &str) -> ErrorDetail {
+        ErrorDetail {
+            message: message.to_string(),
+            field: None,
+        }
+    }
+}
+
+/// Everything that can go wrong, by what the caller should do about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// 400: the input or a business rule says no; one detail per invalid field.
+    #[error("{}", first_message(.0))]
+    Invalid(Vec<ErrorDetail>),
+    /// 401: not signed in.
+    #[error("Not authorized")]
+    Unauthenticated,
+    /// 403: signed in, but not allowed.
+    #[error("Forbidden")]
+    Forbidden,
+    /// 403 for a browser form posted from another site.
+    #[error("Cross-site requests are not allowed")]
+    CrossSite,
+    /// 404: unknown id or route.
+    #[error("Not found")]
+    NotFound,
+    /// 405 on a known API route.
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    /// 409: a stale version or a changed price.
+    #[error("{}", .0.message)]
+    Conflict(ErrorDetail),
+    /// 402: the card was declined; the message is the bank's reason.
+    #[error("{0}")]
+    PaymentDeclined(String),
+    /// 413.
+    #[error("Request body is too large")]
+    PayloadTooLarge,
+    /// 415.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    /// 429.
+    #[error("Too many attempts, please wait a minute and try again")]
+    TooManyRequests,
+    /// 503.
+    #[error("Error connecting to database")]
+    Unavailable,
+    /// 500: anything unexpected. The cause is logged where it happened, never shown.
+    #[error("Something went wrong")]
+    Internal,
+}
+
+fn first_message(details: &[ErrorDetail]) -> String {
+    details
+        .first()
+        .map(|d| d.message.clone())
+        .unwrap_or_else(|| "Invalid request".to_string())
+}
+
+impl AppError {
+    /// A 400 with one message that belongs to no single input.
+    pub fn invalid(message: &str) -> AppError {
+        AppError::Invalid(vec![ErrorDetail::message(message)])
+    }
+
+    /// A 400 for one input.
+    pub fn invalid_field(field: &str, message: &str) -> AppError {
+        AppError::Invalid(vec![ErrorDetail::field(field, message)])
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Invalid(_) => 400,
+            AppError::Unauthenticated => 401,
+            AppError::PaymentDeclined(_) => 402,
+            AppError::Forbidden | AppError::CrossSite => 403,
+            AppError::NotFound => 404,
+            AppError::MethodNotAllowed => 405,
+            AppError::Conflict(_) => 409,
+            AppError::PayloadTooLarge => 413,
+            AppError::UnsupportedMediaType(_) => 415,
+            AppError::TooManyRequests => 429,
+            AppError::Internal => 500,
+            AppError::Unavailable => 503,
+        }
+    }
+
+    /// The entries of the error envelope.
+    pub fn details(&self) -> Vec<ErrorDetail> {
+        match self {
+            AppError::Invalid(details) if !details.is_empty() => details.clone(),
+            AppError::Conflict(detail) => vec![detail.clone()],
+            other => vec![ErrorDetail::message(&other.to_string())],
+        }
+    }
+
+    /// The message for one input, if this error has one for it.
+    pub fn field_message(&self, field: &str) -> Option<String> {
+        self.details()
+            .into_iter()
+            .find(|d| d.field.as_deref() == Some(field))
+            .map(|d| d.message)
+    }
+
+    /// Messages that belong to no input the form shows (shown above the form).
+    pub fn messages_except(&self, shown_fields: &[&str]) -> Vec<String> {
+        self.details()
+            .into_iter()
+            .filter(|d| {
+                d.field
+                    .as_deref()
+                    .is_none_or(|f| !shown_fields.contains(&f))
+            })
+            .map(|d| d.message)
+            .collect()
+    }
+}
+
+impl From<ErrorDetail> for AppError {
+    fn from(detail: ErrorDetail) -> AppError {
+        AppError::Invalid(vec![detail])
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_) => {
+                AppError::invalid("The form could not be read; please fill it in again")
+            }
+            ServerFnErrorErr::Request(_) => AppError::Unavailable,
+            _ => AppError::Internal,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_entries_keep_fields_and_fixed_messages() {
+        let both = AppError::Invalid(vec![
+            ErrorDetail::field("email", "Email is not valid"),
+            ErrorDetail::field("password", "Password must be between 8 and 128 characters"),
+        ]);
+        assert_eq!(both.status(), 400);
+        assert_eq!(
+            both.field_message("password").as_deref(),
+            Some("Password must be between 8 and 128 characters")
+        );
+        assert!(both.messages_except(&["email", "password"]).is_empty());
+        assert_eq!(
+            AppError::Internal.details(),
+            vec![ErrorDetail::message("Something went wrong")]
+        );
+        assert_eq!(
+            AppError::Unauthenticated.details(),
+            vec![ErrorDetail::message("Not authorized")]
+        );
+        assert_eq!(
+            serde_json::to_value(ErrorDetail::message("Not found")).unwrap(),
+            serde_json::json!({"message": "Not found"})
+        );
+    }
+}

@@ -1,0 +1,7 @@
+//! Server functions: thin adapters between the pages and the services. Each reads the session,
+//! calls one service and maps the result for the page. They live under `/_fn/` so that `/api`
+//! belongs to the JSON API alone.
+
+pub mod auth;
+
+pub use auth::*;

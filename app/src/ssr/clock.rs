@@ -1,0 +1,16 @@
+//! The one place the server reads the wall clock; services pass the time on to the domain.
+
+use crate::domain::Timestamp;
+
+pub fn now() -> Timestamp {
+    let millis = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    Timestamp::from_millis(millis)
+}
+
+/// A fresh time-ordered id (UUID v7).
+pub fn new_id() -> crate::domain::Id {
+    crate::domain::Id::from_trusted(uuid::Uuid::now_v7().hyphenated().to_string())
+}

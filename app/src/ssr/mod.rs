@@ -1,0 +1,19 @@
+//! Everything that only exists on the server: storage (sqlx), services (transactions around the
+//! domain rules), sessions, password hashing, rate limiting and the shared state. Compiled only
+//! with the `ssr` feature; the browser bundle never sees it.
+
+pub mod clock;
+pub mod db;
+pub mod error_response;
+pub mod fn_context;
+pub mod passwords;
+pub mod rate_limit;
+pub mod services;
+pub mod session;
+pub mod settings;
+pub mod state;
+pub mod storage;
+
+pub use db::Db;
+pub use settings::Settings;
+pub use state::AppState;

@@ -1,0 +1,105 @@
+//! Password hashing with argon2id (19 MiB, 2 passes), always on a blocking thread so a burst of
+//! sign-ins never stalls the async workers. Unknown accounts are verified against a dummy hash so
+//! that timing does not reveal which emails are registered.
+
+use crate::domain::Password;
+use anyhow::Context;
+use argon2::password_hash::{
+    PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core::OsRng,
+};
+use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::LazyLock;
+
+/// A PHC string such as `$argon2id$v=19$m=19456,t=2,p=1$…`. Never printed, never serialised.
+pub struct PasswordHashString(String);
+
+impl PasswordHashString {
+    pub fn from_stored(phc: String) -> PasswordHashString {
+        PasswordHashString(phc)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn hasher() -> Argon2<'static> {
+    // OWASP's argon2id recommendation: m = 19 MiB, t = 2, p = 1.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A hash of a random password, computed once, to verify against when the email is unknown.
+static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
+    let salt = SaltString::generate(&mut OsRng);
+    let random = uuid::Uuid::now_v7().to_string();
+    hasher()
+        .hash_password(random.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .unwrap_or_default()
+});
+
+pub async fn hash_password(password: Password) -> anyhow::Result<PasswordHashString> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        hasher()
+            .hash_password(password.expose().as_bytes(), &salt)
+            .map(|hash| PasswordHashString(hash.to_string()))
+            .map_err(|e| anyhow::anyhow!("argon2 failed: {e}"))
+    })
+    .await
+    .context("password hashing task failed")?
+}
+
+/// True when `password` matches `stored`; with no stored hash, spends the same effort and says no.
+pub async fn verify_password(
+    stored: Option<PasswordHashString>,
+    password: Password,
+) -> anyhow::Result<bool> {
+    tokio::task::spawn_blocking(move || {
+        let known = stored.is_some();
+        let phc = stored.map(|s| s.0).unwrap_or_else(|| DUMMY_HASH.clone());
+        let parsed = PasswordHash::new(&phc)
+            .map_err(|e| anyhow::anyhow!("stored hash is not a PHC string: {e}"))?;
+        let matches = hasher()
+            .verify_password(password.expose().as_bytes(), &parsed)
+            .is_ok();
+        Ok(known && matches)
+    })
+    .await
+    .context("password verification task failed")?
+}
+
+/// Computes the dummy hash ahead of the first unknown-email sign-in.
+pub fn warm_up() {
+    LazyLock::force(&DUMMY_HASH);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hashes_verify_and_unknown_accounts_never_match() {
+        let hash = hash_password(Password::parse("correct horse").unwrap())
+            .await
+            .unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        let stored = || Some(PasswordHashString::from_stored(hash.as_str().to_string()));
+        assert!(
+            verify_password(stored(), Password::for_sign_in("correct horse"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password(stored(), Password::for_sign_in("wrong horse"))
+                .await
+                .unwrap()
+        );
+        assert!(
+            !verify_password(None, Password::for_sign_in("correct horse"))
+                .await
+                .unwrap()
+        );
+    }
+}

@@ -1,0 +1,4 @@
+//! Services own transactions: they parse input with the domain types, decide with the domain
+//! rules, call storage, append domain events, and commit.
+
+pub mod users;

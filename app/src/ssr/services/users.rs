@@ -1,0 +1,107 @@
+//! Accounts: sign-up, sign-in and looking up the signed-in user.
+
+use crate::domain::{Email, Id, Password, Timestamp};
+use crate::error::{AppError, ErrorDetail};
+use crate::ssr::db::Db;
+use crate::ssr::passwords::{self, PasswordHashString};
+use crate::ssr::storage::{self, events::insert_event, users};
+use serde::{Deserialize, Serialize};
+
+pub const EMAIL_IN_USE: &str = "Email already in use";
+pub const INVALID_CREDENTIALS: &str = "Invalid credentials";
+
+/// A user as the rest of the application sees them (never with the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: Id,
+    pub email: String,
+}
+
+impl From<users::UserRow> for User {
+    fn from(row: users::UserRow) -> User {
+        User {
+            id: Id::from_trusted(row.id),
+            email: row.email,
+        }
+    }
+}
+
+/// Creates an account. Every invalid field is reported at once; a taken email (in any letter
+/// case) is refused by the database's unique index, not by a check that could race.
+pub async fn sign_up(
+    db: &Db,
+    email: &str,
+    password: &str,
+    now: Timestamp,
+) -> Result<User, AppError> {
+    let (email, password) = match (Email::parse(email), Password::parse(password)) {
+        (Ok(email), Ok(password)) => (email, password),
+        (email, password) => {
+            let details: Vec<ErrorDetail> = [email.err(), password.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Err(AppError::Invalid(details));
+        }
+    };
+    // Cheap early answer for the common case; the unique index below is what guarantees it.
+    if users::email_exists(&mut *db.read.acquire().await?, &email).await? {
+        return Err(AppError::invalid_field("email", EMAIL_IN_USE));
+    }
+    let hash = passwords::hash_password(password).await?;
+    let id = crate::ssr::clock::new_id();
+    let mut tx = db.begin_write().await?;
+    match users::insert_user(&mut tx, &id, &email, hash.as_str(), now).await {
+        Ok(()) => {}
+        Err(err) if storage::is_unique_violation(&err) => {
+            return Err(AppError::invalid_field("email", EMAIL_IN_USE));
+        }
+        Err(err) => return Err(err.into()),
+    }
+    insert_event(
+        &mut tx,
+        "UserCreated",
+        &id,
+        serde_json::json!({ "id": id, "email": email }),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(User {
+        id,
+        email: email.as_str().to_string(),
+    })
+}
+
+/// Checks an email and password. Unknown email and wrong password give the same answer after
+/// the same amount of work.
+pub async fn sign_in(db: &Db, email: &str, password: &str) -> Result<User, AppError> {
+    let invalid = || AppError::invalid(INVALID_CREDENTIALS);
+    let password = Password::for_sign_in(password);
+    let credentials = match Email::parse(email) {
+        Ok(email) => users::find_credentials(&mut *db.read.acquire().await?, &email).await?,
+        Err(_) => None,
+    };
+    let (user, stored) = match credentials {
+        Some(c) => (
+            Some(User {
+                id: Id::from_trusted(c.id),
+                email: c.email,
+            }),
+            Some(PasswordHashString::from_stored(c.password_hash)),
+        ),
+        None => (None, None),
+    };
+    if passwords::verify_password(stored, password).await? {
+        user.ok_or_else(invalid)
+    } else {
+        Err(invalid())
+    }
+}
+
+/// The user with this id, if they still exist.
+pub async fn find_user(db: &Db, id: &Id) -> Result<Option<User>, AppError> {
+    Ok(users::find_user(&mut *db.read.acquire().await?, id)
+        .await?
+        .map(User::from))
+}

@@ -1,0 +1,45 @@
+//! Run-time settings the services need (SPEC §7). The binary fills them from flags and environment.
+
+/// Settings shared by every request. Secrets (Stripe keys, admin token) are added with payments.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Where users reach the site, e.g. `https://tickets.example.org`; decides cookie security and
+    /// which `Origin` counts as same-site.
+    pub public_url: String,
+    /// How long an order holds its ticket, in milliseconds.
+    pub reservation_window_ms: i64,
+    /// ISO currency code of every price, lower case.
+    pub currency: String,
+    /// Sign-in and sign-up attempts per client address per minute; 0 disables the limit.
+    pub auth_rate_limit: u32,
+}
+
+impl Settings {
+    /// Cookies get `Secure` when the public URL is https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// The origin (`scheme://host[:port]`) browsers send in `Origin` for our own pages.
+    pub fn public_origin(&self) -> &str {
+        let url = self.public_url.trim_end_matches('/');
+        match url.find("://") {
+            Some(scheme_end) => match url[scheme_end + 3..].find('/') {
+                Some(path_start) => &url[..scheme_end + 3 + path_start],
+                None => url,
+            },
+            None => url,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            public_url: "http://127.0.0.1:3000".to_string(),
+            reservation_window_ms: 15 * 60 * 1000,
+            currency: "usd".to_string(),
+            auth_rate_limit: 20,
+        }
+    }
+}

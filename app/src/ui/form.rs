@@ -1,0 +1,63 @@
+//! Form pieces shared by every page: a labelled input with its error beside it, and the errors
+//! that belong to no single input.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+
+/// One labelled input. `error` is the message for this input, shown right under it and tied to
+/// it with `aria-describedby` so screen readers announce it.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(optional)] minlength: Option<u32>,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let error_id = format!("{name}-error");
+    view! {
+        <div class="field" class:invalid=move || error.get().is_some()>
+            <label for=name>{label}</label>
+            <input
+                id=name
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                minlength=minlength
+                value=value
+                required=true
+                aria-invalid=move || error.get().is_some().then_some("true")
+                aria-describedby=error_id.clone()
+            />
+            <p class="field-error" id=error_id>{move || error.get()}</p>
+        </div>
+    }
+}
+
+/// Errors not tied to one of `fields` (such as "Invalid credentials" or "Too many attempts").
+#[component]
+pub fn FormErrors(
+    #[prop(into)] error: Signal<Option<AppError>>,
+    fields: &'static [&'static str],
+) -> impl IntoView {
+    move || {
+        let messages = error
+            .get()
+            .map(|e| e.messages_except(fields))
+            .unwrap_or_default();
+        (!messages.is_empty()).then(|| {
+            view! {
+                <div class="form-errors" role="alert">
+                    {messages.into_iter().map(|m| view! { <p>{m}</p> }).collect_view()}
+                </div>
+            }
+        })
+    }
+}
+
+/// The message for `field` in an optional error, as a signal for [`Field`].
+pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || error.get().and_then(|e| e.field_message(field)))
+}

@@ -1,0 +1,36 @@
+//! The site header: the brand, and either the signed-in email with a sign-out button or links to
+//! sign in and sign up.
+
+use super::Account;
+use leptos::prelude::*;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let account = expect_context::<Account>();
+    let user = account.user;
+    view! {
+        <header class="site-header">
+            <a href="/" class="brand">"Ticketing"</a>
+            <nav class="account" aria-label="Account">
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match user.await {
+                            Ok(Some(current)) => view! {
+                                <span class="whoami" data-testid="current-user">{current.email}</span>
+                                <ActionForm action=account.sign_out attr:class="inline">
+                                    <button type="submit" class="link-button">"Sign out"</button>
+                                </ActionForm>
+                            }
+                            .into_any(),
+                            _ => view! {
+                                <a href="/auth/signin">"Sign in"</a>
+                                <a href="/auth/signup" class="button">"Sign up"</a>
+                            }
+                            .into_any(),
+                        }
+                    })}
+                </Transition>
+            </nav>
+        </header>
+    }
+}

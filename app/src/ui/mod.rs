@@ -1,0 +1,113 @@
+//! Pages and components. Every page works as plain HTML (forms post, the server redirects) and
+//! hydrates into an app that submits without reloads when JavaScript runs.
+
+mod auth;
+mod form;
+mod header;
+mod home;
+mod not_found;
+
+use crate::error::AppError;
+use crate::server_fns::{CurrentUser, SignOut, get_current_user};
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// Who is signed in, refetched whenever an account action completes.
+pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
+
+/// The signed-in user and the actions that change it. Pages create their own form actions (so
+/// that errors a no-JavaScript post left in the URL reach them) and register them with
+/// [`Account::track`] so the header follows.
+#[derive(Clone, Copy)]
+pub struct Account {
+    pub user: UserResource,
+    pub sign_out: ServerAction<SignOut>,
+    changed: RwSignal<u32>,
+}
+
+impl Account {
+    /// Refetches the signed-in user each time `action` completes.
+    pub fn track<S>(&self, action: ServerAction<S>)
+    where
+        S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+        S::Output: Send + Sync + 'static,
+        S::Error: Send + Sync + 'static,
+    {
+        // Actions only complete in the browser; a server render has nothing to follow.
+        #[cfg(feature = "hydrate")]
+        {
+            let changed = self.changed;
+            Effect::new(move |_| {
+                if action.version().get() > 0 {
+                    changed.update(|n| *n += 1);
+                }
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (action, self.changed);
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/ticketing.css" />
+        <Title formatter=|page: String| if page.is_empty() { "Ticketing".to_string() } else { format!("{page} · Ticketing") } />
+        <Router>
+            <Layout />
+        </Router>
+    }
+}
+
+#[component]
+fn Layout() -> impl IntoView {
+    let sign_out = ServerAction::<SignOut>::new();
+    let changed = RwSignal::new(0u32);
+    let user: UserResource = Resource::new(
+        move || (sign_out.version().get(), changed.get()),
+        |_| get_current_user(),
+    );
+    provide_context(Account {
+        user,
+        sign_out,
+        changed,
+    });
+
+    view! {
+        <header::Header />
+        <main id="main">
+            <Routes fallback=not_found::NotFound>
+                <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async />
+                <Route path=path!("/auth/signup") view=auth::SignUpPage ssr=SsrMode::Async />
+                <Route path=path!("/auth/signin") view=auth::SignInPage ssr=SsrMode::Async />
+            </Routes>
+        </main>
+        <footer class="site-footer">
+            <p>"Ticketing — buy and sell tickets for live events."</p>
+        </footer>
+    }
+}

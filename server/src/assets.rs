@@ -1,0 +1,112 @@
+//! Serving the site's static files: from the binary itself when built with `embed` (the release
+//! build), otherwise from the site folder on disk (development with `cargo leptos watch`).
+
+use app::ssr::AppState;
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use std::path::{Component, Path};
+use tower::ServiceExt;
+
+/// One embedded file and its precompressed twins.
+pub struct Asset {
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub etag: &'static str,
+    pub raw: &'static [u8],
+    pub gzip: Option<&'static [u8]>,
+    pub brotli: Option<&'static [u8]>,
+}
+
+include!(concat!(env!("OUT_DIR"), "/embedded_assets.rs"));
+
+/// True when the binary carries its own site.
+pub fn embedded() -> bool {
+    !ASSETS.is_empty()
+}
+
+pub fn find(path: &str) -> Option<&'static Asset> {
+    ASSETS.iter().find(|asset| asset.path == path)
+}
+
+/// Answers `req` with a site file, or hands the request back when there is none.
+pub async fn serve(state: &AppState, req: Request<Body>) -> Result<Response, Request<Body>> {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Err(req);
+    }
+    if embedded() {
+        return match find(req.uri().path()) {
+            Some(asset) => Ok(respond(asset, req.headers())),
+            None => Err(req),
+        };
+    }
+    let root = Path::new(state.leptos_options.site_root.as_ref());
+    let relative = Path::new(req.uri().path().trim_start_matches('/'));
+    let safe = relative
+        .components()
+        .all(|c| matches!(c, Component::Normal(_)));
+    if !safe || relative.as_os_str().is_empty() || !root.join(relative).is_file() {
+        return Err(req);
+    }
+    let served = tower_http::services::ServeDir::new(root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .oneshot(req)
+        .await;
+    match served {
+        Ok(response) => Ok(response.into_response()),
+        Err(never) => match never {},
+    }
+}
+
+fn respond(asset: &'static Asset, request: &HeaderMap) -> Response {
+    let cache = if asset.path.starts_with("/pkg/") {
+        // Same URL for every build: let browsers keep a copy but check it on each visit.
+        "public, max-age=0, must-revalidate"
+    } else {
+        "public, max-age=86400"
+    };
+    let not_modified = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|tags| {
+            tags.split(',')
+                .any(|tag| tag.trim() == asset.etag || tag.trim() == "*")
+        });
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ETAG, HeaderValue::from_static(asset.etag));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if not_modified {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    let accepts = |coding: &str| {
+        request
+            .get(header::ACCEPT_ENCODING)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| {
+                v.split(',').any(|c| {
+                    c.split(';')
+                        .next()
+                        .is_some_and(|name| name.trim() == coding)
+                })
+            })
+    };
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(asset.content_type),
+    );
+    let body = match (asset.brotli, asset.gzip) {
+        (Some(br), _) if accepts("br") => {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+            br
+        }
+        (_, Some(gz)) if accepts("gzip") => {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+            gz
+        }
+        _ => asset.raw,
+    };
+    (StatusCode::OK, headers, body).into_response()
+}

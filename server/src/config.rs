@@ -1,0 +1,85 @@
+//! Settings from command-line flags, each with a matching environment variable (SPEC §7).
+
+use app::domain::parse_duration;
+use app::ssr::Settings;
+use clap::Parser;
+use std::net::SocketAddr;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "ticketing",
+    version,
+    about = "A self-hosted marketplace for tickets to live events."
+)]
+pub struct Config {
+    /// SQLite database; the file and its folder are created if missing.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/ticketing.db"
+    )]
+    pub database_url: String,
+
+    /// Address to listen on.
+    #[arg(
+        long = "site-addr",
+        env = "LEPTOS_SITE_ADDR",
+        default_value = "127.0.0.1:3000"
+    )]
+    pub site_addr: SocketAddr,
+
+    /// Public address of the site, used for redirects, same-origin checks and cookie security
+    /// [default: http://<site addr>].
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// How long a reservation holds a ticket, e.g. 15m, 90s, 2s.
+    #[arg(long, env = "RESERVATION_WINDOW", default_value = "15m", value_parser = parse_duration)]
+    pub reservation_window: i64,
+
+    /// Currency of all prices (ISO 4217 code).
+    #[arg(long, env = "CURRENCY", default_value = "usd")]
+    pub currency: String,
+
+    /// Sign-in and sign-up attempts allowed per client address per minute; 0 disables the limit.
+    #[arg(long, env = "AUTH_RATE_LIMIT", default_value_t = 20)]
+    pub auth_rate_limit: u32,
+
+    /// Log filter, e.g. info or ticketing=debug,info.
+    #[arg(long, env = "RUST_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Folder with the built site (wasm, JS, CSS) when the binary was built without embedded assets.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: String,
+}
+
+impl Config {
+    /// The defaults, ignoring the environment: a starting point for tests and tools.
+    pub fn defaults() -> Config {
+        Config {
+            database_url: "sqlite://data/ticketing.db".to_string(),
+            site_addr: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            public_url: None,
+            reservation_window: 15 * 60 * 1000,
+            currency: "usd".to_string(),
+            auth_rate_limit: 20,
+            log: "info".to_string(),
+            site_root: "target/site".to_string(),
+        }
+    }
+
+    /// The settings the services see, once the listening address is known.
+    pub fn settings(&self, bound: SocketAddr) -> Settings {
+        Settings {
+            public_url: self
+                .public_url
+                .clone()
+                .map(|url| url.trim_end_matches('/').to_string())
+                .unwrap_or_else(|| format!("http://{bound}")),
+            reservation_window_ms: self.reservation_window,
+            currency: self.currency.trim().to_lowercase(),
+            auth_rate_limit: self.auth_rate_limit,
+        }
+    }
+}

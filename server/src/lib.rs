@@ -1,0 +1,13 @@
+//! The `ticketing` server: configuration, startup, telemetry, the JSON API, request-level
+//! security (CSRF, headers, body limits) and the embedded site assets. Business rules live in the
+//! `app` crate; this crate only wires them to HTTP.
+
+pub mod api;
+pub mod assets;
+pub mod config;
+pub mod security;
+pub mod startup;
+pub mod telemetry;
+
+pub use config::Config;
+pub use startup::Application;

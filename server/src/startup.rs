@@ -1,0 +1,196 @@
+//! Building the application: database, sessions, routes and middleware, bound to a socket.
+
+use crate::{Config, api, assets, security};
+use anyhow::Context;
+use app::ssr::{AppState, Db};
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use leptos::config::{Env, LeptosOptions};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use std::future::Future;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::SqliteStore;
+
+/// Largest form post a page may send (server functions).
+const FORM_BODY_LIMIT: usize = 64 * 1024;
+/// Sessions end after this long without activity.
+const SESSION_IDLE_DAYS: i64 = 14;
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the database (running migrations), binds the listener and assembles the router.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = Db::connect(&config.database_url).await?;
+        let session_store = SqliteStore::new(db.read.clone())
+            .with_table_name("sessions")
+            .map_err(|e| anyhow::anyhow!("invalid session table name: {e}"))?;
+        session_store
+            .migrate()
+            .await
+            .context("failed to create the sessions table")?;
+
+        let listener = TcpListener::bind(config.site_addr)
+            .await
+            .with_context(|| format!("failed to listen on {}", config.site_addr))?;
+        let bound = listener
+            .local_addr()
+            .context("failed to read the bound address")?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("ticketing")
+            .site_root(config.site_root.clone())
+            .site_pkg_dir("pkg")
+            .site_addr(bound)
+            .env(Env::PROD)
+            .build();
+        let state = AppState::new(db, config.settings(bound), leptos_options);
+
+        tokio::task::spawn_blocking(app::ssr::passwords::warm_up);
+        tokio::spawn(delete_expired_sessions(session_store.clone()));
+
+        let router = router(state.clone(), session_store);
+        tracing::info!(address = %bound, public_url = %state.settings.public_url, "ticketing listening");
+        Ok(Application {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn address(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` resolves, lets in-flight requests finish, then closes the database.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let Application {
+            listener,
+            router,
+            state,
+        } = self;
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server error")?;
+        state.db.close().await;
+        Ok(())
+    }
+}
+
+fn router(state: AppState, session_store: SqliteStore) -> Router {
+    let sessions = SessionManagerLayer::new(session_store)
+        .with_name("ticketing_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.settings.secure_cookies())
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(
+            SESSION_IDLE_DAYS,
+        )));
+
+    let leptos_context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let render_shell = {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    };
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .nest("/api", api::router())
+        .route(
+            "/_fn/{*name}",
+            post(server_fn)
+                .get(server_fn)
+                .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT)),
+        )
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            leptos_context,
+            render_shell,
+        )
+        .fallback(fallback)
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::reject_cross_site,
+        ))
+        .layer(axum::middleware::from_fn(security::headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+}
+
+/// 200 when the database answers a query.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match sqlx::query_scalar::<_, i64>("SELECT 1")
+        .fetch_one(&state.db.read)
+        .await
+    {
+        Ok(_) => (StatusCode::OK, "ok").into_response(),
+        Err(err) => app::AppError::from(err).into_response(),
+    }
+}
+
+/// Site assets (embedded, or from the site folder in development), else the app's 404 page.
+async fn fallback(State(state): State<AppState>, req: Request<Body>) -> Response {
+    let req = match assets::serve(&state, req).await {
+        Ok(response) => return response,
+        Err(req) => req,
+    };
+    let render = leptos_axum::render_app_to_stream_with_context(
+        {
+            let state = state.clone();
+            move || provide_context(state.clone())
+        },
+        {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        },
+    );
+    render(req).await
+}
+
+/// Removes expired sessions from the store once an hour.
+async fn delete_expired_sessions(store: SqliteStore) {
+    use tower_sessions::session_store::ExpiredDeletion;
+    if let Err(err) = store
+        .continuously_delete_expired(std::time::Duration::from_secs(3600))
+        .await
+    {
+        tracing::error!(error = %err, "expired-session cleanup stopped");
+    }
+}

@@ -1,0 +1,157 @@
+//! `spawn_app()`: the real application on 127.0.0.1:0 with a fresh temporary database, plus
+//! small helpers to talk to it like a client would.
+
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{Value, json};
+use server::{Application, Config};
+use std::sync::atomic::{AtomicU64, Ordering};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub address: String,
+    pub state: app::ssr::AppState,
+    _dir: TempDir,
+    _shutdown: oneshot::Sender<()>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the app after `configure` adjusted the defaults (rate limit, reservation window, …).
+pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        server::telemetry::init(&filter);
+    }
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut config = Config::defaults();
+    config.database_url = format!("sqlite://{}", dir.path().join("ticketing.db").display());
+    config.site_addr = "127.0.0.1:0".parse().expect("address");
+    configure(&mut config);
+    let app = Application::build(config)
+        .await
+        .expect("the application starts");
+    let address = format!("http://{}", app.address());
+    let state = app.state().clone();
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    TestApp {
+        address,
+        state,
+        _dir: dir,
+        _shutdown: shutdown,
+    }
+}
+
+/// A client with its own cookie jar that does not follow redirects (so tests see them).
+pub fn client() -> Client {
+    Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// A unique, valid email for this test run.
+pub fn unique_email() -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "user{}-{}@example.com",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+pub const PASSWORD: &str = "correct horse battery";
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn post_json(&self, client: &Client, path: &str, body: &Value) -> Response {
+        client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get(&self, client: &Client, path: &str) -> Response {
+        client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn sign_up(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.post_json(
+            client,
+            "/api/users/signup",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    pub async fn sign_in(&self, client: &Client, email: &str, password: &str) -> Response {
+        self.post_json(
+            client,
+            "/api/users/signin",
+            &json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// A new account, signed in on a client of its own.
+    pub async fn signed_in_user(&self) -> (Client, String) {
+        let client = client();
+        let email = unique_email();
+        let response = self.sign_up(&client, &email, PASSWORD).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "sign-up for a test user"
+        );
+        (client, email)
+    }
+
+    pub async fn current_user(&self, client: &Client) -> Value {
+        let response = self.get(client, "/api/users/currentuser").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json::<Value>().await.expect("json body")["currentUser"].clone()
+    }
+}
+
+/// Asserts the status and that the body is exactly the error envelope with these entries.
+pub async fn assert_errors(response: Response, status: StatusCode, errors: Value) {
+    assert_eq!(response.status(), status, "status");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        content_type.starts_with("application/json"),
+        "content type was {content_type:?}"
+    );
+    let body: Value = response.json().await.expect("json body");
+    assert_eq!(body, json!({ "errors": errors }));
+}
+
+/// The value of the named cookie set by a response, if any.
+pub fn set_cookie<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+}
+
+pub const SESSION_COOKIE: &str = "ticketing_session";

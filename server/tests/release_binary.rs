@@ -1,0 +1,159 @@
+//! The release binary is self-contained: copied alone into an empty folder, it starts, creates
+//! its database, and serves the page, the wasm and the CSS from inside itself.
+//!
+//! Needs the release build, so it is ignored by a plain `cargo test`; `.ci/test` runs it with
+//! `TICKETING_BIN=target/release/ticketing cargo test -p server --test release_binary -- --ignored`.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[tokio::test]
+#[ignore = "needs the release binary; .ci/test runs it with TICKETING_BIN set"]
+async fn the_release_binary_runs_alone_from_an_empty_folder() {
+    let built = std::env::var("TICKETING_BIN")
+        .expect("TICKETING_BIN must point at target/release/ticketing");
+    let folder = tempfile::tempdir().unwrap();
+    let binary = folder.path().join("ticketing");
+    std::fs::copy(&built, &binary).expect("copy the binary");
+    let port = free_port();
+    let child = Command::new(&binary)
+        .current_dir(folder.path())
+        .env_clear()
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the binary");
+    let mut running = Running(child);
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
+            && response.status() == 200
+        {
+            break;
+        }
+        assert!(
+            running.0.try_wait().unwrap().is_none(),
+            "the binary exited before becoming healthy"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the binary did not become healthy within 20 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        folder.path().join("data/ticketing.db").is_file(),
+        "the default database is created in data/"
+    );
+
+    let page = client.get(&base).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("/pkg/ticketing.js"),
+        "the page loads the front end: {html}"
+    );
+    assert!(html.contains("/pkg/ticketing.css"));
+
+    let wasm = client
+        .get(format!("{base}/pkg/ticketing.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wasm.status(), 200);
+    assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    assert!(
+        wasm.bytes().await.unwrap().starts_with(b"\0asm"),
+        "a real wasm module"
+    );
+
+    let js = client
+        .get(format!("{base}/pkg/ticketing.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(js.status(), 200);
+    assert!(
+        js.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+
+    let css = client
+        .get(format!("{base}/pkg/ticketing.css"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(
+        css.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+    assert_eq!(
+        css.headers()["content-encoding"],
+        "br",
+        "assets are served precompressed"
+    );
+    let etag = css.headers()["etag"].clone();
+    let again = client
+        .get(format!("{base}/pkg/ticketing.css"))
+        .header("if-none-match", etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        again.status(),
+        304,
+        "unchanged assets are revalidated, not re-sent"
+    );
+
+    let favicon = client
+        .get(format!("{base}/favicon.svg"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(favicon.status(), 200);
+
+    // SIGTERM stops it gracefully.
+    let pid = running.0.id().to_string();
+    Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("send SIGTERM");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = running.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the binary did not stop within 10 s of SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}

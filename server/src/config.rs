@@ -2,7 +2,7 @@
 
 use app::domain::parse_duration;
 use app::ssr::Settings;
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use std::net::SocketAddr;
 
 #[derive(Debug, Clone, Parser)]
@@ -52,6 +52,27 @@ pub struct Config {
     /// Folder with the built site (wasm, JS, CSS) when the binary was built without embedded assets.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the site and the API (what running without a command does).
+    Serve,
+    /// Fill an empty database with demo accounts and listings.
+    Seed {
+        /// Required: says that demo data is what you want.
+        #[arg(long)]
+        demo: bool,
+        /// How many demo sellers (demo1@example.com, …; password `ticketing-demo`).
+        #[arg(long, default_value_t = 8)]
+        users: usize,
+        /// How many listings.
+        #[arg(long, default_value_t = 300)]
+        tickets: usize,
+    },
 }
 
 impl Config {
@@ -66,6 +87,7 @@ impl Config {
             auth_rate_limit: 20,
             log: "info".to_string(),
             site_root: "target/site".to_string(),
+            command: None,
         }
     }
 

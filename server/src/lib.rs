@@ -6,8 +6,9 @@ pub mod api;
 pub mod assets;
 pub mod config;
 pub mod security;
+pub mod seed;
 pub mod startup;
 pub mod telemetry;
 
-pub use config::Config;
+pub use config::{Command, Config};
 pub use startup::Application;

@@ -1,18 +1,30 @@
 //! `ticketing`: one binary that serves the pages, the JSON API and its own assets.
 
 use clap::Parser;
-use server::{Application, Config, telemetry};
+use server::{Application, Command, Config, seed, telemetry};
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let config = Config::parse();
     telemetry::init(&config.log);
-    let result = async {
-        let app = Application::build(config).await?;
-        app.run_until(shutdown_signal()).await
-    }
-    .await;
+    let result = match config.command.clone() {
+        None | Some(Command::Serve) => {
+            async {
+                let app = Application::build(config).await?;
+                app.run_until(shutdown_signal()).await
+            }
+            .await
+        }
+        Some(Command::Seed {
+            demo: true,
+            users,
+            tickets,
+        }) => seed::run(&config, users, tickets).await,
+        Some(Command::Seed { demo: false, .. }) => Err(anyhow::anyhow!(
+            "`seed` only creates demo data; run `ticketing seed --demo` to confirm"
+        )),
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -31,6 +31,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    sweeper: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -63,6 +64,11 @@ impl Application {
 
         tokio::task::spawn_blocking(app::ssr::passwords::warm_up);
         tokio::spawn(delete_expired_sessions(session_store.clone()));
+        // Orders that lapsed while the server was down are swept at once, then about every second.
+        let sweeper = tokio::spawn(app::ssr::services::orders::run_expiry_sweeper(
+            state.db.clone(),
+            std::time::Duration::from_secs(1),
+        ));
 
         let router = router(state.clone(), session_store);
         tracing::info!(address = %bound, public_url = %state.settings.public_url, "ticketing listening");
@@ -70,6 +76,7 @@ impl Application {
             listener,
             router,
             state,
+            sweeper,
         })
     }
 
@@ -92,6 +99,7 @@ impl Application {
             listener,
             router,
             state,
+            sweeper,
         } = self;
         axum::serve(
             listener,
@@ -100,6 +108,7 @@ impl Application {
         .with_graceful_shutdown(shutdown)
         .await
         .context("server error")?;
+        sweeper.abort();
         state.db.close().await;
         Ok(())
     }

@@ -5,11 +5,17 @@
 pub mod duration;
 pub mod email;
 pub mod id;
+pub mod money;
+pub mod order;
 pub mod password;
+pub mod ticket;
 pub mod time;
 
 pub use duration::parse_duration;
 pub use email::Email;
 pub use id::Id;
+pub use money::{Price, format_money};
+pub use order::{Order, OrderStatus};
 pub use password::Password;
+pub use ticket::{Category, Ticket, TicketDraft, TicketStatus, Title};
 pub use time::Timestamp;

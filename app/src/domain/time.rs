@@ -39,6 +39,27 @@ impl Timestamp {
         }
     }
 
+    /// How pages show an event date: `Thu 31 Dec 2026, 20:00 UTC`.
+    pub fn to_display(self) -> String {
+        match time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000) {
+            Ok(at) => format!(
+                "{} {} {} {}, {:02}:{:02} UTC",
+                &at.weekday().to_string()[..3],
+                at.day(),
+                &at.month().to_string()[..3],
+                at.year(),
+                at.hour(),
+                at.minute()
+            ),
+            Err(_) => self.to_rfc3339(),
+        }
+    }
+
+    /// The value of a `<input type="datetime-local">` in UTC: `2026-12-31T20:00`.
+    pub fn to_datetime_local(self) -> String {
+        self.to_rfc3339().chars().take(16).collect()
+    }
+
     /// Parses RFC 3339 with any offset (`2026-12-31T20:00:00Z`, `2026-12-31T21:00:00+01:00`).
     pub fn parse_rfc3339(input: &str) -> Option<Timestamp> {
         let at = time::OffsetDateTime::parse(

@@ -3,5 +3,9 @@
 //! belongs to the JSON API alone.
 
 pub mod auth;
+pub mod orders;
+pub mod tickets;
 
 pub use auth::*;
+pub use orders::*;
+pub use tickets::*;

@@ -14,6 +14,8 @@ pub fn Field(
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] minlength: Option<u32>,
     #[prop(optional, into)] value: Option<String>,
+    #[prop(default = true)] required: bool,
+    #[prop(optional)] inputmode: Option<&'static str>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
     let error_id = format!("{name}-error");
@@ -27,7 +29,8 @@ pub fn Field(
                 autocomplete=autocomplete
                 minlength=minlength
                 value=value
-                required=true
+                required=required
+                inputmode=inputmode
                 aria-invalid=move || error.get().is_some().then_some("true")
                 aria-describedby=error_id.clone()
             />

@@ -16,6 +16,7 @@ pub fn Header() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match user.await {
                             Ok(Some(current)) => view! {
+                                <a href="/orders">"My orders"</a>
                                 <span class="whoami" data-testid="current-user">{current.email}</span>
                                 <ActionForm action=account.sign_out attr:class="inline">
                                     <button type="submit" class="link-button">"Sign out"</button>

@@ -2,10 +2,16 @@
 //! hydrates into an app that submits without reloads when JavaScript runs.
 
 mod auth;
+mod browse;
+mod buy;
+mod countdown;
 mod form;
 mod header;
-mod home;
+mod new_ticket;
 mod not_found;
+mod orders;
+mod ticket_form;
+mod ticket_page;
 
 use crate::error::AppError;
 use crate::server_fns::{CurrentUser, SignOut, get_current_user};
@@ -101,7 +107,11 @@ fn Layout() -> impl IntoView {
         <header::Header />
         <main id="main">
             <Routes fallback=not_found::NotFound>
-                <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async />
+                <Route path=path!("/") view=browse::BrowsePage ssr=SsrMode::Async />
+                <Route path=path!("/tickets/new") view=new_ticket::NewTicketPage ssr=SsrMode::Async />
+                <Route path=path!("/tickets/:id") view=ticket_page::TicketPage ssr=SsrMode::Async />
+                <Route path=path!("/orders") view=orders::OrdersPage ssr=SsrMode::Async />
+                <Route path=path!("/orders/:id") view=orders::OrderPage ssr=SsrMode::Async />
                 <Route path=path!("/auth/signup") view=auth::SignUpPage ssr=SsrMode::Async />
                 <Route path=path!("/auth/signin") view=auth::SignInPage ssr=SsrMode::Async />
             </Routes>

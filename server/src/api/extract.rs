@@ -4,7 +4,9 @@ use app::AppError;
 use axum::Json;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequestParts, Query};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 
 pub struct ApiJson<T>(pub T);
 
@@ -38,5 +40,23 @@ where
                 _ => AppError::invalid("The request body could not be read"),
             }),
         }
+    }
+}
+
+/// axum's query-string extractor with its rejection in the envelope.
+pub struct ApiQuery<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Query(value)| ApiQuery(value))
+            .map_err(|_| AppError::invalid("The query string could not be read"))
     }
 }

@@ -3,6 +3,8 @@
 //! including unknown routes, wrong methods, malformed JSON and oversized bodies.
 
 mod extract;
+mod orders;
+mod tickets;
 mod users;
 
 use app::AppError;
@@ -11,7 +13,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 
-pub use extract::ApiJson;
+pub use extract::{ApiJson, ApiQuery};
 
 /// Largest JSON body the API reads.
 pub const API_BODY_LIMIT: usize = 16 * 1024;
@@ -22,9 +24,32 @@ pub fn router() -> Router<AppState> {
         .route("/users/signin", post(users::sign_in))
         .route("/users/signout", post(users::sign_out))
         .route("/users/currentuser", get(users::current_user))
+        .route(
+            "/tickets",
+            get(tickets::browse_tickets).post(tickets::list_ticket),
+        )
+        .route(
+            "/tickets/{id}",
+            get(tickets::get_ticket).put(tickets::edit_ticket),
+        )
+        .route(
+            "/orders",
+            get(orders::list_orders).post(orders::reserve_ticket),
+        )
+        .route(
+            "/orders/{id}",
+            get(orders::get_order).delete(orders::cancel_order),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
+}
+
+/// The signed-in user's id, or 401.
+pub async fn require_user(session: &tower_sessions::Session) -> Result<app::domain::Id, AppError> {
+    app::ssr::session::user_id(session)
+        .await?
+        .ok_or(AppError::Unauthenticated)
 }
 
 async fn not_found() -> AppError {

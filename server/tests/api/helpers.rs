@@ -11,8 +11,10 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub address: String,
     pub state: app::ssr::AppState,
-    _dir: TempDir,
-    _shutdown: oneshot::Sender<()>,
+    config: Config,
+    dir: TempDir,
+    shutdown: oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -29,20 +31,39 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.database_url = format!("sqlite://{}", dir.path().join("ticketing.db").display());
     config.site_addr = "127.0.0.1:0".parse().expect("address");
     configure(&mut config);
-    let app = Application::build(config)
+    start(config, dir).await
+}
+
+async fn start(config: Config, dir: TempDir) -> TestApp {
+    let app = Application::build(config.clone())
         .await
         .expect("the application starts");
     let address = format!("http://{}", app.address());
     let state = app.state().clone();
     let (shutdown, stopped) = oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async {
+    let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
     TestApp {
         address,
         state,
-        _dir: dir,
-        _shutdown: shutdown,
+        config,
+        dir,
+        shutdown,
+        server,
+    }
+}
+
+/// A stopped application whose database is kept for the next start.
+pub struct StoppedApp {
+    config: Config,
+    dir: TempDir,
+}
+
+impl StoppedApp {
+    /// Starts the application again on the same database (on a new port).
+    pub async fn start(self) -> TestApp {
+        start(self.config, self.dir).await
     }
 }
 
@@ -68,6 +89,21 @@ pub fn unique_email() -> String {
 pub const PASSWORD: &str = "correct horse battery";
 
 impl TestApp {
+    /// Shuts the server down gracefully (as SIGTERM would) and hands back what is needed to
+    /// start it again on the same database.
+    pub async fn stop(self) -> StoppedApp {
+        let _ = self.shutdown.send(());
+        tokio::time::timeout(std::time::Duration::from_secs(20), self.server)
+            .await
+            .expect("the server stops within 20 s")
+            .expect("the server task")
+            .expect("the server shuts down cleanly");
+        StoppedApp {
+            config: self.config,
+            dir: self.dir,
+        }
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
@@ -118,6 +154,27 @@ impl TestApp {
             "sign-up for a test user"
         );
         (client, email)
+    }
+
+    /// Lists a ticket as the user signed in on `client`; returns the created ticket's JSON.
+    pub async fn create_ticket(&self, client: &Client, body: &Value) -> Value {
+        let response = self.post_json(client, "/api/tickets", body).await;
+        assert_eq!(response.status(), StatusCode::CREATED, "creating {body}");
+        response.json().await.expect("json body")
+    }
+
+    /// The types of the events recorded for one aggregate, oldest first.
+    pub async fn events_for(&self, id: &str) -> Vec<String> {
+        let mut conn = self.state.db.read.acquire().await.expect("a connection");
+        app::ssr::storage::events::list_events_for(
+            &mut conn,
+            &app::domain::Id::from_trusted(id.to_string()),
+        )
+        .await
+        .expect("events")
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect()
     }
 
     pub async fn current_user(&self, client: &Client) -> Value {

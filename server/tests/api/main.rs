@@ -3,5 +3,7 @@
 
 mod errors;
 mod helpers;
+mod orders;
 mod security;
+mod tickets;
 mod users;

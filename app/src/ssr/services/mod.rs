@@ -1,4 +1,6 @@
 //! Services own transactions: they parse input with the domain types, decide with the domain
 //! rules, call storage, append domain events, and commit.
 
+pub mod orders;
+pub mod tickets;
 pub mod users;

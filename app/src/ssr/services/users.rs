@@ -105,3 +105,36 @@ pub async fn find_user(db: &Db, id: &Id) -> Result<Option<User>, AppError> {
         .await?
         .map(User::from))
 }
+
+/// Creates several accounts sharing one password, hashed once (demo data and benchmarks).
+pub async fn create_demo_users(
+    db: &Db,
+    emails: &[Email],
+    password: &str,
+    now: Timestamp,
+) -> Result<Vec<Id>, AppError> {
+    let password = Password::parse(password)?;
+    let hash = passwords::hash_password(password).await?;
+    let mut tx = db.begin_write().await?;
+    let mut ids = Vec::with_capacity(emails.len());
+    for email in emails {
+        let id = crate::ssr::clock::new_id();
+        match users::insert_user(&mut tx, &id, email, hash.as_str(), now).await {
+            Err(err) if storage::is_unique_violation(&err) => {
+                return Err(AppError::invalid_field("email", EMAIL_IN_USE));
+            }
+            other => other?,
+        }
+        insert_event(
+            &mut tx,
+            "UserCreated",
+            &id,
+            serde_json::json!({ "id": id, "email": email }),
+            now,
+        )
+        .await?;
+        ids.push(id);
+    }
+    tx.commit().await?;
+    Ok(ids)
+}

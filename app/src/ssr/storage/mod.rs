@@ -2,6 +2,8 @@
 //! run several of them inside one transaction.
 
 pub mod events;
+pub mod orders;
+pub mod tickets;
 pub mod users;
 
 /// True when `err` is SQLite refusing a row because of a UNIQUE constraint or index.

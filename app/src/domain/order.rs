@@ -1,0 +1,450 @@
+//! Orders: the reservation window and the order state machine. Pure rules with the time passed
+//! in; storage and services apply them inside one write transaction.
+
+use super::{Id, Price, Ticket, TicketStatus, Timestamp};
+use crate::error::{AppError, ErrorDetail};
+use serde::{Deserialize, Serialize};
+
+pub const TICKET_RESERVED: &str = "Ticket is already reserved";
+pub const TICKET_SOLD: &str = "Ticket is already sold";
+pub const OWN_TICKET: &str = "You cannot buy your own ticket";
+pub const PRICE_CHANGED: &str = "The price of this ticket has changed";
+pub const ORDER_CANCELLED: &str = "Order is cancelled";
+pub const ORDER_EXPIRED: &str = "Order has expired";
+pub const ORDER_PAID: &str = "Order is already paid";
+
+/// Where an order is in its life. `Created` and `AwaitingPayment` hold the ticket until
+/// `expires_at`; `Complete` and `Cancelled` are final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum OrderStatus {
+    #[serde(rename = "created")]
+    Created,
+    #[serde(rename = "awaiting:payment")]
+    AwaitingPayment,
+    #[serde(rename = "complete")]
+    Complete,
+    #[serde(rename = "cancelled")]
+    Cancelled,
+}
+
+impl OrderStatus {
+    pub fn parse(stored: &str) -> OrderStatus {
+        match stored {
+            "created" => OrderStatus::Created,
+            "awaiting:payment" => OrderStatus::AwaitingPayment,
+            "complete" => OrderStatus::Complete,
+            _ => OrderStatus::Cancelled,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Created => "created",
+            OrderStatus::AwaitingPayment => "awaiting:payment",
+            OrderStatus::Complete => "complete",
+            OrderStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// A live order holds its ticket (until it expires).
+    pub fn is_live(self) -> bool {
+        matches!(self, OrderStatus::Created | OrderStatus::AwaitingPayment)
+    }
+}
+
+/// An order as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Order {
+    pub id: Id,
+    pub buyer_id: Id,
+    pub ticket_id: Id,
+    pub status: OrderStatus,
+    /// The ticket's price when it was reserved: what the buyer pays, whatever the seller does later.
+    pub price: Price,
+    pub expires_at: Timestamp,
+    pub version: i64,
+    pub created_at: Timestamp,
+}
+
+impl Order {
+    /// A new reservation of `ticket` by `buyer` at `now`, holding it for `window_ms`.
+    pub fn reserve(id: Id, ticket: &Ticket, buyer: &Id, now: Timestamp, window_ms: i64) -> Order {
+        Order {
+            id,
+            buyer_id: buyer.clone(),
+            ticket_id: ticket.id.clone(),
+            status: OrderStatus::Created,
+            price: ticket.price,
+            expires_at: now.plus_millis(window_ms),
+            version: 0,
+            created_at: now,
+        }
+    }
+
+    /// Holds its ticket at `now`: live and its window not yet over.
+    pub fn is_live_at(&self, now: Timestamp) -> bool {
+        self.status.is_live() && now < self.expires_at
+    }
+
+    /// Live in storage but past its window: the sweeper (or the next writer) cancels it.
+    pub fn has_lapsed_at(&self, now: Timestamp) -> bool {
+        self.status.is_live() && now >= self.expires_at
+    }
+
+    /// The status a user sees at `now`: a lapsed order is cancelled, swept or not.
+    pub fn status_at(&self, now: Timestamp) -> OrderStatus {
+        if self.has_lapsed_at(now) {
+            OrderStatus::Cancelled
+        } else {
+            self.status
+        }
+    }
+
+    /// Milliseconds of the window left at `now` (0 once it is over or the order is final).
+    pub fn millis_left_at(&self, now: Timestamp) -> i64 {
+        if self.is_live_at(now) {
+            self.expires_at.millis() - now.millis()
+        } else {
+            0
+        }
+    }
+
+    /// Only the buyer may see or change an order.
+    pub fn check_owner(&self, user: &Id) -> Result<(), AppError> {
+        if &self.buyer_id == user {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden)
+        }
+    }
+
+    /// The buyer cancels: only a live order can be (a lapsed one already is).
+    pub fn cancel(&self, now: Timestamp) -> Result<OrderStatus, AppError> {
+        match self.status_at(now) {
+            OrderStatus::Created | OrderStatus::AwaitingPayment => Ok(OrderStatus::Cancelled),
+            OrderStatus::Complete => Err(AppError::invalid(ORDER_PAID)),
+            OrderStatus::Cancelled => Err(AppError::invalid(ORDER_CANCELLED)),
+        }
+    }
+
+    /// Payment may start on a live order only.
+    pub fn can_be_paid_at(&self, now: Timestamp) -> Result<(), AppError> {
+        match self.status {
+            OrderStatus::Complete => Err(AppError::invalid(ORDER_PAID)),
+            OrderStatus::Cancelled => Err(AppError::invalid(ORDER_CANCELLED)),
+            _ if self.has_lapsed_at(now) => Err(AppError::invalid(ORDER_EXPIRED)),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Whether `buyer` may reserve `ticket` at `now`, having seen `seen_price` (if they say).
+/// The order of checks is what the buyer needs to hear first: own ticket, sold, held by someone
+/// else, then a changed price.
+pub fn check_reservation(
+    ticket: &Ticket,
+    buyer: &Id,
+    seen_price: Option<Price>,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    if &ticket.seller_id == buyer {
+        return Err(AppError::invalid(OWN_TICKET));
+    }
+    match ticket.status_at(now) {
+        TicketStatus::Sold => return Err(AppError::invalid(TICKET_SOLD)),
+        TicketStatus::Reserved => return Err(AppError::invalid(TICKET_RESERVED)),
+        TicketStatus::Available => {}
+    }
+    match seen_price {
+        Some(seen) if seen != ticket.price => Err(AppError::Conflict(ErrorDetail::field(
+            "price",
+            PRICE_CHANGED,
+        ))),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Category;
+    use proptest::prelude::*;
+
+    fn id(n: u32) -> Id {
+        Id::from_trusted(format!("00000000-0000-7000-8000-{n:012}"))
+    }
+
+    fn ticket() -> Ticket {
+        Ticket {
+            id: id(1),
+            title: "Cup final".into(),
+            price: Price::from_stored(5000),
+            seller_id: id(2),
+            order_id: None,
+            version: 0,
+            category: Category::Sports,
+            venue: None,
+            starts_at: None,
+            status: TicketStatus::Available,
+            reserved_until: None,
+            resold_from: None,
+            created_at: Timestamp(0),
+        }
+    }
+
+    #[test]
+    fn statuses_round_trip_through_storage_and_json() {
+        for status in [
+            OrderStatus::Created,
+            OrderStatus::AwaitingPayment,
+            OrderStatus::Complete,
+            OrderStatus::Cancelled,
+        ] {
+            assert_eq!(OrderStatus::parse(status.as_str()), status);
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
+    }
+
+    #[test]
+    fn an_order_holds_its_ticket_for_the_window_and_not_a_millisecond_longer() {
+        let order = Order::reserve(id(3), &ticket(), &id(4), Timestamp(1_000), 900_000);
+        assert_eq!(order.price, Price::from_stored(5000));
+        assert_eq!(order.expires_at, Timestamp(901_000));
+        assert!(order.is_live_at(Timestamp(900_999)));
+        assert_eq!(order.millis_left_at(Timestamp(1_000)), 900_000);
+        assert!(!order.is_live_at(Timestamp(901_000)));
+        assert_eq!(order.status_at(Timestamp(901_000)), OrderStatus::Cancelled);
+        assert_eq!(order.millis_left_at(Timestamp(901_000)), 0);
+    }
+
+    #[test]
+    fn reservation_rules_at_fixed_times() {
+        let buyer = id(4);
+        let now = Timestamp(10_000);
+        let seen = Some(Price::from_stored(5000));
+        let mut held = ticket();
+        held.status = TicketStatus::Reserved;
+        held.order_id = Some(id(9));
+        held.reserved_until = Some(Timestamp(10_001));
+        let mut lapsed = held.clone();
+        lapsed.reserved_until = Some(now);
+        let mut sold = ticket();
+        sold.status = TicketStatus::Sold;
+        type Case<'a> = (&'a Ticket, &'a Id, Option<Price>, Result<(), AppError>);
+        let cases: [Case; 7] = [
+            (&ticket(), &buyer, seen, Ok(())),
+            (&ticket(), &buyer, None, Ok(())),
+            (&ticket(), &id(2), seen, Err(AppError::invalid(OWN_TICKET))),
+            (&held, &buyer, seen, Err(AppError::invalid(TICKET_RESERVED))),
+            (&lapsed, &buyer, seen, Ok(())),
+            (&sold, &buyer, seen, Err(AppError::invalid(TICKET_SOLD))),
+            (
+                &ticket(),
+                &buyer,
+                Some(Price::from_stored(4000)),
+                Err(AppError::Conflict(ErrorDetail::field(
+                    "price",
+                    PRICE_CHANGED,
+                ))),
+            ),
+        ];
+        for (ticket, buyer, seen, expected) in cases {
+            assert_eq!(
+                check_reservation(ticket, buyer, seen, now),
+                expected,
+                "{:?} {seen:?}",
+                ticket.status
+            );
+        }
+    }
+
+    #[test]
+    fn cancelling_and_paying_follow_the_state_machine() {
+        let order = Order::reserve(id(3), &ticket(), &id(4), Timestamp(0), 1_000);
+        assert_eq!(order.cancel(Timestamp(999)), Ok(OrderStatus::Cancelled));
+        assert_eq!(
+            order.cancel(Timestamp(1_000)),
+            Err(AppError::invalid(ORDER_CANCELLED))
+        );
+        assert_eq!(order.can_be_paid_at(Timestamp(999)), Ok(()));
+        assert_eq!(
+            order.can_be_paid_at(Timestamp(1_000)),
+            Err(AppError::invalid(ORDER_EXPIRED))
+        );
+        let paid = Order {
+            status: OrderStatus::Complete,
+            ..order.clone()
+        };
+        assert_eq!(
+            paid.cancel(Timestamp(0)),
+            Err(AppError::invalid(ORDER_PAID))
+        );
+        assert_eq!(
+            paid.can_be_paid_at(Timestamp(0)),
+            Err(AppError::invalid(ORDER_PAID))
+        );
+        assert_eq!(order.check_owner(&id(4)), Ok(()));
+        assert_eq!(order.check_owner(&id(2)), Err(AppError::Forbidden));
+    }
+
+    /// What can happen to one ticket, in any order, at any time.
+    #[derive(Debug, Clone)]
+    enum Step {
+        Reserve { buyer: u32, seen_price: Option<i64> },
+        Cancel { order: usize, by: u32 },
+        Pay { order: usize },
+        Reprice { cents: i64 },
+        Tick { millis: i64 },
+        Sweep,
+    }
+
+    fn step() -> impl Strategy<Value = Step> {
+        prop_oneof![
+            (
+                (2u32..6),
+                proptest::option::of(prop_oneof![Just(5000i64), Just(6000i64)])
+            )
+                .prop_map(|(buyer, seen_price)| Step::Reserve { buyer, seen_price }),
+            ((0usize..8), (2u32..6)).prop_map(|(order, by)| Step::Cancel { order, by }),
+            (0usize..8).prop_map(|order| Step::Pay { order }),
+            prop_oneof![Just(5000i64), Just(6000i64)].prop_map(|cents| Step::Reprice { cents }),
+            (0i64..1_500).prop_map(|millis| Step::Tick { millis }),
+            Just(Step::Sweep),
+        ]
+    }
+
+    /// A model of the services' transactions built from the domain rules alone: every step
+    /// applies the same checks, in the same order, as the real write transaction does.
+    struct Model {
+        ticket: Ticket,
+        orders: Vec<Order>,
+        now: Timestamp,
+    }
+
+    impl Model {
+        /// Frees the ticket from a lapsed order (what the sweeper and every writer do first).
+        fn sweep(&mut self) {
+            let now = self.now;
+            for order in &mut self.orders {
+                if order.has_lapsed_at(now) {
+                    order.status = OrderStatus::Cancelled;
+                    if self.ticket.order_id.as_ref() == Some(&order.id)
+                        && self.ticket.status == TicketStatus::Reserved
+                    {
+                        self.ticket.status = TicketStatus::Available;
+                        self.ticket.order_id = None;
+                        self.ticket.reserved_until = None;
+                    }
+                }
+            }
+        }
+
+        fn apply(&mut self, step: &Step) {
+            let now = self.now;
+            match step {
+                Step::Reserve { buyer, seen_price } => {
+                    let seen = seen_price.map(Price::from_stored);
+                    if check_reservation(&self.ticket, &id(*buyer), seen, now).is_ok() {
+                        self.sweep();
+                        let order = Order::reserve(
+                            id(100 + self.orders.len() as u32),
+                            &self.ticket,
+                            &id(*buyer),
+                            now,
+                            1_000,
+                        );
+                        assert_eq!(
+                            Some(order.price),
+                            seen.or(Some(self.ticket.price)),
+                            "the buyer pays what they saw"
+                        );
+                        self.ticket.status = TicketStatus::Reserved;
+                        self.ticket.order_id = Some(order.id.clone());
+                        self.ticket.reserved_until = Some(order.expires_at);
+                        self.orders.push(order);
+                    }
+                }
+                Step::Cancel { order, by } => {
+                    if let Some(order) = self.orders.get_mut(*order)
+                        && order.check_owner(&id(*by)).is_ok()
+                        && let Ok(status) = order.cancel(now)
+                    {
+                        order.status = status;
+                        if self.ticket.order_id.as_ref() == Some(&order.id)
+                            && self.ticket.status == TicketStatus::Reserved
+                        {
+                            self.ticket.status = TicketStatus::Available;
+                            self.ticket.order_id = None;
+                            self.ticket.reserved_until = None;
+                        }
+                    }
+                }
+                Step::Pay { order } => {
+                    if let Some(order) = self.orders.get_mut(*order)
+                        && order.can_be_paid_at(now).is_ok()
+                    {
+                        order.status = OrderStatus::Complete;
+                        assert_eq!(
+                            self.ticket.order_id.as_ref(),
+                            Some(&order.id),
+                            "a payable order holds the ticket"
+                        );
+                        self.ticket.status = TicketStatus::Sold;
+                        self.ticket.reserved_until = None;
+                    }
+                }
+                Step::Reprice { cents } => {
+                    if self.ticket.can_be_edited_by(&id(2), now).is_ok() {
+                        self.sweep();
+                        self.ticket.price = Price::from_stored(*cents);
+                    }
+                }
+                Step::Tick { millis } => self.now = self.now.plus_millis(*millis),
+                Step::Sweep => self.sweep(),
+            }
+        }
+
+        fn check_invariants(&self) {
+            let live: Vec<&Order> = self
+                .orders
+                .iter()
+                .filter(|o| o.is_live_at(self.now))
+                .collect();
+            assert!(live.len() <= 1, "two live orders on one ticket: {live:?}");
+            let complete = self
+                .orders
+                .iter()
+                .filter(|o| o.status == OrderStatus::Complete)
+                .count();
+            assert!(complete <= 1, "sold twice");
+            if self.ticket.status_at(self.now) == TicketStatus::Sold {
+                assert!(live.is_empty(), "a sold ticket with a live order");
+                assert_eq!(complete, 1);
+            }
+            if let Some(order) = live.first() {
+                assert_eq!(self.ticket.status_at(self.now), TicketStatus::Reserved);
+                assert_eq!(self.ticket.order_id.as_ref(), Some(&order.id));
+            } else {
+                assert_ne!(
+                    self.ticket.status_at(self.now),
+                    TicketStatus::Reserved,
+                    "held by nobody"
+                );
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_sequence_of_events_double_books_a_ticket(steps in proptest::collection::vec(step(), 1..60)) {
+            let mut model = Model { ticket: ticket(), orders: Vec::new(), now: Timestamp(0) };
+            for step in &steps {
+                model.apply(step);
+                model.check_invariants();
+            }
+        }
+    }
+}

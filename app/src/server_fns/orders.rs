@@ -1,0 +1,125 @@
+//! Reserving a ticket, showing and cancelling orders, for the pages.
+
+use super::TicketView;
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// An order as pages show it, formatted on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrderView {
+    pub id: String,
+    /// `created`, `awaiting:payment`, `complete` or `cancelled`, as of the request.
+    pub status: String,
+    /// `$20.50`: the price reserved, which is what the buyer pays.
+    pub price: String,
+    /// RFC 3339.
+    pub expires_at: String,
+    /// Milliseconds of the reservation window left when the server answered.
+    pub millis_left: i64,
+    pub ticket: TicketView,
+}
+
+impl OrderView {
+    /// Holds its ticket: the buyer can still pay or cancel.
+    pub fn is_live(&self) -> bool {
+        matches!(self.status.as_str(), "created" | "awaiting:payment") && self.millis_left > 0
+    }
+
+    pub fn status_label(&self) -> &'static str {
+        match self.status.as_str() {
+            "created" | "awaiting:payment" => "Reserved for you",
+            "complete" => "Paid",
+            _ => "Cancelled",
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl OrderView {
+    fn new(
+        found: &crate::ssr::services::orders::OrderWithTicket,
+        viewer: &crate::domain::Id,
+        currency: &str,
+        now: crate::domain::Timestamp,
+    ) -> OrderView {
+        let order = &found.order;
+        OrderView {
+            id: order.id.to_string(),
+            status: order.status_at(now).as_str().to_string(),
+            price: crate::domain::format_money(order.price.cents(), currency),
+            expires_at: order.expires_at.to_rfc3339(),
+            millis_left: order.millis_left_at(now),
+            ticket: TicketView::new(&found.ticket, Some(viewer), currency, now),
+        }
+    }
+}
+
+/// Reserves a ticket at the price the page showed (`price`, as typed in the hidden input) and
+/// sends the buyer to their order. A changed price comes back as a 409 for the page to show.
+#[server(prefix = "/_fn", endpoint = "reserve_ticket")]
+pub async fn reserve_ticket(ticket_id: String, price: String) -> Result<String, AppError> {
+    use crate::ssr::{clock, fn_context, services, session};
+    let state = fn_context::state()?;
+    let buyer = session::user_id(&fn_context::session().await?)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let ticket_id = crate::domain::Id::parse(&ticket_id).map_err(|_| AppError::NotFound)?;
+    let seen_price = crate::domain::Price::from_text(&price)?;
+    let window = state.settings.reservation_window_ms;
+    let reserved = services::orders::reserve_ticket(
+        &state.db,
+        &buyer,
+        &ticket_id,
+        Some(seen_price),
+        window,
+        clock::now(),
+    )
+    .await?;
+    leptos_axum::redirect(&format!("/orders/{}", reserved.order.id));
+    Ok(reserved.order.id.to_string())
+}
+
+#[server(prefix = "/_fn", endpoint = "get_order")]
+pub async fn get_order(id: String) -> Result<OrderView, AppError> {
+    use crate::ssr::{clock, fn_context, services, session};
+    let state = fn_context::state()?;
+    let buyer = session::user_id(&fn_context::session().await?)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
+    let found = services::orders::get_order(&state.db, &buyer, &id).await?;
+    Ok(OrderView::new(
+        &found,
+        &buyer,
+        &state.settings.currency,
+        clock::now(),
+    ))
+}
+
+#[server(prefix = "/_fn", endpoint = "list_orders")]
+pub async fn list_orders() -> Result<Vec<OrderView>, AppError> {
+    use crate::ssr::{clock, fn_context, services, session};
+    let state = fn_context::state()?;
+    let buyer = session::user_id(&fn_context::session().await?)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let now = clock::now();
+    let listed = services::orders::list_orders(&state.db, &buyer).await?;
+    Ok(listed
+        .iter()
+        .map(|o| OrderView::new(o, &buyer, &state.settings.currency, now))
+        .collect())
+}
+
+#[server(prefix = "/_fn", endpoint = "cancel_order")]
+pub async fn cancel_order(id: String) -> Result<(), AppError> {
+    use crate::ssr::{clock, fn_context, services, session};
+    let state = fn_context::state()?;
+    let buyer = session::user_id(&fn_context::session().await?)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
+    services::orders::cancel_order(&state.db, &buyer, &id, clock::now()).await?;
+    Ok(())
+}

@@ -1,0 +1,188 @@
+//! Browsing, listing and editing tickets from the pages.
+
+use crate::error::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// A ticket as pages show it, formatted on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketView {
+    pub id: String,
+    pub title: String,
+    pub price_cents: i64,
+    /// `$20.50`
+    pub price: String,
+    /// `20.50`, for inputs and for the Buy form.
+    pub price_input: String,
+    pub category: String,
+    pub category_label: String,
+    pub venue: Option<String>,
+    /// `Thu 31 Dec 2026, 20:00 UTC`
+    pub starts_at: Option<String>,
+    /// `2026-12-31T20:00`, for date-time inputs.
+    pub starts_at_input: String,
+    /// `available`, `reserved` or `sold`, as of the request.
+    pub status: String,
+    pub version: i64,
+    pub is_mine: bool,
+}
+
+#[cfg(feature = "ssr")]
+impl TicketView {
+    pub fn new(
+        ticket: &crate::domain::Ticket,
+        viewer: Option<&crate::domain::Id>,
+        currency: &str,
+        now: crate::domain::Timestamp,
+    ) -> TicketView {
+        TicketView {
+            id: ticket.id.to_string(),
+            title: ticket.title.clone(),
+            price_cents: ticket.price.cents(),
+            price: crate::domain::format_money(ticket.price.cents(), currency),
+            price_input: ticket.price.to_input(),
+            category: ticket.category.as_str().to_string(),
+            category_label: ticket.category.label().to_string(),
+            venue: ticket.venue.clone(),
+            starts_at: ticket.starts_at.map(|at| at.to_display()),
+            starts_at_input: ticket
+                .starts_at
+                .map(|at| at.to_datetime_local())
+                .unwrap_or_default(),
+            status: ticket.status_at(now).as_str().to_string(),
+            version: ticket.version,
+            is_mine: viewer == Some(&ticket.seller_id),
+        }
+    }
+}
+
+/// One page of the browse listing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketPageView {
+    pub tickets: Vec<TicketView>,
+    pub page: i64,
+    pub total: i64,
+    pub total_pages: i64,
+}
+
+#[server(prefix = "/_fn", endpoint = "browse_tickets")]
+pub async fn browse_tickets(
+    q: Option<String>,
+    category: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+) -> Result<TicketPageView, AppError> {
+    use crate::ssr::{clock, fn_context, services, session};
+    let state = fn_context::state()?;
+    let viewer = session::user_id(&fn_context::session().await?).await?;
+    let now = clock::now();
+    let query = services::tickets::BrowseQuery {
+        q,
+        category,
+        sort,
+        page,
+    };
+    let page = services::tickets::browse_tickets(&state.db, &query, now).await?;
+    Ok(TicketPageView {
+        tickets: page
+            .tickets
+            .iter()
+            .map(|t| TicketView::new(t, viewer.as_ref(), &state.settings.currency, now))
+            .collect(),
+        page: page.page,
+        total: page.total,
+        total_pages: page.total_pages,
+    })
+}
+
+#[server(prefix = "/_fn", endpoint = "get_ticket")]
+pub async fn get_ticket(id: String) -> Result<TicketView, AppError> {
+    use crate::ssr::{clock, fn_context, services, session};
+    let state = fn_context::state()?;
+    let viewer = session::user_id(&fn_context::session().await?).await?;
+    let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
+    let ticket = services::tickets::get_ticket(&state.db, &id).await?;
+    Ok(TicketView::new(
+        &ticket,
+        viewer.as_ref(),
+        &state.settings.currency,
+        clock::now(),
+    ))
+}
+
+#[cfg(feature = "ssr")]
+fn parse_form_draft(
+    title: &str,
+    price: &str,
+    category: Option<&str>,
+    venue: Option<&str>,
+    starts_at: Option<&str>,
+) -> Result<crate::domain::TicketDraft, AppError> {
+    use crate::domain::{Price, TicketDraft, Title};
+    TicketDraft::parse(
+        Title::parse(title),
+        Price::from_text(price),
+        Ok(category),
+        Ok(venue),
+        Ok(starts_at),
+    )
+}
+
+#[server(prefix = "/_fn", endpoint = "list_ticket")]
+pub async fn list_ticket(
+    title: String,
+    price: String,
+    category: Option<String>,
+    venue: Option<String>,
+    starts_at: Option<String>,
+) -> Result<String, AppError> {
+    use crate::ssr::{clock, fn_context, services, session};
+    let state = fn_context::state()?;
+    let seller = session::user_id(&fn_context::session().await?)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let draft = parse_form_draft(
+        &title,
+        &price,
+        category.as_deref(),
+        venue.as_deref(),
+        starts_at.as_deref(),
+    )?;
+    let ticket = services::tickets::list_ticket(&state.db, &seller, draft, clock::now()).await?;
+    leptos_axum::redirect(&format!("/tickets/{}", ticket.id));
+    Ok(ticket.id.to_string())
+}
+
+#[server(prefix = "/_fn", endpoint = "edit_ticket")]
+#[allow(clippy::too_many_arguments)]
+pub async fn edit_ticket(
+    id: String,
+    version: Option<i64>,
+    title: String,
+    price: String,
+    category: Option<String>,
+    venue: Option<String>,
+    starts_at: Option<String>,
+) -> Result<TicketView, AppError> {
+    use crate::ssr::{clock, fn_context, services, session};
+    let state = fn_context::state()?;
+    let user = session::user_id(&fn_context::session().await?)
+        .await?
+        .ok_or(AppError::Unauthenticated)?;
+    let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
+    let draft = parse_form_draft(
+        &title,
+        &price,
+        category.as_deref(),
+        venue.as_deref(),
+        starts_at.as_deref(),
+    );
+    let now = clock::now();
+    let ticket = services::tickets::edit_ticket(&state.db, &user, &id, draft, version, now).await?;
+    Ok(TicketView::new(
+        &ticket,
+        Some(&user),
+        &state.settings.currency,
+        now,
+    ))
+}

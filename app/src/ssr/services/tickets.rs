@@ -1,0 +1,215 @@
+//! Listings: list, edit, browse and show tickets.
+
+use crate::domain::ticket::STALE_VERSION;
+use crate::domain::{Category, Id, Ticket, TicketDraft, Timestamp};
+use crate::error::{AppError, ErrorDetail};
+use crate::ssr::clock;
+use crate::ssr::db::Db;
+use crate::ssr::storage::events::insert_event;
+use crate::ssr::storage::tickets::{self, BrowseFilter, Sort};
+use serde_json::json;
+
+/// Listings per page on `/` and `GET /api/tickets`.
+pub const PAGE_SIZE: i64 = 24;
+
+fn event_payload(ticket: &Ticket) -> serde_json::Value {
+    json!({
+        "id": ticket.id,
+        "title": ticket.title,
+        "priceCents": ticket.price.cents(),
+        "category": ticket.category,
+        "venue": ticket.venue,
+        "startsAt": ticket.starts_at.map(Timestamp::to_rfc3339),
+        "userId": ticket.seller_id,
+        "version": ticket.version,
+        "status": ticket.status,
+        "resoldFrom": ticket.resold_from,
+    })
+}
+
+/// Puts a new listing on sale for `seller`.
+pub async fn list_ticket(
+    db: &Db,
+    seller: &Id,
+    draft: TicketDraft,
+    now: Timestamp,
+) -> Result<Ticket, AppError> {
+    let id = clock::new_id();
+    let mut tx = db.begin_write().await?;
+    let ticket = tickets::insert_ticket(&mut tx, &id, seller, &draft, None, now).await?;
+    insert_event(
+        &mut tx,
+        "TicketCreated",
+        &ticket.id,
+        event_payload(&ticket),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ticket)
+}
+
+/// Changes a listing. Inside one write transaction: the ticket must exist (404), belong to
+/// `user` (403), be neither held nor sold at `now` (400), and, when `expected_version` is given,
+/// still be at that version (409). The draft's own errors come after those checks.
+pub async fn edit_ticket(
+    db: &Db,
+    user: &Id,
+    ticket_id: &Id,
+    draft: Result<TicketDraft, AppError>,
+    expected_version: Option<i64>,
+    now: Timestamp,
+) -> Result<Ticket, AppError> {
+    let mut tx = db.begin_write().await?;
+    let current = tickets::find_ticket(&mut tx, ticket_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if &current.seller_id != user {
+        return Err(AppError::Forbidden);
+    }
+    let draft = draft?;
+    current.can_be_edited_by(user, now)?;
+    if expected_version.is_some_and(|version| version != current.version) {
+        return Err(AppError::Conflict(ErrorDetail::field(
+            "version",
+            STALE_VERSION,
+        )));
+    }
+    // A lapsed reservation is recorded as expired before the edit lands (it moves the version).
+    let version = if super::orders::expire_lapsed_hold(&mut tx, &current, now).await? {
+        tickets::find_ticket(&mut tx, ticket_id)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .version
+    } else {
+        current.version
+    };
+    let updated = tickets::update_ticket_fields(&mut tx, ticket_id, version, &draft, now)
+        .await?
+        .ok_or_else(|| AppError::Conflict(ErrorDetail::field("version", STALE_VERSION)))?;
+    insert_event(
+        &mut tx,
+        "TicketUpdated",
+        &updated.id,
+        event_payload(&updated),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated)
+}
+
+/// What a buyer asked the browse page for.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct BrowseQuery {
+    pub q: Option<String>,
+    pub category: Option<String>,
+    pub sort: Option<String>,
+    pub page: Option<String>,
+}
+
+/// One page of listings, with what the page needs to offer the next and previous ones.
+#[derive(Debug, Clone)]
+pub struct TicketPage {
+    pub tickets: Vec<Ticket>,
+    /// 1-based.
+    pub page: i64,
+    pub total: i64,
+    pub total_pages: i64,
+}
+
+/// Parses the browse query: unknown sorts and categories and bad page numbers are 400s with the
+/// offending parameter as the field.
+pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), AppError> {
+    let mut errors = Vec::new();
+    let category = match query
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && *c != "all")
+    {
+        None => None,
+        Some(name) => match Category::parse(Some(name)) {
+            Ok(category) => Some(category),
+            Err(err) => {
+                errors.push(err);
+                None
+            }
+        },
+    };
+    let sort = match query.sort.as_deref().map(str::trim).unwrap_or_default() {
+        "" | "new" => Sort::New,
+        "date" => Sort::Date,
+        "price" => Sort::Price,
+        _ => {
+            errors.push(ErrorDetail::field(
+                "sort",
+                "Sort must be one of date, price, new",
+            ));
+            Sort::New
+        }
+    };
+    let page = match query
+        .page
+        .as_deref()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        None => 1,
+        Some(text) => match text.parse::<i64>() {
+            Ok(page) if (1..=100_000).contains(&page) => page,
+            _ => {
+                errors.push(ErrorDetail::field(
+                    "page",
+                    "Page must be a whole number from 1",
+                ));
+                1
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let search = query.q.as_deref().and_then(tickets::fts_query);
+    Ok((
+        BrowseFilter {
+            search,
+            category,
+            sort,
+            limit: PAGE_SIZE,
+            offset: (page - 1) * PAGE_SIZE,
+        },
+        page,
+    ))
+}
+
+/// The listings a buyer can reserve now, searched, filtered, sorted and paged.
+pub async fn browse_tickets(
+    db: &Db,
+    query: &BrowseQuery,
+    now: Timestamp,
+) -> Result<TicketPage, AppError> {
+    let (filter, page) = parse_browse_query(query)?;
+    let mut conn = db.read.acquire().await?;
+    let tickets = tickets::list_available_tickets(&mut conn, &filter, now).await?;
+    let total = tickets::count_available_tickets(&mut conn, &filter, now).await?;
+    let total_pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    Ok(TicketPage {
+        tickets,
+        page,
+        total,
+        total_pages,
+    })
+}
+
+/// One listing in any status.
+pub async fn get_ticket(db: &Db, id: &Id) -> Result<Ticket, AppError> {
+    tickets::find_ticket(&mut *db.read.acquire().await?, id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// Everything `seller` has listed, newest first.
+pub async fn list_seller_tickets(db: &Db, seller: &Id) -> Result<Vec<Ticket>, AppError> {
+    Ok(tickets::list_tickets_by_seller(&mut *db.read.acquire().await?, seller).await?)
+}

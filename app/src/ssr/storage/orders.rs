@@ -1,0 +1,117 @@
+//! The `orders` table.
+
+use crate::domain::{Id, Order, OrderStatus, Price, Timestamp};
+use sqlx::SqliteConnection;
+
+const COLUMNS: &str =
+    "id, user_id, ticket_id, status, price_cents, expires_at, version, created_at";
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    id: String,
+    user_id: String,
+    ticket_id: String,
+    status: String,
+    price_cents: i64,
+    expires_at: i64,
+    version: i64,
+    created_at: i64,
+}
+
+impl From<OrderRow> for Order {
+    fn from(row: OrderRow) -> Order {
+        Order {
+            id: Id::from_trusted(row.id),
+            buyer_id: Id::from_trusted(row.user_id),
+            ticket_id: Id::from_trusted(row.ticket_id),
+            status: OrderStatus::parse(&row.status),
+            price: Price::from_stored(row.price_cents),
+            expires_at: Timestamp::from_millis(row.expires_at),
+            version: row.version,
+            created_at: Timestamp::from_millis(row.created_at),
+        }
+    }
+}
+
+/// Inserts a new order. Fails with a unique violation when the ticket already has a live or
+/// completed order: the database's own guard against double booking.
+pub async fn insert_order(conn: &mut SqliteConnection, order: &Order) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO orders (id, user_id, ticket_id, status, price_cents, expires_at, version, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(order.id.as_str())
+    .bind(order.buyer_id.as_str())
+    .bind(order.ticket_id.as_str())
+    .bind(order.status.as_str())
+    .bind(order.price.cents())
+    .bind(order.expires_at.millis())
+    .bind(order.version)
+    .bind(order.created_at.millis())
+    .bind(order.created_at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_order(
+    conn: &mut SqliteConnection,
+    id: &Id,
+) -> Result<Option<Order>, sqlx::Error> {
+    let row: Option<OrderRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = ?"))
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(Order::from))
+}
+
+/// A buyer's orders, newest first.
+pub async fn list_orders_by_buyer(
+    conn: &mut SqliteConnection,
+    buyer: &Id,
+) -> Result<Vec<Order>, sqlx::Error> {
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE user_id = ? ORDER BY created_at DESC, id DESC"
+    ))
+    .bind(buyer.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Order::from).collect())
+}
+
+/// Live orders whose window is over at `now`, oldest expiry first, at most `limit`.
+pub async fn list_lapsed_orders(
+    conn: &mut SqliteConnection,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<Order>, sqlx::Error> {
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE status IN ('created', 'awaiting:payment') AND expires_at <= ? \
+         ORDER BY expires_at LIMIT ?"
+    ))
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Order::from).collect())
+}
+
+/// Moves a live order to `status`, only if it is still live. Returns whether it changed.
+pub async fn update_live_order_status(
+    conn: &mut SqliteConnection,
+    id: &Id,
+    status: OrderStatus,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE orders SET status = ?, version = version + 1, updated_at = ? \
+         WHERE id = ? AND status IN ('created', 'awaiting:payment')",
+    )
+    .bind(status.as_str())
+    .bind(now.millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

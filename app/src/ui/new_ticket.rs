@@ -1,0 +1,51 @@
+//! `/tickets/new`: list a ticket for sale.
+
+use super::Account;
+use super::ticket_form::TicketFields;
+use crate::error::AppError;
+use crate::server_fns::ListTicket;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn NewTicketPage() -> impl IntoView {
+    let user = expect_context::<Account>().user;
+    view! {
+        <Title text="Sell a ticket" />
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(_)) => view! { <NewTicketForm /> }.into_any(),
+                    _ => view! {
+                        <section class="card narrow">
+                            <h1>"Sell a ticket"</h1>
+                            <p>"Sign in to list a ticket for sale."</p>
+                            <p>
+                                <a href="/auth/signin" class="button">"Sign in"</a>
+                                " "
+                                <a href="/auth/signup">"Create an account"</a>
+                            </p>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn NewTicketForm() -> impl IntoView {
+    let action = ServerAction::<ListTicket>::new();
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || action.value().get().and_then(Result::err));
+    view! {
+        <section class="card narrow">
+            <h1>"Sell a ticket"</h1>
+            <ActionForm action attr:class="form" attr:aria-label="Sell a ticket">
+                <TicketFields ticket=None error />
+                <button type="submit" disabled=move || action.pending().get()>"List ticket"</button>
+            </ActionForm>
+        </section>
+    }
+}

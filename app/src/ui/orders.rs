@@ -1,0 +1,164 @@
+//! `/orders` (my orders) and `/orders/:id` (one order: status, price, time left, cancel).
+
+use super::Account;
+use super::countdown::Countdown;
+use crate::error::AppError;
+use crate::server_fns::{CancelOrder, OrderView, get_order, list_orders};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+/// Shown instead of a page that needs an account.
+#[component]
+fn SignInFirst(what: &'static str) -> impl IntoView {
+    view! {
+        <section class="card narrow">
+            <h1>{what}</h1>
+            <p>"Sign in to see your orders."</p>
+            <p><a href="/auth/signin" class="button">"Sign in"</a></p>
+        </section>
+    }
+}
+
+#[component]
+pub fn OrdersPage() -> impl IntoView {
+    let user = expect_context::<Account>().user;
+    let orders = Resource::new(
+        move || user.get().map(|u| u.ok().flatten().map(|u| u.id)),
+        |_| list_orders(),
+    );
+    view! {
+        <Title text="My orders" />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match orders.await {
+                    Ok(orders) => view! { <OrderList orders /> }.into_any(),
+                    Err(AppError::Unauthenticated) => view! { <SignInFirst what="My orders" /> }.into_any(),
+                    Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OrderList(orders: Vec<OrderView>) -> impl IntoView {
+    view! {
+        <section class="orders">
+            <h1>"My orders"</h1>
+            {if orders.is_empty() {
+                view! { <p class="empty">"No orders yet. " <a href="/">"Find a ticket"</a></p> }.into_any()
+            } else {
+                view! {
+                    <ul class="order-list">
+                        {orders
+                            .into_iter()
+                            .map(|order| {
+                                let href = format!("/orders/{}", order.id);
+                                view! {
+                                    <li class="card order-row" data-status=order.status.clone()>
+                                        <a href=href>{order.ticket.title.clone()}</a>
+                                        <span class="price">{order.price.clone()}</span>
+                                        <span class=format!("status status-{}", status_class(&order))>{order.status_label()}</span>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+fn status_class(order: &OrderView) -> &'static str {
+    match order.status.as_str() {
+        "created" | "awaiting:payment" => "reserved",
+        "complete" => "available",
+        _ => "sold",
+    }
+}
+
+#[component]
+pub fn OrderPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let cancel = ServerAction::<CancelOrder>::new();
+    // Bumped when the countdown runs out, so the page asks the server what happened.
+    let expired = RwSignal::new(0u32);
+    let order = Resource::new(
+        move || (id.get(), cancel.version().get(), expired.get()),
+        |(id, _, _)| get_order(id),
+    );
+    view! {
+        <Title text="Your order" />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match order.await {
+                    Ok(order) => view! { <OrderDetails order cancel expired /> }.into_any(),
+                    Err(AppError::Unauthenticated) => view! { <SignInFirst what="Your order" /> }.into_any(),
+                    Err(AppError::NotFound | AppError::Forbidden) => view! { <super::not_found::NotFound /> }.into_any(),
+                    Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn OrderDetails(
+    order: OrderView,
+    cancel: ServerAction<CancelOrder>,
+    expired: RwSignal<u32>,
+) -> impl IntoView {
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || cancel.value().get().and_then(Result::err));
+    let ticket_href = format!("/tickets/{}", order.ticket.id);
+    let live = order.is_live();
+    let outcome = match order.status.as_str() {
+        "complete" => Some("Paid. The ticket is yours."),
+        "cancelled" => Some("This order is cancelled and the ticket is back on sale."),
+        _ => None,
+    };
+    view! {
+        <article class="card order-details" data-status=order.status.clone()>
+            <p>
+                <span class=format!("status status-{}", status_class(&order)) data-testid="order-status">
+                    {order.status_label()}
+                </span>
+            </p>
+            <h1><a href=ticket_href>{order.ticket.title.clone()}</a></h1>
+            <dl class="facts">
+                <dt>"Price"</dt>
+                <dd class="price" data-testid="order-price">{order.price.clone()}</dd>
+                <dt>"When"</dt>
+                <dd>{order.ticket.starts_at.clone().unwrap_or_else(|| "Date to be announced".to_string())}</dd>
+                <dt>"Where"</dt>
+                <dd>{order.ticket.venue.clone().unwrap_or_else(|| "Venue to be announced".to_string())}</dd>
+            </dl>
+            {outcome.map(|text| view! { <p class="notice" role="status">{text}</p> })}
+            {live.then(|| view! {
+                <p class="time-left">
+                    "The ticket is held for you. Time left to pay: "
+                    <Countdown millis_left=order.millis_left on_expired=move |_| expired.update(|n| *n += 1) />
+                </p>
+                <ActionForm action=cancel attr:class="inline" attr:aria-label="Cancel order">
+                    <FormErrorsInline error />
+                    <input type="hidden" name="id" value=order.id.clone() />
+                    <button type="submit" class="secondary" disabled=move || cancel.pending().get()>"Cancel order"</button>
+                </ActionForm>
+            })}
+        </article>
+        <p><a href="/orders">"All my orders"</a></p>
+    }
+}
+
+#[component]
+fn FormErrorsInline(error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().map(
+            |err| view! { <div class="form-errors" role="alert"><p>{err.to_string()}</p></div> },
+        )
+    }
+}

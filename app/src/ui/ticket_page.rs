@@ -1,0 +1,105 @@
+//! `/tickets/:id`: everything about one ticket; for its seller, the edit form or the reason it
+//! cannot be edited right now.
+
+use super::ticket_form::TicketFields;
+use crate::error::AppError;
+use crate::server_fns::{EditTicket, ReserveTicket, TicketView, get_ticket};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn TicketPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let edit = ServerAction::<EditTicket>::new();
+    let reserve = ServerAction::<ReserveTicket>::new();
+    // A refused reservation (say, the price changed) shows the ticket as it is now.
+    let ticket = Resource::new(
+        move || (id.get(), edit.version().get(), reserve.version().get()),
+        |(id, _, _)| get_ticket(id),
+    );
+
+    view! {
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match ticket.await {
+                    Ok(ticket) => view! { <TicketDetails ticket edit reserve /> }.into_any(),
+                    Err(AppError::NotFound) => view! { <super::not_found::NotFound /> }.into_any(),
+                    Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn TicketDetails(
+    ticket: TicketView,
+    edit: ServerAction<EditTicket>,
+    reserve: ServerAction<ReserveTicket>,
+) -> impl IntoView {
+    let status_label = match ticket.status.as_str() {
+        "reserved" => "Reserved",
+        "sold" => "Sold",
+        _ => "On sale",
+    };
+    let seller_section = ticket.is_mine.then(|| match ticket.status.as_str() {
+        "available" => view! { <EditForm ticket=ticket.clone() edit /> }.into_any(),
+        "reserved" => view! {
+            <p class="notice" data-testid="edit-blocked">
+                "A buyer is paying for this ticket right now, so it cannot be edited. If they do not pay within their reservation window, it goes back on sale and you can edit it again."
+            </p>
+        }
+        .into_any(),
+        _ => view! {
+            <p class="notice" data-testid="edit-blocked">"This ticket has been sold, so it can no longer be edited."</p>
+        }
+        .into_any(),
+    });
+    view! {
+        <Title text=ticket.title.clone() />
+        <article class="card ticket-details">
+            <p>
+                <span class="badge">{ticket.category_label.clone()}</span>
+                " "
+                <span class=format!("status status-{}", ticket.status) data-testid="ticket-status">{status_label}</span>
+            </p>
+            <h1>{ticket.title.clone()}</h1>
+            <dl class="facts">
+                <dt>"When"</dt>
+                <dd>{ticket.starts_at.clone().unwrap_or_else(|| "Date to be announced".to_string())}</dd>
+                <dt>"Where"</dt>
+                <dd>{ticket.venue.clone().unwrap_or_else(|| "Venue to be announced".to_string())}</dd>
+                <dt>"Price"</dt>
+                <dd class="price" data-testid="ticket-price">{ticket.price.clone()}</dd>
+            </dl>
+        </article>
+        {if ticket.is_mine {
+            seller_section.into_any()
+        } else {
+            view! { <super::buy::BuySection ticket=ticket.clone() reserve /> }.into_any()
+        }}
+    }
+}
+
+#[component]
+fn EditForm(ticket: TicketView, edit: ServerAction<EditTicket>) -> impl IntoView {
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || edit.value().get().and_then(Result::err));
+    let saved = move || matches!(edit.value().get(), Some(Ok(_)));
+    view! {
+        <section class="card">
+            <h2>"Edit your listing"</h2>
+            <ActionForm action=edit attr:class="form" attr:aria-label="Edit ticket">
+                <input type="hidden" name="id" value=ticket.id.clone() />
+                <input type="hidden" name="version" value=ticket.version />
+                <TicketFields ticket=Some(ticket) error />
+                <button type="submit" disabled=move || edit.pending().get()>"Save changes"</button>
+                <Show when=saved>
+                    <p class="saved" role="status">"Saved."</p>
+                </Show>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,67 @@
+import { test, expect } from '@playwright/test';
+import { open, signUp, uniqueEmail } from './helpers';
+
+/** A word no other test uses, so searching for it finds exactly this test's listing. */
+function uniqueWord(): string {
+  return `zz${Math.random().toString(36).slice(2, 10)}`;
+}
+
+test('list a ticket, find it on the home page, change its price, filter by category', async ({ page, javaScriptEnabled }) => {
+  const word = uniqueWord();
+  const title = `Derby day ${word}`;
+  await signUp(page, uniqueEmail(), javaScriptEnabled);
+
+  await page.getByRole('link', { name: 'Sell a ticket' }).click();
+  await expect(page).toHaveURL(/\/tickets\/new$/);
+  if (javaScriptEnabled) await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Price').fill('42.50');
+  await page.getByLabel('Category').selectOption('sports');
+  await page.getByLabel('Venue (optional)').fill('City Stadium');
+  await page.getByRole('button', { name: 'List ticket' }).click();
+
+  await expect(page).toHaveURL(/\/tickets\/[0-9a-f-]{36}$/);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(title);
+  await expect(page.getByTestId('ticket-price')).toHaveText('$42.50');
+  const ticketUrl = page.url();
+
+  // Anyone browsing finds it by a word of its title.
+  await open(page, '/', javaScriptEnabled);
+  await page.getByRole('searchbox', { name: 'Search by title' }).fill(word);
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(new RegExp(`q=${word}`));
+  const card = page.getByRole('article').filter({ hasText: title });
+  await expect(card).toHaveCount(1);
+  await expect(card).toContainText('$42.50');
+  await expect(card).toContainText('City Stadium');
+
+  // The seller changes the price on the ticket page; the change shows at once.
+  await open(page, new URL(ticketUrl).pathname, javaScriptEnabled);
+  await page.getByLabel('Price').fill('50');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByTestId('ticket-price')).toHaveText('$50.00');
+
+  // Filtering by its category keeps it; another category hides it.
+  await open(page, `/?q=${word}&category=sports`, javaScriptEnabled);
+  await expect(page.getByRole('article').filter({ hasText: title })).toContainText('$50.00');
+  await page.getByLabel('Category').selectOption('concert');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/category=concert/);
+  await expect(page.getByText('No tickets match')).toBeVisible();
+  await expect(page.getByRole('article').filter({ hasText: title })).toHaveCount(0);
+});
+
+test('listing a ticket with a bad price shows the error beside the price', async ({ page, javaScriptEnabled }) => {
+  await signUp(page, uniqueEmail(), javaScriptEnabled);
+  await open(page, '/tickets/new', javaScriptEnabled);
+  await page.getByLabel('Title').fill(`Bad price ${uniqueWord()}`);
+  await page.getByLabel('Price').fill('9.999');
+  await page.getByRole('button', { name: 'List ticket' }).click();
+  await expect(page.locator('#price-error')).toHaveText('Price must have at most 2 decimals');
+  await expect(page).toHaveURL(/\/tickets\/new/);
+});
+
+test('signed out, the sell page asks the visitor to sign in', async ({ page, javaScriptEnabled }) => {
+  await open(page, '/tickets/new', javaScriptEnabled);
+  await expect(page.getByText('Sign in to list a ticket for sale.')).toBeVisible();
+});

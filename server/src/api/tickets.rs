@@ -1,0 +1,161 @@
+//! `/api/tickets`: browse, show, list and edit tickets.
+
+use super::{ApiJson, ApiQuery, require_user};
+use app::AppError;
+use app::domain::{Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp, Title};
+use app::error::ErrorDetail;
+use app::ssr::services::tickets::{self, BrowseQuery};
+use app::ssr::{AppState, clock};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tower_sessions::Session;
+
+/// A ticket as the API shows it (SPEC §3).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketJson {
+    id: String,
+    title: String,
+    price: Value,
+    category: &'static str,
+    venue: Option<String>,
+    starts_at: Option<String>,
+    status: &'static str,
+    user_id: String,
+    order_id: Option<String>,
+    version: i64,
+    created_at: String,
+}
+
+impl TicketJson {
+    pub fn new(ticket: &Ticket, now: Timestamp) -> TicketJson {
+        let status = ticket.status_at(now);
+        TicketJson {
+            id: ticket.id.to_string(),
+            title: ticket.title.clone(),
+            price: ticket.price.to_json(),
+            category: ticket.category.as_str(),
+            venue: ticket.venue.clone(),
+            starts_at: ticket.starts_at.map(Timestamp::to_rfc3339),
+            status: status.as_str(),
+            user_id: ticket.seller_id.to_string(),
+            order_id: match status {
+                TicketStatus::Available => None,
+                TicketStatus::Reserved | TicketStatus::Sold => {
+                    ticket.order_id.as_ref().map(Id::to_string)
+                }
+            },
+            version: ticket.version,
+            created_at: ticket.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// Reads an optional text field: absent or null is `None`; anything but a string is an error
+/// for that field.
+fn optional_text<'a>(
+    body: &'a Map<String, Value>,
+    field: &str,
+    message: &str,
+) -> Result<Option<&'a str>, ErrorDetail> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text)),
+        Some(_) => Err(ErrorDetail::field(field, message)),
+    }
+}
+
+/// Validates a ticket body; every invalid field is reported.
+fn parse_draft(body: &Map<String, Value>) -> Result<TicketDraft, AppError> {
+    let title = Title::from_json(body.get("title"));
+    let price = Price::from_json(body.get("price"));
+    let category = optional_text(body, "category", app::domain::ticket::CATEGORY_INVALID);
+    let venue = optional_text(body, "venue", "Venue must be text");
+    let starts_at = optional_text(body, "startsAt", app::domain::ticket::STARTS_AT_INVALID);
+    TicketDraft::parse(title, price, category, venue, starts_at)
+}
+
+/// `version` for optimistic concurrency: absent means "whatever is current".
+fn parse_version(body: &Map<String, Value>) -> Result<Option<i64>, AppError> {
+    match body.get("version") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => value
+            .as_i64()
+            .filter(|v| *v >= 0)
+            .map(Some)
+            .ok_or_else(|| AppError::invalid_field("version", "Version must be a whole number")),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct BrowseParams {
+    q: Option<String>,
+    category: Option<String>,
+    sort: Option<String>,
+    page: Option<String>,
+}
+
+pub async fn browse_tickets(
+    State(state): State<AppState>,
+    ApiQuery(params): ApiQuery<BrowseParams>,
+) -> Result<(HeaderMap, Json<Vec<TicketJson>>), AppError> {
+    let now = clock::now();
+    let query = BrowseQuery {
+        q: params.q,
+        category: params.category,
+        sort: params.sort,
+        page: params.page,
+    };
+    let page = tickets::browse_tickets(&state.db, &query, now).await?;
+    let mut headers = HeaderMap::new();
+    headers.insert("x-total-count", HeaderValue::from(page.total));
+    headers.insert("x-total-pages", HeaderValue::from(page.total_pages));
+    Ok((
+        headers,
+        Json(
+            page.tickets
+                .iter()
+                .map(|t| TicketJson::new(t, now))
+                .collect(),
+        ),
+    ))
+}
+
+pub async fn get_ticket(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<TicketJson>, AppError> {
+    let id = Id::parse(&id)?;
+    let ticket = tickets::get_ticket(&state.db, &id).await?;
+    Ok(Json(TicketJson::new(&ticket, clock::now())))
+}
+
+pub async fn list_ticket(
+    State(state): State<AppState>,
+    session: Session,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<(StatusCode, Json<TicketJson>), AppError> {
+    let seller = require_user(&session).await?;
+    let draft = parse_draft(&body)?;
+    let now = clock::now();
+    let ticket = tickets::list_ticket(&state.db, &seller, draft, now).await?;
+    Ok((StatusCode::CREATED, Json(TicketJson::new(&ticket, now))))
+}
+
+pub async fn edit_ticket(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<TicketJson>, AppError> {
+    let user = require_user(&session).await?;
+    let id = Id::parse(&id)?;
+    let version = parse_version(&body)?;
+    let now = clock::now();
+    let ticket =
+        tickets::edit_ticket(&state.db, &user, &id, parse_draft(&body), version, now).await?;
+    Ok(Json(TicketJson::new(&ticket, now)))
+}

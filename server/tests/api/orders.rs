@@ -1,0 +1,650 @@
+//! `/api/orders` (SPEC §2 Order, §3): the 15-minute reservation window, under races.
+
+use crate::helpers::*;
+use app::domain::{Id, OrderStatus, Price};
+use futures::future::join_all;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+async fn reserve(
+    app: &TestApp,
+    client: &Client,
+    ticket_id: &str,
+    price: Option<Value>,
+) -> reqwest::Response {
+    let mut body = json!({ "ticketId": ticket_id });
+    if let Some(price) = price {
+        body["price"] = price;
+    }
+    app.post_json(client, "/api/orders", &body).await
+}
+
+async fn delete(app: &TestApp, client: &Client, path: &str) -> reqwest::Response {
+    client
+        .delete(app.url(path))
+        .send()
+        .await
+        .expect("request sent")
+}
+
+async fn put(app: &TestApp, client: &Client, path: &str, body: &Value) -> reqwest::Response {
+    client
+        .put(app.url(path))
+        .json(body)
+        .send()
+        .await
+        .expect("request sent")
+}
+
+/// A seller with one ticket at 20.00, and a buyer, each signed in on their own client.
+async fn seller_ticket_and_buyer(app: &TestApp) -> (Client, Value, Client) {
+    let (seller, _) = app.signed_in_user().await;
+    let ticket = app
+        .create_ticket(
+            &seller,
+            &json!({ "title": "Cup final", "price": 20, "category": "sports" }),
+        )
+        .await;
+    let (buyer, _) = app.signed_in_user().await;
+    (seller, ticket, buyer)
+}
+
+async fn listed_ids(app: &TestApp) -> Vec<String> {
+    let listed: Vec<Value> = app
+        .get(&client(), "/api/tickets")
+        .await
+        .json()
+        .await
+        .unwrap();
+    listed
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The order's status as stored (not as derived at read time), to see what the sweeper did.
+async fn stored_status(app: &TestApp, order_id: &str) -> OrderStatus {
+    let mut conn = app.state.db.read.acquire().await.unwrap();
+    app::ssr::storage::orders::find_order(&mut conn, &Id::from_trusted(order_id.to_string()))
+        .await
+        .unwrap()
+        .expect("the order exists")
+        .status
+}
+
+/// Polls until the stored order is `cancelled`, failing after `deadline`.
+async fn wait_until_stored_cancelled(app: &TestApp, order_id: &str, deadline: Duration) {
+    let until = Instant::now() + deadline;
+    while stored_status(app, order_id).await != OrderStatus::Cancelled {
+        assert!(
+            Instant::now() < until,
+            "the order was not expired within {deadline:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn reserving_signed_out_is_401() {
+    let app = spawn_app().await;
+    let (_, ticket, _) = seller_ticket_and_buyer(&app).await;
+    let response = reserve(&app, &client(), ticket["id"].as_str().unwrap(), None).await;
+    assert_errors(
+        response,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
+    let response = app.get(&client(), "/api/orders").await;
+    assert_errors(
+        response,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn reserving_an_unknown_ticket_is_404_and_a_bad_ticket_id_400() {
+    let app = spawn_app().await;
+    let (buyer, _) = app.signed_in_user().await;
+    let response = reserve(&app, &buyer, "0191f4b2-5c3a-7d11-8e2f-0123456789ab", None).await;
+    assert_errors(
+        response,
+        StatusCode::NOT_FOUND,
+        json!([{ "message": "Not found" }]),
+    )
+    .await;
+    let response = reserve(&app, &buyer, "not-an-id", None).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Ticket id is not valid", "field": "ticketId" }]),
+    )
+    .await;
+    let response = app.post_json(&buyer, "/api/orders", &json!({})).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Ticket id is required", "field": "ticketId" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_seller_cannot_buy_their_own_ticket() {
+    let app = spawn_app().await;
+    let (seller, ticket, _) = seller_ticket_and_buyer(&app).await;
+    let response = reserve(&app, &seller, ticket["id"].as_str().unwrap(), None).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "You cannot buy your own ticket" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_reservation_snapshots_the_price_and_holds_the_ticket_for_the_window() {
+    let app = spawn_app().await;
+    let (_, ticket, buyer) = seller_ticket_and_buyer(&app).await;
+    let ticket_id = ticket["id"].as_str().unwrap();
+    let before = app::ssr::clock::now();
+    let response = reserve(&app, &buyer, ticket_id, Some(json!(20))).await;
+    let after = app::ssr::clock::now();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(order["status"], "created");
+    assert_eq!(order["price"], json!(20));
+    assert_eq!(order["userId"], app.current_user(&buyer).await["id"]);
+    assert_eq!(order["version"], 0);
+    assert_eq!(order["ticket"]["id"], ticket["id"]);
+    assert_eq!(order["ticket"]["status"], "reserved");
+    assert_eq!(order["ticket"]["orderId"], order["id"]);
+    let expires =
+        app::domain::Timestamp::parse_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap();
+    let window = 15 * 60 * 1000;
+    assert!(
+        expires >= before.plus_millis(window) && expires <= after.plus_millis(window),
+        "expiresAt {expires:?} is 15 minutes after the request"
+    );
+
+    assert!(
+        !listed_ids(&app).await.contains(&ticket_id.to_string()),
+        "a held ticket is not listed"
+    );
+    let (other, _) = app.signed_in_user().await;
+    let response = reserve(&app, &other, ticket_id, None).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Ticket is already reserved" }]),
+    )
+    .await;
+    assert_eq!(
+        app.events_for(order["id"].as_str().unwrap()).await,
+        ["OrderCreated"]
+    );
+}
+
+#[tokio::test]
+async fn a_changed_price_is_409_and_reserves_nothing() {
+    let app = spawn_app().await;
+    let (seller, ticket, buyer) = seller_ticket_and_buyer(&app).await;
+    let ticket_id = ticket["id"].as_str().unwrap();
+    let edit = put(
+        &app,
+        &seller,
+        &format!("/api/tickets/{ticket_id}"),
+        &json!({ "title": "Cup final", "price": 25 }),
+    )
+    .await;
+    assert_eq!(edit.status(), StatusCode::OK);
+
+    let response = reserve(&app, &buyer, ticket_id, Some(json!(20))).await;
+    assert_errors(
+        response,
+        StatusCode::CONFLICT,
+        json!([{ "message": "The price of this ticket has changed", "field": "price" }]),
+    )
+    .await;
+    assert!(
+        listed_ids(&app).await.contains(&ticket_id.to_string()),
+        "still on sale"
+    );
+    let mine: Vec<Value> = app.get(&buyer, "/api/orders").await.json().await.unwrap();
+    assert!(mine.is_empty());
+
+    let response = reserve(&app, &buyer, ticket_id, Some(json!(25))).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "asked again at the new price"
+    );
+    let order: Value = response.json().await.unwrap();
+    assert_eq!(order["price"], json!(25));
+    let response = reserve(&app, &buyer, ticket_id, Some(json!("25"))).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Price must be a number", "field": "price" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_seller_cannot_change_the_price_of_a_reserved_ticket() {
+    let app = spawn_app().await;
+    let (seller, ticket, buyer) = seller_ticket_and_buyer(&app).await;
+    let ticket_id = ticket["id"].as_str().unwrap();
+    let order: Value = reserve(&app, &buyer, ticket_id, Some(json!(20)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let edit = put(
+        &app,
+        &seller,
+        &format!("/api/tickets/{ticket_id}"),
+        &json!({ "title": "Cup final", "price": 99 }),
+    )
+    .await;
+    assert_errors(
+        edit,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Cannot edit a reserved ticket" }]),
+    )
+    .await;
+    let shown: Value = app
+        .get(
+            &buyer,
+            &format!("/api/orders/{}", order["id"].as_str().unwrap()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["price"], json!(20));
+    assert_eq!(shown["ticket"]["price"], json!(20));
+}
+
+#[tokio::test]
+async fn showing_an_order_is_for_its_buyer_only() {
+    let app = spawn_app().await;
+    let (seller, ticket, buyer) = seller_ticket_and_buyer(&app).await;
+    let order: Value = reserve(&app, &buyer, ticket["id"].as_str().unwrap(), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let path = format!("/api/orders/{}", order["id"].as_str().unwrap());
+
+    let shown = app.get(&buyer, &path).await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert_eq!(shown.json::<Value>().await.unwrap(), order);
+
+    let response = app.get(&seller, &path).await;
+    assert_errors(
+        response,
+        StatusCode::FORBIDDEN,
+        json!([{ "message": "Forbidden" }]),
+    )
+    .await;
+    let response = app.get(&client(), &path).await;
+    assert_errors(
+        response,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
+    let response = app
+        .get(&buyer, "/api/orders/0191f4b2-5c3a-7d11-8e2f-0123456789ab")
+        .await;
+    assert_errors(
+        response,
+        StatusCode::NOT_FOUND,
+        json!([{ "message": "Not found" }]),
+    )
+    .await;
+    let response = app.get(&buyer, "/api/orders/nope").await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Invalid id" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn my_orders_are_mine_only_newest_first_with_their_tickets() {
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    let (buyer, _) = app.signed_in_user().await;
+    let (other, _) = app.signed_in_user().await;
+    let mut mine = Vec::new();
+    for title in ["First", "Second", "Third"] {
+        let ticket = app
+            .create_ticket(&seller, &json!({ "title": title, "price": 10 }))
+            .await;
+        let order: Value = reserve(&app, &buyer, ticket["id"].as_str().unwrap(), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        mine.push(order["id"].clone());
+    }
+    let theirs = app
+        .create_ticket(&seller, &json!({ "title": "Theirs", "price": 10 }))
+        .await;
+    assert_eq!(
+        reserve(&app, &other, theirs["id"].as_str().unwrap(), None)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+
+    let listed: Vec<Value> = app.get(&buyer, "/api/orders").await.json().await.unwrap();
+    let ids: Vec<&Value> = listed.iter().map(|o| &o["id"]).collect();
+    mine.reverse();
+    assert_eq!(
+        ids,
+        mine.iter().collect::<Vec<_>>(),
+        "newest first, and no one else's"
+    );
+    let titles: Vec<&str> = listed
+        .iter()
+        .map(|o| o["ticket"]["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["Third", "Second", "First"]);
+}
+
+#[tokio::test]
+async fn cancelling_frees_the_ticket_at_once_and_only_once() {
+    let app = spawn_app().await;
+    let (seller, ticket, buyer) = seller_ticket_and_buyer(&app).await;
+    let ticket_id = ticket["id"].as_str().unwrap();
+    let order: Value = reserve(&app, &buyer, ticket_id, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let order_id = order["id"].as_str().unwrap();
+    let path = format!("/api/orders/{order_id}");
+
+    let response = delete(&app, &seller, &path).await;
+    assert_errors(
+        response,
+        StatusCode::FORBIDDEN,
+        json!([{ "message": "Forbidden" }]),
+    )
+    .await;
+    let response = delete(&app, &client(), &path).await;
+    assert_errors(
+        response,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
+    let response = delete(
+        &app,
+        &buyer,
+        "/api/orders/0191f4b2-5c3a-7d11-8e2f-0123456789ab",
+    )
+    .await;
+    assert_errors(
+        response,
+        StatusCode::NOT_FOUND,
+        json!([{ "message": "Not found" }]),
+    )
+    .await;
+
+    let response = delete(&app, &buyer, &path).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert!(response.bytes().await.unwrap().is_empty());
+    let shown: Value = app.get(&buyer, &path).await.json().await.unwrap();
+    assert_eq!(shown["status"], "cancelled");
+    assert_eq!(shown["ticket"]["status"], "available");
+    assert!(
+        listed_ids(&app).await.contains(&ticket_id.to_string()),
+        "back on sale"
+    );
+
+    let response = delete(&app, &buyer, &path).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Order is cancelled" }]),
+    )
+    .await;
+    assert_eq!(
+        app.events_for(order_id).await,
+        ["OrderCreated", "OrderCancelled"]
+    );
+
+    let (next, _) = app.signed_in_user().await;
+    assert_eq!(
+        reserve(&app, &next, ticket_id, None).await.status(),
+        StatusCode::CREATED,
+        "someone else can buy it now"
+    );
+    let edit = put(
+        &app,
+        &seller,
+        &format!("/api/tickets/{ticket_id}"),
+        &json!({ "title": "x", "price": 1 }),
+    )
+    .await;
+    assert_eq!(
+        edit.status(),
+        StatusCode::BAD_REQUEST,
+        "and it is held again"
+    );
+}
+
+/// ≥ 50 buyers, each their own signed-in user, order the same ticket at the same instant, over
+/// 20 tickets: exactly one wins each ticket, every other buyer hears "already reserved", and
+/// nothing fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_buyers_racing_for_each_of_twenty_tickets_make_exactly_one_order_each() {
+    let app = spawn_app_with(|config| config.auth_rate_limit = 0).await;
+    let (seller, _) = app.signed_in_user().await;
+    let buyers: Vec<Client> = join_all((0..50).map(|_| app.signed_in_user()))
+        .await
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    for round in 0..20 {
+        let ticket = app
+            .create_ticket(
+                &seller,
+                &json!({ "title": format!("Final #{round}"), "price": 30 }),
+            )
+            .await;
+        let ticket_id = ticket["id"].as_str().unwrap();
+        let responses = join_all(
+            buyers
+                .iter()
+                .map(|buyer| reserve(&app, buyer, ticket_id, Some(json!(30)))),
+        )
+        .await;
+        let mut created = Vec::new();
+        for response in responses {
+            match response.status() {
+                StatusCode::CREATED => created.push(response.json::<Value>().await.unwrap()),
+                StatusCode::BAD_REQUEST => {
+                    let body: Value = response.json().await.unwrap();
+                    assert_eq!(
+                        body,
+                        json!({ "errors": [{ "message": "Ticket is already reserved" }] })
+                    );
+                }
+                other => panic!("round {round}: unexpected status {other}"),
+            }
+        }
+        assert_eq!(created.len(), 1, "round {round}: exactly one winner");
+        let shown: Value = app
+            .get(&seller, &format!("/api/tickets/{ticket_id}"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            shown["orderId"], created[0]["id"],
+            "the ticket is held by the winner's order"
+        );
+    }
+}
+
+/// A seller's price edit against a buyer's reservation (at the old price): the database
+/// serializes them, so exactly one lands, and a successful order carries the price sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_price_edit_racing_a_reservation_never_both_succeed() {
+    let app = spawn_app_with(|config| config.auth_rate_limit = 0).await;
+    let (seller, _) = app.signed_in_user().await;
+    let (buyer, _) = app.signed_in_user().await;
+    let (mut orders_won, mut edits_won) = (0, 0);
+    for round in 0..40 {
+        let ticket = app
+            .create_ticket(
+                &seller,
+                &json!({ "title": format!("Gig #{round}"), "price": 10 }),
+            )
+            .await;
+        let ticket_id = ticket["id"].as_str().unwrap();
+        let edit_path = format!("/api/tickets/{ticket_id}");
+        let edit_body = json!({ "title": format!("Gig #{round}"), "price": 12 });
+        let (edit, order) = tokio::join!(
+            put(&app, &seller, &edit_path, &edit_body),
+            reserve(&app, &buyer, ticket_id, Some(json!(10)))
+        );
+        match (edit.status(), order.status()) {
+            (StatusCode::OK, StatusCode::CONFLICT) => edits_won += 1,
+            (StatusCode::BAD_REQUEST, StatusCode::CREATED) => {
+                let order: Value = order.json().await.unwrap();
+                assert_eq!(
+                    order["price"],
+                    json!(10),
+                    "the buyer pays the price they sent"
+                );
+                let edit: Value = edit.json().await.unwrap();
+                assert_eq!(
+                    edit,
+                    json!({ "errors": [{ "message": "Cannot edit a reserved ticket" }] })
+                );
+                orders_won += 1;
+            }
+            other => panic!("round {round}: edit and order answered {other:?}"),
+        }
+    }
+    assert_eq!(orders_won + edits_won, 40);
+}
+
+#[tokio::test]
+async fn an_expired_order_frees_the_ticket_without_any_request() {
+    let app = spawn_app_with(|config| config.reservation_window = 2_000).await;
+    let (_, ticket, buyer) = seller_ticket_and_buyer(&app).await;
+    let ticket_id = ticket["id"].as_str().unwrap();
+    let order: Value = reserve(&app, &buyer, ticket_id, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let order_id = order["id"].as_str().unwrap();
+    assert_eq!(stored_status(&app, order_id).await, OrderStatus::Created);
+
+    // Nothing but the background sweeper touches the order from here on.
+    wait_until_stored_cancelled(&app, order_id, Duration::from_secs(10)).await;
+    assert_eq!(
+        app.events_for(order_id).await,
+        ["OrderCreated", "OrderExpired"]
+    );
+    assert!(
+        listed_ids(&app).await.contains(&ticket_id.to_string()),
+        "back on sale"
+    );
+    let shown: Value = app
+        .get(&buyer, &format!("/api/orders/{order_id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["status"], "cancelled");
+    let response = delete(&app, &buyer, &format!("/api/orders/{order_id}")).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Order is cancelled" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_order_that_expires_while_the_server_is_down_is_expired_at_the_next_start() {
+    let app = spawn_app_with(|config| config.reservation_window = 2_000).await;
+    let (_, ticket, buyer) = seller_ticket_and_buyer(&app).await;
+    let ticket_id = ticket["id"].as_str().unwrap().to_string();
+    let order: Value = reserve(&app, &buyer, &ticket_id, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let expires_at =
+        app::domain::Timestamp::parse_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap();
+
+    let stopped = app.stop().await;
+    // Wait for the wall clock to pass the end of the window while nothing runs.
+    while app::ssr::clock::now() <= expires_at {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let app = stopped.start().await;
+    wait_until_stored_cancelled(&app, &order_id, Duration::from_secs(10)).await;
+    assert_eq!(
+        app.events_for(&order_id).await,
+        ["OrderCreated", "OrderExpired"]
+    );
+    assert!(
+        listed_ids(&app).await.contains(&ticket_id),
+        "back on sale after the restart"
+    );
+}
+
+#[tokio::test]
+async fn a_lapsed_order_never_blocks_the_next_buyer_even_before_the_sweeper_runs() {
+    let app = spawn_app().await;
+    let (_, ticket, buyer) = seller_ticket_and_buyer(&app).await;
+    let ticket_id = Id::parse(ticket["id"].as_str().unwrap()).unwrap();
+    let first: Value = reserve(&app, &buyer, ticket_id.as_str(), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (next, _) = app.signed_in_user().await;
+    let next_id = Id::parse(app.current_user(&next).await["id"].as_str().unwrap()).unwrap();
+
+    // Sixteen minutes from now, as the service sees it: the real sweeper cannot have run yet.
+    let later = app::ssr::clock::now().plus_millis(16 * 60 * 1000);
+    let window = app.state.settings.reservation_window_ms;
+    let second = app::ssr::services::orders::reserve_ticket(
+        &app.state.db,
+        &next_id,
+        &ticket_id,
+        Some(Price::from_cents(2000).unwrap()),
+        window,
+        later,
+    )
+    .await
+    .expect("the lapsed order does not hold the ticket");
+    assert_eq!(second.ticket.order_id.as_ref(), Some(&second.order.id));
+    let first_id = first["id"].as_str().unwrap();
+    assert_eq!(
+        stored_status(&app, first_id).await,
+        OrderStatus::Cancelled,
+        "expired in the same transaction"
+    );
+    assert_eq!(
+        app.events_for(first_id).await,
+        ["OrderCreated", "OrderExpired"]
+    );
+}

@@ -1,0 +1,692 @@
+//! `/api/tickets` (SPEC §2 Ticket, §3): listing, showing, editing, browsing.
+
+use crate::helpers::*;
+use app::domain::{Category, Id, Price, TicketDraft, Title};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+fn concert() -> Value {
+    json!({ "title": "Arctic Monkeys — Live at the Arena", "price": 45.5, "category": "concert",
+            "venue": "The Arena", "startsAt": "2031-06-01T19:30:00Z" })
+}
+
+async fn create(app: &TestApp, client: &reqwest::Client, body: &Value) -> Value {
+    app.create_ticket(client, body).await
+}
+
+async fn put(app: &TestApp, client: &reqwest::Client, id: &str, body: &Value) -> reqwest::Response {
+    client
+        .put(app.url(&format!("/api/tickets/{id}")))
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn events_for(app: &TestApp, id: &str) -> Vec<String> {
+    app.events_for(id).await
+}
+
+fn price_error(message: &str) -> Value {
+    json!([{ "message": message, "field": "price" }])
+}
+
+#[tokio::test]
+async fn creating_a_ticket_signed_out_is_401() {
+    let app = spawn_app().await;
+    let response = app.post_json(&client(), "/api/tickets", &concert()).await;
+    assert_errors(
+        response,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_ticket_needs_a_title() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let required = json!([{ "message": "Title is required", "field": "title" }]);
+    for title in [
+        json!(""),
+        json!("   "),
+        json!(null),
+        json!(42),
+        json!(["a"]),
+    ] {
+        let response = app
+            .post_json(
+                &client,
+                "/api/tickets",
+                &json!({ "title": title, "price": 10 }),
+            )
+            .await;
+        assert_errors(response, StatusCode::BAD_REQUEST, required.clone()).await;
+    }
+    let response = app
+        .post_json(&client, "/api/tickets", &json!({ "price": 10 }))
+        .await;
+    assert_errors(response, StatusCode::BAD_REQUEST, required).await;
+    let response = app
+        .post_json(
+            &client,
+            "/api/tickets",
+            &json!({ "title": "x".repeat(121), "price": 10 }),
+        )
+        .await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Title must be at most 120 characters", "field": "title" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_ticket_needs_a_valid_price() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let cases = [
+        (json!(-10), "Price must be greater than 0"),
+        (json!(0), "Price must be greater than 0"),
+        (json!("twenty"), "Price must be a number"),
+        (json!("20"), "Price must be a number"),
+        (json!(null), "Price must be a number"),
+        (json!(10.005), "Price must have at most 2 decimals"),
+        (json!(1_000_000.01), "Price must be at most 1,000,000.00"),
+    ];
+    for (price, message) in cases {
+        let response = app
+            .post_json(
+                &client,
+                "/api/tickets",
+                &json!({ "title": "Gig", "price": price }),
+            )
+            .await;
+        assert_errors(response, StatusCode::BAD_REQUEST, price_error(message)).await;
+    }
+    let response = app
+        .post_json(&client, "/api/tickets", &json!({ "title": "Gig" }))
+        .await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        price_error("Price must be a number"),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_invalid_field_is_reported() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let body =
+        json!({ "title": "", "price": -1, "category": "opera", "venue": 7, "startsAt": "soon" });
+    let response = app.post_json(&client, "/api/tickets", &body).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([
+            { "message": "Title is required", "field": "title" },
+            { "message": "Price must be greater than 0", "field": "price" },
+            { "message": "Category must be one of sports, concert, theater, other", "field": "category" },
+            { "message": "Venue must be text", "field": "venue" },
+            { "message": "Event date must be a date and time such as 2026-12-31T20:00:00Z", "field": "startsAt" },
+        ]),
+    )
+    .await;
+    let listed: Vec<Value> = app.get(&client, "/api/tickets").await.json().await.unwrap();
+    assert!(listed.is_empty(), "nothing was created");
+}
+
+#[tokio::test]
+async fn a_valid_ticket_is_created_available_at_version_0_and_persisted() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let me = app.current_user(&client).await;
+    let ticket = create(&app, &client, &concert()).await;
+    assert_eq!(ticket["title"], "Arctic Monkeys — Live at the Arena");
+    assert_eq!(ticket["price"], json!(45.5));
+    assert_eq!(ticket["category"], "concert");
+    assert_eq!(ticket["venue"], "The Arena");
+    assert_eq!(ticket["startsAt"], "2031-06-01T19:30:00.000Z");
+    assert_eq!(ticket["status"], "available");
+    assert_eq!(ticket["version"], 0);
+    assert_eq!(ticket["orderId"], Value::Null);
+    assert_eq!(ticket["userId"], me["id"]);
+    assert!(
+        ticket["createdAt"]
+            .as_str()
+            .is_some_and(|t| t.ends_with('Z'))
+    );
+
+    let id = ticket["id"].as_str().unwrap();
+    let shown: Value = app
+        .get(&crate::helpers::client(), &format!("/api/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown, ticket, "what was stored is what is shown, to anyone");
+    assert_eq!(events_for(&app, id).await, ["TicketCreated"]);
+}
+
+#[tokio::test]
+async fn optional_fields_can_be_left_out() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let ticket = create(
+        &app,
+        &client,
+        &json!({ "title": "Mystery gig", "price": 20 }),
+    )
+    .await;
+    assert_eq!(ticket["price"], json!(20));
+    assert_eq!(ticket["category"], "other");
+    assert_eq!(ticket["venue"], Value::Null);
+    assert_eq!(ticket["startsAt"], Value::Null);
+}
+
+#[tokio::test]
+async fn showing_tickets_unknown_and_malformed_ids() {
+    let app = spawn_app().await;
+    let response = app
+        .get(
+            &client(),
+            "/api/tickets/0191f4b2-5c3a-7d11-8e2f-0123456789ab",
+        )
+        .await;
+    assert_errors(
+        response,
+        StatusCode::NOT_FOUND,
+        json!([{ "message": "Not found" }]),
+    )
+    .await;
+    let response = app.get(&client(), "/api/tickets/not-an-id").await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Invalid id" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_listing_shows_available_tickets_but_not_reserved_or_sold_ones() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let on_sale = create(&app, &client, &json!({ "title": "On sale", "price": 10 })).await;
+    let held = create(&app, &client, &json!({ "title": "Held", "price": 10 })).await;
+    let sold = create(&app, &client, &json!({ "title": "Sold", "price": 10 })).await;
+    reserve_directly(&app, held["id"].as_str().unwrap(), 60_000).await;
+    mark_sold_directly(&app, sold["id"].as_str().unwrap()).await;
+
+    let listed: Vec<Value> = app.get(&client, "/api/tickets").await.json().await.unwrap();
+    let titles: Vec<&str> = listed
+        .iter()
+        .map(|t| t["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(titles, ["On sale"]);
+    assert_eq!(listed[0], on_sale);
+
+    let shown: Value = app
+        .get(
+            &client,
+            &format!("/api/tickets/{}", held["id"].as_str().unwrap()),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        shown["status"], "reserved",
+        "reserved tickets are still shown by id"
+    );
+    assert!(shown["orderId"].is_string());
+}
+
+#[tokio::test]
+async fn a_lapsed_reservation_puts_the_ticket_back_in_the_listing() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let ticket = create(
+        &app,
+        &client,
+        &json!({ "title": "Briefly held", "price": 10 }),
+    )
+    .await;
+    let id = ticket["id"].as_str().unwrap();
+    // Held until one millisecond ago: nobody swept it, yet it is available.
+    reserve_directly(&app, id, -1).await;
+    let listed: Vec<Value> = app.get(&client, "/api/tickets").await.json().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["status"], "available");
+    assert_eq!(listed[0]["orderId"], Value::Null);
+    let response = put(
+        &app,
+        &client,
+        id,
+        &json!({ "title": "Edited", "price": 11 }),
+    )
+    .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "and its seller may edit it again"
+    );
+}
+
+#[tokio::test]
+async fn updating_signed_out_is_401() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let ticket = create(&app, &client, &concert()).await;
+    let response = put(
+        &app,
+        &crate::helpers::client(),
+        ticket["id"].as_str().unwrap(),
+        &json!({ "title": "Mine now", "price": 1 }),
+    )
+    .await;
+    assert_errors(
+        response,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn updating_someone_elses_ticket_is_403_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    let (stranger, _) = app.signed_in_user().await;
+    let ticket = create(&app, &seller, &concert()).await;
+    let id = ticket["id"].as_str().unwrap();
+    let response = put(
+        &app,
+        &stranger,
+        id,
+        &json!({ "title": "Mine now", "price": 1 }),
+    )
+    .await;
+    assert_errors(
+        response,
+        StatusCode::FORBIDDEN,
+        json!([{ "message": "Forbidden" }]),
+    )
+    .await;
+    let shown: Value = app
+        .get(&stranger, &format!("/api/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown, ticket);
+    assert_eq!(events_for(&app, id).await, ["TicketCreated"]);
+}
+
+#[tokio::test]
+async fn updating_an_unknown_ticket_is_404_and_a_malformed_id_400() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let response = put(
+        &app,
+        &client,
+        "0191f4b2-5c3a-7d11-8e2f-0123456789ab",
+        &json!({ "title": "x", "price": 1 }),
+    )
+    .await;
+    assert_errors(
+        response,
+        StatusCode::NOT_FOUND,
+        json!([{ "message": "Not found" }]),
+    )
+    .await;
+    let response = put(&app, &client, "nope", &json!({ "title": "x", "price": 1 })).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Invalid id" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn updating_with_invalid_fields_is_400_and_changes_nothing() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let ticket = create(&app, &client, &concert()).await;
+    let id = ticket["id"].as_str().unwrap();
+    let response = put(&app, &client, id, &json!({ "title": "", "price": 0 })).await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([
+            { "message": "Title is required", "field": "title" },
+            { "message": "Price must be greater than 0", "field": "price" },
+        ]),
+    )
+    .await;
+    let shown: Value = app
+        .get(&client, &format!("/api/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown, ticket);
+}
+
+#[tokio::test]
+async fn the_seller_updates_the_ticket_and_the_version_goes_up() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let ticket = create(&app, &client, &concert()).await;
+    let id = ticket["id"].as_str().unwrap();
+    let body = json!({ "title": "Arctic Monkeys — front row", "price": 99.99, "category": "concert", "version": 0 });
+    let response = put(&app, &client, id, &body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let updated: Value = response.json().await.unwrap();
+    assert_eq!(updated["title"], "Arctic Monkeys — front row");
+    assert_eq!(updated["price"], json!(99.99));
+    assert_eq!(updated["version"], 1);
+    assert_eq!(
+        updated["venue"],
+        Value::Null,
+        "a PUT replaces the listing: omitted optional fields are cleared"
+    );
+    let shown: Value = app
+        .get(&crate::helpers::client(), &format!("/api/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown, updated, "persisted");
+    assert_eq!(
+        events_for(&app, id).await,
+        ["TicketCreated", "TicketUpdated"]
+    );
+}
+
+#[tokio::test]
+async fn a_stale_version_is_409() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let ticket = create(&app, &client, &concert()).await;
+    let id = ticket["id"].as_str().unwrap();
+    assert_eq!(
+        put(
+            &app,
+            &client,
+            id,
+            &json!({ "title": "First", "price": 1, "version": 0 })
+        )
+        .await
+        .status(),
+        StatusCode::OK
+    );
+    let response = put(
+        &app,
+        &client,
+        id,
+        &json!({ "title": "Second", "price": 2, "version": 0 }),
+    )
+    .await;
+    assert_errors(
+        response,
+        StatusCode::CONFLICT,
+        json!([{ "message": "This ticket was changed since you loaded it; reload it and try again", "field": "version" }]),
+    )
+    .await;
+    let shown: Value = app
+        .get(&client, &format!("/api/tickets/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["title"], "First");
+    assert_eq!(
+        events_for(&app, id).await,
+        ["TicketCreated", "TicketUpdated"]
+    );
+}
+
+#[tokio::test]
+async fn a_reserved_ticket_cannot_be_edited() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    let ticket = create(&app, &client, &concert()).await;
+    let id = ticket["id"].as_str().unwrap();
+    reserve_directly(&app, id, 60_000).await;
+    let response = put(
+        &app,
+        &client,
+        id,
+        &json!({ "title": "Cheaper", "price": 1 }),
+    )
+    .await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Cannot edit a reserved ticket" }]),
+    )
+    .await;
+    let sold = create(&app, &client, &concert()).await;
+    mark_sold_directly(&app, sold["id"].as_str().unwrap()).await;
+    let response = put(
+        &app,
+        &client,
+        sold["id"].as_str().unwrap(),
+        &json!({ "title": "Cheaper", "price": 1 }),
+    )
+    .await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Cannot edit a reserved ticket" }]),
+    )
+    .await;
+}
+
+/// Lists `count` tickets for one seller straight through the service, with varied categories,
+/// prices, dates and titles, one millisecond apart so "newest" has a definite order.
+async fn seed(app: &TestApp, count: usize) -> Id {
+    let (client, _) = app.signed_in_user().await;
+    let seller = Id::from_trusted(
+        app.current_user(&client).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    let start = app::ssr::clock::now();
+    let words = [
+        "Jazz night",
+        "Cup final",
+        "Hamlet",
+        "Rock festival",
+        "Comedy club",
+        "Derby",
+    ];
+    for i in 0..count {
+        let category = Category::ALL[i % 4];
+        let draft = TicketDraft {
+            title: Title::parse(&format!("{} #{i}", words[i % words.len()])).unwrap(),
+            price: Price::from_cents(1000 + ((i * 7919) % 500) as i64 * 100 + i as i64).unwrap(),
+            category,
+            venue: Some(format!("Hall {}", i % 10)),
+            starts_at: (i % 5 != 0)
+                .then(|| start.plus_millis(86_400_000 * (1 + ((i * 37) % 300) as i64))),
+        };
+        app::ssr::services::tickets::list_ticket(
+            &app.state.db,
+            &seller,
+            draft,
+            start.plus_millis(i as i64),
+        )
+        .await
+        .unwrap();
+    }
+    seller
+}
+
+async fn page(app: &TestApp, query: &str) -> (Vec<Value>, i64) {
+    let response = app.get(&client(), &format!("/api/tickets{query}")).await;
+    assert_eq!(response.status(), StatusCode::OK, "{query}");
+    let total = response.headers()["x-total-count"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    (response.json().await.unwrap(), total)
+}
+
+#[tokio::test]
+async fn browsing_searches_filters_sorts_and_pages_hundreds_of_tickets() {
+    let app = spawn_app().await;
+    seed(&app, 300).await;
+
+    // Pages of 24, newest first, covering everything exactly once.
+    let (first, total) = page(&app, "").await;
+    assert_eq!(total, 300);
+    assert_eq!(first.len(), 24);
+    assert!(first[0]["title"].as_str().unwrap().ends_with("#299"));
+    let mut seen = std::collections::HashSet::new();
+    for n in 1..=13 {
+        let (tickets, _) = page(&app, &format!("?page={n}")).await;
+        assert_eq!(
+            tickets.len(),
+            if n == 13 { 300 - 24 * 12 } else { 24 },
+            "page {n}"
+        );
+        for t in tickets {
+            assert!(
+                seen.insert(t["id"].as_str().unwrap().to_string()),
+                "listed twice"
+            );
+        }
+    }
+    assert_eq!(seen.len(), 300);
+    assert!(page(&app, "?page=14").await.0.is_empty());
+
+    // Category filter.
+    let (sports, total) = page(&app, "?category=sports").await;
+    assert_eq!(total, 75);
+    assert!(sports.iter().all(|t| t["category"] == "sports"));
+
+    // Title search: every word, as prefixes, any letter case, combined with the filter.
+    let (found, total) = page(&app, "?q=ROCK%20fest").await;
+    assert_eq!(total, 50);
+    assert!(
+        found
+            .iter()
+            .all(|t| t["title"].as_str().unwrap().starts_with("Rock festival"))
+    );
+    let (found, total) = page(&app, "?q=hamlet&category=theater").await;
+    assert!(
+        total > 0
+            && found
+                .iter()
+                .all(|t| t["title"].as_str().unwrap().starts_with("Hamlet")
+                    && t["category"] == "theater")
+    );
+    assert_eq!(page(&app, "?q=zzzz").await.1, 0);
+
+    // Sort by price: ascending over the whole result, across pages.
+    let mut prices = Vec::new();
+    for n in 1..=13 {
+        prices.extend(
+            page(&app, &format!("?sort=price&page={n}"))
+                .await
+                .0
+                .iter()
+                .map(|t| t["price"].as_f64().unwrap()),
+        );
+    }
+    assert_eq!(prices.len(), 300);
+    assert!(prices.windows(2).all(|w| w[0] <= w[1]), "prices ascend");
+
+    // Sort by event date: soonest first, undated last.
+    let mut dates = Vec::new();
+    for n in 1..=13 {
+        dates.extend(
+            page(&app, &format!("?sort=date&page={n}"))
+                .await
+                .0
+                .iter()
+                .map(|t| t["startsAt"].as_str().map(String::from)),
+        );
+    }
+    let dated: Vec<&String> = dates.iter().flatten().collect();
+    assert_eq!(dated.len(), 240);
+    assert!(dated.windows(2).all(|w| w[0] <= w[1]), "dates ascend");
+    assert!(
+        dates[240..].iter().all(Option::is_none),
+        "undated listings come last"
+    );
+}
+
+#[tokio::test]
+async fn browsing_refuses_unknown_sorts_categories_and_pages() {
+    let app = spawn_app().await;
+    let response = app
+        .get(&client(), "/api/tickets?sort=random&category=opera&page=0")
+        .await;
+    assert_errors(
+        response,
+        StatusCode::BAD_REQUEST,
+        json!([
+            { "message": "Category must be one of sports, concert, theater, other", "field": "category" },
+            { "message": "Sort must be one of date, price, new", "field": "sort" },
+            { "message": "Page must be a whole number from 1", "field": "page" },
+        ]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn past_events_are_not_listed() {
+    let app = spawn_app().await;
+    let (client, _) = app.signed_in_user().await;
+    create(
+        &app,
+        &client,
+        &json!({ "title": "Last year's gig", "price": 10, "startsAt": "2020-01-01T20:00:00Z" }),
+    )
+    .await;
+    create(
+        &app,
+        &client,
+        &json!({ "title": "Next year's gig", "price": 10, "startsAt": "2099-01-01T20:00:00Z" }),
+    )
+    .await;
+    let (listed, total) = page(&app, "").await;
+    assert_eq!(total, 1);
+    assert_eq!(listed[0]["title"], "Next year's gig");
+}
+
+/// Holds a ticket for `millis` from now, as a reservation would (orders arrive with the next issue).
+async fn reserve_directly(app: &TestApp, ticket_id: &str, millis: i64) {
+    let now = app::ssr::clock::now();
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let taken = app::ssr::storage::tickets::reserve_ticket_row(
+        &mut tx,
+        &Id::from_trusted(ticket_id.to_string()),
+        &app::ssr::clock::new_id(),
+        now.plus_millis(millis),
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(taken);
+    tx.commit().await.unwrap();
+}
+
+async fn mark_sold_directly(app: &TestApp, ticket_id: &str) {
+    sqlx::query("UPDATE tickets SET status = 'sold', order_id = ? WHERE id = ?")
+        .bind(app::ssr::clock::new_id().as_str())
+        .bind(ticket_id)
+        .execute(&app.state.db.write)
+        .await
+        .unwrap();
+}

@@ -5,5 +5,6 @@ mod errors;
 mod helpers;
 mod orders;
 mod security;
+mod seed;
 mod tickets;
 mod users;

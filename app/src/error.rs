@@ -56,6 +56,11 @@ pub enum AppError {
     /// 402: the card was declined; the message is the bank's reason.
     #[error("{0}")]
     PaymentDeclined(String),
+    /// 502: the payment provider could not be reached; the payment settles later.
+    #[error(
+        "The payment could not be confirmed right now; your order will show the result shortly"
+    )]
+    PaymentUnavailable,
     /// 413.
     #[error("Request body is too large")]
     PayloadTooLarge,
@@ -104,6 +109,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => 415,
             AppError::TooManyRequests => 429,
             AppError::Internal => 500,
+            AppError::PaymentUnavailable => 502,
             AppError::Unavailable => 503,
         }
     }

@@ -49,6 +49,18 @@ pub struct Config {
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,
 
+    /// Stripe secret key (`sk_…`). Unset: the built-in test-mode gateway takes payments.
+    #[arg(long, env = "STRIPE_SECRET_KEY", hide_env_values = true)]
+    pub stripe_secret_key: Option<String>,
+
+    /// Secret that signs Stripe's webhook deliveries (`whsec_…`); required to accept webhooks.
+    #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
+    pub stripe_webhook_secret: Option<String>,
+
+    /// Where the Stripe API is (tests point it at a local emulator) [default: Stripe's own].
+    #[arg(long, env = "STRIPE_API_BASE")]
+    pub stripe_api_base: Option<String>,
+
     /// Folder with the built site (wasm, JS, CSS) when the binary was built without embedded assets.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -87,6 +99,9 @@ impl Config {
             auth_rate_limit: 20,
             log: "info".to_string(),
             site_root: "target/site".to_string(),
+            stripe_secret_key: None,
+            stripe_webhook_secret: None,
+            stripe_api_base: None,
             command: None,
         }
     }
@@ -102,6 +117,11 @@ impl Config {
             reservation_window_ms: self.reservation_window,
             currency: self.currency.trim().to_lowercase(),
             auth_rate_limit: self.auth_rate_limit,
+            stripe_webhook_secret: self
+                .stripe_webhook_secret
+                .clone()
+                .filter(|s| !s.trim().is_empty())
+                .map(app::ssr::settings::Secret::new),
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use crate::{Config, api, assets, security};
 use anyhow::Context;
+use app::ssr::payments::PaymentGateway;
 use app::ssr::{AppState, Db};
 use app::{App, shell};
 use axum::Router;
@@ -60,7 +61,11 @@ impl Application {
             .site_addr(bound)
             .env(Env::PROD)
             .build();
-        let state = AppState::new(db, config.settings(bound), leptos_options);
+        let gateway = crate::payments::gateway(&config)?;
+        if gateway.is_test_mode() {
+            tracing::warn!("no STRIPE_SECRET_KEY: payments run in test mode, no real money moves");
+        }
+        let state = AppState::new(db, config.settings(bound), gateway, leptos_options);
 
         tokio::task::spawn_blocking(app::ssr::passwords::warm_up);
         tokio::spawn(delete_expired_sessions(session_store.clone()));
@@ -136,6 +141,10 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api", api::router())
+        .route(
+            "/orders/{id}/checkout-return",
+            get(crate::payments::checkout_return),
+        )
         .route(
             "/_fn/{*name}",
             post(server_fn)

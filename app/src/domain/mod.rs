@@ -2,6 +2,7 @@
 //! Nothing here touches a database, a clock, the network or a web framework, so it compiles to wasm
 //! and every rule can be tested with fixed inputs.
 
+pub mod charge;
 pub mod duration;
 pub mod email;
 pub mod id;
@@ -11,6 +12,7 @@ pub mod password;
 pub mod ticket;
 pub mod time;
 
+pub use charge::{Charge, ChargeStatus};
 pub use duration::parse_duration;
 pub use email::Email;
 pub use id::Id;

@@ -4,8 +4,10 @@
 
 pub mod auth;
 pub mod orders;
+pub mod payments;
 pub mod tickets;
 
 pub use auth::*;
 pub use orders::*;
+pub use payments::*;
 pub use tickets::*;

@@ -18,6 +18,8 @@ pub struct OrderView {
     /// Milliseconds of the reservation window left when the server answered.
     pub millis_left: i64,
     pub ticket: TicketView,
+    /// Why the last payment did not go through (a decline, or late money given back).
+    pub payment_problem: Option<String>,
 }
 
 impl OrderView {
@@ -51,6 +53,7 @@ impl OrderView {
             expires_at: order.expires_at.to_rfc3339(),
             millis_left: order.millis_left_at(now),
             ticket: TicketView::new(&found.ticket, Some(viewer), currency, now),
+            payment_problem: None,
         }
     }
 }
@@ -89,12 +92,15 @@ pub async fn get_order(id: String) -> Result<OrderView, AppError> {
         .ok_or(AppError::Unauthenticated)?;
     let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
     let found = services::orders::get_order(&state.db, &buyer, &id).await?;
-    Ok(OrderView::new(
-        &found,
-        &buyer,
-        &state.settings.currency,
-        clock::now(),
-    ))
+    let charges = services::payments::list_order_charges(&state.db, &buyer, &id).await?;
+    let mut view = OrderView::new(&found, &buyer, &state.settings.currency, clock::now());
+    view.payment_problem = charges.last().and_then(|charge| match charge.status {
+        crate::domain::ChargeStatus::Failed | crate::domain::ChargeStatus::Refunded => {
+            charge.failure_message.clone()
+        }
+        _ => None,
+    });
+    Ok(view)
 }
 
 #[server(prefix = "/_fn", endpoint = "list_orders")]

@@ -7,6 +7,8 @@ pub mod db;
 pub mod error_response;
 pub mod fn_context;
 pub mod passwords;
+pub mod payments;
+pub mod qr;
 pub mod rate_limit;
 pub mod services;
 pub mod session;

@@ -1,7 +1,7 @@
 //! Run-time settings the services need (SPEC §7). The binary fills them from flags and environment.
 
-/// Settings shared by every request. Secrets (Stripe keys, admin token) are added with payments.
-#[derive(Debug, Clone)]
+/// Settings shared by every request.
+#[derive(Clone)]
 pub struct Settings {
     /// Where users reach the site, e.g. `https://tickets.example.org`; decides cookie security and
     /// which `Origin` counts as same-site.
@@ -12,6 +12,44 @@ pub struct Settings {
     pub currency: String,
     /// Sign-in and sign-up attempts per client address per minute; 0 disables the limit.
     pub auth_rate_limit: u32,
+    /// Signs Stripe's webhook deliveries (`STRIPE_WEBHOOK_SECRET`); without it the webhook
+    /// endpoint refuses every delivery.
+    pub stripe_webhook_secret: Option<Secret>,
+}
+
+/// A secret value: never printed, never serialized.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(…)")
+    }
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("public_url", &self.public_url)
+            .field("reservation_window_ms", &self.reservation_window_ms)
+            .field("currency", &self.currency)
+            .field("auth_rate_limit", &self.auth_rate_limit)
+            .field(
+                "stripe_webhook_secret",
+                &self.stripe_webhook_secret.as_ref().map(|_| "set"),
+            )
+            .finish()
+    }
 }
 
 impl Settings {
@@ -40,6 +78,7 @@ impl Default for Settings {
             reservation_window_ms: 15 * 60 * 1000,
             currency: "usd".to_string(),
             auth_rate_limit: 20,
+            stripe_webhook_secret: None,
         }
     }
 }

@@ -1,5 +1,6 @@
 //! The state every handler, server function and page render shares.
 
+use super::payments::Gateway;
 use super::{Db, Settings, rate_limit::RateLimiter};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -10,16 +11,23 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub auth_limiter: Arc<RateLimiter>,
+    pub gateway: Arc<Gateway>,
     pub leptos_options: LeptosOptions,
 }
 
 impl AppState {
-    pub fn new(db: Db, settings: Settings, leptos_options: LeptosOptions) -> AppState {
+    pub fn new(
+        db: Db,
+        settings: Settings,
+        gateway: Gateway,
+        leptos_options: LeptosOptions,
+    ) -> AppState {
         let auth_limiter = Arc::new(RateLimiter::per_minute(settings.auth_rate_limit));
         AppState {
             db,
             settings: Arc::new(settings),
             auth_limiter,
+            gateway: Arc::new(gateway),
             leptos_options,
         }
     }

@@ -8,7 +8,17 @@ use leptos::prelude::*;
 pub fn Header() -> impl IntoView {
     let account = expect_context::<Account>();
     let user = account.user;
+    let mode = expect_context::<super::PaymentModeResource>();
     view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                mode.await.ok().filter(|m| m.test_mode).map(|_| view! {
+                    <p class="test-banner" role="note" data-testid="test-mode-banner">
+                        "Test mode — no real payments"
+                    </p>
+                })
+            })}
+        </Transition>
         <header class="site-header">
             <a href="/" class="brand">"Ticketing"</a>
             <nav class="account" aria-label="Account">
@@ -16,6 +26,7 @@ pub fn Header() -> impl IntoView {
                     {move || Suspend::new(async move {
                         match user.await {
                             Ok(Some(current)) => view! {
+                                <a href="/tickets/mine">"My tickets"</a>
                                 <a href="/orders">"My orders"</a>
                                 <span class="whoami" data-testid="current-user">{current.email}</span>
                                 <ActionForm action=account.sign_out attr:class="inline">

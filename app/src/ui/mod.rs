@@ -7,6 +7,7 @@ mod buy;
 mod countdown;
 mod form;
 mod header;
+mod my_tickets;
 mod new_ticket;
 mod not_found;
 mod orders;
@@ -14,7 +15,7 @@ mod ticket_form;
 mod ticket_page;
 
 use crate::error::AppError;
-use crate::server_fns::{CurrentUser, SignOut, get_current_user};
+use crate::server_fns::{CurrentUser, PaymentMode, SignOut, get_current_user, get_payment_mode};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
@@ -40,6 +41,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
         </html>
     }
 }
+
+/// Whether payments run in test mode (pages show a banner and the test card form).
+pub type PaymentModeResource = Resource<Result<PaymentMode, AppError>>;
 
 /// Who is signed in, refetched whenever an account action completes.
 pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
@@ -97,6 +101,8 @@ fn Layout() -> impl IntoView {
         move || (sign_out.version().get(), changed.get()),
         |_| get_current_user(),
     );
+    let payment_mode: PaymentModeResource = Resource::new(|| (), |_| get_payment_mode());
+    provide_context(payment_mode);
     provide_context(Account {
         user,
         sign_out,
@@ -108,6 +114,7 @@ fn Layout() -> impl IntoView {
         <main id="main">
             <Routes fallback=not_found::NotFound>
                 <Route path=path!("/") view=browse::BrowsePage ssr=SsrMode::Async />
+                <Route path=path!("/tickets/mine") view=my_tickets::MyTicketsPage ssr=SsrMode::Async />
                 <Route path=path!("/tickets/new") view=new_ticket::NewTicketPage ssr=SsrMode::Async />
                 <Route path=path!("/tickets/:id") view=ticket_page::TicketPage ssr=SsrMode::Async />
                 <Route path=path!("/orders") view=orders::OrdersPage ssr=SsrMode::Async />

@@ -2,8 +2,11 @@
 
 use super::Account;
 use super::countdown::Countdown;
+use super::form::{Field, FormErrors, field_error};
 use crate::error::AppError;
-use crate::server_fns::{CancelOrder, OrderView, get_order, list_orders};
+use crate::server_fns::{
+    CancelOrder, OrderView, PayWithTestCard, StartCheckout, get_order, list_orders,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -85,18 +88,33 @@ pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let cancel = ServerAction::<CancelOrder>::new();
+    let pay = ServerAction::<PayWithTestCard>::new();
+    let checkout = ServerAction::<StartCheckout>::new();
     // Bumped when the countdown runs out, so the page asks the server what happened.
     let expired = RwSignal::new(0u32);
     let order = Resource::new(
-        move || (id.get(), cancel.version().get(), expired.get()),
-        |(id, _, _)| get_order(id),
+        move || {
+            (
+                id.get(),
+                cancel.version().get(),
+                pay.version().get(),
+                expired.get(),
+            )
+        },
+        |(id, _, _, _)| get_order(id),
     );
+    let actions = OrderActions {
+        cancel,
+        pay,
+        checkout,
+        expired,
+    };
     view! {
         <Title text="Your order" />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match order.await {
-                    Ok(order) => view! { <OrderDetails order cancel expired /> }.into_any(),
+                    Ok(order) => view! { <OrderDetails order actions /> }.into_any(),
                     Err(AppError::Unauthenticated) => view! { <SignInFirst what="Your order" /> }.into_any(),
                     Err(AppError::NotFound | AppError::Forbidden) => view! { <super::not_found::NotFound /> }.into_any(),
                     Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
@@ -106,21 +124,41 @@ pub fn OrderPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn OrderDetails(
-    order: OrderView,
+/// What a buyer can do on the order page.
+#[derive(Clone, Copy)]
+struct OrderActions {
     cancel: ServerAction<CancelOrder>,
+    pay: ServerAction<PayWithTestCard>,
+    checkout: ServerAction<StartCheckout>,
     expired: RwSignal<u32>,
-) -> impl IntoView {
+}
+
+#[component]
+fn OrderDetails(order: OrderView, actions: OrderActions) -> impl IntoView {
+    let OrderActions {
+        cancel, expired, ..
+    } = actions;
     let error: Signal<Option<AppError>> =
         Signal::derive(move || cancel.value().get().and_then(Result::err));
     let ticket_href = format!("/tickets/{}", order.ticket.id);
     let live = order.is_live();
+    let for_pay = order.clone();
     let outcome = match order.status.as_str() {
-        "complete" => Some("Paid. The ticket is yours."),
-        "cancelled" => Some("This order is cancelled and the ticket is back on sale."),
+        "complete" => Some(view! {
+            <p class="notice ok" role="status">
+                "Paid. The ticket is yours: " <a href="/tickets/mine">"see it under My tickets"</a> "."
+            </p>
+        }
+        .into_any()),
+        "cancelled" => Some(view! {
+            <p class="notice" role="status">"This order is cancelled and the ticket is back on sale."</p>
+        }
+        .into_any()),
         _ => None,
     };
+    let problem = order.payment_problem.clone().map(|reason| {
+        view! { <p class="notice problem" data-testid="payment-problem">{reason}</p> }
+    });
     view! {
         <article class="card order-details" data-status=order.status.clone()>
             <p>
@@ -137,12 +175,14 @@ fn OrderDetails(
                 <dt>"Where"</dt>
                 <dd>{order.ticket.venue.clone().unwrap_or_else(|| "Venue to be announced".to_string())}</dd>
             </dl>
-            {outcome.map(|text| view! { <p class="notice" role="status">{text}</p> })}
+            {outcome}
+            {problem}
             {live.then(|| view! {
                 <p class="time-left">
                     "The ticket is held for you. Time left to pay: "
                     <Countdown millis_left=order.millis_left on_expired=move |_| expired.update(|n| *n += 1) />
                 </p>
+                <PaySection order=for_pay.clone() actions />
                 <ActionForm action=cancel attr:class="inline" attr:aria-label="Cancel order">
                     <FormErrorsInline error />
                     <input type="hidden" name="id" value=order.id.clone() />
@@ -151,6 +191,65 @@ fn OrderDetails(
             })}
         </article>
         <p><a href="/orders">"All my orders"</a></p>
+    }
+}
+
+/// Test mode: our own card form, for Stripe's test numbers only. Stripe: a button that opens
+/// Stripe Checkout (a plain form post and redirect, no script needed).
+#[component]
+fn PaySection(order: OrderView, actions: OrderActions) -> impl IntoView {
+    let OrderActions { pay, checkout, .. } = actions;
+    let mode = expect_context::<super::PaymentModeResource>();
+    let pay_error: Signal<Option<AppError>> =
+        Signal::derive(move || pay.value().get().and_then(Result::err));
+    let checkout_error: Signal<Option<AppError>> =
+        Signal::derive(move || checkout.value().get().and_then(Result::err));
+    let label = format!("Pay {}", order.price);
+    view! {
+        <Transition fallback=|| ()>
+            {
+                let order_id = order.id.clone();
+                let label = label.clone();
+                move || {
+                    let order_id = order_id.clone();
+                    let label = label.clone();
+                    Suspend::new(async move {
+                        let test_mode = mode.await.map(|m| m.test_mode).unwrap_or(true);
+                        if test_mode {
+                            view! {
+                                <ActionForm action=pay attr:class="form pay-form" attr:aria-label="Pay">
+                                    <p class="test-card-note">
+                                        "Test mode — no real payments. Card 4242 4242 4242 4242 pays; 4000 0000 0000 0002 is declined."
+                                    </p>
+                                    <FormErrors error=pay_error fields=&["card_number"] />
+                                    <input type="hidden" name="order_id" value=order_id />
+                                    <Field
+                                        label="Card number"
+                                        name="card_number"
+                                        autocomplete="cc-number"
+                                        inputmode="numeric"
+                                        error=field_error(pay_error, "card_number")
+                                    />
+                                    <button type="submit" disabled=move || pay.pending().get()>{label}</button>
+                                </ActionForm>
+                            }
+                            .into_any()
+                        } else {
+                            view! {
+                                <ActionForm action=checkout attr:class="form pay-form" attr:aria-label="Pay">
+                                    <FormErrors error=checkout_error fields=&[] />
+                                    <input type="hidden" name="order_id" value=order_id />
+                                    <button type="submit" disabled=move || checkout.pending().get()>
+                                        {format!("{label} with Stripe")}
+                                    </button>
+                                </ActionForm>
+                            }
+                            .into_any()
+                        }
+                    })
+                }
+            }
+        </Transition>
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod extract;
 mod orders;
+mod payments;
 mod tickets;
 mod users;
 
@@ -17,6 +18,8 @@ pub use extract::{ApiJson, ApiQuery};
 
 /// Largest JSON body the API reads.
 pub const API_BODY_LIMIT: usize = 16 * 1024;
+/// Stripe events carry whole objects; they get more room.
+pub const WEBHOOK_BODY_LIMIT: usize = 512 * 1024;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -39,6 +42,11 @@ pub fn router() -> Router<AppState> {
         .route(
             "/orders/{id}",
             get(orders::get_order).delete(orders::cancel_order),
+        )
+        .route("/payments", post(payments::pay_order))
+        .route(
+            "/webhooks/stripe",
+            post(payments::stripe_webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
         )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

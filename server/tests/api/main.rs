@@ -4,6 +4,7 @@
 mod errors;
 mod helpers;
 mod orders;
+mod payments;
 mod security;
 mod seed;
 mod tickets;

@@ -2,5 +2,6 @@
 //! rules, call storage, append domain events, and commit.
 
 pub mod orders;
+pub mod payments;
 pub mod tickets;
 pub mod users;

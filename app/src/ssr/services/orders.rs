@@ -102,6 +102,20 @@ pub async fn expire_lapsed_hold(
     }
 }
 
+/// Cancels `order` as expired (freeing its ticket) if its window is over at `now`, inside the
+/// caller's transaction. Returns whether it did.
+pub async fn expire_lapsed_order(
+    conn: &mut SqliteConnection,
+    order: &Order,
+    now: Timestamp,
+) -> Result<bool, AppError> {
+    if order.has_lapsed_at(now) {
+        expire_order(conn, order, now).await
+    } else {
+        Ok(false)
+    }
+}
+
 /// Cancels one lapsed order and frees its ticket, appending `OrderExpired`. Returns whether it
 /// was still live.
 async fn expire_order(

@@ -1,13 +1,16 @@
 //! Listings: list, edit, browse and show tickets.
 
 use crate::domain::ticket::STALE_VERSION;
-use crate::domain::{Category, Id, Ticket, TicketDraft, Timestamp};
+use crate::domain::{Category, Id, Price, Ticket, TicketDraft, Timestamp, Title};
 use crate::error::{AppError, ErrorDetail};
 use crate::ssr::clock;
 use crate::ssr::db::Db;
 use crate::ssr::storage::events::insert_event;
 use crate::ssr::storage::tickets::{self, BrowseFilter, Sort};
 use serde_json::json;
+
+/// A bought ticket already back on sale.
+pub const ALREADY_RESOLD: &str = "This ticket is already listed for resale";
 
 /// Listings per page on `/` and `GET /api/tickets`.
 pub const PAGE_SIZE: i64 = 24;
@@ -212,4 +215,62 @@ pub async fn get_ticket(db: &Db, id: &Id) -> Result<Ticket, AppError> {
 /// Everything `seller` has listed, newest first.
 pub async fn list_seller_tickets(db: &Db, seller: &Id) -> Result<Vec<Ticket>, AppError> {
     Ok(tickets::list_tickets_by_seller(&mut *db.read.acquire().await?, seller).await?)
+}
+
+/// Puts a bought ticket back on sale as a new listing linked to it (`resold_from`). Only its
+/// owner may, and only once.
+pub async fn resell_ticket(
+    db: &Db,
+    owner: &Id,
+    ticket_id: &Id,
+    price: Price,
+    now: Timestamp,
+) -> Result<Ticket, AppError> {
+    let mut tx = db.begin_write().await?;
+    let bought = tickets::find_ticket(&mut tx, ticket_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if tickets::find_owner(&mut tx, ticket_id).await?.as_ref() != Some(owner) {
+        return Err(AppError::Forbidden);
+    }
+    let draft = TicketDraft {
+        title: Title::parse(&bought.title)?,
+        price,
+        category: bought.category,
+        venue: bought.venue.clone(),
+        starts_at: bought.starts_at,
+    };
+    let listing = match tickets::insert_ticket(
+        &mut tx,
+        &clock::new_id(),
+        owner,
+        &draft,
+        Some(ticket_id),
+        now,
+    )
+    .await
+    {
+        Err(err) if crate::ssr::storage::is_unique_violation(&err) => {
+            return Err(AppError::invalid(ALREADY_RESOLD));
+        }
+        other => other?,
+    };
+    insert_event(
+        &mut tx,
+        "TicketCreated",
+        &listing.id,
+        event_payload(&listing),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(listing)
+}
+
+/// Tickets `owner` bought, newest first, with their entry codes.
+pub async fn list_bought_tickets(
+    db: &Db,
+    owner: &Id,
+) -> Result<Vec<tickets::OwnedTicket>, AppError> {
+    Ok(tickets::list_tickets_owned_by(&mut *db.read.acquire().await?, owner).await?)
 }

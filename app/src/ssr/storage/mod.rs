@@ -1,6 +1,7 @@
 //! SQL lives here and only here. Every function takes `&mut SqliteConnection`, so services can
 //! run several of them inside one transaction.
 
+pub mod charges;
 pub mod events;
 pub mod orders;
 pub mod tickets;

@@ -255,6 +255,85 @@ pub async fn release_ticket_row(
     Ok(result.rows_affected() == 1)
 }
 
+/// Hands a held ticket to the buyer of `order_id`: sold, owned by `buyer`, with its entry code.
+/// Returns whether the row was still held by that order.
+pub async fn mark_ticket_sold(
+    conn: &mut SqliteConnection,
+    ticket_id: &Id,
+    order_id: &Id,
+    buyer: &Id,
+    code: &str,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE tickets SET status = 'sold', owner_id = ?, ticket_code = ?, reserved_until = NULL, \
+         version = version + 1, updated_at = ? WHERE id = ? AND order_id = ? AND status = 'reserved'",
+    )
+    .bind(buyer.as_str())
+    .bind(code)
+    .bind(now.millis())
+    .bind(ticket_id.as_str())
+    .bind(order_id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// A ticket someone bought, with the code that gets them in and its resale listing, if any.
+pub struct OwnedTicket {
+    pub ticket: Ticket,
+    pub code: String,
+    pub resale_id: Option<Id>,
+}
+
+/// Tickets `owner` bought, most recent first.
+pub async fn list_tickets_owned_by(
+    conn: &mut SqliteConnection,
+    owner: &Id,
+) -> Result<Vec<OwnedTicket>, sqlx::Error> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        ticket: TicketRow,
+        ticket_code: Option<String>,
+        resale_id: Option<String>,
+    }
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let rows: Vec<Row> = sqlx::query_as(&format!(
+        "SELECT {columns}, t.ticket_code, r.id AS resale_id FROM tickets t \
+         LEFT JOIN tickets r ON r.resold_from = t.id \
+         WHERE t.owner_id = ? AND t.status = 'sold' ORDER BY t.updated_at DESC"
+    ))
+    .bind(owner.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| OwnedTicket {
+            ticket: row.ticket.into(),
+            code: row.ticket_code.unwrap_or_default(),
+            resale_id: row.resale_id.map(Id::from_trusted),
+        })
+        .collect())
+}
+
+/// Who owns a sold ticket, if anyone.
+pub async fn find_owner(
+    conn: &mut SqliteConnection,
+    ticket_id: &Id,
+) -> Result<Option<Id>, sqlx::Error> {
+    let owner: Option<Option<String>> =
+        sqlx::query_scalar("SELECT owner_id FROM tickets WHERE id = ?")
+            .bind(ticket_id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(owner.flatten().map(Id::from_trusted))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

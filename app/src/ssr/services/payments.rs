@@ -1,0 +1,558 @@
+//! Paying for an order. Money is never taken while a write transaction is open: the charge is
+//! recorded and committed first (`begin_payment`), the gateway is called with nothing open,
+//! and the answer is recorded in a second transaction (`settle_payment`). A success for an order
+//! that is no longer live — it expired or was cancelled while the money was on its way — is
+//! refunded at once.
+
+use super::orders::expire_lapsed_order;
+use crate::domain::charge::{LATE_PAYMENT_REFUNDED, PAYMENT_IN_PROGRESS};
+use crate::domain::{Charge, ChargeStatus, Id, Order, OrderStatus, Timestamp};
+use crate::error::AppError;
+use crate::ssr::clock;
+use crate::ssr::db::Db;
+use crate::ssr::error_response::internal;
+use crate::ssr::payments::{
+    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, PaymentGateway,
+};
+use crate::ssr::storage::events::insert_event;
+use crate::ssr::storage::{self, charges, orders, tickets};
+use serde_json::json;
+
+/// What became of a payment.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settled {
+    /// The order is complete and the ticket belongs to the buyer.
+    Paid(Charge),
+    /// The bank declined: the order is cancelled and the ticket back on sale.
+    Declined(Charge),
+    /// The money arrived for an order that was no longer live and was given back.
+    Refunded(Charge),
+}
+
+impl Settled {
+    pub fn charge(&self) -> &Charge {
+        match self {
+            Settled::Paid(charge) | Settled::Declined(charge) | Settled::Refunded(charge) => charge,
+        }
+    }
+}
+
+fn charge_payload(charge: &Charge) -> serde_json::Value {
+    json!({
+        "id": charge.id,
+        "orderId": charge.order_id,
+        "status": charge.status.as_str(),
+        "amountCents": charge.amount.cents(),
+        "currency": charge.currency,
+        "stripeId": charge.stripe_id,
+        "stripeRefundId": charge.stripe_refund_id,
+        "failureMessage": charge.failure_message,
+    })
+}
+
+fn order_payload(order: &Order, status: OrderStatus) -> serde_json::Value {
+    json!({ "id": order.id, "ticketId": order.ticket_id, "userId": order.buyer_id, "status": status.as_str() })
+}
+
+/// What the gateway is asked to charge for `charge`.
+pub fn charge_request(charge: &Charge, token: &str, description: &str) -> ChargeRequest {
+    ChargeRequest {
+        amount_cents: charge.amount.cents(),
+        currency: charge.currency.clone(),
+        token: token.to_string(),
+        idempotency_key: charge.idempotency_key.clone(),
+        order_id: charge.order_id.to_string(),
+        charge_id: charge.id.to_string(),
+        description: description.to_string(),
+    }
+}
+
+/// Records the intent to pay `order_id` and commits: the order must be `user`'s, live and not
+/// paid, with no other payment in flight. Returns the new charge and the ticket's title.
+pub async fn begin_payment(
+    db: &Db,
+    user: &Id,
+    order_id: &Id,
+    currency: &str,
+    now: Timestamp,
+) -> Result<(Charge, String), AppError> {
+    let mut tx = db.begin_write().await?;
+    let order = orders::find_order(&mut tx, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    order.check_owner(user)?;
+    if let Err(refusal) = order.can_be_paid_at(now) {
+        if expire_lapsed_order(&mut tx, &order, now).await? {
+            tx.commit().await?;
+        }
+        return Err(refusal);
+    }
+    let in_flight = charges::list_charges_for_order(&mut tx, order_id).await?;
+    if in_flight.iter().any(|c| c.status == ChargeStatus::Created) {
+        return Err(AppError::invalid(PAYMENT_IN_PROGRESS));
+    }
+    let charge = Charge::for_order(clock::new_id(), &order, currency, now);
+    match charges::insert_charge(&mut tx, &charge).await {
+        Err(err) if storage::is_unique_violation(&err) => {
+            return Err(AppError::invalid(PAYMENT_IN_PROGRESS));
+        }
+        other => other?,
+    }
+    orders::update_live_order_status(&mut tx, &order.id, OrderStatus::AwaitingPayment, now).await?;
+    insert_event(
+        &mut tx,
+        "ChargeCreated",
+        &charge.id,
+        charge_payload(&charge),
+        now,
+    )
+    .await?;
+    let title = tickets::find_ticket(&mut tx, &order.ticket_id)
+        .await?
+        .map(|t| t.title)
+        .unwrap_or_default();
+    tx.commit().await?;
+    Ok((charge, title))
+}
+
+/// Pays `order_id` with `token` (a Stripe PaymentMethod or token id): begin, charge with no
+/// transaction open, settle. A decline is `PaymentDeclined` (402) with the bank's reason.
+pub async fn pay_order(
+    db: &Db,
+    gateway: &impl PaymentGateway,
+    user: &Id,
+    order_id: &Id,
+    token: &str,
+    currency: &str,
+    now: Timestamp,
+) -> Result<Charge, AppError> {
+    let (charge, title) = begin_payment(db, user, order_id, currency, now).await?;
+    let outcome = match gateway
+        .charge(&charge_request(&charge, token, &title))
+        .await
+    {
+        Ok(outcome) => outcome,
+        Err(GatewayError::InvalidToken) => {
+            // Nothing reached the bank: the attempt is void and the buyer may try again.
+            abandon_charge(db, &charge, "The payment token is not valid").await?;
+            return Err(AppError::invalid_field(
+                "token",
+                "The payment token is not valid",
+            ));
+        }
+        Err(err) => {
+            // The outcome is unknown: the charge stays in flight for the webhook to settle
+            // (and to refund, should the money arrive after the order ran out).
+            tracing::error!(error = %err, charge = %charge.id, "payment provider call failed");
+            return Err(AppError::PaymentUnavailable);
+        }
+    };
+    match settle_payment(db, gateway, &charge.id, outcome, clock::now()).await? {
+        Settled::Paid(charge) => Ok(charge),
+        Settled::Declined(charge) => Err(AppError::PaymentDeclined(
+            charge
+                .failure_message
+                .unwrap_or_else(|| "Your card was declined.".into()),
+        )),
+        Settled::Refunded(_) => Err(AppError::invalid(LATE_PAYMENT_REFUNDED)),
+    }
+}
+
+/// Marks a charge that never reached the bank as failed, leaving the order live.
+async fn abandon_charge(db: &Db, charge: &Charge, reason: &str) -> Result<(), AppError> {
+    let now = clock::now();
+    let mut tx = db.begin_write().await?;
+    if charges::settle_charge(
+        &mut tx,
+        &charge.id,
+        ChargeStatus::Failed,
+        None,
+        Some(reason),
+        now,
+    )
+    .await?
+    {
+        let failed = charges::find_charge(&mut tx, &charge.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        insert_event(
+            &mut tx,
+            "ChargeFailed",
+            &charge.id,
+            charge_payload(&failed),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Records what the provider said about `charge_id`. Safe to call any number of times for the
+/// same payment (the API's answer, a webhook, a repeated webhook): a charge settles once, and a
+/// refund is keyed by the charge, so late money is given back exactly once.
+pub async fn settle_payment(
+    db: &Db,
+    gateway: &impl PaymentGateway,
+    charge_id: &Id,
+    outcome: ChargeOutcome,
+    now: Timestamp,
+) -> Result<Settled, AppError> {
+    let mut tx = db.begin_write().await?;
+    let charge = charges::find_charge(&mut tx, charge_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let order = orders::find_order(&mut tx, &charge.order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (stripe_id, message) = match (&outcome, charge.status) {
+        (_, ChargeStatus::Completed) => return Ok(Settled::Paid(charge)),
+        (_, ChargeStatus::Refunded) => return Ok(Settled::Refunded(charge)),
+        (ChargeOutcome::Declined { .. }, ChargeStatus::Failed) => {
+            return Ok(Settled::Declined(charge));
+        }
+        (ChargeOutcome::Succeeded { stripe_id }, _) => (stripe_id.clone(), None),
+        (ChargeOutcome::Declined { stripe_id, message }, ChargeStatus::Created) => {
+            (stripe_id.clone().unwrap_or_default(), Some(message.clone()))
+        }
+    };
+
+    if let Some(message) = message {
+        let stripe_id = (!stripe_id.is_empty()).then_some(stripe_id.as_str());
+        charges::settle_charge(
+            &mut tx,
+            &charge.id,
+            ChargeStatus::Failed,
+            stripe_id,
+            Some(&message),
+            now,
+        )
+        .await?;
+        let failed = charges::find_charge(&mut tx, &charge.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        insert_event(
+            &mut tx,
+            "ChargeFailed",
+            &charge.id,
+            charge_payload(&failed),
+            now,
+        )
+        .await?;
+        // A declined card cancels the order and frees the ticket (the original design).
+        if orders::update_live_order_status(&mut tx, &order.id, OrderStatus::Cancelled, now).await?
+        {
+            tickets::release_ticket_row(&mut tx, &order.ticket_id, &order.id, now).await?;
+            insert_event(
+                &mut tx,
+                "OrderCancelled",
+                &order.id,
+                order_payload(&order, OrderStatus::Cancelled),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        return Ok(Settled::Declined(failed));
+    }
+
+    if order.is_live_at(now) {
+        charges::complete_charge(&mut tx, &charge.id, &stripe_id, now).await?;
+        orders::update_live_order_status(&mut tx, &order.id, OrderStatus::Complete, now).await?;
+        let code = crate::ssr::clock::new_ticket_code();
+        if !tickets::mark_ticket_sold(
+            &mut tx,
+            &order.ticket_id,
+            &order.id,
+            &order.buyer_id,
+            &code,
+            now,
+        )
+        .await?
+        {
+            return Err(internal(anyhow::anyhow!(
+                "live order {} does not hold its ticket",
+                order.id
+            )));
+        }
+        let paid = charges::find_charge(&mut tx, &charge.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        insert_event(
+            &mut tx,
+            "ChargeCompleted",
+            &charge.id,
+            charge_payload(&paid),
+            now,
+        )
+        .await?;
+        insert_event(
+            &mut tx,
+            "OrderCompleted",
+            &order.id,
+            order_payload(&order, OrderStatus::Complete),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Settled::Paid(paid));
+    }
+
+    // Money for an order that is no longer live: note where it is, commit, give it back.
+    charges::set_stripe_id(&mut tx, &charge.id, &stripe_id, now).await?;
+    expire_lapsed_order(&mut tx, &order, now).await?;
+    tx.commit().await?;
+    let refund_id = gateway.refund(&stripe_id, &charge.refund_key()).await.map_err(|err| {
+        tracing::error!(error = %err, charge = %charge.id, "refund of late money failed; the webhook retry will try again");
+        AppError::PaymentUnavailable
+    })?;
+    let mut tx = db.begin_write().await?;
+    if charges::mark_refunded(&mut tx, &charge.id, &refund_id, LATE_PAYMENT_REFUNDED, now).await? {
+        let refunded = charges::find_charge(&mut tx, &charge.id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        insert_event(
+            &mut tx,
+            "ChargeRefunded",
+            &charge.id,
+            charge_payload(&refunded),
+            now,
+        )
+        .await?;
+    }
+    let refunded = charges::find_charge(&mut tx, &charge.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    tx.commit().await?;
+    Ok(Settled::Refunded(refunded))
+}
+
+/// Opens a hosted checkout page (Stripe Checkout) for a browser: records the charge, asks the
+/// gateway for the page, and returns its address. `public_url` is where the buyer comes back.
+pub async fn start_checkout(
+    db: &Db,
+    gateway: &impl PaymentGateway,
+    user: &Id,
+    order_id: &Id,
+    currency: &str,
+    public_url: &str,
+    now: Timestamp,
+) -> Result<String, AppError> {
+    let (charge, title) = begin_payment(db, user, order_id, currency, now).await?;
+    let back = format!("{public_url}/orders/{order_id}/checkout-return");
+    let request = CheckoutRequest {
+        charge: charge_request(&charge, "", &title),
+        title,
+        success_url: format!("{back}?session_id={{CHECKOUT_SESSION_ID}}"),
+        cancel_url: format!("{back}?cancelled=1"),
+    };
+    match gateway.create_checkout(&request).await {
+        Ok(session) => {
+            let mut tx = db.begin_write().await?;
+            charges::set_stripe_id(&mut tx, &charge.id, &session.id, clock::now()).await?;
+            tx.commit().await?;
+            Ok(session.url)
+        }
+        Err(err) => {
+            // Creating a checkout page moves no money: give the attempt up so the buyer can retry.
+            tracing::error!(error = %err, charge = %charge.id, "could not open a checkout session");
+            abandon_charge(db, &charge, "The payment page could not be opened").await?;
+            Err(AppError::PaymentUnavailable)
+        }
+    }
+}
+
+/// The buyer is back from the hosted checkout page. Whatever the address says, the gateway is
+/// asked for the session's real state; a paid session settles the charge (once, as a webhook
+/// would). A buyer who came back without paying gets their order back, payable again.
+pub async fn confirm_checkout(
+    db: &Db,
+    gateway: &impl PaymentGateway,
+    user: &Id,
+    order_id: &Id,
+    session_id: Option<&str>,
+) -> Result<(), AppError> {
+    let charges_of_order = list_order_charges(db, user, order_id).await?;
+    let in_flight = charges_of_order.iter().rev().find(|c| {
+        c.status == ChargeStatus::Created
+            && session_id.is_none_or(|s| c.stripe_id.as_deref() == Some(s))
+    });
+    let Some(charge) = in_flight else {
+        return Ok(());
+    };
+    let Some(session) = charge
+        .stripe_id
+        .as_deref()
+        .filter(|id| id.starts_with("cs_"))
+    else {
+        return Ok(());
+    };
+    match gateway.fetch_checkout(session).await {
+        Ok(CheckoutState::Paid { payment_intent }) => {
+            settle_payment(
+                db,
+                gateway,
+                &charge.id,
+                ChargeOutcome::Succeeded {
+                    stripe_id: payment_intent,
+                },
+                clock::now(),
+            )
+            .await?;
+        }
+        Ok(CheckoutState::Open | CheckoutState::Expired) => {
+            abandon_charge(db, charge, "The payment was not completed").await?;
+        }
+        Err(err) => {
+            tracing::error!(error = %err, charge = %charge.id, "could not ask for a checkout session's state");
+            return Err(AppError::PaymentUnavailable);
+        }
+    }
+    Ok(())
+}
+
+/// An order's charges, for the buyer only.
+pub async fn list_order_charges(
+    db: &Db,
+    user: &Id,
+    order_id: &Id,
+) -> Result<Vec<Charge>, AppError> {
+    let mut conn = db.read.acquire().await?;
+    let order = orders::find_order(&mut conn, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    order.check_owner(user)?;
+    Ok(charges::list_charges_for_order(&mut conn, order_id).await?)
+}
+
+/// A verified Stripe event: its id, type and `data.object`.
+#[derive(Debug, Clone)]
+pub struct StripeEvent {
+    pub id: String,
+    pub event_type: String,
+    pub object: serde_json::Value,
+}
+
+/// Finds our charge for a Stripe object: by the `charge_id` we put in its metadata (or as the
+/// checkout's `client_reference_id`), else by the provider id we recorded.
+async fn find_charge_for(
+    db: &Db,
+    object: &serde_json::Value,
+    stripe_id: Option<&str>,
+) -> Result<Option<Charge>, AppError> {
+    let mut conn = db.read.acquire().await?;
+    let ours = object["metadata"]["charge_id"]
+        .as_str()
+        .or_else(|| object["client_reference_id"].as_str());
+    if let Some(id) = ours.and_then(|id| Id::parse(id).ok())
+        && let Some(charge) = charges::find_charge(&mut conn, &id).await?
+    {
+        return Ok(Some(charge));
+    }
+    match stripe_id {
+        Some(stripe_id) => Ok(charges::find_charge_by_stripe_id(&mut conn, stripe_id).await?),
+        None => Ok(None),
+    }
+}
+
+/// Applies one webhook event, once: a repeated delivery of the same event id changes nothing.
+/// Events for payments that are not ours, and event types we do not use, are acknowledged and
+/// ignored.
+pub async fn apply_stripe_event(
+    db: &Db,
+    gateway: &impl PaymentGateway,
+    event: StripeEvent,
+) -> Result<(), AppError> {
+    let seen: bool = {
+        let mut conn = db.read.acquire().await?;
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stripe_events WHERE id = ?)")
+            .bind(&event.id)
+            .fetch_one(&mut *conn)
+            .await?
+    };
+    if seen {
+        return Ok(());
+    }
+    let object = &event.object;
+    let now = clock::now();
+    match event.event_type.as_str() {
+        "payment_intent.succeeded" => {
+            if let Some(pi) = object["id"].as_str()
+                && let Some(charge) = find_charge_for(db, object, Some(pi)).await?
+            {
+                settle_payment(
+                    db,
+                    gateway,
+                    &charge.id,
+                    ChargeOutcome::Succeeded {
+                        stripe_id: pi.to_string(),
+                    },
+                    now,
+                )
+                .await?;
+            }
+        }
+        "payment_intent.payment_failed" => {
+            let pi = object["id"].as_str();
+            if let Some(charge) = find_charge_for(db, object, pi).await? {
+                let message = object["last_payment_error"]["message"]
+                    .as_str()
+                    .unwrap_or("Your card was declined.");
+                let outcome = ChargeOutcome::Declined {
+                    stripe_id: pi.map(str::to_string),
+                    message: message.to_string(),
+                };
+                settle_payment(db, gateway, &charge.id, outcome, now).await?;
+            }
+        }
+        "checkout.session.completed" => {
+            let paid = object["payment_status"].as_str() == Some("paid");
+            if paid
+                && let Some(pi) = object["payment_intent"].as_str()
+                && let Some(charge) = find_charge_for(db, object, object["id"].as_str()).await?
+            {
+                settle_payment(
+                    db,
+                    gateway,
+                    &charge.id,
+                    ChargeOutcome::Succeeded {
+                        stripe_id: pi.to_string(),
+                    },
+                    now,
+                )
+                .await?;
+            }
+        }
+        "charge.refunded" => {
+            // A refund made at Stripe (for example from its dashboard): record it on our charge.
+            let pi = object["payment_intent"].as_str();
+            let refund_id = object["refunds"]["data"][0]["id"]
+                .as_str()
+                .unwrap_or("refunded at Stripe");
+            if let Some(charge) = find_charge_for(db, object, pi).await? {
+                let mut tx = db.begin_write().await?;
+                if charges::mark_refunded(&mut tx, &charge.id, refund_id, "Refunded at Stripe", now)
+                    .await?
+                {
+                    let refunded = charges::find_charge(&mut tx, &charge.id)
+                        .await?
+                        .ok_or(AppError::NotFound)?;
+                    insert_event(
+                        &mut tx,
+                        "ChargeRefunded",
+                        &charge.id,
+                        charge_payload(&refunded),
+                        now,
+                    )
+                    .await?;
+                }
+                tx.commit().await?;
+            }
+        }
+        _ => {}
+    }
+    let mut tx = db.begin_write().await?;
+    charges::insert_stripe_event(&mut tx, &event.id, &event.event_type, now).await?;
+    tx.commit().await?;
+    Ok(())
+}

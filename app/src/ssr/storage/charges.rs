@@ -1,0 +1,197 @@
+//! The `charges` table and the log of applied Stripe webhook events.
+
+use crate::domain::{Charge, ChargeStatus, Id, Price, Timestamp};
+use sqlx::SqliteConnection;
+
+const COLUMNS: &str = "id, order_id, status, amount_cents, currency, idempotency_key, stripe_id, stripe_refund_id, \
+                       failure_message, created_at";
+
+#[derive(sqlx::FromRow)]
+struct ChargeRow {
+    id: String,
+    order_id: String,
+    status: String,
+    amount_cents: i64,
+    currency: String,
+    idempotency_key: String,
+    stripe_id: Option<String>,
+    stripe_refund_id: Option<String>,
+    failure_message: Option<String>,
+    created_at: i64,
+}
+
+impl From<ChargeRow> for Charge {
+    fn from(row: ChargeRow) -> Charge {
+        Charge {
+            id: Id::from_trusted(row.id),
+            order_id: Id::from_trusted(row.order_id),
+            status: ChargeStatus::parse(&row.status),
+            amount: Price::from_stored(row.amount_cents),
+            currency: row.currency,
+            idempotency_key: row.idempotency_key,
+            stripe_id: row.stripe_id,
+            stripe_refund_id: row.stripe_refund_id,
+            failure_message: row.failure_message,
+            created_at: Timestamp::from_millis(row.created_at),
+        }
+    }
+}
+
+/// Records a new charge. A unique violation means the order already has a charge in flight
+/// or a completed one.
+pub async fn insert_charge(
+    conn: &mut SqliteConnection,
+    charge: &Charge,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO charges (id, order_id, status, amount_cents, currency, idempotency_key, stripe_id, created_at, updated_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(charge.id.as_str())
+    .bind(charge.order_id.as_str())
+    .bind(charge.status.as_str())
+    .bind(charge.amount.cents())
+    .bind(&charge.currency)
+    .bind(&charge.idempotency_key)
+    .bind(charge.stripe_id.as_deref())
+    .bind(charge.created_at.millis())
+    .bind(charge.created_at.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn find_charge(
+    conn: &mut SqliteConnection,
+    id: &Id,
+) -> Result<Option<Charge>, sqlx::Error> {
+    let row: Option<ChargeRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM charges WHERE id = ?"))
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(Charge::from))
+}
+
+pub async fn find_charge_by_stripe_id(
+    conn: &mut SqliteConnection,
+    stripe_id: &str,
+) -> Result<Option<Charge>, sqlx::Error> {
+    let row: Option<ChargeRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM charges WHERE stripe_id = ?"
+    ))
+    .bind(stripe_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Charge::from))
+}
+
+/// An order's charges, oldest first.
+pub async fn list_charges_for_order(
+    conn: &mut SqliteConnection,
+    order_id: &Id,
+) -> Result<Vec<Charge>, sqlx::Error> {
+    let rows: Vec<ChargeRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM charges WHERE order_id = ? ORDER BY created_at, id"
+    ))
+    .bind(order_id.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Charge::from).collect())
+}
+
+/// Remembers the provider's id for a charge still in flight.
+pub async fn set_stripe_id(
+    conn: &mut SqliteConnection,
+    id: &Id,
+    stripe_id: &str,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE charges SET stripe_id = ?, updated_at = ? WHERE id = ?")
+        .bind(stripe_id)
+        .bind(now.millis())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Settles a charge that is still `created`. Returns whether it was (a charge settles once).
+pub async fn settle_charge(
+    conn: &mut SqliteConnection,
+    id: &Id,
+    status: ChargeStatus,
+    stripe_id: Option<&str>,
+    failure_message: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE charges SET status = ?, stripe_id = COALESCE(?, stripe_id), failure_message = ?, updated_at = ? \
+         WHERE id = ? AND status = 'created'",
+    )
+    .bind(status.as_str())
+    .bind(stripe_id)
+    .bind(failure_message)
+    .bind(now.millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Completes a charge that is in flight, or that was given up on (a checkout the buyer left
+/// and then paid after all). Returns whether it changed.
+pub async fn complete_charge(
+    conn: &mut SqliteConnection,
+    id: &Id,
+    stripe_id: &str,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE charges SET status = 'completed', stripe_id = ?, failure_message = NULL, updated_at = ? \
+         WHERE id = ? AND status IN ('created', 'failed')",
+    )
+    .bind(stripe_id)
+    .bind(now.millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Marks a charge refunded with the provider's refund id. Returns whether it changed.
+pub async fn mark_refunded(
+    conn: &mut SqliteConnection,
+    id: &Id,
+    refund_id: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE charges SET status = 'refunded', stripe_refund_id = ?, failure_message = ?, updated_at = ? \
+         WHERE id = ? AND status <> 'refunded'",
+    )
+    .bind(refund_id)
+    .bind(reason)
+    .bind(now.millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Records a webhook event id. Returns `false` when it was already applied.
+pub async fn insert_stripe_event(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+    event_type: &str,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("INSERT INTO stripe_events (id, event_type, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
+        .bind(event_id)
+        .bind(event_type)
+        .bind(now.millis())
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

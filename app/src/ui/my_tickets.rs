@@ -1,0 +1,135 @@
+//! `/tickets/mine`: tickets I bought (with the QR code that gets me in, and a resale form) and
+//! tickets I sell, with their status.
+
+use super::browse::TicketCard;
+use super::form::{Field, FormErrors, field_error};
+use crate::error::AppError;
+use crate::server_fns::{BoughtTicketView, MyTicketsView, ResellTicket, my_tickets};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn MyTicketsPage() -> impl IntoView {
+    let resell = ServerAction::<ResellTicket>::new();
+    let tickets = Resource::new(move || resell.version().get(), |_| my_tickets());
+    view! {
+        <Title text="My tickets" />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match tickets.await {
+                    Ok(mine) => view! { <MyTickets mine resell /> }.into_any(),
+                    Err(AppError::Unauthenticated) => view! {
+                        <section class="card narrow">
+                            <h1>"My tickets"</h1>
+                            <p>"Sign in to see the tickets you bought and the ones you sell."</p>
+                            <p><a href="/auth/signin" class="button">"Sign in"</a></p>
+                        </section>
+                    }
+                    .into_any(),
+                    Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn MyTickets(mine: MyTicketsView, resell: ServerAction<ResellTicket>) -> impl IntoView {
+    let MyTicketsView { bought, selling } = mine;
+    view! {
+        <section class="my-tickets">
+            <h1>"My tickets"</h1>
+            <h2>"Bought"</h2>
+            {if bought.is_empty() {
+                view! { <p class="empty">"Tickets you buy appear here, with the code that gets you in."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="bought-list">
+                        {bought.into_iter().map(|b| view! { <li><BoughtTicket bought=b resell /></li> }).collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+            <h2>"Selling"</h2>
+            {if selling.is_empty() {
+                view! { <p class="empty">"Nothing listed. " <a href="/tickets/new">"Sell a ticket"</a></p> }.into_any()
+            } else {
+                view! {
+                    <ul class="ticket-grid">
+                        {selling
+                            .into_iter()
+                            .map(|ticket| {
+                                let status = ticket.status.clone();
+                                view! {
+                                    <li>
+                                        <TicketCard ticket />
+                                        <span class=format!("status status-{status}")>{status_label(&status)}</span>
+                                    </li>
+                                }
+                            })
+                            .collect_view()}
+                    </ul>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "reserved" => "Reserved",
+        "sold" => "Sold",
+        _ => "On sale",
+    }
+}
+
+#[component]
+fn BoughtTicket(bought: BoughtTicketView, resell: ServerAction<ResellTicket>) -> impl IntoView {
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || resell.value().get().and_then(Result::err));
+    let BoughtTicketView {
+        ticket,
+        code,
+        qr_svg,
+        resale_id,
+    } = bought;
+    let (ticket_id, resell_label, price_input) = (
+        ticket.id.clone(),
+        format!("Resell {}", ticket.title),
+        ticket.price_input.clone(),
+    );
+    let resale = match resale_id {
+        Some(id) => view! {
+            <p class="muted">"Back on sale: " <a href=format!("/tickets/{id}")>"see the listing"</a></p>
+        }
+        .into_any(),
+        None => view! {
+            <ActionForm action=resell attr:class="form resell" attr:aria-label=resell_label>
+                <FormErrors error fields=&["price"] />
+                <input type="hidden" name="ticket_id" value=ticket_id />
+                <Field
+                    label="Resale price"
+                    name="price"
+                    inputmode="decimal"
+                    value=price_input
+                    error=field_error(error, "price")
+                />
+                <button type="submit" class="secondary">"Resell"</button>
+            </ActionForm>
+        }
+        .into_any(),
+    };
+    view! {
+        <article class="card bought-ticket" data-testid="bought-ticket">
+            <div class="qr" role="img" aria-label=format!("QR code for ticket code {code}") inner_html=qr_svg></div>
+            <div>
+                <h3><a href=format!("/tickets/{}", ticket.id)>{ticket.title.clone()}</a></h3>
+                <p class="meta">{ticket.starts_at.clone().unwrap_or_else(|| "Date to be announced".to_string())}</p>
+                {ticket.venue.clone().map(|venue| view! { <p class="meta">{venue}</p> })}
+                <p class="code">"Ticket code " <code data-testid="ticket-code">{code.clone()}</code></p>
+                {resale}
+            </div>
+        </article>
+    }
+}

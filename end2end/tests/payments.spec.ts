@@ -46,6 +46,19 @@ test('pay with the test card and find the ticket under My tickets with its QR co
   // The ticket is sold: it is no longer on sale.
   await open(page, `/tickets/${id}`, javaScriptEnabled);
   await expect(page.getByTestId('ticket-status')).toHaveText('Sold');
+
+  // The buyer can't go after all: they resell it, as a new listing of their own.
+  await open(page, '/tickets/mine', javaScriptEnabled);
+  const resell = page.getByRole('form', { name: `Resell ${title}` });
+  await resell.getByLabel('Resale price').fill('50');
+  await resell.getByRole('button', { name: 'Resell' }).click();
+  await expect(page).toHaveURL(/\/tickets\/[0-9a-f-]{36}$/);
+  expect(page.url()).not.toContain(id);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText(title);
+  await expect(page.getByTestId('ticket-price')).toHaveText('$50.00');
+  await expect(page.getByTestId('ticket-status')).toHaveText('On sale');
+  await open(page, '/tickets/mine', javaScriptEnabled);
+  await expect(page.getByTestId('bought-ticket').filter({ hasText: title })).toContainText('Back on sale');
 });
 
 test('a declined card cancels the order and puts the ticket back on sale', async ({ page, browser, javaScriptEnabled }) => {

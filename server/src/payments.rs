@@ -3,6 +3,7 @@
 use crate::Config;
 use app::domain::Id;
 use app::ssr::payments::Gateway;
+use app::ssr::payments::stripe::StripeGateway;
 use app::ssr::{AppState, services};
 use axum::extract::{Path, Query, State};
 use axum::response::Redirect;
@@ -18,9 +19,16 @@ pub fn gateway(config: &Config) -> anyhow::Result<Gateway> {
         .filter(|k| !k.is_empty())
     {
         None => Ok(Gateway::test_mode()),
-        Some(_) => anyhow::bail!(
-            "STRIPE_SECRET_KEY is set, but this build has no Stripe gateway yet; unset it to use test mode"
-        ),
+        Some(key) => {
+            let api_base = config
+                .stripe_api_base
+                .as_deref()
+                .map(str::trim)
+                .filter(|b| !b.is_empty());
+            Ok(Gateway::Stripe(Box::new(StripeGateway::new(
+                key, api_base,
+            )?)))
+        }
     }
 }
 

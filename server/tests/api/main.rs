@@ -3,9 +3,14 @@
 
 mod errors;
 mod helpers;
+#[path = "../support/localstripe.rs"]
+mod localstripe;
 mod orders;
 mod payments;
+#[path = "../support/recorded_stripe.rs"]
+mod recorded_stripe;
 mod security;
 mod seed;
+mod stripe_gateway;
 mod tickets;
 mod users;

@@ -3,6 +3,7 @@
 //! otherwise the built-in test mode, which accepts Stripe's published test cards and tokens and
 //! moves no money.
 
+pub mod stripe;
 pub mod test_mode;
 pub mod webhook;
 
@@ -106,6 +107,7 @@ pub trait PaymentGateway: Send + Sync {
 /// The active gateway.
 pub enum Gateway {
     Test(test_mode::TestGateway),
+    Stripe(Box<stripe::StripeGateway>),
 }
 
 impl Gateway {
@@ -118,18 +120,21 @@ impl PaymentGateway for Gateway {
     fn is_test_mode(&self) -> bool {
         match self {
             Gateway::Test(gateway) => gateway.is_test_mode(),
+            Gateway::Stripe(gateway) => gateway.is_test_mode(),
         }
     }
 
     async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
         match self {
             Gateway::Test(gateway) => gateway.charge(request).await,
+            Gateway::Stripe(gateway) => gateway.charge(request).await,
         }
     }
 
     async fn refund(&self, stripe_id: &str, idempotency_key: &str) -> Result<String, GatewayError> {
         match self {
             Gateway::Test(gateway) => gateway.refund(stripe_id, idempotency_key).await,
+            Gateway::Stripe(gateway) => gateway.refund(stripe_id, idempotency_key).await,
         }
     }
 
@@ -139,12 +144,14 @@ impl PaymentGateway for Gateway {
     ) -> Result<CheckoutSession, GatewayError> {
         match self {
             Gateway::Test(gateway) => gateway.create_checkout(request).await,
+            Gateway::Stripe(gateway) => gateway.create_checkout(request).await,
         }
     }
 
     async fn fetch_checkout(&self, session_id: &str) -> Result<CheckoutState, GatewayError> {
         match self {
             Gateway::Test(gateway) => gateway.fetch_checkout(session_id).await,
+            Gateway::Stripe(gateway) => gateway.fetch_checkout(session_id).await,
         }
     }
 }

@@ -1,0 +1,289 @@
+//! The Stripe gateway, through `async-stripe`: PaymentIntents confirmed with a token for the API,
+//! Checkout Sessions for browsers, Refunds for late money. Every call that can move money
+//! carries an idempotency key.
+//!
+//! Requests are built with async-stripe's typed builders; answers are read into the few fields
+//! we use (lenient types), so an API version that adds or drops unrelated fields — or a Stripe
+//! emulator that omits them — does not break payments.
+
+use super::{
+    ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
+    PaymentGateway,
+};
+use std::collections::HashMap;
+use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
+use stripe_checkout::CheckoutSessionMode;
+use stripe_checkout::checkout_session::{
+    CreateCheckoutSession, CreateCheckoutSessionLineItems, CreateCheckoutSessionLineItemsPriceData,
+    CreateCheckoutSessionPaymentIntentData, ProductData, RetrieveCheckoutSession,
+};
+use stripe_client_core::{RequestBuilder, StripeMethod};
+use stripe_core::payment_intent::CreatePaymentIntent;
+use stripe_core::refund::CreateRefund;
+
+/// The fields of a PaymentIntent we read.
+#[derive(Debug, miniserde::Deserialize)]
+struct IntentAnswer {
+    id: String,
+    status: String,
+    last_payment_error: Option<ErrorAnswer>,
+}
+
+#[derive(Debug, miniserde::Deserialize)]
+struct ErrorAnswer {
+    message: Option<String>,
+}
+
+/// Any object of which we only need the id (Refund, PaymentMethod).
+#[derive(Debug, miniserde::Deserialize)]
+struct IdAnswer {
+    id: String,
+}
+
+#[derive(Debug, miniserde::Deserialize)]
+struct SessionAnswer {
+    id: String,
+    url: Option<String>,
+    status: Option<String>,
+    payment_status: Option<String>,
+    payment_intent: Option<String>,
+}
+
+/// `POST /v1/payment_methods` with a legacy card token (`tok_visa`): Stripe turns it into a
+/// PaymentMethod that a PaymentIntent can use.
+#[derive(serde::Serialize)]
+struct PaymentMethodFromToken<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    card: TokenCard<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct TokenCard<'a> {
+    token: &'a str,
+}
+
+pub struct StripeGateway {
+    client: stripe::Client,
+}
+
+impl StripeGateway {
+    /// A client for `secret_key`, talking to `api_base` (Stripe's own when `None`).
+    pub fn new(secret_key: &str, api_base: Option<&str>) -> anyhow::Result<StripeGateway> {
+        let mut builder = stripe::ClientBuilder::new(secret_key);
+        if let Some(base) = api_base {
+            let base = if base.ends_with('/') {
+                base.to_string()
+            } else {
+                format!("{base}/")
+            };
+            builder = builder.url(base);
+        }
+        let client = builder
+            .build()
+            .map_err(|e| anyhow::anyhow!("invalid Stripe settings: {e}"))?;
+        Ok(StripeGateway { client })
+    }
+}
+
+fn key(value: &str) -> Result<RequestStrategy, GatewayError> {
+    IdempotencyKey::new(value)
+        .map(RequestStrategy::Idempotent)
+        .map_err(|e| GatewayError::Provider(anyhow::anyhow!("invalid idempotency key: {e:?}")))
+}
+
+fn provider(err: StripeError) -> GatewayError {
+    GatewayError::Provider(anyhow::anyhow!("Stripe: {err}"))
+}
+
+fn currency(code: &str) -> stripe_types::Currency {
+    code.parse().unwrap_or(stripe_types::Currency::USD)
+}
+
+fn metadata(request: &ChargeRequest) -> HashMap<String, String> {
+    HashMap::from([
+        ("order_id".to_string(), request.order_id.clone()),
+        ("charge_id".to_string(), request.charge_id.clone()),
+        ("ticket".to_string(), request.description.clone()),
+    ])
+}
+
+/// A card error (402, or a 400 whose code says the card was declined) is the bank's answer,
+/// not a failure of ours: its message is shown to the buyer.
+fn decline_message(err: &StripeError) -> Option<String> {
+    match err {
+        StripeError::Stripe(details, status) => {
+            let code = details
+                .code
+                .as_ref()
+                .map(|c| c.as_str().to_string())
+                .unwrap_or_default();
+            let declined =
+                *status == 402 || code == "card_declined" || details.decline_code.is_some();
+            declined.then(|| {
+                details
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| "Your card was declined.".to_string())
+            })
+        }
+        _ => None,
+    }
+}
+
+fn is_invalid_token(err: &StripeError) -> bool {
+    matches!(err, StripeError::Stripe(details, 400 | 404)
+        if details.param.as_deref().is_some_and(|p| p.contains("payment_method") || p.contains("token"))
+            || details.code.as_ref().is_some_and(|c| c.as_str() == "resource_missing"))
+}
+
+impl StripeGateway {
+    /// The PaymentMethod id for a token: `pm_…` as is, `tok_…` converted at Stripe.
+    async fn payment_method(
+        &self,
+        token: &str,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError> {
+        if !token.starts_with("tok_") {
+            return Ok(token.to_string());
+        }
+        let form = PaymentMethodFromToken {
+            kind: "card",
+            card: TokenCard { token },
+        };
+        let created: IdAnswer = RequestBuilder::new(StripeMethod::Post, "/payment_methods")
+            .form(&form)
+            .customize::<IdAnswer>()
+            .request_strategy(key(&format!("{idempotency_key}-pm"))?)
+            .send(&self.client)
+            .await
+            .map_err(|err| {
+                if is_invalid_token(&err) {
+                    GatewayError::InvalidToken
+                } else {
+                    provider(err)
+                }
+            })?;
+        Ok(created.id)
+    }
+}
+
+impl PaymentGateway for StripeGateway {
+    fn is_test_mode(&self) -> bool {
+        false
+    }
+
+    async fn charge(&self, request: &ChargeRequest) -> Result<ChargeOutcome, GatewayError> {
+        let payment_method = self
+            .payment_method(&request.token, &request.idempotency_key)
+            .await?;
+        let answer = CreatePaymentIntent::new(request.amount_cents, currency(&request.currency))
+            .payment_method(payment_method)
+            .confirm(true)
+            .metadata(metadata(request))
+            .build()
+            .customize::<IntentAnswer>()
+            .request_strategy(key(&request.idempotency_key)?)
+            .send(&self.client)
+            .await;
+        match answer {
+            Ok(intent) if intent.status == "succeeded" => Ok(ChargeOutcome::Succeeded {
+                stripe_id: intent.id,
+            }),
+            Ok(intent)
+                if intent.status == "requires_payment_method" || intent.status == "canceled" =>
+            {
+                let message = intent.last_payment_error.and_then(|e| e.message);
+                Ok(ChargeOutcome::Declined {
+                    stripe_id: Some(intent.id),
+                    message: message.unwrap_or_else(|| "Your card was declined.".to_string()),
+                })
+            }
+            // `processing`, `requires_action`: not settled now; the webhook will tell.
+            Ok(intent) => Err(GatewayError::Provider(anyhow::anyhow!(
+                "PaymentIntent {} is {}; waiting for Stripe's webhook",
+                intent.id,
+                intent.status
+            ))),
+            Err(err) => match decline_message(&err) {
+                Some(message) => Ok(ChargeOutcome::Declined {
+                    stripe_id: None,
+                    message,
+                }),
+                None if is_invalid_token(&err) => Err(GatewayError::InvalidToken),
+                None => Err(provider(err)),
+            },
+        }
+    }
+
+    async fn refund(&self, stripe_id: &str, idempotency_key: &str) -> Result<String, GatewayError> {
+        let refund = CreateRefund::new()
+            .payment_intent(stripe_id.to_string())
+            .build()
+            .customize::<IdAnswer>()
+            .request_strategy(key(idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(provider)?;
+        Ok(refund.id)
+    }
+
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        let charge = &request.charge;
+        let mut price = CreateCheckoutSessionLineItemsPriceData::new(currency(&charge.currency));
+        price.unit_amount = Some(charge.amount_cents);
+        price.product_data = Some(ProductData::new(request.title.clone()));
+        let mut item = CreateCheckoutSessionLineItems::new();
+        item.price_data = Some(price);
+        item.quantity = Some(1);
+        let mut intent_data = CreateCheckoutSessionPaymentIntentData::new();
+        intent_data.metadata = Some(metadata(charge));
+        let session = CreateCheckoutSession::new()
+            .mode(CheckoutSessionMode::Payment)
+            .line_items(vec![item])
+            .success_url(request.success_url.clone())
+            .cancel_url(request.cancel_url.clone())
+            .client_reference_id(charge.charge_id.clone())
+            .metadata(metadata(charge))
+            .payment_intent_data(intent_data)
+            .build()
+            .customize::<SessionAnswer>()
+            .request_strategy(key(&format!("ticketing-checkout-{}", charge.charge_id))?)
+            .send(&self.client)
+            .await
+            .map_err(provider)?;
+        let url = session.url.ok_or_else(|| {
+            GatewayError::Provider(anyhow::anyhow!(
+                "checkout session {} has no url",
+                session.id
+            ))
+        })?;
+        Ok(CheckoutSession {
+            id: session.id,
+            url,
+        })
+    }
+
+    async fn fetch_checkout(&self, session_id: &str) -> Result<CheckoutState, GatewayError> {
+        let session = RetrieveCheckoutSession::new(session_id.to_string())
+            .build()
+            .customize::<SessionAnswer>()
+            .send(&self.client)
+            .await
+            .map_err(provider)?;
+        Ok(
+            match (
+                session.payment_status.as_deref(),
+                session.payment_intent,
+                session.status.as_deref(),
+            ) {
+                (Some("paid"), Some(payment_intent), _) => CheckoutState::Paid { payment_intent },
+                (_, _, Some("expired")) => CheckoutState::Expired,
+                _ => CheckoutState::Open,
+            },
+        )
+    }
+}

@@ -16,7 +16,7 @@ pub use charge::{Charge, ChargeStatus};
 pub use duration::parse_duration;
 pub use email::Email;
 pub use id::Id;
-pub use money::{Price, format_money};
+pub use money::{Price, format_count, format_money};
 pub use order::{Order, OrderStatus};
 pub use password::Password;
 pub use ticket::{Category, Ticket, TicketDraft, TicketStatus, Title};

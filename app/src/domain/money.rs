@@ -138,16 +138,22 @@ impl Price {
     }
 }
 
-/// `1,234.50 USD`-style display, with the symbol for the common currencies.
-pub fn format_money(cents: i64, currency: &str) -> String {
-    let whole = (cents / 100).abs().to_string();
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+/// A whole number with thousands separators: `1,000`.
+pub fn format_count(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut grouped = String::from(if n < 0 { "-" } else { "" });
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
     }
+    grouped
+}
+
+/// `1,234.50 USD`-style display, with the symbol for the common currencies.
+pub fn format_money(cents: i64, currency: &str) -> String {
+    let grouped = format_count((cents / 100).abs());
     let sign = if cents < 0 { "-" } else { "" };
     let amount = format!("{grouped}.{:02}", (cents % 100).abs());
     match currency.to_ascii_lowercase().as_str() {
@@ -230,6 +236,8 @@ mod tests {
         assert_eq!(format_money(123_456_789, "usd"), "$1,234,567.89");
         assert_eq!(format_money(50, "eur"), "€0.50");
         assert_eq!(format_money(100_000, "chf"), "1,000.00 CHF");
+        assert_eq!(format_count(1000), "1,000");
+        assert_eq!(format_count(999), "999");
     }
 
     proptest::proptest! {

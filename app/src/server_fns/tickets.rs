@@ -62,7 +62,9 @@ pub struct TicketPageView {
     pub tickets: Vec<TicketView>,
     pub page: i64,
     pub total: i64,
-    pub total_pages: i64,
+    /// `None` when more listings match than are counted.
+    pub total_pages: Option<i64>,
+    pub has_next: bool,
 }
 
 #[server(prefix = "/_fn", endpoint = "browse_tickets")]
@@ -91,7 +93,8 @@ pub async fn browse_tickets(
             .collect(),
         page: page.page,
         total: page.total,
-        total_pages: page.total_pages,
+        total_pages: page.total_pages(),
+        has_next: page.has_next,
     })
 }
 

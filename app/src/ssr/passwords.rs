@@ -39,7 +39,22 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
         .unwrap_or_default()
 });
 
+/// At most one hash per core at a time: each takes 19 MiB and a core for tens of
+/// milliseconds, so a burst of sign-ins queues here instead of swamping memory and starving
+/// every other request.
+static HASHING: LazyLock<tokio::sync::Semaphore> = LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+async fn hashing_slot() -> anyhow::Result<tokio::sync::SemaphorePermit<'static>> {
+    HASHING
+        .acquire()
+        .await
+        .context("the password hashing queue is closed")
+}
+
 pub async fn hash_password(password: Password) -> anyhow::Result<PasswordHashString> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         hasher()
@@ -56,6 +71,7 @@ pub async fn verify_password(
     stored: Option<PasswordHashString>,
     password: Password,
 ) -> anyhow::Result<bool> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || {
         let known = stored.is_some();
         let phc = stored.map(|s| s.0).unwrap_or_else(|| DUMMY_HASH.clone());

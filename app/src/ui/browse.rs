@@ -132,14 +132,21 @@ fn Listing(page: TicketPageView, filters: Filters) -> impl IntoView {
         .into_any();
     }
     let previous = (page.page > 1).then(|| filters.href(page.page - 1));
-    let next = (page.page < page.total_pages).then(|| filters.href(page.page + 1));
-    let summary = format!(
-        "{} ticket{} · page {} of {}",
-        page.total,
-        if page.total == 1 { "" } else { "s" },
-        page.page,
-        page.total_pages
-    );
+    let next = page.has_next.then(|| filters.href(page.page + 1));
+    let summary = match page.total_pages {
+        Some(pages) => format!(
+            "{} ticket{} · page {} of {}",
+            page.total,
+            if page.total == 1 { "" } else { "s" },
+            page.page,
+            pages
+        ),
+        None => format!(
+            "More than {} tickets · page {}",
+            crate::domain::format_count(page.total),
+            page.page
+        ),
+    };
     view! {
         <p class="muted" data-testid="listing-summary">{summary}</p>
         <ul class="ticket-grid">

@@ -111,8 +111,14 @@ pub async fn browse_tickets(
     };
     let page = tickets::browse_tickets(&state.db, &query, now).await?;
     let mut headers = HeaderMap::new();
-    headers.insert("x-total-count", HeaderValue::from(page.total));
-    headers.insert("x-total-pages", HeaderValue::from(page.total_pages));
+    if let Some(total_pages) = page.total_pages() {
+        headers.insert("x-total-count", HeaderValue::from(page.total));
+        headers.insert("x-total-pages", HeaderValue::from(total_pages));
+    }
+    headers.insert(
+        "x-has-more",
+        HeaderValue::from_static(if page.has_next { "true" } else { "false" }),
+    );
     Ok((
         headers,
         Json(

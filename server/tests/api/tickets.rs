@@ -690,3 +690,27 @@ async fn mark_sold_directly(app: &TestApp, ticket_id: &str) {
         .await
         .unwrap();
 }
+
+/// Counting stops at 1,000 so a browse page costs the same however many tickets are on sale;
+/// past that the listing says there are more and still offers the next page.
+#[tokio::test]
+async fn past_a_thousand_listings_the_count_stops_but_paging_goes_on() {
+    let app = spawn_app().await;
+    seed(&app, 1_010).await;
+    let response = app.get(&client(), "/api/tickets?page=42").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers().get("x-total-count").is_none(),
+        "no exact count past the cap"
+    );
+    assert_eq!(response.headers()["x-has-more"], "true", "page 43 exists");
+    let listed: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(listed.len(), 24);
+    let last = app.get(&client(), "/api/tickets?page=43").await;
+    assert_eq!(last.headers()["x-has-more"], "false");
+    let listed: Vec<Value> = last.json().await.unwrap();
+    assert_eq!(listed.len(), 1_010 - 42 * 24);
+
+    let (_, total) = page(&app, "?category=sports").await;
+    assert!(total < 1_000, "a narrower filter is counted exactly");
+}

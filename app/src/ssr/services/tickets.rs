@@ -12,6 +12,10 @@ use serde_json::json;
 /// A bought ticket already back on sale.
 pub const ALREADY_RESOLD: &str = "This ticket is already listed for resale";
 
+/// Counting stops here: "more than 1,000 tickets" is as useful as an exact number, and keeps
+/// the cost of every browse page bounded.
+pub const COUNT_CAP: i64 = 1000;
+
 /// Listings per page on `/` and `GET /api/tickets`.
 pub const PAGE_SIZE: i64 = 24;
 
@@ -117,8 +121,19 @@ pub struct TicketPage {
     pub tickets: Vec<Ticket>,
     /// 1-based.
     pub page: i64,
+    /// Listings matching, exact up to [`COUNT_CAP`].
     pub total: i64,
-    pub total_pages: i64,
+    /// False when more than [`COUNT_CAP`] match (then `total` is the cap).
+    pub total_exact: bool,
+    pub has_next: bool,
+}
+
+impl TicketPage {
+    /// How many pages there are, when the count is exact.
+    pub fn total_pages(&self) -> Option<i64> {
+        self.total_exact
+            .then(|| ((self.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1))
+    }
 }
 
 /// Parses the browse query: unknown sorts and categories and bad page numbers are 400s with the
@@ -194,14 +209,21 @@ pub async fn browse_tickets(
 ) -> Result<TicketPage, AppError> {
     let (filter, page) = parse_browse_query(query)?;
     let mut conn = db.read.acquire().await?;
-    let tickets = tickets::list_available_tickets(&mut conn, &filter, now).await?;
-    let total = tickets::count_available_tickets(&mut conn, &filter, now).await?;
-    let total_pages = ((total + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    // One row more than a page tells whether there is a next page.
+    let filter = BrowseFilter {
+        limit: PAGE_SIZE + 1,
+        ..filter
+    };
+    let mut tickets = tickets::list_available_tickets(&mut conn, &filter, now).await?;
+    let has_next = tickets.len() as i64 > PAGE_SIZE;
+    tickets.truncate(PAGE_SIZE as usize);
+    let counted = tickets::count_available_tickets(&mut conn, &filter, now, COUNT_CAP + 1).await?;
     Ok(TicketPage {
         tickets,
         page,
-        total,
-        total_pages,
+        total: counted.min(COUNT_CAP),
+        total_exact: counted <= COUNT_CAP,
+        has_next,
     })
 }
 

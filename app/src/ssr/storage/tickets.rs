@@ -174,14 +174,19 @@ pub async fn list_available_tickets(
     Ok(rows.into_iter().map(Ticket::from).collect())
 }
 
-/// How many listings [`list_available_tickets`] would page through.
+/// How many listings [`list_available_tickets`] would page through, counting no further than
+/// `cap` (so the cost of a count is bounded however many tickets are on sale).
 pub async fn count_available_tickets(
     conn: &mut SqliteConnection,
     filter: &BrowseFilter,
     now: Timestamp,
+    cap: i64,
 ) -> Result<i64, sqlx::Error> {
-    let mut query = QueryBuilder::new("SELECT COUNT(*) FROM tickets");
+    let mut query = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM tickets");
     push_browse_conditions(&mut query, filter, now);
+    query.push(" LIMIT ");
+    query.push_bind(cap);
+    query.push(")");
     query.build_query_scalar().fetch_one(conn).await
 }
 

@@ -50,6 +50,20 @@ fn charge_payload(charge: &Charge) -> serde_json::Value {
     })
 }
 
+/// Appends `event_type` with the charge as it now stands, in the caller's transaction.
+async fn append_charge_event(
+    conn: &mut sqlx::SqliteConnection,
+    charge_id: &Id,
+    event_type: &str,
+    now: Timestamp,
+) -> Result<Charge, AppError> {
+    let charge = charges::find_charge(conn, charge_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    insert_event(conn, event_type, charge_id, charge_payload(&charge), now).await?;
+    Ok(charge)
+}
+
 fn order_payload(order: &Order, status: OrderStatus) -> serde_json::Value {
     json!({ "id": order.id, "ticketId": order.ticket_id, "userId": order.buyer_id, "status": status.as_str() })
 }
@@ -172,17 +186,7 @@ async fn abandon_charge(db: &Db, charge: &Charge, reason: &str) -> Result<(), Ap
     )
     .await?
     {
-        let failed = charges::find_charge(&mut tx, &charge.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        insert_event(
-            &mut tx,
-            "ChargeFailed",
-            &charge.id,
-            charge_payload(&failed),
-            now,
-        )
-        .await?;
+        append_charge_event(&mut tx, &charge.id, "ChargeFailed", now).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -228,17 +232,7 @@ pub async fn settle_payment(
             now,
         )
         .await?;
-        let failed = charges::find_charge(&mut tx, &charge.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        insert_event(
-            &mut tx,
-            "ChargeFailed",
-            &charge.id,
-            charge_payload(&failed),
-            now,
-        )
-        .await?;
+        let failed = append_charge_event(&mut tx, &charge.id, "ChargeFailed", now).await?;
         // A declined card cancels the order and frees the ticket (the original design).
         if orders::update_live_order_status(&mut tx, &order.id, OrderStatus::Cancelled, now).await?
         {
@@ -275,17 +269,7 @@ pub async fn settle_payment(
                 order.id
             )));
         }
-        let paid = charges::find_charge(&mut tx, &charge.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        insert_event(
-            &mut tx,
-            "ChargeCompleted",
-            &charge.id,
-            charge_payload(&paid),
-            now,
-        )
-        .await?;
+        let paid = append_charge_event(&mut tx, &charge.id, "ChargeCompleted", now).await?;
         insert_event(
             &mut tx,
             "OrderCompleted",
@@ -308,17 +292,7 @@ pub async fn settle_payment(
     })?;
     let mut tx = db.begin_write().await?;
     if charges::mark_refunded(&mut tx, &charge.id, &refund_id, LATE_PAYMENT_REFUNDED, now).await? {
-        let refunded = charges::find_charge(&mut tx, &charge.id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        insert_event(
-            &mut tx,
-            "ChargeRefunded",
-            &charge.id,
-            charge_payload(&refunded),
-            now,
-        )
-        .await?;
+        append_charge_event(&mut tx, &charge.id, "ChargeRefunded", now).await?;
     }
     let refunded = charges::find_charge(&mut tx, &charge.id)
         .await?
@@ -534,17 +508,7 @@ pub async fn apply_stripe_event(
                 if charges::mark_refunded(&mut tx, &charge.id, refund_id, "Refunded at Stripe", now)
                     .await?
                 {
-                    let refunded = charges::find_charge(&mut tx, &charge.id)
-                        .await?
-                        .ok_or(AppError::NotFound)?;
-                    insert_event(
-                        &mut tx,
-                        "ChargeRefunded",
-                        &charge.id,
-                        charge_payload(&refunded),
-                        now,
-                    )
-                    .await?;
+                    append_charge_event(&mut tx, &charge.id, "ChargeRefunded", now).await?;
                 }
                 tx.commit().await?;
             }

@@ -58,14 +58,69 @@ impl Db {
 
     /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so a
     /// transaction that reads and then writes can never fail to upgrade its lock.
+    ///
+    /// sqlx 0.8 awaits once more after SQLite has begun a custom `BEGIN`; a caller dropped in
+    /// between (a client that hung up mid-request) would leave the one write connection inside
+    /// a transaction that nobody owns, and every later write would fail. So the begin runs as a
+    /// task of its own, which always finishes and hands the transaction over (or drops it,
+    /// rolling back). Should the connection be found inside a transaction all the same, it is
+    /// closed (SQLite rolls back) and replaced.
     pub async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
-        self.write.begin_with("BEGIN IMMEDIATE").await
+        match self.spawn_begin().await {
+            Err(sqlx::Error::InvalidSavePointStatement) => {
+                tracing::error!("the write connection was left inside a transaction; replacing it");
+                let stuck = self.write.acquire().await?.detach();
+                drop(stuck);
+                self.spawn_begin().await
+            }
+            other => other,
+        }
+    }
+
+    async fn spawn_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        let pool = self.write.clone();
+        tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await })
+            .await
+            .map_err(|_| sqlx::Error::WorkerCrashed)?
     }
 
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection;
+
+    #[tokio::test]
+    async fn a_write_connection_left_inside_a_transaction_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        {
+            // What a request cancelled at the wrong moment leaves behind: a BEGIN that sqlx
+            // counts as open, on a connection back in the pool, with no transaction to end it.
+            let mut conn = db.write.acquire().await.unwrap();
+            let orphan = conn.begin().await.unwrap();
+            std::mem::forget(orphan);
+        }
+        let mut tx = db.begin_write().await.expect("a usable write transaction");
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let mut again = db.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *again)
+            .await
+            .unwrap();
+        again.commit().await.unwrap();
     }
 }

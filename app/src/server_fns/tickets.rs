@@ -84,7 +84,8 @@ pub async fn browse_tickets(
         sort,
         page,
     };
-    let page = services::tickets::browse_tickets(&state.db, &query, now).await?;
+    let page =
+        services::tickets::browse_tickets(&state.db, &state.browse_cache, &query, now).await?;
     Ok(TicketPageView {
         tickets: page
             .tickets

@@ -16,6 +16,8 @@ pub struct Db {
     pub read: SqlitePool,
     /// One connection, for every write transaction.
     pub write: SqlitePool,
+    /// Counts write transactions begun, so caches of reads can tell when they may be stale.
+    writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Db {
@@ -53,7 +55,11 @@ impl Db {
             .connect_with(options.read_only(false))
             .await
             .context("failed to open read connections")?;
-        Ok(Db { read, write })
+        Ok(Db {
+            read,
+            write,
+            writes: Default::default(),
+        })
     }
 
     /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so a
@@ -68,6 +74,8 @@ impl Db {
     pub async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.writes
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         match self.spawn_begin().await {
             Err(sqlx::Error::InvalidSavePointStatement) => {
                 tracing::error!("the write connection was left inside a transaction; replacing it");
@@ -77,6 +85,12 @@ impl Db {
             }
             other => other,
         }
+    }
+
+    /// Changes whenever a write transaction begins: a read cached under one generation is
+    /// stale once it moves on.
+    pub fn write_generation(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Acquire)
     }
 
     async fn spawn_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {

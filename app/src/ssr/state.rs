@@ -12,6 +12,7 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub auth_limiter: Arc<RateLimiter>,
     pub gateway: Arc<Gateway>,
+    pub browse_cache: Arc<super::services::tickets::BrowseCache>,
     pub leptos_options: LeptosOptions,
 }
 
@@ -28,6 +29,7 @@ impl AppState {
             settings: Arc::new(settings),
             auth_limiter,
             gateway: Arc::new(gateway),
+            browse_cache: Arc::default(),
             leptos_options,
         }
     }

@@ -109,7 +109,7 @@ pub async fn browse_tickets(
         sort: params.sort,
         page: params.page,
     };
-    let page = tickets::browse_tickets(&state.db, &query, now).await?;
+    let page = tickets::browse_tickets(&state.db, &state.browse_cache, &query, now).await?;
     let mut headers = HeaderMap::new();
     if let Some(total_pages) = page.total_pages() {
         headers.insert("x-total-count", HeaderValue::from(page.total));

@@ -1,7 +1,7 @@
 //! `ticketing seed --demo`: fills an empty database, and refuses one that has users.
 
 use app::ssr::Db;
-use app::ssr::services::tickets::{BrowseQuery, browse_tickets};
+use app::ssr::services::tickets::{BrowseCache, BrowseQuery, browse_tickets};
 use server::Config;
 
 #[tokio::test]
@@ -16,7 +16,7 @@ async fn seeding_fills_an_empty_database_once() {
 
     let db = Db::connect(&config.database_url).await.unwrap();
     let now = app::ssr::clock::now();
-    let page = browse_tickets(&db, &BrowseQuery::default(), now)
+    let page = browse_tickets(&db, &BrowseCache::default(), &BrowseQuery::default(), now)
         .await
         .unwrap();
     assert_eq!(page.total, 120, "every demo listing is on sale");
@@ -26,7 +26,11 @@ async fn seeding_fills_an_empty_database_once() {
             ..BrowseQuery::default()
         };
         assert!(
-            browse_tickets(&db, &query, now).await.unwrap().total > 0,
+            browse_tickets(&db, &BrowseCache::default(), &query, now)
+                .await
+                .unwrap()
+                .total
+                > 0,
             "some {category} listings"
         );
     }

@@ -201,30 +201,95 @@ pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), Ap
     ))
 }
 
+/// Recent browse pages, shared by every visitor: a burst of people opening the home page costs
+/// one query, not one each. An entry serves only while no write transaction has begun since it
+/// was read and for at most [`BrowseCache::MAX_AGE_MS`], so a listing is never more than a
+/// second behind (and reservations never rely on it: they decide inside their transaction).
+#[derive(Default)]
+pub struct BrowseCache {
+    entries: std::sync::Mutex<std::collections::HashMap<BrowseFilter, CachedPage>>,
+}
+
+struct CachedPage {
+    generation: u64,
+    at: Timestamp,
+    page: TicketPage,
+}
+
+impl BrowseCache {
+    pub const MAX_AGE_MS: i64 = 1_000;
+    const MAX_ENTRIES: usize = 512;
+
+    fn get(&self, filter: &BrowseFilter, generation: u64, now: Timestamp) -> Option<TicketPage> {
+        let entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        entries
+            .get(filter)
+            .filter(|e| {
+                e.generation == generation
+                    && now.millis() >= e.at.millis()
+                    && now.millis() - e.at.millis() < Self::MAX_AGE_MS
+            })
+            .map(|e| e.page.clone())
+    }
+
+    fn put(&self, filter: BrowseFilter, generation: u64, now: Timestamp, page: &TicketPage) {
+        let mut entries = self
+            .entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.retain(|_, e| {
+                e.generation == generation && now.millis() - e.at.millis() < Self::MAX_AGE_MS
+            });
+            if entries.len() >= Self::MAX_ENTRIES {
+                entries.clear();
+            }
+        }
+        entries.insert(
+            filter,
+            CachedPage {
+                generation,
+                at: now,
+                page: page.clone(),
+            },
+        );
+    }
+}
+
 /// The listings a buyer can reserve now, searched, filtered, sorted and paged.
 pub async fn browse_tickets(
     db: &Db,
+    cache: &BrowseCache,
     query: &BrowseQuery,
     now: Timestamp,
 ) -> Result<TicketPage, AppError> {
     let (filter, page) = parse_browse_query(query)?;
-    let mut conn = db.read.acquire().await?;
     // One row more than a page tells whether there is a next page.
     let filter = BrowseFilter {
         limit: PAGE_SIZE + 1,
         ..filter
     };
+    let generation = db.write_generation();
+    if let Some(cached) = cache.get(&filter, generation, now) {
+        return Ok(cached);
+    }
+    let mut conn = db.read.acquire().await?;
     let mut tickets = tickets::list_available_tickets(&mut conn, &filter, now).await?;
     let has_next = tickets.len() as i64 > PAGE_SIZE;
     tickets.truncate(PAGE_SIZE as usize);
     let counted = tickets::count_available_tickets(&mut conn, &filter, now, COUNT_CAP + 1).await?;
-    Ok(TicketPage {
+    let result = TicketPage {
         tickets,
         page,
         total: counted.min(COUNT_CAP),
         total_exact: counted <= COUNT_CAP,
         has_next,
-    })
+    };
+    cache.put(filter, generation, now, &result);
+    Ok(result)
 }
 
 /// One listing in any status.
@@ -295,4 +360,26 @@ pub async fn list_bought_tickets(
     owner: &Id,
 ) -> Result<Vec<tickets::OwnedTicket>, AppError> {
     Ok(tickets::list_tickets_owned_by(&mut *db.read.acquire().await?, owner).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(total: i64) -> TicketPage {
+        TicketPage { tickets: Vec::new(), page: 1, total, total_exact: true, has_next: false }
+    }
+
+    #[test]
+    fn a_cached_page_serves_until_a_write_begins_or_a_second_passes() {
+        let cache = BrowseCache::default();
+        let filter = BrowseFilter { limit: PAGE_SIZE + 1, ..BrowseFilter::default() };
+        let other = BrowseFilter { category: Some(Category::Sports), ..filter.clone() };
+        cache.put(filter.clone(), 7, Timestamp(10_000), &page(3));
+        assert_eq!(cache.get(&filter, 7, Timestamp(10_999)).map(|p| p.total), Some(3));
+        assert!(cache.get(&other, 7, Timestamp(10_000)).is_none(), "another query is not served");
+        assert!(cache.get(&filter, 8, Timestamp(10_001)).is_none(), "a write began since");
+        assert!(cache.get(&filter, 7, Timestamp(11_000)).is_none(), "a second old");
+        assert!(cache.get(&filter, 7, Timestamp(9_999)).is_none(), "read in the future");
+    }
 }

@@ -109,7 +109,7 @@ pub async fn update_ticket_fields(
 }
 
 /// How the browse page orders listings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Sort {
     /// Soonest event first; listings without a date last.
     Date,
@@ -121,7 +121,7 @@ pub enum Sort {
 }
 
 /// A page of the browse query.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct BrowseFilter {
     /// An FTS5 query built by [`fts_query`], or `None` for no title filter.
     pub search: Option<String>,

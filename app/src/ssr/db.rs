@@ -49,7 +49,7 @@ impl Db {
             .await
             .context("failed to run database migrations")?;
         let read = SqlitePoolOptions::new()
-            .max_connections(8)
+            .max_connections(4)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options.read_only(false))

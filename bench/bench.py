@@ -1,0 +1,323 @@
+#!/usr/bin/env python3
+"""Measures the release binary on this machine and prints one table (bench/README.md explains it).
+
+Everything runs on 127.0.0.1: the server, its seeded database in a temporary folder, wrk (the
+load generator, a separate process) and the hello-world ceiling. Each figure is the median of
+`--runs` runs. Standard library only.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+DEMO_PASSWORD = "ticketing-demo"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(port, path, headers=None, timeout=10):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    body = response.read()
+    conn.close()
+    return response.status, dict(response.getheaders()), body
+
+
+def post_json(port, path, payload, cookie=None, timeout=30):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    headers = {"Content-Type": "application/json"}
+    if cookie:
+        headers["Cookie"] = cookie
+    conn.request("POST", path, body=json.dumps(payload), headers=headers)
+    response = conn.getresponse()
+    body = response.read()
+    set_cookie = response.getheader("Set-Cookie") or ""
+    conn.close()
+    return response.status, body, set_cookie.split(";")[0]
+
+
+class Server:
+    """The release binary on a fresh port and database folder."""
+
+    def __init__(self, binary, folder, extra_env=None):
+        self.port = free_port()
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "DATABASE_URL": f"sqlite://{folder}/bench.db",
+            "LEPTOS_SITE_ADDR": f"127.0.0.1:{self.port}",
+            "AUTH_RATE_LIMIT": "0",
+            "RUST_LOG": "warn",
+        }
+        env.update(extra_env or {})
+        self.log = open(os.path.join(folder, "server.log"), "w")
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen([binary], cwd=folder, env=env, stdout=self.log, stderr=self.log)
+
+    def wait_healthy(self, limit=30.0):
+        deadline = time.perf_counter() + limit
+        while time.perf_counter() < deadline:
+            try:
+                status, _, _ = get(self.port, "/healthz", timeout=1)
+                if status == 200:
+                    return time.perf_counter() - self.started
+            except OSError:
+                pass
+            if self.process.poll() is not None:
+                raise RuntimeError("the server exited before becoming healthy")
+            time.sleep(0.002)
+        raise RuntimeError("the server did not become healthy")
+
+    def rss_mb(self):
+        with open(f"/proc/{self.process.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return float("nan")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def wrk(url, connections, duration, script=None, env=None):
+    """Runs wrk and returns (requests/s of 2xx answers, p99 ms, non-2xx count, total)."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    if script:
+        command += ["-s", script]
+    out = subprocess.run(command + [url], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True).stdout
+    total = int(re.search(r"(\d+) requests in", out).group(1))
+    seconds = float(re.search(r"requests in ([\d.]+)(m?s)", out).group(1))
+    if re.search(r"requests in [\d.]+ms", out):
+        seconds /= 1000
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    bad = int(bad.group(1)) if bad else 0
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if errors:
+        bad += sum(int(n) for n in errors.groups())
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    value, unit = float(p99.group(1)), p99.group(2)
+    p99_ms = value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    return (total - bad) / seconds, p99_ms, bad, total
+
+
+def median_wrk(runs, *args, **kwargs):
+    results = [wrk(*args, **kwargs) for _ in range(runs)]
+    return (
+        statistics.median(r[0] for r in results),
+        statistics.median(r[1] for r in results),
+        sum(r[2] for r in results),
+    )
+
+
+def sign_in_all(port, emails):
+    """Signs every account in (in parallel, argon2 is the cost) and returns their session cookies."""
+    cookies = [None] * len(emails)
+
+    def work(start):
+        for i in range(start, len(emails), 8):
+            status, body, cookie = post_json(port, "/api/users/signin", {"email": emails[i], "password": DEMO_PASSWORD})
+            if status != 200:
+                raise RuntimeError(f"sign-in of {emails[i]} failed: {status} {body[:200]}")
+            cookies[i] = cookie
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if any(c is None for c in cookies):
+        raise RuntimeError("some sign-ins failed")
+    return cookies
+
+
+def compressed_size(port, path):
+    """Bytes on the wire for `path` as a browser asking for brotli or gzip gets it."""
+    status, headers, body = get(port, path, {"Accept-Encoding": "br, gzip"})
+    if status != 200:
+        raise RuntimeError(f"{path}: {status}")
+    lower = {k.lower(): v for k, v in headers.items()}
+    return len(body), lower.get("content-encoding", "identity")
+
+
+def first_visit(port):
+    status, headers, html = get(port, "/", {"Accept-Encoding": "identity"})
+    html = html.decode()
+    assets = sorted(set(re.findall(r'(/pkg/[\w.-]+\.(?:js|css|wasm))', html)))
+    if not any(a.endswith(".js") for a in assets):
+        raise RuntimeError("the page references no script")
+    if not any(a.endswith(".wasm") for a in assets):
+        # The JS loader fetches the wasm next to itself.
+        assets.append(re.sub(r"\.js$", ".wasm", next(a for a in assets if a.endswith(".js"))))
+    sizes = {a: compressed_size(port, a) for a in assets}
+    return sum(size for size, _ in sizes.values()), sizes
+
+
+def thousand_buyers(port, cookies, seller_cookie):
+    """1,000 buyers, each signed in, click Buy on the same ticket at the same instant."""
+    status, body, _ = post_json(port, "/api/tickets", {"title": "Final whistle — one seat", "price": 99}, seller_cookie)
+    if status != 201:
+        raise RuntimeError(f"could not list the contested ticket: {status} {body[:200]} (see the server log)")
+    ticket = json.loads(body)["id"]
+    barrier = threading.Barrier(len(cookies))
+    results = [None] * len(cookies)
+
+    def buy(i):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.connect()
+        payload = json.dumps({"ticketId": ticket, "price": 99})
+        headers = {"Content-Type": "application/json", "Cookie": cookies[i]}
+        barrier.wait()
+        start = time.perf_counter()
+        try:
+            conn.request("POST", "/api/orders", body=payload, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            results[i] = (response.status, time.perf_counter() - start)
+        except OSError as err:
+            results[i] = (f"error: {err}", time.perf_counter() - start)
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=buy, args=(i,)) for i in range(len(cookies))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    winners = sum(1 for status, _ in results if status == 201)
+    refused = sum(1 for status, _ in results if status == 400)
+    server_errors = sum(1 for status, _ in results if not isinstance(status, int) or status >= 500)
+    slowest = max(elapsed for _, elapsed in results)
+    return winners, refused, server_errors, slowest
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--bin", default=os.path.join(ROOT, "target/release/ticketing"))
+    parser.add_argument("--hello", default=os.path.join(ROOT, "target/bench-hello/release/hello"))
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--tickets", type=int, default=60000)
+    parser.add_argument("--users", type=int, default=1001)
+    args = parser.parse_args()
+    rows = []
+
+    # Start to healthy, on an empty database.
+    startups = []
+    for _ in range(args.runs):
+        folder = tempfile.mkdtemp(prefix="ticketing-bench-")
+        server = Server(args.bin, folder)
+        startups.append(server.wait_healthy() * 1000)
+        server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+    startup_ms = statistics.median(startups)
+
+    # The ceiling: hello world over axum.
+    hello_port = free_port()
+    hello = subprocess.Popen([args.hello, f"127.0.0.1:{hello_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)
+    ceiling, ceiling_p99, _ = median_wrk(args.runs, f"http://127.0.0.1:{hello_port}/", 64, args.duration)
+    hello.terminate()
+    hello.wait()
+
+    # A seeded database: thousands of listings, hundreds of users.
+    folder = tempfile.mkdtemp(prefix="ticketing-bench-")
+    seeded = subprocess.run(
+        [args.bin, "seed", "--demo", "--users", str(args.users), "--tickets", str(args.tickets)],
+        cwd=folder,
+        env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": f"sqlite://{folder}/bench.db", "RUST_LOG": "warn"},
+        capture_output=True,
+        text=True,
+    )
+    if seeded.returncode != 0:
+        raise RuntimeError(f"seeding failed: {seeded.stderr}")
+    server = Server(args.bin, folder)
+    server.wait_healthy()
+    base = f"http://127.0.0.1:{server.port}"
+
+    home_rps, home_p99, home_bad = median_wrk(args.runs, f"{base}/", 64, args.duration)
+    api_rps, api_p99, api_bad = median_wrk(args.runs, f"{base}/api/tickets", 64, args.duration)
+
+    # Reservations: 32 connections, a different signed-in buyer and ticket per request.
+    emails = [f"demo{n}@example.com" for n in range(1, args.users + 1)]
+    cookies = sign_in_all(server.port, emails)
+    db = sqlite3.connect(f"file:{folder}/bench.db?mode=ro", uri=True)
+    users = {row[1]: row[0] for row in db.execute("SELECT id, email FROM users")}
+    cookie_of = {users[email]: cookie for email, cookie in zip(emails, cookies)}
+    tickets = db.execute("SELECT id, user_id, price_cents FROM tickets WHERE status = 'available' ORDER BY rowid").fetchall()
+    db.close()
+    buyer_ids = list(cookie_of)
+    # Each run reserves tickets no earlier run touched: the listings are dealt out in slices.
+    slice_size = len(tickets) // args.runs
+    order_runs = []
+    for run in range(args.runs):
+        orders_file = os.path.join(folder, f"orders-{run}.tsv")
+        with open(orders_file, "w") as out:
+            for n, (ticket, seller, cents) in enumerate(tickets[run * slice_size:(run + 1) * slice_size]):
+                buyer = buyer_ids[n % len(buyer_ids)]
+                if buyer == seller:
+                    buyer = buyer_ids[(n + 1) % len(buyer_ids)]
+                out.write(f"{cookie_of[buyer]}\t{ticket}\t{cents / 100:.2f}\n")
+        order_runs.append(
+            wrk(f"{base}/api/orders", 32, args.duration, script=os.path.join(HERE, "orders.lua"), env={"ORDERS_FILE": orders_file, "WRK_THREADS": "2"})
+        )
+    orders_rps = statistics.median(r[0] for r in order_runs)
+    orders_p99 = statistics.median(r[1] for r in order_runs)
+    orders_bad = sum(r[2] for r in order_runs)
+    orders_total = sum(r[3] for r in order_runs)
+
+    # demo1 sells the contested ticket; up to a thousand others try to buy it.
+    winners, refused, server_errors, slowest = thousand_buyers(server.port, cookies[1:1001], cookies[0])
+    buyers = refused + winners + server_errors
+
+    rss = server.rss_mb()
+    download, sizes = first_visit(server.port)
+    server.stop()
+    if os.environ.get("BENCH_KEEP") is None:
+        shutil.rmtree(folder, ignore_errors=True)
+
+    def ratio(rps):
+        return f"{rps / ceiling:.0%}"
+
+    rows = [
+        ("`GET /` SSR home page, 24 listings, 64 connections", f"{home_rps:,.0f} req/s, p99 {home_p99:.1f} ms", ratio(home_rps), "≥ 5,000 req/s, p99 ≤ 50 ms", f"{home_bad} non-2xx"),
+        ("`GET /api/tickets`, 64 connections", f"{api_rps:,.0f} req/s, p99 {api_p99:.1f} ms", ratio(api_rps), "≥ 8,000 req/s, p99 ≤ 30 ms", f"{api_bad} non-2xx"),
+        ("`POST /api/orders`, distinct tickets, 32 connections, signed-in buyers", f"{orders_rps:,.0f} orders/s, p99 {orders_p99:.1f} ms", ratio(orders_rps), "≥ 1,500 orders/s, p99 ≤ 50 ms", f"{orders_bad} of {orders_total} not 201"),
+        (f"{buyers:,} simultaneous buyers on one ticket", f"{winners} winner, {refused} refused, {server_errors} 5xx/errors, slowest {slowest * 1000:.0f} ms", "", "exactly 1 winner, all ≤ 2 s, no 5xx", ""),
+        ("server resident memory after the load", f"{rss:.1f} MB", "", "≤ 60 MB", ""),
+        ("first visit download (wasm + JS + CSS, as served)", f"{download / 1024:.0f} KB", "", "≤ 250 KB", ", ".join(f"{os.path.basename(a)} {s / 1024:.0f} KB {enc}" for a, (s, enc) in sizes.items())),
+        ("start to healthy, empty database", f"{startup_ms:.0f} ms", "", "≤ 200 ms", ""),
+        ("ceiling: hello world over axum, 64 connections", f"{ceiling:,.0f} req/s, p99 {ceiling_p99:.1f} ms", "100%", "", ""),
+    ]
+    print()
+    print(f"{args.tickets:,} listings, {args.users:,} users, median of {args.runs} runs of {args.duration} s, wrk -t2 on 127.0.0.1")
+    print()
+    print("| figure | measured | of ceiling | target | notes |")
+    print("|---|---|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -617,3 +617,92 @@ async fn webhooks_are_refused_when_no_secret_is_configured() {
     )
     .await;
 }
+
+async fn deliver_signed(app: &TestApp, event: Value) -> reqwest::Response {
+    let body = event.to_string();
+    deliver(
+        app,
+        &body,
+        &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds()),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_completed_checkout_session_webhook_completes_the_payment() {
+    let app = spawn_with_webhooks(15 * 60 * 1000).await;
+    let (buyer, order, ticket_id) = reserved_order(&app).await;
+    let charge = payment_in_flight(&app, &buyer, &order).await;
+    let event = json!({
+        "id": "evt_cs_1",
+        "type": "checkout.session.completed",
+        "data": { "object": { "id": "cs_test_1", "object": "checkout.session", "payment_status": "paid",
+                              "payment_intent": "pi_from_session", "client_reference_id": charge.id } }
+    });
+    assert_eq!(deliver_signed(&app, event).await.status(), StatusCode::OK);
+    let order_id = order["id"].as_str().unwrap();
+    assert_eq!(
+        stored_order_status(&app, order_id).await,
+        OrderStatus::Complete
+    );
+    assert_eq!(ticket_json(&app, &ticket_id).await["status"], "sold");
+    let charges = charges_of(&app, order_id).await;
+    assert_eq!(charges[0].status, ChargeStatus::Completed);
+    assert_eq!(charges[0].stripe_id.as_deref(), Some("pi_from_session"));
+}
+
+#[tokio::test]
+async fn a_failed_payment_webhook_cancels_the_order_with_the_banks_reason() {
+    let app = spawn_with_webhooks(15 * 60 * 1000).await;
+    let (buyer, order, ticket_id) = reserved_order(&app).await;
+    let charge = payment_in_flight(&app, &buyer, &order).await;
+    let event = json!({
+        "id": "evt_failed_1",
+        "type": "payment_intent.payment_failed",
+        "data": { "object": { "id": "pi_failed", "object": "payment_intent", "status": "requires_payment_method",
+                              "metadata": { "charge_id": charge.id },
+                              "last_payment_error": { "message": "Your card has insufficient funds." } } }
+    });
+    assert_eq!(deliver_signed(&app, event).await.status(), StatusCode::OK);
+    let order_id = order["id"].as_str().unwrap();
+    assert_eq!(
+        stored_order_status(&app, order_id).await,
+        OrderStatus::Cancelled
+    );
+    assert_eq!(ticket_json(&app, &ticket_id).await["status"], "available");
+    let charges = charges_of(&app, order_id).await;
+    assert_eq!(charges[0].status, ChargeStatus::Failed);
+    assert_eq!(
+        charges[0].failure_message.as_deref(),
+        Some("Your card has insufficient funds.")
+    );
+}
+
+#[tokio::test]
+async fn a_refund_made_at_stripe_is_recorded_on_the_charge() {
+    let app = spawn_with_webhooks(15 * 60 * 1000).await;
+    let (buyer, order, _) = reserved_order(&app).await;
+    let order_id = order["id"].as_str().unwrap();
+    assert_eq!(
+        pay(&app, &buyer, order_id, "tok_visa").await.status(),
+        StatusCode::CREATED
+    );
+    let paid = charges_of(&app, order_id).await.remove(0);
+    let event = json!({
+        "id": "evt_refunded_1",
+        "type": "charge.refunded",
+        "data": { "object": { "id": "ch_1", "object": "charge", "payment_intent": paid.stripe_id, "refunded": true,
+                              "refunds": { "data": [{ "id": "re_from_dashboard" }] } } }
+    });
+    assert_eq!(deliver_signed(&app, event).await.status(), StatusCode::OK);
+    let refunded = charges_of(&app, order_id).await.remove(0);
+    assert_eq!(refunded.status, ChargeStatus::Refunded);
+    assert_eq!(
+        refunded.stripe_refund_id.as_deref(),
+        Some("re_from_dashboard")
+    );
+    assert_eq!(
+        app.events_for(paid.id.as_str()).await,
+        ["ChargeCreated", "ChargeCompleted", "ChargeRefunded"]
+    );
+}

@@ -367,19 +367,46 @@ mod tests {
     use super::*;
 
     fn page(total: i64) -> TicketPage {
-        TicketPage { tickets: Vec::new(), page: 1, total, total_exact: true, has_next: false }
+        TicketPage {
+            tickets: Vec::new(),
+            page: 1,
+            total,
+            total_exact: true,
+            has_next: false,
+        }
     }
 
     #[test]
     fn a_cached_page_serves_until_a_write_begins_or_a_second_passes() {
         let cache = BrowseCache::default();
-        let filter = BrowseFilter { limit: PAGE_SIZE + 1, ..BrowseFilter::default() };
-        let other = BrowseFilter { category: Some(Category::Sports), ..filter.clone() };
+        let filter = BrowseFilter {
+            limit: PAGE_SIZE + 1,
+            ..BrowseFilter::default()
+        };
+        let other = BrowseFilter {
+            category: Some(Category::Sports),
+            ..filter.clone()
+        };
         cache.put(filter.clone(), 7, Timestamp(10_000), &page(3));
-        assert_eq!(cache.get(&filter, 7, Timestamp(10_999)).map(|p| p.total), Some(3));
-        assert!(cache.get(&other, 7, Timestamp(10_000)).is_none(), "another query is not served");
-        assert!(cache.get(&filter, 8, Timestamp(10_001)).is_none(), "a write began since");
-        assert!(cache.get(&filter, 7, Timestamp(11_000)).is_none(), "a second old");
-        assert!(cache.get(&filter, 7, Timestamp(9_999)).is_none(), "read in the future");
+        assert_eq!(
+            cache.get(&filter, 7, Timestamp(10_999)).map(|p| p.total),
+            Some(3)
+        );
+        assert!(
+            cache.get(&other, 7, Timestamp(10_000)).is_none(),
+            "another query is not served"
+        );
+        assert!(
+            cache.get(&filter, 8, Timestamp(10_001)).is_none(),
+            "a write began since"
+        );
+        assert!(
+            cache.get(&filter, 7, Timestamp(11_000)).is_none(),
+            "a second old"
+        );
+        assert!(
+            cache.get(&filter, 7, Timestamp(9_999)).is_none(),
+            "read in the future"
+        );
     }
 }

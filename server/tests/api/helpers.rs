@@ -177,6 +177,17 @@ impl TestApp {
         .collect()
     }
 
+    /// An order's charges as stored, oldest first.
+    pub async fn charges_of(&self, order_id: &str) -> Vec<app::domain::Charge> {
+        let mut conn = self.state.db.read.acquire().await.expect("a connection");
+        app::ssr::storage::charges::list_charges_for_order(
+            &mut conn,
+            &app::domain::Id::from_trusted(order_id.to_string()),
+        )
+        .await
+        .expect("charges")
+    }
+
     pub async fn current_user(&self, client: &Client) -> Value {
         let response = self.get(client, "/api/users/currentuser").await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -212,3 +223,15 @@ pub fn set_cookie<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
 }
 
 pub const SESSION_COOKIE: &str = "ticketing_session";
+
+/// Waits for the wall clock to pass an order's `expiresAt`: the passing of time itself, which
+/// no request to the server could stand in for.
+pub async fn wait_until_expired(order: &Value) {
+    let expires_at = order["expiresAt"]
+        .as_str()
+        .and_then(app::domain::Timestamp::parse_rfc3339)
+        .expect("the order has an expiresAt");
+    while app::ssr::clock::now() <= expires_at {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

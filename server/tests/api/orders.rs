@@ -590,14 +590,10 @@ async fn an_order_that_expires_while_the_server_is_down_is_expired_at_the_next_s
         .await
         .unwrap();
     let order_id = order["id"].as_str().unwrap().to_string();
-    let expires_at =
-        app::domain::Timestamp::parse_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap();
 
     let stopped = app.stop().await;
-    // Wait for the wall clock to pass the end of the window while nothing runs.
-    while app::ssr::clock::now() <= expires_at {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // The window ends while nothing runs.
+    wait_until_expired(&order).await;
     let app = stopped.start().await;
     wait_until_stored_cancelled(&app, &order_id, Duration::from_secs(10)).await;
     assert_eq!(

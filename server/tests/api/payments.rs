@@ -8,7 +8,6 @@ use app::ssr::payments::webhook::sign;
 use futures::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
-use std::time::Duration;
 
 const WEBHOOK_SECRET: &str = "whsec_test_ticketing";
 
@@ -42,16 +41,6 @@ async fn ticket_json(app: &TestApp, ticket_id: &str) -> Value {
         .json()
         .await
         .unwrap()
-}
-
-async fn charges_of(app: &TestApp, order_id: &str) -> Vec<app::domain::Charge> {
-    let mut conn = app.state.db.read.acquire().await.unwrap();
-    app::ssr::storage::charges::list_charges_for_order(
-        &mut conn,
-        &Id::from_trusted(order_id.to_string()),
-    )
-    .await
-    .unwrap()
 }
 
 fn test_gateway(app: &TestApp) -> &app::ssr::payments::test_mode::TestGateway {
@@ -107,7 +96,7 @@ async fn paying_someone_elses_order_is_403_and_charges_nothing() {
         json!([{ "message": "Forbidden" }]),
     )
     .await;
-    assert!(charges_of(&app, order_id).await.is_empty());
+    assert!(app.charges_of(order_id).await.is_empty());
     assert_eq!(test_gateway(&app).charge_count(), 0);
 }
 
@@ -170,7 +159,7 @@ async fn a_successful_payment_completes_the_order_and_sells_the_ticket() {
         .unwrap();
     assert_eq!(shown["status"], "complete");
     assert_eq!(ticket_json(&app, &ticket_id).await["status"], "sold");
-    let charges = charges_of(&app, order_id).await;
+    let charges = app.charges_of(order_id).await;
     assert_eq!(charges.len(), 1);
     assert!(
         charges[0]
@@ -274,7 +263,7 @@ async fn a_declined_card_cancels_the_order_and_frees_the_ticket() {
         listed.iter().any(|t| t["id"] == ticket_id.as_str()),
         "back on sale"
     );
-    let charges = charges_of(&app, order_id).await;
+    let charges = app.charges_of(order_id).await;
     assert_eq!(charges.len(), 1);
     assert_eq!(charges[0].status, ChargeStatus::Failed);
     assert_eq!(
@@ -334,11 +323,7 @@ async fn a_cancelled_or_expired_order_cannot_be_paid() {
 
     let (buyer, order, _) = reserved_order(&app).await;
     let order_id = order["id"].as_str().unwrap();
-    let expires_at =
-        app::domain::Timestamp::parse_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap();
-    while app::ssr::clock::now() <= expires_at {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_expired(&order).await;
     let response = pay(&app, &buyer, order_id, "tok_visa").await;
     let body: Value = response.json().await.unwrap();
     // Before the sweeper runs the order reads as expired; after, as cancelled by expiry.
@@ -382,7 +367,8 @@ async fn eight_concurrent_payments_of_one_order_charge_once() {
         }
     }
     assert_eq!(created, 1);
-    let completed = charges_of(&app, order_id)
+    let completed = app
+        .charges_of(order_id)
         .await
         .into_iter()
         .filter(|c| c.status == ChargeStatus::Completed)
@@ -490,7 +476,7 @@ async fn a_signed_webhook_completes_the_payment_once_however_often_it_arrives() 
         app.events_for(charge.id.as_str()).await,
         ["ChargeCreated", "ChargeCompleted"]
     );
-    let charges = charges_of(&app, order_id).await;
+    let charges = app.charges_of(order_id).await;
     assert_eq!(charges[0].stripe_id.as_deref(), Some("pi_from_checkout"));
 }
 
@@ -533,7 +519,7 @@ async fn tampered_wrongly_signed_and_stale_webhooks_are_refused_and_change_nothi
         OrderStatus::AwaitingPayment
     );
     assert_eq!(
-        charges_of(&app, order_id).await[0].status,
+        app.charges_of(order_id).await[0].status,
         ChargeStatus::Created
     );
     assert_eq!(app.events_for(charge.id.as_str()).await, ["ChargeCreated"]);
@@ -544,11 +530,7 @@ async fn money_arriving_after_the_order_expired_is_refunded_exactly_once() {
     let app = spawn_with_webhooks(1_000).await;
     let (buyer, order, ticket_id) = reserved_order(&app).await;
     let charge = payment_in_flight(&app, &buyer, &order).await;
-    let expires_at =
-        app::domain::Timestamp::parse_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap();
-    while app::ssr::clock::now() <= expires_at {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_expired(&order).await;
     for event_id in ["evt_late_1", "evt_late_1", "evt_late_2"] {
         let body = succeeded_event(event_id, &charge, "pi_late");
         let response = deliver(
@@ -560,7 +542,7 @@ async fn money_arriving_after_the_order_expired_is_refunded_exactly_once() {
         assert_eq!(response.status(), StatusCode::OK);
     }
     let order_id = order["id"].as_str().unwrap();
-    let charges = charges_of(&app, order_id).await;
+    let charges = app.charges_of(order_id).await;
     assert_eq!(charges.len(), 1);
     assert_eq!(charges[0].status, ChargeStatus::Refunded);
     assert!(
@@ -646,7 +628,7 @@ async fn a_completed_checkout_session_webhook_completes_the_payment() {
         OrderStatus::Complete
     );
     assert_eq!(ticket_json(&app, &ticket_id).await["status"], "sold");
-    let charges = charges_of(&app, order_id).await;
+    let charges = app.charges_of(order_id).await;
     assert_eq!(charges[0].status, ChargeStatus::Completed);
     assert_eq!(charges[0].stripe_id.as_deref(), Some("pi_from_session"));
 }
@@ -670,7 +652,7 @@ async fn a_failed_payment_webhook_cancels_the_order_with_the_banks_reason() {
         OrderStatus::Cancelled
     );
     assert_eq!(ticket_json(&app, &ticket_id).await["status"], "available");
-    let charges = charges_of(&app, order_id).await;
+    let charges = app.charges_of(order_id).await;
     assert_eq!(charges[0].status, ChargeStatus::Failed);
     assert_eq!(
         charges[0].failure_message.as_deref(),
@@ -687,7 +669,7 @@ async fn a_refund_made_at_stripe_is_recorded_on_the_charge() {
         pay(&app, &buyer, order_id, "tok_visa").await.status(),
         StatusCode::CREATED
     );
-    let paid = charges_of(&app, order_id).await.remove(0);
+    let paid = app.charges_of(order_id).await.remove(0);
     let event = json!({
         "id": "evt_refunded_1",
         "type": "charge.refunded",
@@ -695,7 +677,7 @@ async fn a_refund_made_at_stripe_is_recorded_on_the_charge() {
                               "refunds": { "data": [{ "id": "re_from_dashboard" }] } } }
     });
     assert_eq!(deliver_signed(&app, event).await.status(), StatusCode::OK);
-    let refunded = charges_of(&app, order_id).await.remove(0);
+    let refunded = app.charges_of(order_id).await.remove(0);
     assert_eq!(refunded.status, ChargeStatus::Refunded);
     assert_eq!(
         refunded.stripe_refund_id.as_deref(),

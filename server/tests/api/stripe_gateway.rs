@@ -26,16 +26,6 @@ async fn reserved_order(app: &TestApp) -> (Client, Value) {
     (buyer, response.json().await.unwrap())
 }
 
-async fn charges_of(app: &TestApp, order_id: &str) -> Vec<app::domain::Charge> {
-    let mut conn = app.state.db.read.acquire().await.unwrap();
-    app::ssr::storage::charges::list_charges_for_order(
-        &mut conn,
-        &Id::from_trusted(order_id.to_string()),
-    )
-    .await
-    .unwrap()
-}
-
 #[tokio::test]
 async fn a_payment_through_stripe_completes_the_order() {
     let emulator = localstripe().await;
@@ -57,7 +47,7 @@ async fn a_payment_through_stripe_completes_the_order() {
     let charge: Value = response.json().await.unwrap();
     assert_eq!(charge["status"], "completed");
     assert_eq!(charge["amount"], json!(45.5));
-    let stored = charges_of(&app, order_id).await;
+    let stored = app.charges_of(order_id).await;
     assert!(
         stored[0]
             .stripe_id
@@ -128,11 +118,7 @@ async fn late_money_announced_by_stripes_webhook_is_refunded_at_stripe() {
     )
     .await
     .unwrap();
-    let expires_at =
-        app::domain::Timestamp::parse_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap();
-    while app::ssr::clock::now() <= expires_at {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_until_expired(&order).await;
     // Then the money arrives at Stripe.
     let paid = Client::new()
         .post(format!("{}/v1/payment_intents", emulator.base))
@@ -152,7 +138,7 @@ async fn late_money_announced_by_stripes_webhook_is_refunded_at_stripe() {
     // The emulator's signed `payment_intent.succeeded` reaches us about a second later.
     let deadline = Instant::now() + Duration::from_secs(20);
     let refunded = loop {
-        let charges = charges_of(&app, order_id.as_str()).await;
+        let charges = app.charges_of(order_id.as_str()).await;
         if charges[0].status == ChargeStatus::Refunded {
             break charges[0].clone();
         }
@@ -256,7 +242,7 @@ async fn a_browser_pays_on_stripe_checkout_and_its_return_is_checked_with_stripe
         .await
         .unwrap();
     assert_eq!(shown["status"], "complete");
-    let charges = charges_of(&app, order_id).await;
+    let charges = app.charges_of(order_id).await;
     assert_eq!(charges.len(), 1);
     assert_eq!(charges[0].status, ChargeStatus::Completed);
     assert_eq!(

@@ -125,6 +125,15 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// GETs `path` and reads the JSON body, whatever the status.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, client: &Client, path: &str) -> T {
+        self.get(client, path)
+            .await
+            .json()
+            .await
+            .expect("json body")
+    }
+
     pub async fn sign_up(&self, client: &Client, email: &str, password: &str) -> Response {
         self.post_json(
             client,

@@ -51,12 +51,7 @@ async fn seller_ticket_and_buyer(app: &TestApp) -> (Client, Value, Client) {
 }
 
 async fn listed_ids(app: &TestApp) -> Vec<String> {
-    let listed: Vec<Value> = app
-        .get(&client(), "/api/tickets")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<Value> = app.get_json(&client(), "/api/tickets").await;
     listed
         .iter()
         .map(|t| t["id"].as_str().unwrap().to_string())
@@ -213,7 +208,7 @@ async fn a_changed_price_is_409_and_reserves_nothing() {
         listed_ids(&app).await.contains(&ticket_id.to_string()),
         "still on sale"
     );
-    let mine: Vec<Value> = app.get(&buyer, "/api/orders").await.json().await.unwrap();
+    let mine: Vec<Value> = app.get_json(&buyer, "/api/orders").await;
     assert!(mine.is_empty());
 
     let response = reserve(&app, &buyer, ticket_id, Some(json!(25))).await;
@@ -257,14 +252,11 @@ async fn the_seller_cannot_change_the_price_of_a_reserved_ticket() {
     )
     .await;
     let shown: Value = app
-        .get(
+        .get_json(
             &buyer,
             &format!("/api/orders/{}", order["id"].as_str().unwrap()),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(shown["price"], json!(20));
     assert_eq!(shown["ticket"]["price"], json!(20));
 }
@@ -344,7 +336,7 @@ async fn my_orders_are_mine_only_newest_first_with_their_tickets() {
         StatusCode::CREATED
     );
 
-    let listed: Vec<Value> = app.get(&buyer, "/api/orders").await.json().await.unwrap();
+    let listed: Vec<Value> = app.get_json(&buyer, "/api/orders").await;
     let ids: Vec<&Value> = listed.iter().map(|o| &o["id"]).collect();
     mine.reverse();
     assert_eq!(
@@ -402,7 +394,7 @@ async fn cancelling_frees_the_ticket_at_once_and_only_once() {
     let response = delete(&app, &buyer, &path).await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert!(response.bytes().await.unwrap().is_empty());
-    let shown: Value = app.get(&buyer, &path).await.json().await.unwrap();
+    let shown: Value = app.get_json(&buyer, &path).await;
     assert_eq!(shown["status"], "cancelled");
     assert_eq!(shown["ticket"]["status"], "available");
     assert!(
@@ -484,11 +476,8 @@ async fn fifty_buyers_racing_for_each_of_twenty_tickets_make_exactly_one_order_e
         }
         assert_eq!(created.len(), 1, "round {round}: exactly one winner");
         let shown: Value = app
-            .get(&seller, &format!("/api/tickets/{ticket_id}"))
-            .await
-            .json()
-            .await
-            .unwrap();
+            .get_json(&seller, &format!("/api/tickets/{ticket_id}"))
+            .await;
         assert_eq!(
             shown["orderId"], created[0]["id"],
             "the ticket is held by the winner's order"
@@ -564,11 +553,8 @@ async fn an_expired_order_frees_the_ticket_without_any_request() {
         "back on sale"
     );
     let shown: Value = app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
     assert_eq!(shown["status"], "cancelled");
     let response = delete(&app, &buyer, &format!("/api/orders/{order_id}")).await;
     assert_errors(

@@ -36,11 +36,8 @@ async fn pay(app: &TestApp, client: &Client, order_id: &str, token: &str) -> req
 }
 
 async fn ticket_json(app: &TestApp, ticket_id: &str) -> Value {
-    app.get(&client(), &format!("/api/tickets/{ticket_id}"))
+    app.get_json(&client(), &format!("/api/tickets/{ticket_id}"))
         .await
-        .json()
-        .await
-        .unwrap()
 }
 
 fn test_gateway(app: &TestApp) -> &app::ssr::payments::test_mode::TestGateway {
@@ -152,11 +149,8 @@ async fn a_successful_payment_completes_the_order_and_sells_the_ticket() {
     assert!(charge["id"].is_string());
 
     let shown: Value = app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
     assert_eq!(shown["status"], "complete");
     assert_eq!(ticket_json(&app, &ticket_id).await["status"], "sold");
     let charges = app.charges_of(order_id).await;
@@ -246,19 +240,11 @@ async fn a_declined_card_cancels_the_order_and_frees_the_ticket() {
     .await;
 
     let shown: Value = app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
     assert_eq!(shown["status"], "cancelled");
     assert_eq!(ticket_json(&app, &ticket_id).await["status"], "available");
-    let listed: Vec<Value> = app
-        .get(&client(), "/api/tickets")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let listed: Vec<Value> = app.get_json(&client(), "/api/tickets").await;
     assert!(
         listed.iter().any(|t| t["id"] == ticket_id.as_str()),
         "back on sale"
@@ -572,11 +558,8 @@ async fn money_arriving_after_the_order_expired_is_refunded_exactly_once() {
 
     // The buyer sees why on their order.
     let shown: Value = app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
     assert_eq!(shown["status"], "cancelled");
 }
 

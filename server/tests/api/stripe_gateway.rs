@@ -13,6 +13,15 @@ use std::time::{Duration, Instant};
 
 const WEBHOOK_SECRET: &str = "whsec_localstripe_ticketing";
 
+/// The app with the Stripe gateway pointed at `base`.
+async fn spawn_with_stripe_at(base: &str) -> TestApp {
+    spawn_app_with(|config| {
+        config.stripe_secret_key = Some("sk_test_ticketing".into());
+        config.stripe_api_base = Some(base.to_string());
+    })
+    .await
+}
+
 async fn reserved_order(app: &TestApp) -> (Client, Value) {
     let (seller, _) = app.signed_in_user().await;
     let ticket = app
@@ -29,11 +38,7 @@ async fn reserved_order(app: &TestApp) -> (Client, Value) {
 #[tokio::test]
 async fn a_payment_through_stripe_completes_the_order() {
     let emulator = localstripe().await;
-    let app = spawn_app_with(|config| {
-        config.stripe_secret_key = Some("sk_test_ticketing".into());
-        config.stripe_api_base = Some(emulator.base.clone());
-    })
-    .await;
+    let app = spawn_with_stripe_at(&emulator.base).await;
     let (buyer, order) = reserved_order(&app).await;
     let order_id = order["id"].as_str().unwrap();
     let response = app
@@ -55,11 +60,8 @@ async fn a_payment_through_stripe_completes_the_order() {
             .is_some_and(|id| id.starts_with("pi_"))
     );
     let shown: Value = app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
     assert_eq!(shown["status"], "complete");
     assert_eq!(shown["ticket"]["status"], "sold");
 }
@@ -67,11 +69,7 @@ async fn a_payment_through_stripe_completes_the_order() {
 #[tokio::test]
 async fn a_card_declined_at_stripe_is_402_and_frees_the_ticket() {
     let emulator = localstripe().await;
-    let app = spawn_app_with(|config| {
-        config.stripe_secret_key = Some("sk_test_ticketing".into());
-        config.stripe_api_base = Some(emulator.base.clone());
-    })
-    .await;
+    let app = spawn_with_stripe_at(&emulator.base).await;
     let (buyer, order) = reserved_order(&app).await;
     let order_id = order["id"].as_str().unwrap();
     let body = json!({ "orderId": order_id, "token": "pm_card_chargeCustomerFail" });
@@ -83,11 +81,8 @@ async fn a_card_declined_at_stripe_is_402_and_frees_the_ticket() {
     )
     .await;
     let shown: Value = app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
     assert_eq!(shown["status"], "cancelled");
     assert_eq!(shown["ticket"]["status"], "available");
 }
@@ -170,11 +165,8 @@ async fn late_money_announced_by_stripes_webhook_is_refunded_at_stripe() {
         ["ChargeCreated", "ChargeRefunded"]
     );
     let shown: Value = app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
     assert_eq!(shown["status"], "cancelled");
 }
 
@@ -215,11 +207,8 @@ async fn a_browser_pays_on_stripe_checkout_and_its_return_is_checked_with_stripe
         .unwrap();
     assert!(forged.status().is_redirection());
     let shown: Value = app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
     assert_eq!(shown["status"], "awaiting:payment");
 
     // The real return: the server asks Stripe, which says the session is paid.
@@ -236,11 +225,8 @@ async fn a_browser_pays_on_stripe_checkout_and_its_return_is_checked_with_stripe
         format!("/orders/{order_id}").as_str()
     );
     let shown: Value = app
-        .get(&buyer, &format!("/api/orders/{order_id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
     assert_eq!(shown["status"], "complete");
     let charges = app.charges_of(order_id).await;
     assert_eq!(charges.len(), 1);

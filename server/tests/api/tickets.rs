@@ -136,7 +136,7 @@ async fn every_invalid_field_is_reported() {
         ]),
     )
     .await;
-    let listed: Vec<Value> = app.get(&client, "/api/tickets").await.json().await.unwrap();
+    let listed: Vec<Value> = app.get_json(&client, "/api/tickets").await;
     assert!(listed.is_empty(), "nothing was created");
 }
 
@@ -163,11 +163,8 @@ async fn a_valid_ticket_is_created_available_at_version_0_and_persisted() {
 
     let id = ticket["id"].as_str().unwrap();
     let shown: Value = app
-        .get(&crate::helpers::client(), &format!("/api/tickets/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&crate::helpers::client(), &format!("/api/tickets/{id}"))
+        .await;
     assert_eq!(shown, ticket, "what was stored is what is shown, to anyone");
     assert_eq!(events_for(&app, id).await, ["TicketCreated"]);
 }
@@ -222,7 +219,7 @@ async fn the_listing_shows_available_tickets_but_not_reserved_or_sold_ones() {
     reserve_directly(&app, held["id"].as_str().unwrap(), 60_000).await;
     mark_sold_directly(&app, sold["id"].as_str().unwrap()).await;
 
-    let listed: Vec<Value> = app.get(&client, "/api/tickets").await.json().await.unwrap();
+    let listed: Vec<Value> = app.get_json(&client, "/api/tickets").await;
     let titles: Vec<&str> = listed
         .iter()
         .map(|t| t["title"].as_str().unwrap())
@@ -231,14 +228,11 @@ async fn the_listing_shows_available_tickets_but_not_reserved_or_sold_ones() {
     assert_eq!(listed[0], on_sale);
 
     let shown: Value = app
-        .get(
+        .get_json(
             &client,
             &format!("/api/tickets/{}", held["id"].as_str().unwrap()),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(
         shown["status"], "reserved",
         "reserved tickets are still shown by id"
@@ -259,7 +253,7 @@ async fn a_lapsed_reservation_puts_the_ticket_back_in_the_listing() {
     let id = ticket["id"].as_str().unwrap();
     // Held until one millisecond ago: nobody swept it, yet it is available.
     reserve_directly(&app, id, -1).await;
-    let listed: Vec<Value> = app.get(&client, "/api/tickets").await.json().await.unwrap();
+    let listed: Vec<Value> = app.get_json(&client, "/api/tickets").await;
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["status"], "available");
     assert_eq!(listed[0]["orderId"], Value::Null);
@@ -317,12 +311,7 @@ async fn updating_someone_elses_ticket_is_403_and_changes_nothing() {
         json!([{ "message": "Forbidden" }]),
     )
     .await;
-    let shown: Value = app
-        .get(&stranger, &format!("/api/tickets/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = app.get_json(&stranger, &format!("/api/tickets/{id}")).await;
     assert_eq!(shown, ticket);
     assert_eq!(events_for(&app, id).await, ["TicketCreated"]);
 }
@@ -369,12 +358,7 @@ async fn updating_with_invalid_fields_is_400_and_changes_nothing() {
         ]),
     )
     .await;
-    let shown: Value = app
-        .get(&client, &format!("/api/tickets/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = app.get_json(&client, &format!("/api/tickets/{id}")).await;
     assert_eq!(shown, ticket);
 }
 
@@ -397,11 +381,8 @@ async fn the_seller_updates_the_ticket_and_the_version_goes_up() {
         "a PUT replaces the listing: omitted optional fields are cleared"
     );
     let shown: Value = app
-        .get(&crate::helpers::client(), &format!("/api/tickets/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .get_json(&crate::helpers::client(), &format!("/api/tickets/{id}"))
+        .await;
     assert_eq!(shown, updated, "persisted");
     assert_eq!(
         events_for(&app, id).await,
@@ -439,12 +420,7 @@ async fn a_stale_version_is_409() {
         json!([{ "message": "This ticket was changed since you loaded it; reload it and try again", "field": "version" }]),
     )
     .await;
-    let shown: Value = app
-        .get(&client, &format!("/api/tickets/{id}"))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let shown: Value = app.get_json(&client, &format!("/api/tickets/{id}")).await;
     assert_eq!(shown["title"], "First");
     assert_eq!(
         events_for(&app, id).await,

@@ -9,6 +9,7 @@ pub mod id;
 pub mod money;
 pub mod order;
 pub mod password;
+pub mod text;
 pub mod ticket;
 pub mod time;
 

@@ -17,6 +17,50 @@ pub const PRICE_TOO_PRECISE: &str = "Price must have at most 2 decimals";
 #[serde(transparent)]
 pub struct Price(i64);
 
+/// Whole cents of a decimal number written as `123`, `12.5`, `1.25e3` or `-4`: refused when it
+/// has a fraction of a cent, is not positive, or is beyond any price.
+fn exact_cents(text: &str) -> Result<i64, ErrorDetail> {
+    let (mantissa, exponent) = match text.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (
+            mantissa,
+            exponent
+                .parse::<i32>()
+                .map_err(|_| price_error(PRICE_NOT_A_NUMBER))?,
+        ),
+        None => (text, 0),
+    };
+    let negative = mantissa.starts_with('-');
+    let mantissa = mantissa.trim_start_matches(['-', '+']);
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: String = format!("{whole}{fraction}");
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(price_error(PRICE_NOT_A_NUMBER));
+    }
+    if negative || digits.chars().all(|c| c == '0') {
+        return Err(price_error(PRICE_NOT_POSITIVE));
+    }
+    // Digits that count whole cents: the whole part, moved by the exponent, plus two.
+    let cents_digits = i64::try_from(whole.len()).unwrap_or(i64::MAX) + i64::from(exponent) + 2;
+    let significant = digits.trim_end_matches('0');
+    if i64::try_from(significant.len()).unwrap_or(i64::MAX) > cents_digits {
+        return Err(price_error(PRICE_TOO_PRECISE));
+    }
+    let leading = digits.trim_start_matches('0');
+    let zeros_dropped = i64::try_from(digits.len() - leading.len()).unwrap_or(0);
+    // Length of the cents number once the significant digits are padded with zeros.
+    let length = cents_digits - zeros_dropped;
+    if length > 18 {
+        return Err(price_error(PRICE_TOO_HIGH));
+    }
+    let significant = leading.trim_end_matches('0');
+    let padding = usize::try_from(length)
+        .unwrap_or(0)
+        .saturating_sub(significant.len());
+    format!("{significant}{}", "0".repeat(padding))
+        .parse::<i64>()
+        .map_err(|_| price_error(PRICE_TOO_HIGH))
+}
+
 fn price_error(message: &str) -> ErrorDetail {
     ErrorDetail::field("price", message)
 }
@@ -31,26 +75,10 @@ impl Price {
         if let Some(whole) = number.as_i64() {
             return Price::from_cents(whole.checked_mul(100).unwrap_or(i64::MAX));
         }
-        let float = number
-            .as_f64()
-            .ok_or_else(|| price_error(PRICE_NOT_A_NUMBER))?;
-        if !float.is_finite() {
-            return Err(price_error(PRICE_NOT_A_NUMBER));
-        }
-        if float <= 0.0 {
-            return Err(price_error(PRICE_NOT_POSITIVE));
-        }
-        if float > (MAX_PRICE_CENTS / 100) as f64 {
-            return Err(price_error(PRICE_TOO_HIGH));
-        }
-        let scaled = float * 100.0;
-        let cents = scaled.round();
-        // Within the allowed range an f64 holds cents to better than 1e-7, so anything further
-        // from a whole cent than this was typed with more than two decimals.
-        if (scaled - cents).abs() > 1e-6 {
-            return Err(price_error(PRICE_TOO_PRECISE));
-        }
-        Price::from_cents(cents as i64)
+        // The number exactly as written (serde_json keeps the shortest text that reads back
+        // as the same value), so `10.000000001` is three cents' worth of digits too many
+        // rather than silently rounded.
+        exact_cents(&number.to_string()).and_then(Price::from_cents)
     }
 
     /// A price typed into a form: digits with an optional `.` or `,` and up to two decimals;
@@ -185,6 +213,15 @@ mod tests {
             (json!(5_000_000_000_i64), Err(PRICE_TOO_HIGH)),
             (json!(10.005), Err(PRICE_TOO_PRECISE)),
             (json!(0.001), Err(PRICE_TOO_PRECISE)),
+            // No rounding tolerance: a billionth of a unit is still too precise.
+            (json!(10.000000001), Err(PRICE_TOO_PRECISE)),
+            (json!(19.990000000000002), Err(PRICE_TOO_PRECISE)),
+            (json!(1.5e-7), Err(PRICE_TOO_PRECISE)),
+            (json!(1e300), Err(PRICE_TOO_HIGH)),
+            (json!(100.0), Ok(10_000)),
+            (json!(0.1), Ok(10)),
+            (json!(0.05), Ok(5)),
+            (json!(-0.0), Err(PRICE_NOT_POSITIVE)),
             (json!("20"), Err(PRICE_NOT_A_NUMBER)),
             (json!(null), Err(PRICE_NOT_A_NUMBER)),
             (json!(true), Err(PRICE_NOT_A_NUMBER)),

@@ -23,14 +23,15 @@ pub const STALE_VERSION: &str =
 pub struct Title(String);
 
 impl Title {
+    /// NFC, trimmed, without control or invisible characters, 1 to 120 characters.
     pub fn parse(input: &str) -> Result<Title, ErrorDetail> {
-        let title = input.trim();
+        let title = super::text::clean_line("title", "Title", input)?;
         if title.is_empty() {
             Err(ErrorDetail::field("title", TITLE_REQUIRED))
         } else if title.chars().count() > TITLE_MAX_CHARS {
             Err(ErrorDetail::field("title", TITLE_TOO_LONG))
         } else {
-            Ok(Title(title.to_string()))
+            Ok(Title(title))
         }
     }
 
@@ -110,13 +111,13 @@ impl fmt::Display for Category {
 
 /// Where the event happens: optional, at most 120 characters; blank means none.
 pub fn parse_venue(input: Option<&str>) -> Result<Option<String>, ErrorDetail> {
-    let venue = input.map(str::trim).unwrap_or_default();
+    let venue = super::text::clean_line("venue", "Venue", input.unwrap_or_default())?;
     if venue.is_empty() {
         Ok(None)
     } else if venue.chars().count() > VENUE_MAX_CHARS {
         Err(ErrorDetail::field("venue", VENUE_TOO_LONG))
     } else {
-        Ok(Some(venue.to_string()))
+        Ok(Some(venue))
     }
 }
 

@@ -12,6 +12,12 @@ pub const PRICE_CHANGED: &str = "The price of this ticket has changed";
 pub const ORDER_CANCELLED: &str = "Order is cancelled";
 pub const ORDER_EXPIRED: &str = "Order has expired";
 pub const ORDER_PAID: &str = "Order is already paid";
+pub const TOO_MANY_RESERVATIONS: &str = "You already hold the most reservations allowed";
+
+/// A buyer holding `live` reservations may take another unless that reaches `max` (0: no limit).
+pub fn may_hold_another(live: i64, max: u32) -> bool {
+    max == 0 || live < i64::from(max)
+}
 
 /// Where an order is in its life. `Created` and `AwaitingPayment` hold the ticket until
 /// `expires_at`; `Complete` and `Cancelled` are final.
@@ -161,6 +167,26 @@ pub fn check_reservation(
             PRICE_CHANGED,
         ))),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod hoarding_tests {
+    use super::may_hold_another;
+
+    #[test]
+    fn a_buyer_holds_at_most_max_live_reservations_unless_unlimited() {
+        for (live, max, allowed) in [
+            (0, 4, true),
+            (3, 4, true),
+            (4, 4, false),
+            (9, 4, false),
+            (1000, 0, true),
+            (0, 1, true),
+            (1, 1, false),
+        ] {
+            assert_eq!(may_hold_another(live, max), allowed, "{live} of {max}");
+        }
     }
 }
 

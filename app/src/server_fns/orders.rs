@@ -69,13 +69,15 @@ pub async fn reserve_ticket(ticket_id: String, price: String) -> Result<String, 
         .ok_or(AppError::Unauthenticated)?;
     let ticket_id = crate::domain::Id::parse(&ticket_id).map_err(|_| AppError::NotFound)?;
     let seen_price = crate::domain::Price::from_text(&price)?;
-    let window = state.settings.reservation_window_ms;
+    state.order_limiter.check(buyer.clone())?;
+    let settings = &state.settings;
     let reserved = services::orders::reserve_ticket(
         &state.db,
         &buyer,
         &ticket_id,
         Some(seen_price),
-        window,
+        settings.reservation_window_ms,
+        settings.max_live_orders,
         clock::now(),
     )
     .await?;

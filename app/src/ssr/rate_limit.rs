@@ -1,5 +1,5 @@
-//! Per-client-address rate limiting for sign-in and sign-up: a token bucket per address holding
-//! `limit` attempts that refills at `limit` per minute.
+//! Rate limiting: a token bucket per key (a client address for sign-in and sign-up, an account
+//! for reservations) holding `limit` attempts that refills at `limit` per minute.
 
 use crate::error::AppError;
 use std::collections::HashMap;
@@ -7,9 +7,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub struct RateLimiter {
+pub struct RateLimiter<K = IpAddr> {
     limit: u32,
-    buckets: Mutex<HashMap<IpAddr, Bucket>>,
+    buckets: Mutex<HashMap<K, Bucket>>,
 }
 
 struct Bucket {
@@ -19,21 +19,21 @@ struct Bucket {
 
 const WINDOW: Duration = Duration::from_secs(60);
 
-impl RateLimiter {
-    /// `limit` attempts per address per minute; 0 means unlimited.
-    pub fn per_minute(limit: u32) -> RateLimiter {
+impl<K: std::hash::Hash + Eq> RateLimiter<K> {
+    /// `limit` attempts per key per minute; 0 means unlimited.
+    pub fn per_minute(limit: u32) -> RateLimiter<K> {
         RateLimiter {
             limit,
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    /// Takes one attempt for `addr`, or refuses with 429 when its bucket is empty.
-    pub fn check(&self, addr: IpAddr) -> Result<(), AppError> {
-        self.check_at(addr, Instant::now())
+    /// Takes one attempt for `key`, or refuses with 429 when its bucket is empty.
+    pub fn check(&self, key: K) -> Result<(), AppError> {
+        self.check_at(key, Instant::now())
     }
 
-    fn check_at(&self, addr: IpAddr, now: Instant) -> Result<(), AppError> {
+    fn check_at(&self, addr: K, now: Instant) -> Result<(), AppError> {
         if self.limit == 0 {
             return Ok(());
         }
@@ -70,7 +70,7 @@ mod tests {
 
     #[test]
     fn allows_the_limit_then_refuses_until_time_refills() {
-        let limiter = RateLimiter::per_minute(3);
+        let limiter = RateLimiter::<IpAddr>::per_minute(3);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "10.0.0.2".parse().unwrap();
         let t0 = Instant::now();
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn zero_disables_the_limit() {
-        let limiter = RateLimiter::per_minute(0);
+        let limiter = RateLimiter::<IpAddr>::per_minute(0);
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         assert!((0..1000).all(|_| limiter.check(a).is_ok()));
     }

@@ -80,10 +80,19 @@ pub async fn reserve_ticket(
             return Err(AppError::Invalid(details));
         }
     };
+    state.order_limiter.check(buyer.clone())?;
     let now = clock::now();
-    let window = state.settings.reservation_window_ms;
-    let reserved =
-        orders::reserve_ticket(&state.db, &buyer, &ticket_id, seen_price, window, now).await?;
+    let settings = &state.settings;
+    let reserved = orders::reserve_ticket(
+        &state.db,
+        &buyer,
+        &ticket_id,
+        seen_price,
+        settings.reservation_window_ms,
+        settings.max_live_orders,
+        now,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(OrderJson::new(&reserved, now))))
 }
 

@@ -437,9 +437,17 @@ async fn cancelling_frees_the_ticket_at_once_and_only_once() {
 /// ≥ 50 buyers, each their own signed-in user, order the same ticket at the same instant, over
 /// 20 tickets: exactly one wins each ticket, every other buyer hears "already reserved", and
 /// nothing fails.
+/// No rate limits and no cap on reservations per buyer: the race tests make many orders per
+/// account on purpose.
+fn unlimited(config: &mut server::Config) {
+    config.auth_rate_limit = 0;
+    config.order_rate_limit = 0;
+    config.max_live_orders = 0;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_buyers_racing_for_each_of_twenty_tickets_make_exactly_one_order_each() {
-    let app = spawn_app_with(|config| config.auth_rate_limit = 0).await;
+    let app = spawn_app_with(unlimited).await;
     let (seller, _) = app.signed_in_user().await;
     let buyers: Vec<Client> = join_all((0..50).map(|_| app.signed_in_user()))
         .await
@@ -489,7 +497,7 @@ async fn fifty_buyers_racing_for_each_of_twenty_tickets_make_exactly_one_order_e
 /// serializes them, so exactly one lands, and a successful order carries the price sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_price_edit_racing_a_reservation_never_both_succeed() {
-    let app = spawn_app_with(|config| config.auth_rate_limit = 0).await;
+    let app = spawn_app_with(unlimited).await;
     let (seller, _) = app.signed_in_user().await;
     let (buyer, _) = app.signed_in_user().await;
     let (mut orders_won, mut edits_won) = (0, 0);
@@ -614,6 +622,7 @@ async fn a_lapsed_order_never_blocks_the_next_buyer_even_before_the_sweeper_runs
         &ticket_id,
         Some(Price::from_cents(2000).unwrap()),
         window,
+        app.state.settings.max_live_orders,
         later,
     )
     .await

@@ -5,7 +5,9 @@
 //! it the domain decides, a conditional update takes the ticket row, and the partial unique
 //! index on `orders` refuses a second live order whatever the code above it did.
 
-use crate::domain::order::{TICKET_RESERVED, check_reservation};
+use crate::domain::order::{
+    TICKET_RESERVED, TOO_MANY_RESERVATIONS, check_reservation, may_hold_another,
+};
 use crate::domain::{Id, Order, OrderStatus, Price, Ticket, Timestamp};
 use crate::error::AppError;
 use crate::ssr::clock;
@@ -38,13 +40,17 @@ fn order_payload(order: &Order) -> serde_json::Value {
 }
 
 /// Reserves `ticket_id` for `buyer` for `window_ms`. `seen_price` is the price the buyer was
-/// shown: if the seller changed it meanwhile, nothing is reserved (409).
+/// shown: if the seller changed it meanwhile, nothing is reserved (409). A buyer already holding
+/// `max_live` live reservations (0: no limit) is refused, so one account cannot hoard the
+/// inventory; the count is taken inside the write transaction, so racing requests cannot slip
+/// past it.
 pub async fn reserve_ticket(
     db: &Db,
     buyer: &Id,
     ticket_id: &Id,
     seen_price: Option<Price>,
     window_ms: i64,
+    max_live: u32,
     now: Timestamp,
 ) -> Result<OrderWithTicket, AppError> {
     let mut tx = db.begin_write().await?;
@@ -52,6 +58,12 @@ pub async fn reserve_ticket(
         .await?
         .ok_or(AppError::NotFound)?;
     check_reservation(&ticket, buyer, seen_price, now)?;
+    if max_live > 0 {
+        let live = orders::count_live_orders_by_buyer(&mut tx, buyer, now).await?;
+        if !may_hold_another(live, max_live) {
+            return Err(AppError::invalid(TOO_MANY_RESERVATIONS));
+        }
+    }
     expire_lapsed_hold(&mut tx, &ticket, now).await?;
 
     let order = Order::reserve(clock::new_id(), &ticket, buyer, now, window_ms);

@@ -54,6 +54,22 @@ pub async fn insert_order(conn: &mut SqliteConnection, order: &Order) -> Result<
     Ok(())
 }
 
+/// How many of `buyer`'s orders hold a ticket at `now` (live and not yet expired).
+pub async fn count_live_orders_by_buyer(
+    conn: &mut SqliteConnection,
+    buyer: &Id,
+    now: Timestamp,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders \
+         WHERE user_id = ? AND status IN ('created', 'awaiting:payment') AND expires_at > ?",
+    )
+    .bind(buyer.as_str())
+    .bind(now.millis())
+    .fetch_one(conn)
+    .await
+}
+
 pub async fn find_order(
     conn: &mut SqliteConnection,
     id: &Id,

@@ -41,7 +41,8 @@ pub async fn pay_with_test_card(order_id: String, card_number: String) -> Result
     let currency = &state.settings.currency;
     services::payments::pay_order(
         &state.db,
-        &*state.gateway,
+        &state.gateway,
+        &state.payments,
         &buyer,
         &order_id,
         token,

@@ -74,7 +74,8 @@ pub async fn pay_order(
     let currency = &state.settings.currency;
     let charge = payments::pay_order(
         &state.db,
-        &*state.gateway,
+        &state.gateway,
+        &state.payments,
         &user,
         &order_id,
         token,

@@ -25,6 +25,26 @@ pub struct Seen {
 #[derive(Clone, Default)]
 pub struct Recorder {
     pub seen: Arc<Mutex<Vec<Seen>>>,
+    /// When set, payment calls wait at the gate until the test lets them through.
+    pub gate: Option<Arc<Gate>>,
+}
+
+/// Holds payment calls (`POST /v1/payment_intents`) until released: a provider that answers
+/// only when the test says so.
+pub struct Gate {
+    /// Notified when a payment call arrives at the gate.
+    pub arrived: tokio::sync::Notify,
+    /// One permit lets one waiting call through.
+    pub release: tokio::sync::Semaphore,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Gate {
+            arrived: tokio::sync::Notify::new(),
+            release: tokio::sync::Semaphore::new(0),
+        }
+    }
 }
 
 /// Answers as Stripe answered these calls (trimmed recordings of real test-mode responses).
@@ -48,6 +68,15 @@ async fn stripe_replay(
         authorization: header("authorization"),
         body,
     });
+    if let Some(gate) = &recorder.gate
+        && method == Method::POST
+        && uri.path() == "/v1/payment_intents"
+    {
+        gate.arrived.notify_one();
+        if let Ok(permit) = gate.release.acquire().await {
+            permit.forget();
+        }
+    }
     let json = match (method.as_str(), uri.path()) {
         ("POST", "/v1/payment_methods") => include_str!("../recorded/payment_method.json"),
         ("POST", "/v1/payment_intents") => {
@@ -69,7 +98,21 @@ async fn stripe_replay(
 }
 
 pub async fn recording_stripe() -> (String, Recorder) {
-    let recorder = Recorder::default();
+    serve_recorder(Recorder::default()).await
+}
+
+/// A recording Stripe whose payment calls wait at the returned gate.
+pub async fn gated_stripe() -> (String, Recorder, Arc<Gate>) {
+    let gate = Arc::new(Gate::default());
+    let (base, recorder) = serve_recorder(Recorder {
+        gate: Some(gate.clone()),
+        ..Recorder::default()
+    })
+    .await;
+    (base, recorder, gate)
+}
+
+async fn serve_recorder(recorder: Recorder) -> (String, Recorder) {
     let app = Router::new()
         .fallback(stripe_replay)
         .with_state(recorder.clone());

@@ -16,7 +16,11 @@ use crate::ssr::payments::{
 };
 use crate::ssr::storage::events::insert_event;
 use crate::ssr::storage::{self, charges, orders, tickets};
+use futures::FutureExt;
+use futures::future::{BoxFuture, Shared};
 use serde_json::json;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// What became of a payment.
 #[derive(Debug, Clone, PartialEq)]
@@ -81,8 +85,9 @@ pub fn charge_request(charge: &Charge, token: &str, description: &str) -> Charge
     }
 }
 
-/// Records the intent to pay `order_id` and commits: the order must be `user`'s, live and not
-/// paid, with no other payment in flight. Returns the new charge and the ticket's title.
+/// Records the intent to pay `order_id` through a hosted checkout and commits: the order must
+/// be `user`'s, live and not paid, with no other payment in flight. Returns the new charge and
+/// the ticket's title.
 pub async fn begin_payment(
     db: &Db,
     user: &Id,
@@ -90,23 +95,66 @@ pub async fn begin_payment(
     currency: &str,
     now: Timestamp,
 ) -> Result<(Charge, String), AppError> {
+    match begin_or_resume(db, user, order_id, currency, None, now).await? {
+        Begun::New { charge, title } => Ok((charge, title)),
+        Begun::InFlight { .. } => Err(AppError::invalid(PAYMENT_IN_PROGRESS)),
+    }
+}
+
+/// What paying an order starts from.
+enum Begun {
+    /// A charge recorded just now.
+    New { charge: Charge, title: String },
+    /// The order's charge that is already in flight, with the payment method it was started
+    /// with: the payment goes on with it (and its idempotency key) instead of starting another.
+    InFlight {
+        charge: Charge,
+        token: String,
+        title: String,
+    },
+}
+
+/// Records the intent to pay `order_id` with `token` (none for a hosted checkout) and commits,
+/// or finds the charge already in flight for it.
+async fn begin_or_resume(
+    db: &Db,
+    user: &Id,
+    order_id: &Id,
+    currency: &str,
+    token: Option<&str>,
+    now: Timestamp,
+) -> Result<Begun, AppError> {
     let mut tx = db.begin_write().await?;
     let order = orders::find_order(&mut tx, order_id)
         .await?
         .ok_or(AppError::NotFound)?;
     order.check_owner(user)?;
+    let title = tickets::find_ticket(&mut tx, &order.ticket_id)
+        .await?
+        .map(|t| t.title)
+        .unwrap_or_default();
+    let existing = charges::list_charges_for_order(&mut tx, order_id).await?;
+    if let Some(in_flight) = existing.iter().find(|c| c.status == ChargeStatus::Created) {
+        // A charge already left for the bank: whatever happened to the request that sent it
+        // (dropped, timed out, the server restarted), it is finished rather than repeated.
+        let resumable = charges::find_payment_token(&mut tx, &in_flight.id).await?;
+        return match (token, resumable) {
+            (Some(_), Some(token)) => Ok(Begun::InFlight {
+                charge: in_flight.clone(),
+                token,
+                title,
+            }),
+            _ => Err(AppError::invalid(PAYMENT_IN_PROGRESS)),
+        };
+    }
     if let Err(refusal) = order.can_be_paid_at(now) {
         if expire_lapsed_order(&mut tx, &order, now).await? {
             tx.commit().await?;
         }
         return Err(refusal);
     }
-    let in_flight = charges::list_charges_for_order(&mut tx, order_id).await?;
-    if in_flight.iter().any(|c| c.status == ChargeStatus::Created) {
-        return Err(AppError::invalid(PAYMENT_IN_PROGRESS));
-    }
     let charge = Charge::for_order(clock::new_id(), &order, currency, now);
-    match charges::insert_charge(&mut tx, &charge).await {
+    match charges::insert_charge(&mut tx, &charge, token).await {
         Err(err) if storage::is_unique_violation(&err) => {
             return Err(AppError::invalid(PAYMENT_IN_PROGRESS));
         }
@@ -121,47 +169,44 @@ pub async fn begin_payment(
         now,
     )
     .await?;
-    let title = tickets::find_ticket(&mut tx, &order.ticket_id)
-        .await?
-        .map(|t| t.title)
-        .unwrap_or_default();
     tx.commit().await?;
-    Ok((charge, title))
+    Ok(Begun::New { charge, title })
 }
 
-/// Pays `order_id` with `token` (a Stripe PaymentMethod or token id): begin, charge with no
-/// transaction open, settle. A decline is `PaymentDeclined` (402) with the bank's reason.
-pub async fn pay_order(
+/// Pays `order_id` with `token` (a Stripe PaymentMethod or token id): begin (or join the
+/// payment already in flight), then charge and settle with no transaction open. The charging
+/// and settling run as a task of their own, so a buyer whose connection drops still gets the
+/// ticket they paid for. A decline is `PaymentDeclined` (402) with the bank's reason.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the database, gateway and in-flight payments travel separately until services share one context"
+)]
+pub async fn pay_order<G: PaymentGateway + 'static>(
     db: &Db,
-    gateway: &impl PaymentGateway,
+    gateway: &Arc<G>,
+    payments: &Arc<InFlightPayments>,
     user: &Id,
     order_id: &Id,
     token: &str,
     currency: &str,
     now: Timestamp,
 ) -> Result<Charge, AppError> {
-    let (charge, title) = begin_payment(db, user, order_id, currency, now).await?;
-    let outcome = match gateway
-        .charge(&charge_request(&charge, token, &title))
-        .await
-    {
-        Ok(outcome) => outcome,
-        Err(GatewayError::InvalidToken) => {
-            // Nothing reached the bank: the attempt is void and the buyer may try again.
-            abandon_charge(db, &charge, "The payment token is not valid").await?;
-            return Err(AppError::invalid_field(
-                "token",
-                "The payment token is not valid",
-            ));
-        }
-        Err(err) => {
-            // The outcome is unknown: the charge stays in flight for the webhook to settle
-            // (and to refund, should the money arrive after the order ran out).
-            tracing::error!(error = %err, charge = %charge.id, "payment provider call failed");
-            return Err(AppError::PaymentUnavailable);
-        }
-    };
-    match settle_payment(db, gateway, &charge.id, outcome, clock::now()).await? {
+    let (charge, request) =
+        match begin_or_resume(db, user, order_id, currency, Some(token), now).await? {
+            Begun::New { charge, title } => {
+                let request = charge_request(&charge, token, &title);
+                (charge, request)
+            }
+            Begun::InFlight {
+                charge,
+                token,
+                title,
+            } => {
+                let request = charge_request(&charge, &token, &title);
+                (charge, request)
+            }
+        };
+    match payments.run(db, gateway, &charge, request).await? {
         Settled::Paid(charge) => Ok(charge),
         Settled::Declined(charge) => Err(AppError::PaymentDeclined(
             charge
@@ -170,6 +215,152 @@ pub async fn pay_order(
         )),
         Settled::Refunded(_) => Err(AppError::invalid(LATE_PAYMENT_REFUNDED)),
     }
+}
+
+/// Calls the gateway for a recorded charge and records its answer.
+async fn charge_and_settle(
+    db: &Db,
+    gateway: &impl PaymentGateway,
+    charge: &Charge,
+    request: &ChargeRequest,
+) -> Result<Settled, AppError> {
+    let outcome = match gateway.charge(request).await {
+        Ok(outcome) => outcome,
+        Err(GatewayError::InvalidToken) => {
+            // Nothing reached the bank: the attempt is void and the buyer may try again.
+            abandon_charge(db, charge, "The payment token is not valid").await?;
+            return Err(AppError::invalid_field(
+                "token",
+                "The payment token is not valid",
+            ));
+        }
+        Err(err) => {
+            // The outcome is unknown: the charge stays in flight. The buyer's next attempt, the
+            // webhook or the next start-up finishes it with the same idempotency key (and a
+            // refund, should the money arrive after the order ran out).
+            tracing::error!(error = %err, charge = %charge.id, "payment provider call failed");
+            return Err(AppError::PaymentUnavailable);
+        }
+    };
+    settle_payment(db, gateway, &charge.id, outcome, clock::now()).await
+}
+
+type Settlement = Shared<BoxFuture<'static, Result<Settled, AppError>>>;
+
+/// The payments this process is charging and settling right now. Each runs as a task of its
+/// own, detached from the request that started it; whoever asks about the same charge
+/// meanwhile (the buyer clicking again, a retry after a dropped connection) waits for that
+/// task's answer instead of calling the gateway a second time.
+#[derive(Default)]
+pub struct InFlightPayments {
+    running: Mutex<HashMap<Id, Settlement>>,
+}
+
+impl InFlightPayments {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Settlement>> {
+        self.running
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Charges and settles `charge` (once, however many callers ask at the same time) and
+    /// waits for the result. The work goes on if the caller goes away.
+    pub async fn run<G: PaymentGateway + 'static>(
+        self: &Arc<Self>,
+        db: &Db,
+        gateway: &Arc<G>,
+        charge: &Charge,
+        request: ChargeRequest,
+    ) -> Result<Settled, AppError> {
+        self.start(db, gateway, charge, request).await
+    }
+
+    /// Starts charging and settling `charge` unless that is already under way, and returns
+    /// the answer to wait for.
+    fn start<G: PaymentGateway + 'static>(
+        self: &Arc<Self>,
+        db: &Db,
+        gateway: &Arc<G>,
+        charge: &Charge,
+        request: ChargeRequest,
+    ) -> Settlement {
+        let mut running = self.lock();
+        if let Some(settlement) = running.get(&charge.id) {
+            return settlement.clone();
+        }
+        let task = tokio::spawn({
+            let (this, db, gateway, charge) =
+                (self.clone(), db.clone(), gateway.clone(), charge.clone());
+            async move {
+                let result = charge_and_settle(&db, &*gateway, &charge, &request).await;
+                this.lock().remove(&charge.id);
+                result
+            }
+        });
+        let settlement = async move {
+            task.await
+                .unwrap_or_else(|err| Err(internal(anyhow::anyhow!("payment task failed: {err}"))))
+        }
+        .boxed()
+        .shared();
+        // Inserted while the lock is held, so the task's removal comes after it.
+        running.insert(charge.id.clone(), settlement.clone());
+        settlement
+    }
+
+    /// Waits until every payment running now has settled (tests, and shutdown).
+    pub async fn settle_all(&self) {
+        let running: Vec<Settlement> = self.lock().values().cloned().collect();
+        for settlement in running {
+            let _ = settlement.await;
+        }
+    }
+}
+
+/// Finishes the charges a crash or an unreachable provider left in flight, with the payment
+/// method and idempotency key they were started with (so the bank sees a repeat, never a
+/// second payment). Runs at start-up; returns how many it started on, which go on in the
+/// background.
+pub async fn resume_unfinished_payments<G: PaymentGateway + 'static>(
+    db: &Db,
+    gateway: &Arc<G>,
+    payments: &Arc<InFlightPayments>,
+) -> Result<usize, AppError> {
+    let unfinished = {
+        let mut conn = db.read.acquire().await?;
+        let mut found = Vec::new();
+        for charge in charges::list_unfinished_charges(&mut conn).await? {
+            let Some(token) = charges::find_payment_token(&mut conn, &charge.id).await? else {
+                continue;
+            };
+            let title = match orders::find_order(&mut conn, &charge.order_id).await? {
+                Some(order) => tickets::find_ticket(&mut conn, &order.ticket_id)
+                    .await?
+                    .map(|t| t.title)
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            found.push((charge, token, title));
+        }
+        found
+    };
+    let count = unfinished.len();
+    for (charge, token, title) in unfinished {
+        let request = charge_request(&charge, &token, &title);
+        // Started before this returns, so `settle_all` sees it.
+        let settlement = payments.start(db, gateway, &charge, request);
+        tokio::spawn(async move {
+            match settlement.await {
+                Ok(settled) => {
+                    tracing::info!(charge = %charge.id, status = settled.charge().status.as_str(), "resumed an unfinished payment")
+                }
+                Err(err) => {
+                    tracing::warn!(charge = %charge.id, error = %err, "an unfinished payment could not be finished yet")
+                }
+            }
+        });
+    }
+    Ok(count)
 }
 
 /// Marks a charge that never reached the bank as failed, leaving the order live.

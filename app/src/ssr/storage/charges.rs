@@ -37,15 +37,17 @@ impl From<ChargeRow> for Charge {
     }
 }
 
-/// Records a new charge. A unique violation means the order already has a charge in flight
-/// or a completed one.
+/// Records a new charge, with the payment method it is paid with when the server charges it
+/// itself (none for a hosted checkout). A unique violation means the order already has a charge
+/// in flight or a completed one.
 pub async fn insert_charge(
     conn: &mut SqliteConnection,
     charge: &Charge,
+    payment_token: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO charges (id, order_id, status, amount_cents, currency, idempotency_key, stripe_id, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO charges (id, order_id, status, amount_cents, currency, idempotency_key, stripe_id, created_at, updated_at, payment_token) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(charge.id.as_str())
     .bind(charge.order_id.as_str())
@@ -56,9 +58,37 @@ pub async fn insert_charge(
     .bind(charge.stripe_id.as_deref())
     .bind(charge.created_at.millis())
     .bind(charge.created_at.millis())
+    .bind(payment_token)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The payment method a charge was started with, if the server charges it itself.
+pub async fn find_payment_token(
+    conn: &mut SqliteConnection,
+    id: &Id,
+) -> Result<Option<String>, sqlx::Error> {
+    let token: Option<Option<String>> =
+        sqlx::query_scalar("SELECT payment_token FROM charges WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(token.flatten())
+}
+
+/// Charges still in flight that the server charges itself (not hosted checkouts), oldest
+/// first: what a crash or an unreachable provider left unfinished.
+pub async fn list_unfinished_charges(
+    conn: &mut SqliteConnection,
+) -> Result<Vec<Charge>, sqlx::Error> {
+    let rows: Vec<ChargeRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM charges WHERE status = 'created' AND payment_token IS NOT NULL \
+         ORDER BY created_at, id"
+    ))
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Charge::from).collect())
 }
 
 pub async fn find_charge(

@@ -18,6 +18,32 @@ pub struct Db {
     pub write: SqlitePool,
     /// Counts write transactions begun, so caches of reads can tell when they may be stale.
     writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The storage-fault count this database's write connection was last checked against.
+    faults_seen: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Storage faults (read-only file, disk full, I/O errors) seen by this process.
+static STORAGE_FAULTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Whether `err` says the storage itself failed (as opposed to a bug or a refused constraint):
+/// the database cannot be reached, or SQLite reports a read-only, full, locked or failing file.
+/// Such errors answer 503 and make the next write transaction use a fresh connection.
+pub fn is_storage_fault(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Database(db) => db
+            .code()
+            .and_then(|code| code.parse::<i64>().ok())
+            // Primary result codes: BUSY 5, LOCKED 6, NOMEM 7, READONLY 8, IOERR 10, FULL 13,
+            // CANTOPEN 14.
+            .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14)),
+        _ => false,
+    }
+}
+
+/// Records that a storage fault happened, so write connections are replaced before their next use.
+pub fn note_storage_fault() {
+    STORAGE_FAULTS.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
 }
 
 impl Db {
@@ -59,6 +85,9 @@ impl Db {
             read,
             write,
             writes: Default::default(),
+            faults_seen: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
+                STORAGE_FAULTS.load(std::sync::atomic::Ordering::Acquire),
+            )),
         })
     }
 
@@ -71,12 +100,39 @@ impl Db {
     /// task of its own, which always finishes and hands the transaction over (or drops it,
     /// rolling back). Should the connection be found inside a transaction all the same, it is
     /// closed (SQLite rolls back) and replaced.
+    ///
+    /// After a storage fault (say the file was briefly read-only, and the connection SQLite
+    /// reopened then can only read) the write connection is closed and opened afresh, so writes
+    /// heal as soon as the cause is gone instead of failing until a restart.
     pub async fn begin_write(
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        let faults = STORAGE_FAULTS.load(std::sync::atomic::Ordering::Acquire);
+        if self
+            .faults_seen
+            .swap(faults, std::sync::atomic::Ordering::AcqRel)
+            != faults
+        {
+            tracing::warn!("replacing the write connection after a storage fault");
+            let suspect = self.write.acquire().await?.detach();
+            drop(suspect);
+        }
         match self.spawn_begin().await {
+            Err(err) if is_storage_fault(&err) && !matches!(err, sqlx::Error::PoolTimedOut) => {
+                // The connection cannot even begin (say it was opened while the file was
+                // read-only): try once more on a fresh one.
+                tracing::warn!(error = %err, "the write connection cannot write; replacing it");
+                note_storage_fault();
+                self.faults_seen.store(
+                    STORAGE_FAULTS.load(std::sync::atomic::Ordering::Acquire),
+                    std::sync::atomic::Ordering::Release,
+                );
+                let broken = self.write.acquire().await?.detach();
+                drop(broken);
+                self.spawn_begin().await
+            }
             Err(sqlx::Error::InvalidSavePointStatement) => {
                 tracing::error!("the write connection was left inside a transaction; replacing it");
                 let stuck = self.write.acquire().await?.detach();
@@ -136,5 +192,57 @@ mod tests {
             .await
             .unwrap();
         again.commit().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn writes_heal_after_the_write_connection_could_not_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        // What a connection reopened while the file was unwritable is like: it can only read.
+        sqlx::query("PRAGMA query_only = ON")
+            .execute(&db.write)
+            .await
+            .unwrap();
+        let mut tx = db
+            .begin_write()
+            .await
+            .expect("a connection that cannot begin is replaced at once");
+        sqlx::query("INSERT INTO t VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .expect("the fresh connection writes");
+        tx.commit().await.unwrap();
+
+        // A fault in the middle of a transaction: that request fails with 503, the next heals.
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("PRAGMA query_only = ON")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let err = sqlx::query("INSERT INTO t VALUES (2)")
+            .execute(&mut *tx)
+            .await
+            .unwrap_err();
+        drop(tx);
+        assert!(is_storage_fault(&err), "{err}");
+        assert_eq!(
+            crate::AppError::from(err),
+            crate::AppError::Unavailable,
+            "a storage fault is a 503, not a 500"
+        );
+        let mut tx = db.begin_write().await.expect("a fresh write connection");
+        sqlx::query("INSERT INTO t VALUES (3)")
+            .execute(&mut *tx)
+            .await
+            .expect("writes work again without a restart");
+        tx.commit().await.unwrap();
     }
 }

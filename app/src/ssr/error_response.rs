@@ -17,13 +17,24 @@ impl IntoResponse for AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> AppError {
-        match err {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                tracing::error!(error = %err, "database unavailable");
-                AppError::Unavailable
-            }
-            other => internal(anyhow::Error::new(other).context("database error")),
+        if crate::ssr::db::is_storage_fault(&err) {
+            // The next write transaction replaces the connection (see `Db::begin_write`), so
+            // writes heal by themselves once the cause is gone.
+            crate::ssr::db::note_storage_fault();
+            tracing::error!(error = %err, "database unavailable");
+            return AppError::Unavailable;
         }
+        internal(anyhow::Error::new(err).context("database error"))
+    }
+}
+
+/// Gives a server function's error response the status of its error: server functions answer
+/// every error with 500 unless told otherwise, and a refusal is not a bug.
+pub fn set_server_fn_status(error: &AppError) {
+    if let Some(options) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+        options.set_status(
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
     }
 }
 

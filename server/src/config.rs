@@ -45,6 +45,24 @@ pub struct Config {
     #[arg(long, env = "AUTH_RATE_LIMIT", default_value_t = 20)]
     pub auth_rate_limit: u32,
 
+    /// Live reservations one buyer may hold at once; 0 disables the limit (load tests).
+    #[arg(long, env = "MAX_LIVE_ORDERS", default_value_t = 4)]
+    pub max_live_orders: u32,
+
+    /// Reservations one account may make per minute; 0 disables the limit.
+    #[arg(long, env = "ORDER_RATE_LIMIT", default_value_t = 30)]
+    pub order_rate_limit: u32,
+
+    /// Open connections at most; 0 means as many as the process's file limit allows (always
+    /// kept below it).
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+
+    /// How long a client may take to send a request's headers, and how long a kept-alive
+    /// connection may sit idle; also bounds the wait between parts of a request body.
+    #[arg(long, env = "HEADER_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
+    pub header_timeout: i64,
+
     /// Log filter, e.g. info or ticketing=debug,info.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
     pub log: String,
@@ -88,6 +106,14 @@ pub enum Command {
 }
 
 impl Config {
+    /// What the server loop enforces on connections.
+    pub fn serve_limits(&self) -> crate::serve::Limits {
+        crate::serve::Limits::new(
+            self.max_connections,
+            std::time::Duration::from_millis(self.header_timeout.max(1) as u64),
+        )
+    }
+
     /// The defaults, ignoring the environment: a starting point for tests and tools.
     pub fn defaults() -> Config {
         Config {
@@ -97,6 +123,10 @@ impl Config {
             reservation_window: 15 * 60 * 1000,
             currency: "usd".to_string(),
             auth_rate_limit: 20,
+            max_live_orders: 4,
+            order_rate_limit: 30,
+            max_connections: 0,
+            header_timeout: 15_000,
             log: "info".to_string(),
             site_root: "target/site".to_string(),
             stripe_secret_key: None,
@@ -117,6 +147,8 @@ impl Config {
             reservation_window_ms: self.reservation_window,
             currency: self.currency.trim().to_lowercase(),
             auth_rate_limit: self.auth_rate_limit,
+            max_live_orders: self.max_live_orders,
+            order_rate_limit: self.order_rate_limit,
             stripe_webhook_secret: self
                 .stripe_webhook_secret
                 .clone()

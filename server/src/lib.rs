@@ -8,6 +8,7 @@ pub mod config;
 pub mod payments;
 pub mod security;
 pub mod seed;
+pub mod serve;
 pub mod startup;
 pub mod telemetry;
 

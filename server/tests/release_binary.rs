@@ -23,16 +23,25 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
-#[tokio::test]
-#[ignore = "needs the release binary; .ci/test runs it with TICKETING_BIN set"]
-async fn the_release_binary_runs_alone_from_an_empty_folder() {
+/// The release binary copied alone into an empty folder and started there (under `sh` with
+/// `ulimit -n` set when `file_limit` is given); returns once `/healthz` answers.
+async fn start_alone(file_limit: Option<u32>) -> (Running, String, tempfile::TempDir) {
     let built = std::env::var("TICKETING_BIN")
         .expect("TICKETING_BIN must point at target/release/ticketing");
     let folder = tempfile::tempdir().unwrap();
     let binary = folder.path().join("ticketing");
     std::fs::copy(&built, &binary).expect("copy the binary");
     let port = free_port();
-    let child = Command::new(&binary)
+    let mut command = match file_limit {
+        Some(limit) => {
+            let mut sh = Command::new("sh");
+            sh.arg("-c")
+                .arg(format!("ulimit -n {limit} && exec ./ticketing"));
+            sh
+        }
+        None => Command::new(&binary),
+    };
+    let child = command
         .current_dir(folder.path())
         .env_clear()
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
@@ -61,6 +70,47 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    (running, base, folder)
+}
+
+/// With systemd's default file limit, a client holding more idle sockets than the limit does
+/// not make the site unreachable: connections stay below the limit, idle ones make room.
+#[tokio::test]
+#[ignore = "needs the release binary; .ci/test runs it with TICKETING_BIN set"]
+async fn twelve_hundred_idle_sockets_do_not_lock_out_a_visitor() {
+    let (_running, base, _folder) = start_alone(Some(1024)).await;
+    let address = base.trim_start_matches("http://").to_string();
+    let mut idle = Vec::with_capacity(1200);
+    for _ in 0..1200 {
+        // Past the server's cap the kernel still completes the handshake (the listen
+        // backlog); connecting never blocks the test.
+        match tokio::time::timeout(
+            Duration::from_secs(2),
+            tokio::net::TcpStream::connect(&address),
+        )
+        .await
+        {
+            Ok(Ok(socket)) => idle.push(socket),
+            _ => break,
+        }
+    }
+    assert!(idle.len() >= 1024, "opened {} idle sockets", idle.len());
+    let response = tokio::time::timeout(
+        Duration::from_secs(5),
+        reqwest::Client::new().get(format!("{base}/healthz")).send(),
+    )
+    .await
+    .expect("a normal request is answered while idle sockets are open")
+    .unwrap();
+    assert_eq!(response.status(), 200);
+    drop(idle);
+}
+
+#[tokio::test]
+#[ignore = "needs the release binary; .ci/test runs it with TICKETING_BIN set"]
+async fn the_release_binary_runs_alone_from_an_empty_folder() {
+    let (mut running, base, folder) = start_alone(None).await;
+    let client = reqwest::Client::new();
     assert!(
         folder.path().join("data/ticketing.db").is_file(),
         "the default database is created in data/"

@@ -12,6 +12,10 @@ pub struct Settings {
     pub currency: String,
     /// Sign-in and sign-up attempts per client address per minute; 0 disables the limit.
     pub auth_rate_limit: u32,
+    /// Live reservations one buyer may hold at once; 0 disables the limit.
+    pub max_live_orders: u32,
+    /// Reservations per account per minute; 0 disables the limit.
+    pub order_rate_limit: u32,
     /// Signs Stripe's webhook deliveries (`STRIPE_WEBHOOK_SECRET`); without it the webhook
     /// endpoint refuses every delivery.
     pub stripe_webhook_secret: Option<Secret>,
@@ -44,6 +48,8 @@ impl std::fmt::Debug for Settings {
             .field("reservation_window_ms", &self.reservation_window_ms)
             .field("currency", &self.currency)
             .field("auth_rate_limit", &self.auth_rate_limit)
+            .field("max_live_orders", &self.max_live_orders)
+            .field("order_rate_limit", &self.order_rate_limit)
             .field(
                 "stripe_webhook_secret",
                 &self.stripe_webhook_secret.as_ref().map(|_| "set"),
@@ -78,6 +84,8 @@ impl Default for Settings {
             reservation_window_ms: 15 * 60 * 1000,
             currency: "usd".to_string(),
             auth_rate_limit: 20,
+            max_live_orders: 4,
+            order_rate_limit: 30,
             stripe_webhook_secret: None,
         }
     }

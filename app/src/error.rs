@@ -165,6 +165,58 @@ impl FromServerFnError for AppError {
             _ => AppError::Internal,
         }
     }
+
+    /// Server functions answer errors in the same `{errors:[…]}` envelope as the JSON API; on
+    /// the server this also gives the response the error's status code.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        crate::ssr::error_response::set_server_fn_status(self);
+        let envelope = serde_json::json!({ "errors": self.details() });
+        leptos::server_fn::Bytes::from(envelope.to_string())
+    }
+
+    fn de(data: leptos::server_fn::Bytes) -> Self {
+        AppError::from_envelope(&data)
+    }
+}
+
+/// The error envelope as it travels.
+#[derive(Deserialize)]
+struct Envelope {
+    errors: Vec<ErrorDetail>,
+}
+
+impl AppError {
+    /// Reads an error back from its envelope. The variants with a fixed message are recognised
+    /// by it; any other entries are a refusal to show (`Invalid`).
+    pub fn from_envelope(data: &[u8]) -> AppError {
+        let Ok(Envelope { errors }) = serde_json::from_slice::<Envelope>(data) else {
+            return AppError::Internal;
+        };
+        if let [only] = errors.as_slice()
+            && only.field.is_none()
+        {
+            let fixed = [
+                AppError::Unauthenticated,
+                AppError::Forbidden,
+                AppError::CrossSite,
+                AppError::NotFound,
+                AppError::MethodNotAllowed,
+                AppError::PaymentUnavailable,
+                AppError::PayloadTooLarge,
+                AppError::TooManyRequests,
+                AppError::Unavailable,
+                AppError::Internal,
+            ];
+            if let Some(known) = fixed.into_iter().find(|e| e.to_string() == only.message) {
+                return known;
+            }
+        }
+        if errors.is_empty() {
+            return AppError::Internal;
+        }
+        AppError::Invalid(errors)
+    }
 }
 
 #[cfg(test)]
@@ -195,5 +247,26 @@ mod tests {
             serde_json::to_value(ErrorDetail::message("Not found")).unwrap(),
             serde_json::json!({"message": "Not found"})
         );
+    }
+
+    #[test]
+    fn server_function_errors_travel_as_the_envelope_and_come_back() {
+        let cases = [
+            AppError::NotFound,
+            AppError::Unauthenticated,
+            AppError::Forbidden,
+            AppError::TooManyRequests,
+            AppError::Unavailable,
+            AppError::Internal,
+            AppError::invalid_field("title", "Title is required"),
+            AppError::invalid("Ticket is already reserved"),
+        ];
+        for error in cases {
+            let bytes = error.ser();
+            let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+            assert_eq!(body, serde_json::json!({ "errors": error.details() }));
+            assert_eq!(AppError::de(bytes), error);
+        }
+        assert_eq!(AppError::from_envelope(b"<html>"), AppError::Internal);
     }
 }

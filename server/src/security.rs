@@ -38,12 +38,16 @@ fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
         return !matches!(site, "same-origin" | "none");
     }
     let host = text(header::HOST);
+    let public_scheme = public_origin.split_once("://").map(|(scheme, _)| scheme);
+    // Same origin means the same scheme, host and port: our public origin, or the scheme we
+    // serve with and the `Host` the browser addressed.
     let same = |origin: &str| {
         origin.eq_ignore_ascii_case(public_origin)
             || host.is_some_and(|host| {
-                origin
-                    .split_once("://")
-                    .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
+                origin.split_once("://").is_some_and(|(scheme, rest)| {
+                    public_scheme.is_some_and(|s| s.eq_ignore_ascii_case(scheme))
+                        && rest.eq_ignore_ascii_case(host)
+                })
             })
     };
     if let Some(origin) = text(header::ORIGIN) {
@@ -59,11 +63,9 @@ fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
     false
 }
 
-const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-    style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
-    base-uri 'self'; form-action 'self'; frame-ancestors 'none'";
-
-/// Security headers on every response; the content security policy on HTML pages.
+/// Security headers on every response; the content security policy on HTML pages. A rendered
+/// page already carries a policy naming its own script nonce; any other HTML gets one that runs
+/// no inline script at all.
 pub async fn headers(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let is_html = response
@@ -81,13 +83,186 @@ pub async fn headers(req: Request, next: Next) -> Response {
         HeaderValue::from_static("strict-origin-when-cross-origin"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    if is_html {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        );
+    if is_html && !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        let policy = app::ssr::page_security::content_security_policy(None);
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
     }
     response
+}
+
+/// Sessions slide: a signed-in session seen again has its idle expiry moved on (written at most
+/// hourly), and ends 90 days after sign-in however active.
+pub async fn session_activity(
+    session: tower_sessions::Session,
+    req: Request,
+    next: Next,
+) -> Response {
+    let path = req.uri().path();
+    let asset = path.starts_with("/pkg/")
+        || path == "/healthz"
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'));
+    if asset {
+        return next.run(req).await;
+    }
+    let now = app::ssr::clock::now().millis();
+    if let Err(err) = app::ssr::session::note_activity(&session, now).await {
+        return err.into_response();
+    }
+    next.run(req).await
+}
+
+/// Largest body a page's form may post to a server function.
+pub const FORM_BODY_LIMIT: usize = 64 * 1024;
+
+/// Server functions (`/_fn/…`): their bodies are limited like every other route's (413 in the
+/// envelope), a refused plain form post goes back to its page with `303 See Other` whatever the
+/// error's status, and the error it carries in the address is signed so the page can trust it.
+pub async fn server_fn_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/_fn/") {
+        return next.run(req).await;
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > FORM_BODY_LIMIT as u64) {
+        return AppError::PayloadTooLarge.into_response();
+    }
+    // A plain HTML form post (no JavaScript) is answered with a redirect back to a page; a
+    // call from the hydrated app gets its answer (and any redirect as a header it follows).
+    let plain_form_post = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let (parts, body) = req.into_parts();
+    let body = match axum::body::to_bytes(body, FORM_BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            let too_large = std::error::Error::source(&err)
+                .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
+            return if too_large {
+                AppError::PayloadTooLarge.into_response()
+            } else {
+                AppError::invalid("The request body could not be read").into_response()
+            };
+        }
+    };
+    let mut response = next
+        .run(Request::from_parts(parts, axum::body::Body::from(body)))
+        .await;
+    let Some(location) = response.headers().get(header::LOCATION).cloned() else {
+        return response;
+    };
+    if !plain_form_post {
+        return response;
+    }
+    *response.status_mut() = axum::http::StatusCode::SEE_OTHER;
+    if let Some(signed) = location
+        .to_str()
+        .ok()
+        .and_then(|location| sign_error_link(&state, location))
+        .and_then(|signed| HeaderValue::from_str(&signed).ok())
+    {
+        response.headers_mut().insert(header::LOCATION, signed);
+    }
+    response
+}
+
+fn now_secs() -> i64 {
+    app::ssr::clock::now().millis() / 1000
+}
+
+/// The `(__path, __err)` pair of a query string, if it has both.
+fn error_link_parts(query: &str) -> Option<(String, String, Option<String>)> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    let find = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
+    Some((find("__path")?, find("__err")?, find("__sig")))
+}
+
+/// Adds `__sig` to a redirect that carries a server function's error.
+fn sign_error_link(state: &AppState, location: &str) -> Option<String> {
+    let (_, query) = location.split_once('?')?;
+    let (path, err, _) = error_link_parts(query)?;
+    let sig = state.error_link_key.sign(&path, &err, now_secs());
+    Some(format!("{location}&__sig={sig}"))
+}
+
+/// A page address carrying an error (`?__err=…`) that this server did not sign, or whose
+/// signature ran out, is sent to the same page without it: nobody can make our alert boxes say
+/// what they like.
+pub async fn verify_error_links(
+    State(state): State<AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(query) = req.uri().query().filter(|q| q.contains("__err")) else {
+        return next.run(req).await;
+    };
+    let trusted = error_link_parts(query).is_some_and(|(path, err, sig)| {
+        sig.is_some_and(|sig| state.error_link_key.verify(&path, &err, &sig, now_secs()))
+    });
+    if trusted {
+        return next.run(req).await;
+    }
+    let kept: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "__err" | "__path" | "__sig"))
+        .collect();
+    let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
+    let mut target = req.uri().path().to_string();
+    if !query.is_empty() {
+        target.push('?');
+        target.push_str(&query);
+    }
+    axum::response::Redirect::to(&target).into_response()
+}
+
+/// Whatever refused a request (an extractor, a layer, a timeout), the answer is the error
+/// envelope: a plain-text error body is replaced by the envelope for its status. Pages (HTML)
+/// and JSON bodies are left as they are.
+pub async fn envelope_errors(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("application/json") || content_type.starts_with("text/html") {
+        return response;
+    }
+    let error = match status.as_u16() {
+        401 => AppError::Unauthenticated,
+        403 => AppError::Forbidden,
+        404 => AppError::NotFound,
+        405 => AppError::MethodNotAllowed,
+        408 => AppError::invalid("The request took too long to arrive"),
+        413 => AppError::PayloadTooLarge,
+        415 => AppError::UnsupportedMediaType("Unsupported content type".to_string()),
+        429 => AppError::TooManyRequests,
+        503 => AppError::Unavailable,
+        code if code >= 500 => AppError::Internal,
+        _ => AppError::invalid("The request could not be read"),
+    };
+    let mut envelope = error.into_response();
+    *envelope.status_mut() = status;
+    for (name, value) in response.headers() {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            envelope.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    envelope
 }
 
 #[cfg(test)]
@@ -120,7 +295,7 @@ mod tests {
             (headers(&[("origin", "null")]), true),
             (
                 headers(&[
-                    ("origin", "http://localhost:3000"),
+                    ("origin", "https://localhost:3000"),
                     ("host", "localhost:3000"),
                 ]),
                 false,
@@ -130,6 +305,28 @@ mod tests {
                 false,
             ),
             (headers(&[("referer", "https://evil.example/form")]), true),
+            // Same host and port, other scheme: another origin.
+            (
+                headers(&[
+                    ("origin", "http://tickets.example.org"),
+                    ("host", "tickets.example.org"),
+                ]),
+                true,
+            ),
+            (
+                headers(&[
+                    ("origin", "https://tickets.example.org"),
+                    ("host", "tickets.example.org"),
+                ]),
+                false,
+            ),
+            (
+                headers(&[
+                    ("referer", "http://tickets.example.org/auth/signin"),
+                    ("host", "tickets.example.org"),
+                ]),
+                true,
+            ),
             (headers(&[]), false),
         ];
         for (map, expected) in cases {

@@ -10,26 +10,25 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get};
 use leptos::config::{Env, LeptosOptions};
 use leptos::prelude::provide_context;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
-use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 use tower_sessions_sqlx_store::SqliteStore;
 
-/// Largest form post a page may send (server functions).
-const FORM_BODY_LIMIT: usize = 64 * 1024;
 /// Sessions end after this long without activity.
 const SESSION_IDLE_DAYS: i64 = 14;
 
 pub struct Application {
     listener: TcpListener,
+    limits: crate::serve::Limits,
     router: Router,
     state: AppState,
     sweeper: tokio::task::JoinHandle<()>,
@@ -67,6 +66,18 @@ impl Application {
         }
         let state = AppState::new(db, config.settings(bound), gateway, leptos_options);
 
+        // Payments a crash or an unreachable provider left in flight are finished now, with the
+        // idempotency keys they were started with.
+        let resumed = app::ssr::services::payments::resume_unfinished_payments(
+            &state.db,
+            &state.gateway,
+            &state.payments,
+        )
+        .await
+        .map_err(|err| anyhow::anyhow!("failed to look for unfinished payments: {err}"))?;
+        if resumed > 0 {
+            tracing::info!(count = resumed, "finishing payments left in flight");
+        }
         tokio::task::spawn_blocking(app::ssr::passwords::warm_up);
         tokio::spawn(delete_expired_sessions(session_store.clone()));
         // Orders that lapsed while the server was down are swept at once, then about every second.
@@ -75,10 +86,15 @@ impl Application {
             std::time::Duration::from_secs(1),
         ));
 
-        let router = router(state.clone(), session_store);
+        let router = router(
+            state.clone(),
+            session_store,
+            config.serve_limits().header_timeout,
+        );
         tracing::info!(address = %bound, public_url = %state.settings.public_url, "ticketing listening");
         Ok(Application {
             listener,
+            limits: config.serve_limits(),
             router,
             state,
             sweeper,
@@ -102,24 +118,29 @@ impl Application {
     ) -> anyhow::Result<()> {
         let Application {
             listener,
+            limits,
             router,
             state,
             sweeper,
         } = self;
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
+        crate::serve::serve(listener, router, limits, shutdown).await;
+        // Payments under way finish before the database closes.
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            state.payments.settle_all(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("server error")?;
+        .await;
         sweeper.abort();
         state.db.close().await;
         Ok(())
     }
 }
 
-fn router(state: AppState, session_store: SqliteStore) -> Router {
+fn router(
+    state: AppState,
+    session_store: SqliteStore,
+    body_timeout: std::time::Duration,
+) -> Router {
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("ticketing_session")
         .with_http_only(true)
@@ -141,16 +162,14 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api", api::router())
+        // `nest` leaves the bare `/api/` to the pages; it belongs to the API's 404.
+        .route("/api/", any(not_found_in_envelope))
         .route(
             "/orders/{id}/checkout-return",
             get(crate::payments::checkout_return),
         )
-        .route(
-            "/_fn/{*name}",
-            post(server_fn)
-                .get(server_fn)
-                .layer(RequestBodyLimitLayer::new(FORM_BODY_LIMIT)),
-        )
+        // Server functions are registered one by one with the page routes; this catches the rest.
+        .route("/_fn/{*name}", any(not_found_in_envelope))
         .leptos_routes_with_context(
             &state,
             generate_route_list(App),
@@ -158,18 +177,30 @@ fn router(state: AppState, session_store: SqliteStore) -> Router {
             render_shell,
         )
         .fallback(fallback)
+        .layer(axum::middleware::from_fn(security::session_activity))
         .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::server_fn_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::verify_error_links,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::reject_cross_site,
         ))
+        .layer(RequestBodyTimeoutLayer::new(body_timeout))
+        .layer(axum::middleware::from_fn(security::envelope_errors))
         .layer(axum::middleware::from_fn(security::headers))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
-async fn server_fn(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
-    handle_server_fns_with_context(move || provide_context(state.clone()), req).await
+/// 404 in the envelope, for addresses under `/api` and `/_fn` that lead nowhere.
+async fn not_found_in_envelope() -> app::AppError {
+    app::AppError::NotFound
 }
 
 /// 200 when the database answers a query.

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod db;
 pub mod error_response;
 pub mod fn_context;
+pub mod page_security;
 pub mod passwords;
 pub mod payments;
 pub mod qr;

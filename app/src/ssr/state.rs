@@ -11,9 +11,15 @@ pub struct AppState {
     pub db: Db,
     pub settings: Arc<Settings>,
     pub auth_limiter: Arc<RateLimiter>,
+    /// Reservations per account (`ORDER_RATE_LIMIT`).
+    pub order_limiter: Arc<RateLimiter<crate::domain::Id>>,
     pub gateway: Arc<Gateway>,
+    /// Payments being charged and settled right now, detached from the requests that began them.
+    pub payments: Arc<super::services::payments::InFlightPayments>,
     pub browse_cache: Arc<super::services::tickets::BrowseCache>,
     pub leptos_options: LeptosOptions,
+    /// Signs the error links of forms posted without JavaScript.
+    pub error_link_key: super::page_security::ErrorLinkKey,
 }
 
 impl AppState {
@@ -24,13 +30,17 @@ impl AppState {
         leptos_options: LeptosOptions,
     ) -> AppState {
         let auth_limiter = Arc::new(RateLimiter::per_minute(settings.auth_rate_limit));
+        let order_limiter = Arc::new(RateLimiter::per_minute(settings.order_rate_limit));
         AppState {
+            order_limiter,
             db,
             settings: Arc::new(settings),
             auth_limiter,
             gateway: Arc::new(gateway),
+            payments: Arc::default(),
             browse_cache: Arc::default(),
             leptos_options,
+            error_link_key: Default::default(),
         }
     }
 }

@@ -23,6 +23,8 @@ use leptos_router::{SsrMode, path};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::page_security::send_policy_with_nonce();
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -81,12 +83,42 @@ impl Account {
     }
 }
 
+/// The document title for a page called `page`. leptos_meta writes the title into `<head>` as
+/// it is, so on the server the text is escaped here: a ticket's title is the seller's text.
+/// (In the browser it is set as `document.title`, which is text already.)
+pub fn page_title(page: String) -> String {
+    let title = if page.is_empty() {
+        "Ticketing".to_string()
+    } else {
+        format!("{page} · Ticketing")
+    };
+    #[cfg(feature = "ssr")]
+    let title = escape_html_text(&title);
+    title
+}
+
+/// `text` as HTML text content: `&`, `<`, `>` and quotes escaped.
+pub fn escape_html_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Stylesheet id="leptos" href="/pkg/ticketing.css" />
-        <Title formatter=|page: String| if page.is_empty() { "Ticketing".to_string() } else { format!("{page} · Ticketing") } />
+        <Title formatter=page_title />
         <Router>
             <Layout />
         </Router>

@@ -2,6 +2,8 @@
 //! One module per route family; test names are the behaviour they pin.
 
 mod errors;
+mod fuzz;
+mod hardening;
 mod helpers;
 #[path = "../support/localstripe.rs"]
 mod localstripe;

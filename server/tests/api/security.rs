@@ -60,7 +60,7 @@ async fn a_same_origin_form_post_signs_up_and_redirects() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()["location"], "/");
     assert_eq!(app.current_user(&client).await["email"], json!(email));
 }
@@ -76,7 +76,11 @@ async fn a_rejected_form_post_returns_to_the_form_with_the_error() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "post/redirect/get, whatever the error's own status"
+    );
     let location = response.headers()["location"].to_str().unwrap().to_string();
     assert!(
         location.starts_with(&app.url("/auth/signup?")),

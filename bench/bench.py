@@ -64,6 +64,10 @@ class Server:
             "DATABASE_URL": f"sqlite://{folder}/bench.db",
             "LEPTOS_SITE_ADDR": f"127.0.0.1:{self.port}",
             "AUTH_RATE_LIMIT": "0",
+            # Load tests reserve many tickets per account in seconds: the hoarding limits
+            # (4 live reservations, 30 a minute per account) would refuse them.
+            "MAX_LIVE_ORDERS": "0",
+            "ORDER_RATE_LIMIT": "0",
             "RUST_LOG": "warn",
         }
         env.update(extra_env or {})

@@ -60,14 +60,19 @@ impl std::fmt::Debug for ErrorLinkKey {
 }
 
 impl ErrorLinkKey {
-    fn mac(&self, path: &str, err: &str, expires: i64) -> String {
+    /// The MAC over one error link, ready to finish or to check.
+    fn keyed(&self, path: &str, err: &str, expires: i64) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(path.as_bytes());
         mac.update(b"\0");
         mac.update(err.as_bytes());
         mac.update(b"\0");
         mac.update(expires.to_string().as_bytes());
-        hex::encode(mac.finalize().into_bytes())
+        mac
+    }
+
+    fn mac(&self, path: &str, err: &str, expires: i64) -> String {
+        hex::encode(self.keyed(path, err, expires).finalize().into_bytes())
     }
 
     /// The `__sig` value for an error link made at `now_secs`.
@@ -90,13 +95,7 @@ impl ErrorLinkKey {
         if expires < now_secs || expires > now_secs + ERROR_LINK_LIFETIME_SECS {
             return false;
         }
-        let mut check = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        check.update(path.as_bytes());
-        check.update(b"\0");
-        check.update(err.as_bytes());
-        check.update(b"\0");
-        check.update(expires.to_string().as_bytes());
-        check.verify_slice(&given).is_ok()
+        self.keyed(path, err, expires).verify_slice(&given).is_ok()
     }
 }
 

@@ -234,6 +234,9 @@ fn base64_url_safe(text: &str) -> String {
     out.replace('=', "%3D")
 }
 
+/// Who calls, with what form, and the status and errors they get back.
+type Refusal<'a> = (&'a Client, &'a [(&'a str, &'a str)], StatusCode, Value);
+
 /// A server function called as the hydrated app calls it (no `text/html` in `Accept`).
 async fn call_fn(
     app: &TestApp,
@@ -258,47 +261,32 @@ async fn server_function_refusals_keep_their_status_and_the_envelope() {
         .await;
     let ticket_id = ticket["id"].as_str().unwrap();
 
-    let signed_out = call_fn(
-        &app,
-        &client(),
-        "reserve_ticket",
-        &[("ticket_id", ticket_id), ("price", "40")],
-    )
-    .await;
-    assert_errors(
-        signed_out,
-        StatusCode::UNAUTHORIZED,
-        json!([{ "message": "Not authorized" }]),
-    )
-    .await;
-
-    let own = call_fn(
-        &app,
-        &seller,
-        "reserve_ticket",
-        &[("ticket_id", ticket_id), ("price", "40")],
-    )
-    .await;
-    assert_errors(
-        own,
-        StatusCode::BAD_REQUEST,
-        json!([{ "message": "You cannot buy your own ticket" }]),
-    )
-    .await;
-
-    let changed = call_fn(
-        &app,
-        &{ app.signed_in_user().await.0 },
-        "reserve_ticket",
-        &[("ticket_id", ticket_id), ("price", "39")],
-    )
-    .await;
-    assert_errors(
-        changed,
-        StatusCode::CONFLICT,
-        json!([{ "message": "The price of this ticket has changed", "field": "price" }]),
-    )
-    .await;
+    let (stranger, _) = app.signed_in_user().await;
+    let anonymous = client();
+    let refusals: [Refusal; 3] = [
+        (
+            &anonymous,
+            &[("ticket_id", ticket_id), ("price", "40")],
+            StatusCode::UNAUTHORIZED,
+            json!([{ "message": "Not authorized" }]),
+        ),
+        (
+            &seller,
+            &[("ticket_id", ticket_id), ("price", "40")],
+            StatusCode::BAD_REQUEST,
+            json!([{ "message": "You cannot buy your own ticket" }]),
+        ),
+        (
+            &stranger,
+            &[("ticket_id", ticket_id), ("price", "39")],
+            StatusCode::CONFLICT,
+            json!([{ "message": "The price of this ticket has changed", "field": "price" }]),
+        ),
+    ];
+    for (who, form, status, errors) in refusals {
+        let response = call_fn(&app, who, "reserve_ticket", form).await;
+        assert_errors(response, status, errors).await;
+    }
 
     let unknown = call_fn(
         &app,
@@ -659,17 +647,30 @@ async fn writes_heal_once_the_write_connection_can_write_again() {
 
 // ---- payments that outlive their request ----
 
-async fn reserved(app: &TestApp) -> (Client, Value) {
-    let (seller, _) = app.signed_in_user().await;
-    let ticket = app
-        .create_ticket(&seller, &json!({ "title": "Derby", "price": 45.5 }))
-        .await;
-    let (buyer, _) = app.signed_in_user().await;
-    let response = app
-        .post_json(&buyer, "/api/orders", &json!({ "ticketId": ticket["id"] }))
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    (buyer, response.json().await.unwrap())
+/// The app paying through a recording Stripe whose payment calls wait at the gate.
+async fn spawn_with_gated_stripe() -> (
+    TestApp,
+    crate::recorded_stripe::Recorder,
+    std::sync::Arc<crate::recorded_stripe::Gate>,
+) {
+    let (base, recorder, gate) = gated_stripe().await;
+    let app = spawn_app_with(|config| {
+        config.stripe_secret_key = Some("sk_test_recorded".into());
+        config.stripe_api_base = Some(base.clone());
+    })
+    .await;
+    (app, recorder, gate)
+}
+
+/// How many payments the provider was asked to make.
+fn payment_calls(recorder: &crate::recorded_stripe::Recorder) -> usize {
+    recorder
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.path == "/v1/payment_intents")
+        .count()
 }
 
 async fn order_status(app: &TestApp, buyer: &Client, order_id: &str) -> Value {
@@ -680,13 +681,8 @@ async fn order_status(app: &TestApp, buyer: &Client, order_id: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_completes_even_when_the_buyer_hangs_up_mid_request() {
-    let (base, recorder, gate) = gated_stripe().await;
-    let app = spawn_app_with(|config| {
-        config.stripe_secret_key = Some("sk_test_recorded".into());
-        config.stripe_api_base = Some(base.clone());
-    })
-    .await;
-    let (buyer, order) = reserved(&app).await;
+    let (app, recorder, gate) = spawn_with_gated_stripe().await;
+    let (buyer, order) = app.reserved_order().await;
     let order_id = order["id"].as_str().unwrap().to_string();
     let request = tokio::spawn({
         let (buyer, url) = (buyer.clone(), app.url("/api/payments"));
@@ -703,14 +699,7 @@ async fn a_payment_completes_even_when_the_buyer_hangs_up_mid_request() {
     let charges = app.charges_of(&order_id).await;
     assert_eq!(charges.len(), 1);
     assert_eq!(charges[0].status, ChargeStatus::Completed);
-    let calls = recorder
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| s.path == "/v1/payment_intents")
-        .count();
-    assert_eq!(calls, 1, "the provider was asked once");
+    assert_eq!(payment_calls(&recorder), 1, "the provider was asked once");
     // A retry now is told the truth instead of "in progress".
     let retry = app
         .post_json(
@@ -729,13 +718,8 @@ async fn a_payment_completes_even_when_the_buyer_hangs_up_mid_request() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_retry_while_the_payment_is_in_flight_waits_for_it() {
-    let (base, recorder, gate) = gated_stripe().await;
-    let app = spawn_app_with(|config| {
-        config.stripe_secret_key = Some("sk_test_recorded".into());
-        config.stripe_api_base = Some(base.clone());
-    })
-    .await;
-    let (buyer, order) = reserved(&app).await;
+    let (app, recorder, gate) = spawn_with_gated_stripe().await;
+    let (buyer, order) = app.reserved_order().await;
     let order_id = order["id"].as_str().unwrap().to_string();
     let body = json!({ "orderId": order_id, "token": "pm_card_visa" });
     let first = tokio::spawn({
@@ -754,21 +738,14 @@ async fn a_retry_while_the_payment_is_in_flight_waits_for_it() {
         second == StatusCode::CREATED || second == StatusCode::BAD_REQUEST,
         "joined the payment, or found it paid: {second}"
     );
-    let calls = recorder
-        .seen
-        .lock()
-        .unwrap()
-        .iter()
-        .filter(|s| s.path == "/v1/payment_intents")
-        .count();
-    assert_eq!(calls, 1, "one call to the provider");
+    assert_eq!(payment_calls(&recorder), 1, "one call to the provider");
     assert_eq!(order_status(&app, &buyer, &order_id).await, "complete");
 }
 
 #[tokio::test]
 async fn a_charge_left_in_flight_by_a_crash_is_finished_at_start_up() {
     let app = spawn_app().await;
-    let (buyer, order) = reserved(&app).await;
+    let (buyer, order) = app.reserved_order().await;
     let order_id = order["id"].as_str().unwrap().to_string();
     // What a crash right after recording the charge leaves: a charge `created`, the order
     // awaiting payment, and no answer from the bank recorded.

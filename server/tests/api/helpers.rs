@@ -197,6 +197,20 @@ impl TestApp {
         .expect("charges")
     }
 
+    /// A seller's ticket reserved by a new buyer: the buyer's client and the order's JSON.
+    pub async fn reserved_order(&self) -> (Client, Value) {
+        let (seller, _) = self.signed_in_user().await;
+        let ticket = self
+            .create_ticket(&seller, &json!({ "title": "Cup final", "price": 45.5 }))
+            .await;
+        let (buyer, _) = self.signed_in_user().await;
+        let response = self
+            .post_json(&buyer, "/api/orders", &json!({ "ticketId": ticket["id"] }))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED, "reserving a ticket");
+        (buyer, response.json().await.expect("json body"))
+    }
+
     pub async fn current_user(&self, client: &Client) -> Value {
         let response = self.get(client, "/api/users/currentuser").await;
         assert_eq!(response.status(), StatusCode::OK);

@@ -22,24 +22,11 @@ async fn spawn_with_stripe_at(base: &str) -> TestApp {
     .await
 }
 
-async fn reserved_order(app: &TestApp) -> (Client, Value) {
-    let (seller, _) = app.signed_in_user().await;
-    let ticket = app
-        .create_ticket(&seller, &json!({ "title": "Cup final", "price": 45.5 }))
-        .await;
-    let (buyer, _) = app.signed_in_user().await;
-    let response = app
-        .post_json(&buyer, "/api/orders", &json!({ "ticketId": ticket["id"] }))
-        .await;
-    assert_eq!(response.status(), StatusCode::CREATED);
-    (buyer, response.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn a_payment_through_stripe_completes_the_order() {
     let emulator = localstripe().await;
     let app = spawn_with_stripe_at(&emulator.base).await;
-    let (buyer, order) = reserved_order(&app).await;
+    let (buyer, order) = app.reserved_order().await;
     let order_id = order["id"].as_str().unwrap();
     let response = app
         .post_json(
@@ -70,7 +57,7 @@ async fn a_payment_through_stripe_completes_the_order() {
 async fn a_card_declined_at_stripe_is_402_and_frees_the_ticket() {
     let emulator = localstripe().await;
     let app = spawn_with_stripe_at(&emulator.base).await;
-    let (buyer, order) = reserved_order(&app).await;
+    let (buyer, order) = app.reserved_order().await;
     let order_id = order["id"].as_str().unwrap();
     let body = json!({ "orderId": order_id, "token": "pm_card_chargeCustomerFail" });
     let response = app.post_json(&buyer, "/api/payments", &body).await;
@@ -100,7 +87,7 @@ async fn late_money_announced_by_stripes_webhook_is_refunded_at_stripe() {
     emulator
         .send_webhooks_to(&app.url("/api/webhooks/stripe"), WEBHOOK_SECRET)
         .await;
-    let (buyer, order) = reserved_order(&app).await;
+    let (buyer, order) = app.reserved_order().await;
     let order_id = Id::parse(order["id"].as_str().unwrap()).unwrap();
     let user = Id::parse(app.current_user(&buyer).await["id"].as_str().unwrap()).unwrap();
     // The buyer starts paying (as on a Checkout page) and the reservation runs out meanwhile.
@@ -178,7 +165,7 @@ async fn a_browser_pays_on_stripe_checkout_and_its_return_is_checked_with_stripe
         config.stripe_api_base = Some(base.clone());
     })
     .await;
-    let (buyer, order) = reserved_order(&app).await;
+    let (buyer, order) = app.reserved_order().await;
     let order_id = order["id"].as_str().unwrap();
 
     // The Pay button is a plain form post, answered with a redirect to Stripe Checkout.

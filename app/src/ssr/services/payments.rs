@@ -174,9 +174,10 @@ async fn begin_or_resume(
 }
 
 /// Pays `order_id` with `token` (a Stripe PaymentMethod or token id): begin (or join the
-/// payment already in flight), then charge and settle with no transaction open. The charging
-/// and settling run as a task of their own, so a buyer whose connection drops still gets the
-/// ticket they paid for. A decline is `PaymentDeclined` (402) with the bank's reason.
+/// payment already in flight), then charge and settle with no transaction open. All of it runs
+/// as a task of its own that the caller only waits for, so a buyer whose connection drops at
+/// any moment still gets the ticket they paid for. A decline is `PaymentDeclined` (402) with
+/// the bank's reason.
 #[expect(
     clippy::too_many_arguments,
     reason = "the database, gateway and in-flight payments travel separately until services share one context"
@@ -191,10 +192,18 @@ pub async fn pay_order<G: PaymentGateway + 'static>(
     currency: &str,
     now: Timestamp,
 ) -> Result<Charge, AppError> {
-    let (charge, request) =
-        match begin_or_resume(db, user, order_id, currency, Some(token), now).await? {
+    let (db, gateway, payments) = (db.clone(), gateway.clone(), payments.clone());
+    let (user, order_id, token, currency) = (
+        user.clone(),
+        order_id.clone(),
+        token.to_string(),
+        currency.to_string(),
+    );
+    let paying = tokio::spawn(async move {
+        let begun = begin_or_resume(&db, &user, &order_id, &currency, Some(&token), now).await?;
+        let (charge, request) = match begun {
             Begun::New { charge, title } => {
-                let request = charge_request(&charge, token, &title);
+                let request = charge_request(&charge, &token, &title);
                 (charge, request)
             }
             Begun::InFlight {
@@ -206,7 +215,12 @@ pub async fn pay_order<G: PaymentGateway + 'static>(
                 (charge, request)
             }
         };
-    match payments.run(db, gateway, &charge, request).await? {
+        payments.run(&db, &gateway, &charge, request).await
+    });
+    let settled = paying
+        .await
+        .map_err(|err| internal(anyhow::anyhow!("payment task failed: {err}")))??;
+    match settled {
         Settled::Paid(charge) => Ok(charge),
         Settled::Declined(charge) => Err(AppError::PaymentDeclined(
             charge

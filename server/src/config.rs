@@ -1,4 +1,4 @@
-//! Settings from command-line flags, each with a matching environment variable (SPEC §7).
+//! Settings from command-line flags, each with a matching environment variable.
 
 use app::domain::parse_duration;
 use app::ssr::Settings;

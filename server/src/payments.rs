@@ -54,6 +54,7 @@ pub async fn checkout_return(
         &user,
         &order_id,
         session_id,
+        &*state.clock,
     )
     .await
     {

@@ -95,6 +95,7 @@ pub async fn headers(req: Request, next: Next) -> Response {
 /// Sessions slide: a signed-in session seen again has its idle expiry moved on (written at most
 /// hourly), and ends 90 days after sign-in however active.
 pub async fn session_activity(
+    State(state): State<AppState>,
     session: tower_sessions::Session,
     req: Request,
     next: Next,
@@ -109,7 +110,7 @@ pub async fn session_activity(
     if asset {
         return next.run(req).await;
     }
-    let now = app::ssr::clock::now().millis();
+    let now = state.clock.now().millis();
     if let Err(err) = app::ssr::session::note_activity(&session, now).await {
         return err.into_response();
     }
@@ -175,8 +176,8 @@ pub async fn server_fn_guard(State(state): State<AppState>, req: Request, next: 
     response
 }
 
-fn now_secs() -> i64 {
-    app::ssr::clock::now().millis() / 1000
+fn now_secs(state: &AppState) -> i64 {
+    state.clock.now().millis() / 1000
 }
 
 /// The `(__path, __err)` pair of a query string, if it has both.
@@ -190,7 +191,7 @@ fn error_link_parts(query: &str) -> Option<(String, String, Option<String>)> {
 fn sign_error_link(state: &AppState, location: &str) -> Option<String> {
     let (_, query) = location.split_once('?')?;
     let (path, err, _) = error_link_parts(query)?;
-    let sig = state.error_link_key.sign(&path, &err, now_secs());
+    let sig = state.error_link_key.sign(&path, &err, now_secs(state));
     Some(format!("{location}&__sig={sig}"))
 }
 
@@ -206,7 +207,11 @@ pub async fn verify_error_links(
         return next.run(req).await;
     };
     let trusted = error_link_parts(query).is_some_and(|(path, err, sig)| {
-        sig.is_some_and(|sig| state.error_link_key.verify(&path, &err, &sig, now_secs()))
+        sig.is_some_and(|sig| {
+            state
+                .error_link_key
+                .verify(&path, &err, &sig, now_secs(&state))
+        })
     });
     if trusted {
         return next.run(req).await;

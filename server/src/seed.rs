@@ -4,7 +4,8 @@
 use crate::Config;
 use anyhow::{Context, bail};
 use app::domain::{Category, Email, Price, TicketDraft, Title};
-use app::ssr::{Db, clock, services};
+use app::ssr::clock::{Clock, SystemClock};
+use app::ssr::{Db, services};
 
 /// Password of every demo account (`demo1@example.com`, `demo2@example.com`, …).
 pub const DEMO_PASSWORD: &str = "ticketing-demo";
@@ -123,12 +124,12 @@ async fn seed(db: &Db, user_count: usize, ticket_count: usize) -> anyhow::Result
             Email::parse(&format!("demo{n}@example.com")).map_err(|e| anyhow::anyhow!(e.message))
         })
         .collect::<Result<_, _>>()?;
-    let sellers = services::users::create_demo_users(db, &emails, DEMO_PASSWORD, clock::now())
+    let sellers = services::users::create_demo_users(db, &emails, DEMO_PASSWORD, SystemClock.now())
         .await
         .map_err(|e| anyhow::anyhow!("creating demo users failed: {e}"))?;
 
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let now = clock::now();
+    let now = SystemClock.now();
     for n in 0..ticket_count {
         let category = Category::ALL[rng.below(4)];
         let (names, base_price) = match category {

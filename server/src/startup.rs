@@ -2,6 +2,7 @@
 
 use crate::{Config, api, assets, security};
 use anyhow::Context;
+use app::ssr::clock::{SharedClock, SystemClock};
 use app::ssr::payments::PaymentGateway;
 use app::ssr::{AppState, Db};
 use app::{App, shell};
@@ -37,6 +38,14 @@ pub struct Application {
 impl Application {
     /// Opens the database (running migrations), binds the listener and assembles the router.
     pub async fn build(config: Config) -> anyhow::Result<Application> {
+        Application::build_with_clock(config, std::sync::Arc::new(SystemClock)).await
+    }
+
+    /// As [`Application::build`], telling the time by `clock` (tests pass a manual one).
+    pub async fn build_with_clock(
+        config: Config,
+        clock: SharedClock,
+    ) -> anyhow::Result<Application> {
         let db = Db::connect(&config.database_url).await?;
         let session_store = SqliteStore::new(db.read.clone())
             .with_table_name("sessions")
@@ -60,11 +69,26 @@ impl Application {
             .site_addr(bound)
             .env(Env::PROD)
             .build();
+        let settings = config.settings(bound);
+        if !app::ssr::payments::stripe::is_known_currency(&settings.currency) {
+            anyhow::bail!(
+                "CURRENCY `{}` is not an ISO 4217 currency code (such as usd, eur or gbp)",
+                settings.currency
+            );
+        }
         let gateway = crate::payments::gateway(&config)?;
         if gateway.is_test_mode() {
             tracing::warn!("no STRIPE_SECRET_KEY: payments run in test mode, no real money moves");
         }
-        let state = AppState::new(db, config.settings(bound), gateway, leptos_options);
+        let state = AppState::new(db, clock, settings, gateway, leptos_options);
+
+        // Orders that lapsed while the server was down are expired before it serves anything.
+        let expired = app::ssr::services::orders::expire_orders(&state.db, state.clock.now())
+            .await
+            .map_err(|err| anyhow::anyhow!("failed to expire lapsed orders: {err}"))?;
+        if expired > 0 {
+            tracing::info!(count = expired, "expired orders that lapsed while stopped");
+        }
 
         // Payments a crash or an unreachable provider left in flight are finished now, with the
         // idempotency keys they were started with.
@@ -80,9 +104,10 @@ impl Application {
         }
         tokio::task::spawn_blocking(app::ssr::passwords::warm_up);
         tokio::spawn(delete_expired_sessions(session_store.clone()));
-        // Orders that lapsed while the server was down are swept at once, then about every second.
+        // Then about every second.
         let sweeper = tokio::spawn(app::ssr::services::orders::run_expiry_sweeper(
             state.db.clone(),
+            state.clock.clone(),
             std::time::Duration::from_secs(1),
         ));
 
@@ -177,7 +202,10 @@ fn router(
             render_shell,
         )
         .fallback(fallback)
-        .layer(axum::middleware::from_fn(security::session_activity))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security::session_activity,
+        ))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -23,11 +23,11 @@ impl From<crate::ssr::services::users::User> for CurrentUser {
 
 #[server(prefix = "/_fn", endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: String) -> Result<CurrentUser, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     state.auth_limiter.check(fn_context::client_ip().await?)?;
-    let user = services::users::sign_up(&state.db, &email, &password, clock::now()).await?;
-    session::begin(&fn_context::session().await?, &user.id).await?;
+    let user = services::users::sign_up(&state.db, &email, &password, state.clock.now()).await?;
+    session::begin(&fn_context::session().await?, &user.id, state.clock.now()).await?;
     leptos_axum::redirect("/");
     Ok(user.into())
 }
@@ -38,7 +38,7 @@ pub async fn sign_in(email: String, password: String) -> Result<CurrentUser, App
     let state = fn_context::state()?;
     state.auth_limiter.check(fn_context::client_ip().await?)?;
     let user = services::users::sign_in(&state.db, &email, &password).await?;
-    session::begin(&fn_context::session().await?, &user.id).await?;
+    session::begin(&fn_context::session().await?, &user.id, state.clock.now()).await?;
     leptos_axum::redirect("/");
     Ok(user.into())
 }

@@ -62,7 +62,7 @@ impl OrderView {
 /// sends the buyer to their order. A changed price comes back as a 409 for the page to show.
 #[server(prefix = "/_fn", endpoint = "reserve_ticket")]
 pub async fn reserve_ticket(ticket_id: String, price: String) -> Result<String, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let buyer = session::user_id(&fn_context::session().await?)
         .await?
@@ -78,7 +78,7 @@ pub async fn reserve_ticket(ticket_id: String, price: String) -> Result<String, 
         Some(seen_price),
         settings.reservation_window_ms,
         settings.max_live_orders,
-        clock::now(),
+        state.clock.now(),
     )
     .await?;
     leptos_axum::redirect(&format!("/orders/{}", reserved.order.id));
@@ -87,7 +87,7 @@ pub async fn reserve_ticket(ticket_id: String, price: String) -> Result<String, 
 
 #[server(prefix = "/_fn", endpoint = "get_order")]
 pub async fn get_order(id: String) -> Result<OrderView, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let buyer = session::user_id(&fn_context::session().await?)
         .await?
@@ -95,7 +95,7 @@ pub async fn get_order(id: String) -> Result<OrderView, AppError> {
     let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
     let found = services::orders::get_order(&state.db, &buyer, &id).await?;
     let charges = services::payments::list_order_charges(&state.db, &buyer, &id).await?;
-    let mut view = OrderView::new(&found, &buyer, &state.settings.currency, clock::now());
+    let mut view = OrderView::new(&found, &buyer, &state.settings.currency, state.clock.now());
     view.payment_problem = charges.last().and_then(|charge| match charge.status {
         crate::domain::ChargeStatus::Failed | crate::domain::ChargeStatus::Refunded => {
             charge.failure_message.clone()
@@ -107,12 +107,12 @@ pub async fn get_order(id: String) -> Result<OrderView, AppError> {
 
 #[server(prefix = "/_fn", endpoint = "list_orders")]
 pub async fn list_orders() -> Result<Vec<OrderView>, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let buyer = session::user_id(&fn_context::session().await?)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let now = clock::now();
+    let now = state.clock.now();
     let listed = services::orders::list_orders(&state.db, &buyer).await?;
     Ok(listed
         .iter()
@@ -122,12 +122,12 @@ pub async fn list_orders() -> Result<Vec<OrderView>, AppError> {
 
 #[server(prefix = "/_fn", endpoint = "cancel_order")]
 pub async fn cancel_order(id: String) -> Result<(), AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let buyer = session::user_id(&fn_context::session().await?)
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
-    services::orders::cancel_order(&state.db, &buyer, &id, clock::now()).await?;
+    services::orders::cancel_order(&state.db, &buyer, &id, state.clock.now()).await?;
     Ok(())
 }

@@ -26,7 +26,7 @@ pub async fn get_payment_mode() -> Result<PaymentMode, AppError> {
 #[server(prefix = "/_fn", endpoint = "pay_with_test_card")]
 pub async fn pay_with_test_card(order_id: String, card_number: String) -> Result<(), AppError> {
     use crate::ssr::payments::test_mode::token_for_test_card;
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let buyer = session::user_id(&fn_context::session().await?)
         .await?
@@ -47,7 +47,7 @@ pub async fn pay_with_test_card(order_id: String, card_number: String) -> Result
         &order_id,
         token,
         currency,
-        clock::now(),
+        state.clock.now(),
     )
     .await?;
     Ok(())
@@ -56,7 +56,7 @@ pub async fn pay_with_test_card(order_id: String, card_number: String) -> Result
 /// Stripe: sends the browser to a Stripe Checkout page for the order.
 #[server(prefix = "/_fn", endpoint = "start_checkout")]
 pub async fn start_checkout(order_id: String) -> Result<(), AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let buyer = session::user_id(&fn_context::session().await?)
         .await?
@@ -69,7 +69,7 @@ pub async fn start_checkout(order_id: String) -> Result<(), AppError> {
         &order_id,
         &state.settings.currency,
         &state.settings.public_url,
-        clock::now(),
+        &*state.clock,
     )
     .await?;
     leptos_axum::redirect(&url);
@@ -94,12 +94,12 @@ pub struct MyTicketsView {
 
 #[server(prefix = "/_fn", endpoint = "my_tickets")]
 pub async fn my_tickets() -> Result<MyTicketsView, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let user = session::user_id(&fn_context::session().await?)
         .await?
         .ok_or(AppError::Unauthenticated)?;
-    let now = clock::now();
+    let now = state.clock.now();
     let currency = &state.settings.currency;
     let bought = services::tickets::list_bought_tickets(&state.db, &user)
         .await?
@@ -122,7 +122,7 @@ pub async fn my_tickets() -> Result<MyTicketsView, AppError> {
 /// Puts a bought ticket back on sale at `price`, then shows the new listing.
 #[server(prefix = "/_fn", endpoint = "resell_ticket")]
 pub async fn resell_ticket(ticket_id: String, price: String) -> Result<String, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let owner = session::user_id(&fn_context::session().await?)
         .await?
@@ -130,7 +130,7 @@ pub async fn resell_ticket(ticket_id: String, price: String) -> Result<String, A
     let ticket_id = crate::domain::Id::parse(&ticket_id).map_err(|_| AppError::NotFound)?;
     let price = crate::domain::Price::from_text(&price)?;
     let listing =
-        services::tickets::resell_ticket(&state.db, &owner, &ticket_id, price, clock::now())
+        services::tickets::resell_ticket(&state.db, &owner, &ticket_id, price, state.clock.now())
             .await?;
     leptos_axum::redirect(&format!("/tickets/{}", listing.id));
     Ok(listing.id.to_string())

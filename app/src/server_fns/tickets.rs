@@ -74,10 +74,10 @@ pub async fn browse_tickets(
     sort: Option<String>,
     page: Option<String>,
 ) -> Result<TicketPageView, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let viewer = session::user_id(&fn_context::session().await?).await?;
-    let now = clock::now();
+    let now = state.clock.now();
     let query = services::tickets::BrowseQuery {
         q,
         category,
@@ -101,7 +101,7 @@ pub async fn browse_tickets(
 
 #[server(prefix = "/_fn", endpoint = "get_ticket")]
 pub async fn get_ticket(id: String) -> Result<TicketView, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let viewer = session::user_id(&fn_context::session().await?).await?;
     let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
@@ -110,7 +110,7 @@ pub async fn get_ticket(id: String) -> Result<TicketView, AppError> {
         &ticket,
         viewer.as_ref(),
         &state.settings.currency,
-        clock::now(),
+        state.clock.now(),
     ))
 }
 
@@ -140,7 +140,7 @@ pub async fn list_ticket(
     venue: Option<String>,
     starts_at: Option<String>,
 ) -> Result<String, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let seller = session::user_id(&fn_context::session().await?)
         .await?
@@ -152,7 +152,8 @@ pub async fn list_ticket(
         venue.as_deref(),
         starts_at.as_deref(),
     )?;
-    let ticket = services::tickets::list_ticket(&state.db, &seller, draft, clock::now()).await?;
+    let ticket =
+        services::tickets::list_ticket(&state.db, &seller, draft, state.clock.now()).await?;
     leptos_axum::redirect(&format!("/tickets/{}", ticket.id));
     Ok(ticket.id.to_string())
 }
@@ -168,7 +169,7 @@ pub async fn edit_ticket(
     venue: Option<String>,
     starts_at: Option<String>,
 ) -> Result<TicketView, AppError> {
-    use crate::ssr::{clock, fn_context, services, session};
+    use crate::ssr::{fn_context, services, session};
     let state = fn_context::state()?;
     let user = session::user_id(&fn_context::session().await?)
         .await?
@@ -181,7 +182,7 @@ pub async fn edit_ticket(
         venue.as_deref(),
         starts_at.as_deref(),
     );
-    let now = clock::now();
+    let now = state.clock.now();
     let ticket = services::tickets::edit_ticket(&state.db, &user, &id, draft, version, now).await?;
     Ok(TicketView::new(
         &ticket,

@@ -1,13 +1,59 @@
-//! The one place the server reads the wall clock; services pass the time on to the domain.
+//! Where the server's time comes from: a [`Clock`] in the application state, the system clock
+//! in production and a [`ManualClock`] that tests move. Services take their time from it (and
+//! hand it to the domain as a parameter); nothing else reads the wall clock.
 
 use crate::domain::Timestamp;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
-pub fn now() -> Timestamp {
-    let millis = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0);
-    Timestamp::from_millis(millis)
+/// Tells the time.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// The clock every part of the server shares.
+pub type SharedClock = Arc<dyn Clock>;
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let millis = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        Timestamp::from_millis(millis)
+    }
+}
+
+/// A clock that stands still until it is moved: tests step past a reservation window instead
+/// of waiting for it.
+#[derive(Debug)]
+pub struct ManualClock(AtomicI64);
+
+impl ManualClock {
+    /// Stopped at the current wall-clock time.
+    pub fn starting_now() -> ManualClock {
+        ManualClock(AtomicI64::new(SystemClock.now().millis()))
+    }
+
+    /// Moves the clock forward by `millis`.
+    pub fn advance(&self, millis: i64) {
+        self.0.fetch_add(millis, Ordering::AcqRel);
+    }
+
+    /// Moves the clock to just after `at`.
+    pub fn move_past(&self, at: Timestamp) {
+        self.0.fetch_max(at.millis() + 1, Ordering::AcqRel);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(self.0.load(Ordering::Acquire))
+    }
 }
 
 /// A fresh time-ordered id (UUID v7).

@@ -8,10 +8,15 @@ use tower_sessions::Session;
 const USER_ID: &str = "user_id";
 
 /// Starts a signed-in session under a fresh session id (so a planted id is worthless).
-pub async fn begin(session: &Session, user_id: &Id) -> Result<(), AppError> {
+/// `now` starts its lifetime.
+pub async fn begin(
+    session: &Session,
+    user_id: &Id,
+    now: crate::domain::Timestamp,
+) -> Result<(), AppError> {
     session.cycle_id().await?;
     session.insert(USER_ID, user_id.as_str()).await?;
-    let now = crate::ssr::clock::now().millis();
+    let now = now.millis();
     session.insert(SIGNED_IN_AT, now).await?;
     session.insert(SEEN_AT, now).await?;
     Ok(())
@@ -31,7 +36,7 @@ pub async fn user_id(session: &Session) -> Result<Option<Id>, AppError> {
 const SIGNED_IN_AT: &str = "signed_in_at";
 const SEEN_AT: &str = "seen_at";
 
-/// A signed-in session ends this long after sign-in, however active (SPEC §8).
+/// A signed-in session ends this long after sign-in, however active.
 pub const ABSOLUTE_LIFETIME_MS: i64 = 90 * 24 * 3600 * 1000;
 /// Activity is written down at most this often: each write moves the idle expiry on.
 pub const TOUCH_EVERY_MS: i64 = 3600 * 1000;

@@ -1,4 +1,4 @@
-//! Run-time settings the services need (SPEC §7). The binary fills them from flags and environment.
+//! Run-time settings the services need. The binary fills them from flags and environment.
 
 /// Settings shared by every request.
 #[derive(Clone)]

@@ -9,6 +9,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// Where every service takes the time from (the system clock; a manual one in tests).
+    pub clock: super::clock::SharedClock,
     pub settings: Arc<Settings>,
     pub auth_limiter: Arc<RateLimiter>,
     /// Reservations per account (`ORDER_RATE_LIMIT`).
@@ -25,6 +27,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(
         db: Db,
+        clock: super::clock::SharedClock,
         settings: Settings,
         gateway: Gateway,
         leptos_options: LeptosOptions,
@@ -37,7 +40,10 @@ impl AppState {
             settings: Arc::new(settings),
             auth_limiter,
             gateway: Arc::new(gateway),
-            payments: Arc::default(),
+            payments: Arc::new(super::services::payments::InFlightPayments::new(
+                clock.clone(),
+            )),
+            clock,
             browse_cache: Arc::default(),
             leptos_options,
             error_link_key: Default::default(),

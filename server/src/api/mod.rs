@@ -1,4 +1,4 @@
-//! The JSON API under `/api` (SPEC §3). Handlers only translate: read the session, parse the
+//! The JSON API under `/api`. Handlers only translate: read the session, parse the
 //! body, call one service, shape the answer. Every error leaves as the `{errors:[…]}` envelope,
 //! including unknown routes, wrong methods, malformed JSON and oversized bodies.
 

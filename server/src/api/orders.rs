@@ -5,8 +5,8 @@ use super::{ApiJson, require_user};
 use app::AppError;
 use app::domain::{Id, Price, Timestamp};
 use app::error::ErrorDetail;
+use app::ssr::AppState;
 use app::ssr::services::orders::{self, OrderWithTicket};
-use app::ssr::{AppState, clock};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
-/// An order as the API shows it (SPEC §3), with its ticket embedded.
+/// An order as the API shows it, with its ticket embedded.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderJson {
@@ -81,7 +81,7 @@ pub async fn reserve_ticket(
         }
     };
     state.order_limiter.check(buyer.clone())?;
-    let now = clock::now();
+    let now = state.clock.now();
     let settings = &state.settings;
     let reserved = orders::reserve_ticket(
         &state.db,
@@ -101,7 +101,7 @@ pub async fn list_orders(
     session: Session,
 ) -> Result<Json<Vec<OrderJson>>, AppError> {
     let buyer = require_user(&session).await?;
-    let now = clock::now();
+    let now = state.clock.now();
     let listed = orders::list_orders(&state.db, &buyer).await?;
     Ok(Json(
         listed.iter().map(|o| OrderJson::new(o, now)).collect(),
@@ -116,7 +116,7 @@ pub async fn get_order(
     let buyer = require_user(&session).await?;
     let id = Id::parse(&id)?;
     let found = orders::get_order(&state.db, &buyer, &id).await?;
-    Ok(Json(OrderJson::new(&found, clock::now())))
+    Ok(Json(OrderJson::new(&found, state.clock.now())))
 }
 
 pub async fn cancel_order(
@@ -126,6 +126,6 @@ pub async fn cancel_order(
 ) -> Result<StatusCode, AppError> {
     let buyer = require_user(&session).await?;
     let id = Id::parse(&id)?;
-    orders::cancel_order(&state.db, &buyer, &id, clock::now()).await?;
+    orders::cancel_order(&state.db, &buyer, &id, state.clock.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }

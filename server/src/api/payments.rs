@@ -4,9 +4,9 @@ use super::{ApiJson, require_user};
 use app::AppError;
 use app::domain::{Charge, Id};
 use app::error::ErrorDetail;
+use app::ssr::AppState;
 use app::ssr::payments::webhook;
 use app::ssr::services::payments::{self, StripeEvent};
-use app::ssr::{AppState, clock};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
-/// A charge as the API shows it (SPEC §3).
+/// A charge as the API shows it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargeJson {
@@ -80,7 +80,7 @@ pub async fn pay_order(
         &order_id,
         token,
         currency,
-        clock::now(),
+        state.clock.now(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(ChargeJson::from(&charge))))
@@ -103,7 +103,7 @@ pub async fn stripe_webhook(
         .get("stripe-signature")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let now_seconds = clock::now().millis() / 1000;
+    let now_seconds = state.clock.now().millis() / 1000;
     if let Err(err) = webhook::verify(&body, signature, secret.expose(), now_seconds) {
         tracing::warn!(error = %err, "refused a webhook delivery");
         return Err(AppError::invalid("Invalid webhook signature"));
@@ -118,6 +118,6 @@ pub async fn stripe_webhook(
         event_type: event_type.to_string(),
         object: event["data"]["object"].clone(),
     };
-    payments::apply_stripe_event(&state.db, &*state.gateway, event).await?;
+    payments::apply_stripe_event(&state.db, &*state.gateway, event, &*state.clock).await?;
     Ok(Json(serde_json::json!({ "received": true })))
 }

@@ -4,8 +4,8 @@ use super::{ApiJson, ApiQuery, require_user};
 use app::AppError;
 use app::domain::{Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp, Title};
 use app::error::ErrorDetail;
+use app::ssr::AppState;
 use app::ssr::services::tickets::{self, BrowseQuery};
-use app::ssr::{AppState, clock};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
-/// A ticket as the API shows it (SPEC §3).
+/// A ticket as the API shows it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketJson {
@@ -102,7 +102,7 @@ pub async fn browse_tickets(
     State(state): State<AppState>,
     ApiQuery(params): ApiQuery<BrowseParams>,
 ) -> Result<(HeaderMap, Json<Vec<TicketJson>>), AppError> {
-    let now = clock::now();
+    let now = state.clock.now();
     let query = BrowseQuery {
         q: params.q,
         category: params.category,
@@ -136,7 +136,7 @@ pub async fn get_ticket(
 ) -> Result<Json<TicketJson>, AppError> {
     let id = Id::parse(&id)?;
     let ticket = tickets::get_ticket(&state.db, &id).await?;
-    Ok(Json(TicketJson::new(&ticket, clock::now())))
+    Ok(Json(TicketJson::new(&ticket, state.clock.now())))
 }
 
 pub async fn list_ticket(
@@ -146,7 +146,7 @@ pub async fn list_ticket(
 ) -> Result<(StatusCode, Json<TicketJson>), AppError> {
     let seller = require_user(&session).await?;
     let draft = parse_draft(&body)?;
-    let now = clock::now();
+    let now = state.clock.now();
     let ticket = tickets::list_ticket(&state.db, &seller, draft, now).await?;
     Ok((StatusCode::CREATED, Json(TicketJson::new(&ticket, now))))
 }
@@ -160,7 +160,7 @@ pub async fn edit_ticket(
     let user = require_user(&session).await?;
     let id = Id::parse(&id)?;
     let version = parse_version(&body)?;
-    let now = clock::now();
+    let now = state.clock.now();
     let ticket =
         tickets::edit_ticket(&state.db, &user, &id, parse_draft(&body), version, now).await?;
     Ok(Json(TicketJson::new(&ticket, now)))

@@ -3,7 +3,7 @@
 use super::ApiJson;
 use app::AppError;
 use app::ssr::services::users::{self, User};
-use app::ssr::{AppState, clock, session};
+use app::ssr::{AppState, session};
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
@@ -54,8 +54,8 @@ pub async fn sign_up(
     ApiJson(body): ApiJson<CredentialsBody>,
 ) -> Result<(StatusCode, Json<UserJson>), AppError> {
     state.auth_limiter.check(client.ip())?;
-    let user = users::sign_up(&state.db, body.email(), body.password(), clock::now()).await?;
-    session::begin(&session, &user.id).await?;
+    let user = users::sign_up(&state.db, body.email(), body.password(), state.clock.now()).await?;
+    session::begin(&session, &user.id, state.clock.now()).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
@@ -67,7 +67,7 @@ pub async fn sign_in(
 ) -> Result<Json<UserJson>, AppError> {
     state.auth_limiter.check(client.ip())?;
     let user = users::sign_in(&state.db, body.email(), body.password()).await?;
-    session::begin(&session, &user.id).await?;
+    session::begin(&session, &user.id, state.clock.now()).await?;
     Ok(Json(user.into()))
 }
 

@@ -754,7 +754,7 @@ async fn a_charge_left_in_flight_by_a_crash_is_finished_at_start_up() {
         let id = Id::parse(&order_id).unwrap();
         let mut tx = app.state.db.begin_write().await.unwrap();
         let stored = orders::find_order(&mut tx, &id).await.unwrap().unwrap();
-        let now = app::ssr::clock::now();
+        let now = app.clock.now();
         let charge = Charge::for_order(app::ssr::clock::new_id(), &stored, "usd", now);
         charges::insert_charge(&mut tx, &charge, Some("tok_visa"))
             .await
@@ -840,7 +840,7 @@ async fn a_session_slides_with_activity_and_ends_ninety_days_after_sign_in() {
         .unwrap();
 
     // Last seen two days ago, so (without sliding) twelve days of life left.
-    let now = app::ssr::clock::now().millis();
+    let now = app.clock.now().millis();
     let mut record = store.load(&id).await.unwrap().unwrap();
     record.data.insert("seen_at".into(), json!(now - 2 * DAY));
     record.expiry_date = time::OffsetDateTime::now_utc() + time::Duration::days(12);
@@ -869,5 +869,22 @@ async fn a_session_slides_with_activity_and_ends_ninety_days_after_sign_in() {
     assert!(
         store.load(&id).await.unwrap().is_none(),
         "deleted from the store"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_currency_is_refused_at_start_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = server::Config::defaults();
+    config.database_url = format!("sqlite://{}", dir.path().join("t.db").display());
+    config.site_addr = "127.0.0.1:0".parse().unwrap();
+    config.currency = "dollars".into();
+    let refused = server::Application::build(config.clone()).await;
+    let message = format!("{:#}", refused.err().expect("the server refuses to start"));
+    assert!(message.contains("CURRENCY `dollars`"), "{message}");
+    config.currency = "EUR".into();
+    assert!(
+        server::Application::build(config).await.is_ok(),
+        "any case of a real code"
     );
 }

@@ -1,9 +1,11 @@
 //! `spawn_app()`: the real application on 127.0.0.1:0 with a fresh temporary database, plus
 //! small helpers to talk to it like a client would.
 
+pub use app::ssr::clock::{Clock, ManualClock};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
 use server::{Application, Config};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -11,6 +13,8 @@ use tokio::sync::oneshot;
 pub struct TestApp {
     pub address: String,
     pub state: app::ssr::AppState,
+    /// The app's clock: it stands still until a test moves it.
+    pub clock: Arc<ManualClock>,
     config: Config,
     dir: TempDir,
     shutdown: oneshot::Sender<()>,
@@ -31,11 +35,11 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     config.database_url = format!("sqlite://{}", dir.path().join("ticketing.db").display());
     config.site_addr = "127.0.0.1:0".parse().expect("address");
     configure(&mut config);
-    start(config, dir).await
+    start(config, dir, Arc::new(ManualClock::starting_now())).await
 }
 
-async fn start(config: Config, dir: TempDir) -> TestApp {
-    let app = Application::build(config.clone())
+async fn start(config: Config, dir: TempDir, clock: Arc<ManualClock>) -> TestApp {
+    let app = Application::build_with_clock(config.clone(), clock.clone())
         .await
         .expect("the application starts");
     let address = format!("http://{}", app.address());
@@ -47,6 +51,7 @@ async fn start(config: Config, dir: TempDir) -> TestApp {
     TestApp {
         address,
         state,
+        clock,
         config,
         dir,
         shutdown,
@@ -54,16 +59,17 @@ async fn start(config: Config, dir: TempDir) -> TestApp {
     }
 }
 
-/// A stopped application whose database is kept for the next start.
+/// A stopped application whose database (and clock) is kept for the next start.
 pub struct StoppedApp {
     config: Config,
     dir: TempDir,
+    pub clock: Arc<ManualClock>,
 }
 
 impl StoppedApp {
     /// Starts the application again on the same database (on a new port).
     pub async fn start(self) -> TestApp {
-        start(self.config, self.dir).await
+        start(self.config, self.dir, self.clock).await
     }
 }
 
@@ -101,6 +107,7 @@ impl TestApp {
         StoppedApp {
             config: self.config,
             dir: self.dir,
+            clock: self.clock,
         }
     }
 
@@ -247,14 +254,11 @@ pub fn set_cookie<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
 
 pub const SESSION_COOKIE: &str = "ticketing_session";
 
-/// Waits for the wall clock to pass an order's `expiresAt`: the passing of time itself, which
-/// no request to the server could stand in for.
-pub async fn wait_until_expired(order: &Value) {
+/// Moves `clock` just past an order's `expiresAt`: its reservation window is over.
+pub fn move_past_expiry(clock: &ManualClock, order: &Value) {
     let expires_at = order["expiresAt"]
         .as_str()
         .and_then(app::domain::Timestamp::parse_rfc3339)
         .expect("the order has an expiresAt");
-    while app::ssr::clock::now() <= expires_at {
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    clock.move_past(expires_at);
 }

@@ -1,4 +1,4 @@
-//! `POST /api/payments` and `POST /api/webhooks/stripe` (SPEC §2 Charge, §3, §5) with the
+//! `POST /api/payments` and `POST /api/webhooks/stripe` with the
 //! built-in test-mode gateway.
 
 use crate::helpers::*;
@@ -309,7 +309,7 @@ async fn a_cancelled_or_expired_order_cannot_be_paid() {
 
     let (buyer, order, _) = reserved_order(&app).await;
     let order_id = order["id"].as_str().unwrap();
-    wait_until_expired(&order).await;
+    move_past_expiry(&app.clock, &order);
     let response = pay(&app, &buyer, order_id, "tok_visa").await;
     let body: Value = response.json().await.unwrap();
     // Before the sweeper runs the order reads as expired; after, as cancelled by expiry.
@@ -381,7 +381,7 @@ async fn payment_in_flight(app: &TestApp, buyer: &Client, order: &Value) -> app:
         &user,
         &order_id,
         "usd",
-        app::ssr::clock::now(),
+        app.clock.now(),
     )
     .await
     .expect("payment begins");
@@ -410,8 +410,9 @@ async fn deliver(app: &TestApp, body: &str, signature: &str) -> reqwest::Respons
         .unwrap()
 }
 
-fn now_seconds() -> i64 {
-    app::ssr::clock::now().millis() / 1000
+/// What the app's clock says, in seconds (webhook signatures carry it).
+fn now_seconds(app: &TestApp) -> i64 {
+    app.clock.now().millis() / 1000
 }
 
 async fn stored_order_status(app: &TestApp, order_id: &str) -> OrderStatus {
@@ -433,7 +434,7 @@ async fn a_signed_webhook_completes_the_payment_once_however_often_it_arrives() 
         let response = deliver(
             &app,
             &body,
-            &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds()),
+            &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds(&app)),
         )
         .await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -444,7 +445,7 @@ async fn a_signed_webhook_completes_the_payment_once_however_often_it_arrives() 
         deliver(
             &app,
             &other,
-            &sign(other.as_bytes(), WEBHOOK_SECRET, now_seconds())
+            &sign(other.as_bytes(), WEBHOOK_SECRET, now_seconds(&app))
         )
         .await
         .status(),
@@ -477,21 +478,21 @@ async fn tampered_wrongly_signed_and_stale_webhooks_are_refused_and_change_nothi
     let response = deliver(
         &app,
         &tampered,
-        &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds()),
+        &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds(&app)),
     )
     .await;
     assert_errors(response, StatusCode::BAD_REQUEST, refused.clone()).await;
     let response = deliver(
         &app,
         &body,
-        &sign(body.as_bytes(), "whsec_someone_else", now_seconds()),
+        &sign(body.as_bytes(), "whsec_someone_else", now_seconds(&app)),
     )
     .await;
     assert_errors(response, StatusCode::BAD_REQUEST, refused.clone()).await;
     let response = deliver(
         &app,
         &body,
-        &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds() - 301),
+        &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds(&app) - 301),
     )
     .await;
     assert_errors(response, StatusCode::BAD_REQUEST, refused.clone()).await;
@@ -515,13 +516,13 @@ async fn money_arriving_after_the_order_expired_is_refunded_exactly_once() {
     let app = spawn_with_webhooks(1_000).await;
     let (buyer, order, ticket_id) = reserved_order(&app).await;
     let charge = payment_in_flight(&app, &buyer, &order).await;
-    wait_until_expired(&order).await;
+    move_past_expiry(&app.clock, &order);
     for event_id in ["evt_late_1", "evt_late_1", "evt_late_2"] {
         let body = succeeded_event(event_id, &charge, "pi_late");
         let response = deliver(
             &app,
             &body,
-            &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds()),
+            &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds(&app)),
         )
         .await;
         assert_eq!(response.status(), StatusCode::OK);
@@ -571,7 +572,7 @@ async fn webhooks_are_refused_when_no_secret_is_configured() {
     let response = deliver(
         &app,
         &body,
-        &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds()),
+        &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds(&app)),
     )
     .await;
     assert_errors(
@@ -587,7 +588,7 @@ async fn deliver_signed(app: &TestApp, event: Value) -> reqwest::Response {
     deliver(
         app,
         &body,
-        &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds()),
+        &sign(body.as_bytes(), WEBHOOK_SECRET, now_seconds(app)),
     )
     .await
 }

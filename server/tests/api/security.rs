@@ -1,4 +1,4 @@
-//! CSRF protection and security headers (SPEC §6).
+//! CSRF protection and security headers.
 
 use crate::helpers::*;
 use reqwest::StatusCode;

@@ -1,6 +1,7 @@
 //! `ticketing seed --demo`: fills an empty database, and refuses one that has users.
 
 use app::ssr::Db;
+use app::ssr::clock::Clock;
 use app::ssr::services::tickets::{BrowseCache, BrowseQuery, browse_tickets};
 use server::Config;
 
@@ -15,7 +16,7 @@ async fn seeding_fills_an_empty_database_once() {
         .expect("seeding an empty database");
 
     let db = Db::connect(&config.database_url).await.unwrap();
-    let now = app::ssr::clock::now();
+    let now = app::ssr::clock::SystemClock.now();
     let page = browse_tickets(&db, &BrowseCache::default(), &BrowseQuery::default(), now)
         .await
         .unwrap();

@@ -1,4 +1,4 @@
-//! `/api/tickets` (SPEC §2 Ticket, §3): listing, showing, editing, browsing.
+//! `/api/tickets`: listing, showing, editing, browsing.
 
 use crate::helpers::*;
 use app::domain::{Category, Id, Price, TicketDraft, Title};
@@ -475,7 +475,7 @@ async fn seed(app: &TestApp, count: usize) -> Id {
             .unwrap()
             .to_string(),
     );
-    let start = app::ssr::clock::now();
+    let start = app.clock.now();
     let words = [
         "Jazz night",
         "Cup final",
@@ -643,7 +643,7 @@ async fn past_events_are_not_listed() {
 
 /// Holds a ticket for `millis` from now, as a reservation would (orders arrive with the next issue).
 async fn reserve_directly(app: &TestApp, ticket_id: &str, millis: i64) {
-    let now = app::ssr::clock::now();
+    let now = app.clock.now();
     let mut tx = app.state.db.begin_write().await.unwrap();
     let taken = app::ssr::storage::tickets::reserve_ticket_row(
         &mut tx,

@@ -1,4 +1,4 @@
-//! `/api/users/*` (SPEC §3): sign-up, sign-in, sign-out, current user, rate limiting.
+//! `/api/users/*`: sign-up, sign-in, sign-out, current user, rate limiting.
 
 use crate::helpers::*;
 use reqwest::StatusCode;

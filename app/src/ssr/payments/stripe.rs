@@ -97,7 +97,13 @@ fn provider(err: StripeError) -> GatewayError {
 }
 
 fn currency(code: &str) -> stripe_types::Currency {
-    code.parse().unwrap_or(stripe_types::Currency::USD)
+    let Ok(currency) = code.parse();
+    currency
+}
+
+/// Whether `code` is an ISO 4217 currency Stripe knows (lower case, e.g. `usd`, `eur`).
+pub fn is_known_currency(code: &str) -> bool {
+    !matches!(currency(code), stripe_types::Currency::Unknown(_))
 }
 
 fn metadata(request: &ChargeRequest) -> HashMap<String, String> {

@@ -1,4 +1,4 @@
-//! The built-in test-mode gateway (SPEC §5): no Stripe key, no network, no money. It accepts
+//! The built-in test-mode gateway: no Stripe key, no network, no money. It accepts
 //! exactly Stripe's published test cards and tokens, answers the way Stripe would, and remembers
 //! idempotency keys so a repeated request gets the first answer, as at Stripe.
 

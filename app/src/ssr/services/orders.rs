@@ -10,7 +10,7 @@ use crate::domain::order::{
 };
 use crate::domain::{Id, Order, OrderStatus, Price, Ticket, Timestamp};
 use crate::error::AppError;
-use crate::ssr::clock;
+use crate::ssr::clock::{self, SharedClock};
 use crate::ssr::db::Db;
 use crate::ssr::storage::events::insert_event;
 use crate::ssr::storage::{self, orders, tickets};
@@ -247,12 +247,12 @@ pub async fn expire_orders(db: &Db, now: Timestamp) -> Result<usize, AppError> {
 
 /// The background sweeper: a sweep at once (orders that lapsed while the server was down),
 /// then one about every second, until the process ends.
-pub async fn run_expiry_sweeper(db: Db, every: std::time::Duration) {
+pub async fn run_expiry_sweeper(db: Db, clock: SharedClock, every: std::time::Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match expire_orders(&db, clock::now()).await {
+        match expire_orders(&db, clock.now()).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "expired lapsed orders"),
             Err(err) => tracing::warn!(error = %err, "order expiry sweep failed; retrying"),

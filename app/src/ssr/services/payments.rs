@@ -8,7 +8,7 @@ use super::orders::expire_lapsed_order;
 use crate::domain::charge::{LATE_PAYMENT_REFUNDED, PAYMENT_IN_PROGRESS};
 use crate::domain::{Charge, ChargeStatus, Id, Order, OrderStatus, Timestamp};
 use crate::error::AppError;
-use crate::ssr::clock;
+use crate::ssr::clock::{self, Clock, SharedClock};
 use crate::ssr::db::Db;
 use crate::ssr::error_response::internal;
 use crate::ssr::payments::{
@@ -235,6 +235,7 @@ pub async fn pay_order<G: PaymentGateway + 'static>(
 async fn charge_and_settle(
     db: &Db,
     gateway: &impl PaymentGateway,
+    clock: &dyn Clock,
     charge: &Charge,
     request: &ChargeRequest,
 ) -> Result<Settled, AppError> {
@@ -242,7 +243,7 @@ async fn charge_and_settle(
         Ok(outcome) => outcome,
         Err(GatewayError::InvalidToken) => {
             // Nothing reached the bank: the attempt is void and the buyer may try again.
-            abandon_charge(db, charge, "The payment token is not valid").await?;
+            abandon_charge(db, charge, "The payment token is not valid", clock.now()).await?;
             return Err(AppError::invalid_field(
                 "token",
                 "The payment token is not valid",
@@ -256,7 +257,7 @@ async fn charge_and_settle(
             return Err(AppError::PaymentUnavailable);
         }
     };
-    settle_payment(db, gateway, &charge.id, outcome, clock::now()).await
+    settle_payment(db, gateway, &charge.id, outcome, clock.now()).await
 }
 
 type Settlement = Shared<BoxFuture<'static, Result<Settled, AppError>>>;
@@ -265,12 +266,20 @@ type Settlement = Shared<BoxFuture<'static, Result<Settled, AppError>>>;
 /// own, detached from the request that started it; whoever asks about the same charge
 /// meanwhile (the buyer clicking again, a retry after a dropped connection) waits for that
 /// task's answer instead of calling the gateway a second time.
-#[derive(Default)]
 pub struct InFlightPayments {
     running: Mutex<HashMap<Id, Settlement>>,
+    /// When each payment is settled.
+    clock: SharedClock,
 }
 
 impl InFlightPayments {
+    pub fn new(clock: SharedClock) -> InFlightPayments {
+        InFlightPayments {
+            running: Mutex::default(),
+            clock,
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Settlement>> {
         self.running
             .lock()
@@ -306,7 +315,8 @@ impl InFlightPayments {
             let (this, db, gateway, charge) =
                 (self.clone(), db.clone(), gateway.clone(), charge.clone());
             async move {
-                let result = charge_and_settle(&db, &*gateway, &charge, &request).await;
+                let result =
+                    charge_and_settle(&db, &*gateway, &*this.clock, &charge, &request).await;
                 this.lock().remove(&charge.id);
                 result
             }
@@ -378,8 +388,12 @@ pub async fn resume_unfinished_payments<G: PaymentGateway + 'static>(
 }
 
 /// Marks a charge that never reached the bank as failed, leaving the order live.
-async fn abandon_charge(db: &Db, charge: &Charge, reason: &str) -> Result<(), AppError> {
-    let now = clock::now();
+async fn abandon_charge(
+    db: &Db,
+    charge: &Charge,
+    reason: &str,
+    now: Timestamp,
+) -> Result<(), AppError> {
     let mut tx = db.begin_write().await?;
     if charges::settle_charge(
         &mut tx,
@@ -515,9 +529,9 @@ pub async fn start_checkout(
     order_id: &Id,
     currency: &str,
     public_url: &str,
-    now: Timestamp,
+    clock: &dyn Clock,
 ) -> Result<String, AppError> {
-    let (charge, title) = begin_payment(db, user, order_id, currency, now).await?;
+    let (charge, title) = begin_payment(db, user, order_id, currency, clock.now()).await?;
     let back = format!("{public_url}/orders/{order_id}/checkout-return");
     let request = CheckoutRequest {
         charge: charge_request(&charge, "", &title),
@@ -528,14 +542,15 @@ pub async fn start_checkout(
     match gateway.create_checkout(&request).await {
         Ok(session) => {
             let mut tx = db.begin_write().await?;
-            charges::set_stripe_id(&mut tx, &charge.id, &session.id, clock::now()).await?;
+            charges::set_stripe_id(&mut tx, &charge.id, &session.id, clock.now()).await?;
             tx.commit().await?;
             Ok(session.url)
         }
         Err(err) => {
             // Creating a checkout page moves no money: give the attempt up so the buyer can retry.
             tracing::error!(error = %err, charge = %charge.id, "could not open a checkout session");
-            abandon_charge(db, &charge, "The payment page could not be opened").await?;
+            let reason = "The payment page could not be opened";
+            abandon_charge(db, &charge, reason, clock.now()).await?;
             Err(AppError::PaymentUnavailable)
         }
     }
@@ -550,6 +565,7 @@ pub async fn confirm_checkout(
     user: &Id,
     order_id: &Id,
     session_id: Option<&str>,
+    clock: &dyn Clock,
 ) -> Result<(), AppError> {
     let charges_of_order = list_order_charges(db, user, order_id).await?;
     let in_flight = charges_of_order.iter().rev().find(|c| {
@@ -575,12 +591,12 @@ pub async fn confirm_checkout(
                 ChargeOutcome::Succeeded {
                     stripe_id: payment_intent,
                 },
-                clock::now(),
+                clock.now(),
             )
             .await?;
         }
         Ok(CheckoutState::Open | CheckoutState::Expired) => {
-            abandon_charge(db, charge, "The payment was not completed").await?;
+            abandon_charge(db, charge, "The payment was not completed", clock.now()).await?;
         }
         Err(err) => {
             tracing::error!(error = %err, charge = %charge.id, "could not ask for a checkout session's state");
@@ -641,6 +657,7 @@ pub async fn apply_stripe_event(
     db: &Db,
     gateway: &impl PaymentGateway,
     event: StripeEvent,
+    clock: &dyn Clock,
 ) -> Result<(), AppError> {
     let seen: bool = {
         let mut conn = db.read.acquire().await?;
@@ -653,7 +670,7 @@ pub async fn apply_stripe_event(
         return Ok(());
     }
     let object = &event.object;
-    let now = clock::now();
+    let now = clock.now();
     match event.event_type.as_str() {
         "payment_intent.succeeded" => {
             if let Some(pi) = object["id"].as_str()

@@ -1,4 +1,4 @@
-//! The append-only log of domain events (SPEC §2), written in the transaction of the change.
+//! The append-only log of domain events, written in the transaction of the change.
 
 use crate::domain::{Id, Timestamp};
 use sqlx::SqliteConnection;

@@ -5,7 +5,15 @@
 //! `TICKETING_BIN=target/release/ticketing cargo test -p server --test release_binary -- --ignored`.
 
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// Held while a test writes its copy of the binary and starts it. The tests run on threads of
+/// one process: a fork made by one test while another still has its copy open for writing
+/// hands that write descriptor to the child until it execs, and starting the copy meanwhile
+/// fails with "Text file busy" (ETXTBSY). No other fork happens in this file: SIGTERM is sent
+/// with `libc::kill`, not by running `kill`.
+static COPY_AND_START: Mutex<()> = Mutex::new(());
 
 struct Running(Child);
 
@@ -30,6 +38,9 @@ async fn start_alone(file_limit: Option<u32>) -> (Running, String, tempfile::Tem
         .expect("TICKETING_BIN must point at target/release/ticketing");
     let folder = tempfile::tempdir().unwrap();
     let binary = folder.path().join("ticketing");
+    let guard = COPY_AND_START
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     std::fs::copy(&built, &binary).expect("copy the binary");
     let port = free_port();
     let mut command = match file_limit {
@@ -49,6 +60,7 @@ async fn start_alone(file_limit: Option<u32>) -> (Running, String, tempfile::Tem
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the binary");
+    drop(guard);
     let mut running = Running(child);
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
@@ -189,11 +201,10 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
     assert_eq!(favicon.status(), 200);
 
     // SIGTERM stops it gracefully.
-    let pid = running.0.id().to_string();
-    Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .expect("send SIGTERM");
+    let pid = libc::pid_t::try_from(running.0.id()).expect("a pid fits pid_t");
+    // SAFETY: kill(2) with a pid this test started and still owns (not yet waited for).
+    let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(sent, 0, "send SIGTERM: {}", std::io::Error::last_os_error());
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
         if let Some(status) = running.0.try_wait().unwrap() {

@@ -5,29 +5,8 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
-/// One entry of the error envelope: a message, and the input it belongs to when there is one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ErrorDetail {
-    pub message: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub field: Option<String>,
-}
-
-impl ErrorDetail {
-    pub fn field(field: &str, message: &str) -> ErrorDetail {
-        ErrorDetail {
-            message: message.to_string(),
-            field: Some(field.to_string()),
-        }
-    }
-
-    pub fn message(message: &str) -> ErrorDetail {
-        ErrorDetail {
-            message: message.to_string(),
-            field: None,
-        }
-    }
-}
+use crate::domain::DomainError;
+pub use crate::domain::ErrorDetail;
 
 /// Everything that can go wrong, by what the caller should do about it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
@@ -142,6 +121,17 @@ impl AppError {
             })
             .map(|d| d.message)
             .collect()
+    }
+}
+
+/// A business rule's refusal, as the application answers it.
+impl From<DomainError> for AppError {
+    fn from(refusal: DomainError) -> AppError {
+        match refusal {
+            DomainError::Invalid(details) => AppError::Invalid(details),
+            DomainError::Forbidden => AppError::Forbidden,
+            DomainError::Conflict(detail) => AppError::Conflict(detail),
+        }
     }
 }
 

@@ -4,11 +4,10 @@ use crate::Config;
 use app::domain::Id;
 use app::ssr::payments::Gateway;
 use app::ssr::payments::stripe::StripeGateway;
-use app::ssr::{AppState, services};
-use axum::extract::{Path, Query, State};
+use app::ssr::{Ctx, services};
+use axum::extract::{Path, Query};
 use axum::response::Redirect;
 use std::collections::HashMap;
-use tower_sessions::Session;
 
 /// Stripe when a secret key is configured, otherwise the built-in test mode.
 pub fn gateway(config: &Config) -> anyhow::Result<Gateway> {
@@ -36,28 +35,18 @@ pub fn gateway(config: &Config) -> anyhow::Result<Gateway> {
 /// asks Stripe for the session's real state (the query string proves nothing), settles the
 /// payment if it went through, and shows the order page.
 pub async fn checkout_return(
-    State(state): State<AppState>,
-    session: Session,
+    ctx: Ctx,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
 ) -> Redirect {
-    let Ok(Some(user)) = app::ssr::session::user_id(&session).await else {
+    if ctx.user().is_err() {
         return Redirect::to("/auth/signin");
-    };
+    }
     let Ok(order_id) = Id::parse(&id) else {
         return Redirect::to("/orders");
     };
     let session_id = params.get("session_id").map(String::as_str);
-    if let Err(err) = services::payments::confirm_checkout(
-        &state.db,
-        &*state.gateway,
-        &user,
-        &order_id,
-        session_id,
-        &*state.clock,
-    )
-    .await
-    {
+    if let Err(err) = services::payments::checkout_return(&ctx, &order_id, session_id).await {
         tracing::warn!(error = %err, order = %order_id, "checkout return could not be confirmed");
     }
     Redirect::to(&format!("/orders/{order_id}"))

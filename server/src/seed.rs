@@ -4,8 +4,9 @@
 use crate::Config;
 use anyhow::{Context, bail};
 use app::domain::{Category, Email, Price, TicketDraft, Title};
-use app::ssr::clock::{Clock, SystemClock};
-use app::ssr::{Db, services};
+use app::ssr::clock::{Clock, ManualClock, SystemClock};
+use app::ssr::{Ctx, Db, services};
+use std::sync::Arc;
 
 /// Password of every demo account (`demo1@example.com`, `demo2@example.com`, …).
 pub const DEMO_PASSWORD: &str = "ticketing-demo";
@@ -101,7 +102,13 @@ impl Rng {
 
 pub async fn run(config: &Config, users: usize, tickets: usize) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url).await?;
-    let result = seed(&db, users.max(1), tickets).await;
+    // Listings are put on sale one millisecond apart, ending now, so "newest first" shows them
+    // in the order they were made.
+    let clock = Arc::new(ManualClock::at(
+        SystemClock.now().plus_millis(-(tickets as i64)),
+    ));
+    let state = crate::startup::offline_state(config, db.clone(), clock.clone())?;
+    let result = seed(&Ctx::system(&state), &clock, users.max(1), tickets).await;
     db.close().await;
     let (users, tickets) = result?;
     println!(
@@ -112,8 +119,14 @@ pub async fn run(config: &Config, users: usize, tickets: usize) -> anyhow::Resul
     Ok(())
 }
 
-async fn seed(db: &Db, user_count: usize, ticket_count: usize) -> anyhow::Result<(usize, usize)> {
-    let existing = app::ssr::storage::users::count_users(&mut *db.read.acquire().await?).await?;
+async fn seed(
+    ctx: &Ctx,
+    clock: &ManualClock,
+    user_count: usize,
+    ticket_count: usize,
+) -> anyhow::Result<(usize, usize)> {
+    let existing =
+        app::ssr::storage::users::count_users(&mut *ctx.db().read.acquire().await?).await?;
     if existing > 0 {
         bail!(
             "the database already has {existing} users; `seed --demo` only fills an empty database"
@@ -124,12 +137,12 @@ async fn seed(db: &Db, user_count: usize, ticket_count: usize) -> anyhow::Result
             Email::parse(&format!("demo{n}@example.com")).map_err(|e| anyhow::anyhow!(e.message))
         })
         .collect::<Result<_, _>>()?;
-    let sellers = services::users::create_demo_users(db, &emails, DEMO_PASSWORD, SystemClock.now())
+    let sellers = services::users::create_demo_users(ctx, &emails, DEMO_PASSWORD)
         .await
         .map_err(|e| anyhow::anyhow!("creating demo users failed: {e}"))?;
 
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    let now = SystemClock.now();
+    let now = ctx.now();
     for n in 0..ticket_count {
         let category = Category::ALL[rng.below(4)];
         let (names, base_price) = match category {
@@ -152,16 +165,12 @@ async fn seed(db: &Db, user_count: usize, ticket_count: usize) -> anyhow::Result
             starts_at: (rng.below(12) != 0)
                 .then(|| app::domain::Timestamp::from_millis(day_start + hour * 3_600_000)),
         };
-        let seller = &sellers[n % sellers.len()];
-        services::tickets::list_ticket(
-            db,
-            seller,
-            draft,
-            now.plus_millis(n as i64 - ticket_count as i64),
-        )
-        .await
-        .map_err(|e| anyhow::anyhow!("listing a demo ticket failed: {e}"))
-        .context("seeding tickets")?;
+        let seller = ctx.acting_as(sellers[n % sellers.len()].clone());
+        clock.advance(1);
+        services::tickets::list_ticket(&seller, draft)
+            .await
+            .map_err(|e| anyhow::anyhow!("listing a demo ticket failed: {e}"))
+            .context("seeding tickets")?;
     }
     Ok((sellers.len(), ticket_count))
 }

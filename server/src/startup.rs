@@ -12,7 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get};
-use leptos::config::{Env, LeptosOptions};
+use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::future::Future;
@@ -26,6 +26,30 @@ use tower_sessions_sqlx_store::SqliteStore;
 
 /// Sessions end after this long without activity.
 const SESSION_IDLE_DAYS: i64 = 14;
+
+/// The application state for a command that works on the database without serving it (the
+/// demo seed, tests): the settings from `config`, and the test-mode gateway, so nothing is charged.
+pub fn offline_state(config: &Config, db: Db, clock: SharedClock) -> anyhow::Result<AppState> {
+    Ok(AppState::new(
+        db,
+        clock,
+        config.settings(config.site_addr),
+        app::ssr::payments::Gateway::test_mode(),
+        leptos_options(config, config.site_addr)?,
+    ))
+}
+
+/// The Leptos options from the workspace's `[[workspace.metadata.leptos]]`, the same section
+/// cargo-leptos reads, compiled in so that the binary needs no `Cargo.toml` beside it; `LEPTOS_*`
+/// variables override it as usual. Where the site's files are and the address it is served on
+/// come from the settings (`LEPTOS_SITE_ROOT`, `LEPTOS_SITE_ADDR`), which read the same variables.
+pub fn leptos_options(config: &Config, site_addr: SocketAddr) -> anyhow::Result<LeptosOptions> {
+    let mut options = leptos::config::get_config_from_str(include_str!("../../Cargo.toml"))
+        .context("the workspace's Leptos metadata cannot be read")?;
+    options.site_root = config.site_root.as_str().into();
+    options.site_addr = site_addr;
+    Ok(options)
+}
 
 pub struct Application {
     listener: TcpListener,
@@ -62,13 +86,7 @@ impl Application {
             .local_addr()
             .context("failed to read the bound address")?;
 
-        let leptos_options = LeptosOptions::builder()
-            .output_name("ticketing")
-            .site_root(config.site_root.clone())
-            .site_pkg_dir("pkg")
-            .site_addr(bound)
-            .env(Env::PROD)
-            .build();
+        let leptos_options = leptos_options(&config, bound)?;
         let settings = config.settings(bound);
         if !app::ssr::payments::stripe::is_known_currency(&settings.currency) {
             anyhow::bail!(
@@ -83,7 +101,8 @@ impl Application {
         let state = AppState::new(db, clock, settings, gateway, leptos_options);
 
         // Orders that lapsed while the server was down are expired before it serves anything.
-        let expired = app::ssr::services::orders::expire_orders(&state.db, state.clock.now())
+        let system = app::ssr::Ctx::system(&state);
+        let expired = app::ssr::services::orders::expire_orders(&system)
             .await
             .map_err(|err| anyhow::anyhow!("failed to expire lapsed orders: {err}"))?;
         if expired > 0 {
@@ -92,13 +111,9 @@ impl Application {
 
         // Payments a crash or an unreachable provider left in flight are finished now, with the
         // idempotency keys they were started with.
-        let resumed = app::ssr::services::payments::resume_unfinished_payments(
-            &state.db,
-            &state.gateway,
-            &state.payments,
-        )
-        .await
-        .map_err(|err| anyhow::anyhow!("failed to look for unfinished payments: {err}"))?;
+        let resumed = app::ssr::services::payments::resume_unfinished_payments(&system)
+            .await
+            .map_err(|err| anyhow::anyhow!("failed to look for unfinished payments: {err}"))?;
         if resumed > 0 {
             tracing::info!(count = resumed, "finishing payments left in flight");
         }
@@ -106,8 +121,7 @@ impl Application {
         tokio::spawn(delete_expired_sessions(session_store.clone()));
         // Then about every second.
         let sweeper = tokio::spawn(app::ssr::services::orders::run_expiry_sweeper(
-            state.db.clone(),
-            state.clock.clone(),
+            system,
             std::time::Duration::from_secs(1),
         ));
 

@@ -1,6 +1,6 @@
 //! Email addresses as users type them, normalised so that two spellings of one address are equal.
 
-use crate::error::ErrorDetail;
+use super::ErrorDetail;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -1,6 +1,6 @@
 //! Opaque identifiers: UUID text in canonical hyphenated lower-case form.
 
-use crate::error::ErrorDetail;
+use super::ErrorDetail;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

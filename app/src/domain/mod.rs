@@ -5,6 +5,7 @@
 pub mod charge;
 pub mod duration;
 pub mod email;
+pub mod error;
 pub mod id;
 pub mod money;
 pub mod order;
@@ -16,6 +17,7 @@ pub mod time;
 pub use charge::{Charge, ChargeStatus};
 pub use duration::parse_duration;
 pub use email::Email;
+pub use error::{DomainError, ErrorDetail};
 pub use id::Id;
 pub use money::{Price, format_count, format_money};
 pub use order::{Order, OrderStatus};

@@ -1,7 +1,7 @@
 //! Money: integer cents inside, two decimals outside. JSON prices are numbers in major units
 //! (`20`, `20.5`); form prices are text (`20.50`).
 
-use crate::error::ErrorDetail;
+use super::ErrorDetail;
 use serde::{Deserialize, Serialize};
 
 /// The largest price a ticket may have: 1,000,000.00.

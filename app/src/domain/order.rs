@@ -1,8 +1,8 @@
 //! Orders: the reservation window and the order state machine. Pure rules with the time passed
 //! in; storage and services apply them inside one write transaction.
 
+use super::{DomainError, ErrorDetail};
 use super::{Id, Price, Ticket, TicketStatus, Timestamp};
-use crate::error::{AppError, ErrorDetail};
 use serde::{Deserialize, Serialize};
 
 pub const TICKET_RESERVED: &str = "Ticket is already reserved";
@@ -115,30 +115,39 @@ impl Order {
         }
     }
 
+    /// The order as it stands after moving to `status`: every change moves the version on.
+    pub fn moved_to(&self, status: OrderStatus) -> Order {
+        Order {
+            status,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
     /// Only the buyer may see or change an order.
-    pub fn check_owner(&self, user: &Id) -> Result<(), AppError> {
+    pub fn check_owner(&self, user: &Id) -> Result<(), DomainError> {
         if &self.buyer_id == user {
             Ok(())
         } else {
-            Err(AppError::Forbidden)
+            Err(DomainError::Forbidden)
         }
     }
 
     /// The buyer cancels: only a live order can be (a lapsed one already is).
-    pub fn cancel(&self, now: Timestamp) -> Result<OrderStatus, AppError> {
+    pub fn cancel(&self, now: Timestamp) -> Result<OrderStatus, DomainError> {
         match self.status_at(now) {
             OrderStatus::Created | OrderStatus::AwaitingPayment => Ok(OrderStatus::Cancelled),
-            OrderStatus::Complete => Err(AppError::invalid(ORDER_PAID)),
-            OrderStatus::Cancelled => Err(AppError::invalid(ORDER_CANCELLED)),
+            OrderStatus::Complete => Err(DomainError::invalid(ORDER_PAID)),
+            OrderStatus::Cancelled => Err(DomainError::invalid(ORDER_CANCELLED)),
         }
     }
 
     /// Payment may start on a live order only.
-    pub fn can_be_paid_at(&self, now: Timestamp) -> Result<(), AppError> {
+    pub fn can_be_paid_at(&self, now: Timestamp) -> Result<(), DomainError> {
         match self.status {
-            OrderStatus::Complete => Err(AppError::invalid(ORDER_PAID)),
-            OrderStatus::Cancelled => Err(AppError::invalid(ORDER_CANCELLED)),
-            _ if self.has_lapsed_at(now) => Err(AppError::invalid(ORDER_EXPIRED)),
+            OrderStatus::Complete => Err(DomainError::invalid(ORDER_PAID)),
+            OrderStatus::Cancelled => Err(DomainError::invalid(ORDER_CANCELLED)),
+            _ if self.has_lapsed_at(now) => Err(DomainError::invalid(ORDER_EXPIRED)),
             _ => Ok(()),
         }
     }
@@ -152,17 +161,17 @@ pub fn check_reservation(
     buyer: &Id,
     seen_price: Option<Price>,
     now: Timestamp,
-) -> Result<(), AppError> {
+) -> Result<(), DomainError> {
     if &ticket.seller_id == buyer {
-        return Err(AppError::invalid(OWN_TICKET));
+        return Err(DomainError::invalid(OWN_TICKET));
     }
     match ticket.status_at(now) {
-        TicketStatus::Sold => return Err(AppError::invalid(TICKET_SOLD)),
-        TicketStatus::Reserved => return Err(AppError::invalid(TICKET_RESERVED)),
+        TicketStatus::Sold => return Err(DomainError::invalid(TICKET_SOLD)),
+        TicketStatus::Reserved => return Err(DomainError::invalid(TICKET_RESERVED)),
         TicketStatus::Available => {}
     }
     match seen_price {
-        Some(seen) if seen != ticket.price => Err(AppError::Conflict(ErrorDetail::field(
+        Some(seen) if seen != ticket.price => Err(DomainError::Conflict(ErrorDetail::field(
             "price",
             PRICE_CHANGED,
         ))),
@@ -259,19 +268,29 @@ mod tests {
         lapsed.reserved_until = Some(now);
         let mut sold = ticket();
         sold.status = TicketStatus::Sold;
-        type Case<'a> = (&'a Ticket, &'a Id, Option<Price>, Result<(), AppError>);
+        type Case<'a> = (&'a Ticket, &'a Id, Option<Price>, Result<(), DomainError>);
         let cases: [Case; 7] = [
             (&ticket(), &buyer, seen, Ok(())),
             (&ticket(), &buyer, None, Ok(())),
-            (&ticket(), &id(2), seen, Err(AppError::invalid(OWN_TICKET))),
-            (&held, &buyer, seen, Err(AppError::invalid(TICKET_RESERVED))),
+            (
+                &ticket(),
+                &id(2),
+                seen,
+                Err(DomainError::invalid(OWN_TICKET)),
+            ),
+            (
+                &held,
+                &buyer,
+                seen,
+                Err(DomainError::invalid(TICKET_RESERVED)),
+            ),
             (&lapsed, &buyer, seen, Ok(())),
-            (&sold, &buyer, seen, Err(AppError::invalid(TICKET_SOLD))),
+            (&sold, &buyer, seen, Err(DomainError::invalid(TICKET_SOLD))),
             (
                 &ticket(),
                 &buyer,
                 Some(Price::from_stored(4000)),
-                Err(AppError::Conflict(ErrorDetail::field(
+                Err(DomainError::Conflict(ErrorDetail::field(
                     "price",
                     PRICE_CHANGED,
                 ))),
@@ -293,12 +312,12 @@ mod tests {
         assert_eq!(order.cancel(Timestamp(999)), Ok(OrderStatus::Cancelled));
         assert_eq!(
             order.cancel(Timestamp(1_000)),
-            Err(AppError::invalid(ORDER_CANCELLED))
+            Err(DomainError::invalid(ORDER_CANCELLED))
         );
         assert_eq!(order.can_be_paid_at(Timestamp(999)), Ok(()));
         assert_eq!(
             order.can_be_paid_at(Timestamp(1_000)),
-            Err(AppError::invalid(ORDER_EXPIRED))
+            Err(DomainError::invalid(ORDER_EXPIRED))
         );
         let paid = Order {
             status: OrderStatus::Complete,
@@ -306,14 +325,14 @@ mod tests {
         };
         assert_eq!(
             paid.cancel(Timestamp(0)),
-            Err(AppError::invalid(ORDER_PAID))
+            Err(DomainError::invalid(ORDER_PAID))
         );
         assert_eq!(
             paid.can_be_paid_at(Timestamp(0)),
-            Err(AppError::invalid(ORDER_PAID))
+            Err(DomainError::invalid(ORDER_PAID))
         );
         assert_eq!(order.check_owner(&id(4)), Ok(()));
-        assert_eq!(order.check_owner(&id(2)), Err(AppError::Forbidden));
+        assert_eq!(order.check_owner(&id(2)), Err(DomainError::Forbidden));
     }
 
     /// What can happen to one ticket, in any order, at any time.

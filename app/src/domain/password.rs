@@ -1,7 +1,7 @@
 //! Passwords as typed at sign-up and sign-in. The plain text is a secret: it cannot be printed
 //! with `{:?}` or serialised, only handed to the hasher.
 
-use crate::error::ErrorDetail;
+use super::ErrorDetail;
 use std::fmt;
 
 pub const PASSWORD_MIN_CHARS: usize = 8;

@@ -4,7 +4,7 @@
 //! two identical-looking titles differ), so they are refused with a field error rather than
 //! silently dropped.
 
-use crate::error::ErrorDetail;
+use super::ErrorDetail;
 use unicode_normalization::UnicodeNormalization;
 
 /// Characters that change how text is laid out or are invisible: bidirectional controls,

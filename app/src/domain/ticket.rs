@@ -1,7 +1,7 @@
 //! Tickets (listings): what a seller may write into one, and when it may be changed.
 
+use super::{DomainError, ErrorDetail};
 use super::{Id, Price, Timestamp};
-use crate::error::{AppError, ErrorDetail};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -189,7 +189,7 @@ impl TicketDraft {
         category: Result<Option<&str>, ErrorDetail>,
         venue: Result<Option<&str>, ErrorDetail>,
         starts_at: Result<Option<&str>, ErrorDetail>,
-    ) -> Result<TicketDraft, AppError> {
+    ) -> Result<TicketDraft, DomainError> {
         let category = category.and_then(Category::parse);
         let venue = venue.and_then(parse_venue);
         let starts_at = starts_at.and_then(parse_starts_at);
@@ -201,7 +201,7 @@ impl TicketDraft {
                 venue,
                 starts_at,
             }),
-            (title, price, category, venue, starts_at) => Err(AppError::Invalid(
+            (title, price, category, venue, starts_at) => Err(DomainError::Invalid(
                 [
                     title.err(),
                     price.err(),
@@ -246,14 +246,14 @@ impl Ticket {
     }
 
     /// Only the seller may edit, and only while nobody holds or owns the ticket.
-    pub fn can_be_edited_by(&self, user: &Id, now: Timestamp) -> Result<(), AppError> {
+    pub fn can_be_edited_by(&self, user: &Id, now: Timestamp) -> Result<(), DomainError> {
         if &self.seller_id != user {
-            return Err(AppError::Forbidden);
+            return Err(DomainError::Forbidden);
         }
         match self.status_at(now) {
             TicketStatus::Available => Ok(()),
             TicketStatus::Reserved | TicketStatus::Sold => {
-                Err(AppError::invalid(CANNOT_EDIT_RESERVED))
+                Err(DomainError::invalid(CANNOT_EDIT_RESERVED))
             }
         }
     }
@@ -360,7 +360,10 @@ mod tests {
             Ok(Some("soon")),
         )
         .unwrap_err();
-        let fields: Vec<_> = err.details().into_iter().filter_map(|d| d.field).collect();
+        let DomainError::Invalid(details) = err else {
+            panic!("a draft's errors are all invalid fields: {err:?}");
+        };
+        let fields: Vec<_> = details.into_iter().filter_map(|d| d.field).collect();
         assert_eq!(fields, ["title", "price", "category", "venue", "startsAt"]);
     }
 
@@ -374,24 +377,24 @@ mod tests {
             (
                 ticket(TicketStatus::Available, None),
                 &stranger,
-                Err(AppError::Forbidden),
+                Err(DomainError::Forbidden),
             ),
             (
                 ticket(TicketStatus::Reserved, Some(now.0 + 1)),
                 &seller,
-                Err(AppError::invalid(CANNOT_EDIT_RESERVED)),
+                Err(DomainError::invalid(CANNOT_EDIT_RESERVED)),
             ),
             (
                 ticket(TicketStatus::Reserved, Some(now.0 + 1)),
                 &stranger,
-                Err(AppError::Forbidden),
+                Err(DomainError::Forbidden),
             ),
             // The hold lapsed at `now`: editable again, sweeper or not.
             (ticket(TicketStatus::Reserved, Some(now.0)), &seller, Ok(())),
             (
                 ticket(TicketStatus::Sold, None),
                 &seller,
-                Err(AppError::invalid(CANNOT_EDIT_RESERVED)),
+                Err(DomainError::invalid(CANNOT_EDIT_RESERVED)),
             ),
         ];
         for (ticket, user, expected) in cases {

@@ -23,42 +23,34 @@ impl From<crate::ssr::services::users::User> for CurrentUser {
 
 #[server(prefix = "/_fn", endpoint = "sign_up")]
 pub async fn sign_up(email: String, password: String) -> Result<CurrentUser, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    state.auth_limiter.check(fn_context::client_ip().await?)?;
-    let user = services::users::sign_up(&state.db, &email, &password, state.clock.now()).await?;
-    session::begin(&fn_context::session().await?, &user.id, state.clock.now()).await?;
+    use crate::ssr::services::users::{self, Credentials};
+    let ctx = crate::ssr::fn_context::ctx().await?;
+    let user = users::sign_up(&ctx, &Credentials { email, password }).await?;
     leptos_axum::redirect("/");
     Ok(user.into())
 }
 
 #[server(prefix = "/_fn", endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<CurrentUser, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    state.auth_limiter.check(fn_context::client_ip().await?)?;
-    let user = services::users::sign_in(&state.db, &email, &password).await?;
-    session::begin(&fn_context::session().await?, &user.id, state.clock.now()).await?;
+    use crate::ssr::services::users::{self, Credentials};
+    let ctx = crate::ssr::fn_context::ctx().await?;
+    let user = users::sign_in(&ctx, &Credentials { email, password }).await?;
     leptos_axum::redirect("/");
     Ok(user.into())
 }
 
 #[server(prefix = "/_fn", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    use crate::ssr::{fn_context, session};
-    session::end(&fn_context::session().await?).await?;
+    let ctx = crate::ssr::fn_context::ctx().await?;
+    crate::ssr::services::users::sign_out(&ctx).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
 
 #[server(prefix = "/_fn", endpoint = "current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    let Some(user_id) = session::user_id(&fn_context::session().await?).await? else {
-        return Ok(None);
-    };
-    Ok(services::users::find_user(&state.db, &user_id)
+    let ctx = crate::ssr::fn_context::ctx().await?;
+    Ok(crate::ssr::services::users::current_user(&ctx)
         .await?
         .map(CurrentUser::from))
 }

@@ -39,20 +39,19 @@ impl OrderView {
 
 #[cfg(feature = "ssr")]
 impl OrderView {
+    /// The order as its buyer sees it now.
     fn new(
         found: &crate::ssr::services::orders::OrderWithTicket,
-        viewer: &crate::domain::Id,
-        currency: &str,
-        now: crate::domain::Timestamp,
+        ctx: &crate::ssr::Ctx,
     ) -> OrderView {
-        let order = &found.order;
+        let (order, now) = (&found.order, ctx.now());
         OrderView {
             id: order.id.to_string(),
             status: order.status_at(now).as_str().to_string(),
-            price: crate::domain::format_money(order.price.cents(), currency),
+            price: crate::domain::format_money(order.price.cents(), &ctx.settings().currency),
             expires_at: order.expires_at.to_rfc3339(),
             millis_left: order.millis_left_at(now),
-            ticket: TicketView::new(&found.ticket, Some(viewer), currency, now),
+            ticket: TicketView::new(&found.ticket, ctx),
             payment_problem: None,
         }
     }
@@ -62,40 +61,26 @@ impl OrderView {
 /// sends the buyer to their order. A changed price comes back as a 409 for the page to show.
 #[server(prefix = "/_fn", endpoint = "reserve_ticket")]
 pub async fn reserve_ticket(ticket_id: String, price: String) -> Result<String, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    let buyer = session::user_id(&fn_context::session().await?)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let ticket_id = crate::domain::Id::parse(&ticket_id).map_err(|_| AppError::NotFound)?;
-    let seen_price = crate::domain::Price::from_text(&price)?;
-    state.order_limiter.check(buyer.clone())?;
-    let settings = &state.settings;
-    let reserved = services::orders::reserve_ticket(
-        &state.db,
-        &buyer,
-        &ticket_id,
-        Some(seen_price),
-        settings.reservation_window_ms,
-        settings.max_live_orders,
-        state.clock.now(),
-    )
-    .await?;
+    use crate::domain::{Id, Price};
+    use crate::ssr::services::orders::{self, ReserveTicket};
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let input = ReserveTicket {
+        ticket_id: Id::parse(&ticket_id)?,
+        seen_price: Some(Price::from_text(&price)?),
+    };
+    let reserved = orders::reserve_ticket(&ctx, input).await?;
     leptos_axum::redirect(&format!("/orders/{}", reserved.order.id));
     Ok(reserved.order.id.to_string())
 }
 
 #[server(prefix = "/_fn", endpoint = "get_order")]
 pub async fn get_order(id: String) -> Result<OrderView, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    let buyer = session::user_id(&fn_context::session().await?)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
-    let found = services::orders::get_order(&state.db, &buyer, &id).await?;
-    let charges = services::payments::list_order_charges(&state.db, &buyer, &id).await?;
-    let mut view = OrderView::new(&found, &buyer, &state.settings.currency, state.clock.now());
+    use crate::ssr::services::{orders, payments};
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let id = crate::domain::Id::parse(&id)?;
+    let found = orders::get_order(&ctx, &id).await?;
+    let charges = payments::list_order_charges(&ctx, &id).await?;
+    let mut view = OrderView::new(&found, &ctx);
     view.payment_problem = charges.last().and_then(|charge| match charge.status {
         crate::domain::ChargeStatus::Failed | crate::domain::ChargeStatus::Refunded => {
             charge.failure_message.clone()
@@ -107,27 +92,15 @@ pub async fn get_order(id: String) -> Result<OrderView, AppError> {
 
 #[server(prefix = "/_fn", endpoint = "list_orders")]
 pub async fn list_orders() -> Result<Vec<OrderView>, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    let buyer = session::user_id(&fn_context::session().await?)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let now = state.clock.now();
-    let listed = services::orders::list_orders(&state.db, &buyer).await?;
-    Ok(listed
-        .iter()
-        .map(|o| OrderView::new(o, &buyer, &state.settings.currency, now))
-        .collect())
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let listed = crate::ssr::services::orders::list_orders(&ctx).await?;
+    Ok(listed.iter().map(|o| OrderView::new(o, &ctx)).collect())
 }
 
 #[server(prefix = "/_fn", endpoint = "cancel_order")]
 pub async fn cancel_order(id: String) -> Result<(), AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    let buyer = session::user_id(&fn_context::session().await?)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
-    services::orders::cancel_order(&state.db, &buyer, &id, state.clock.now()).await?;
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let id = crate::domain::Id::parse(&id)?;
+    crate::ssr::services::orders::cancel_order(&ctx, &id).await?;
     Ok(())
 }

@@ -29,12 +29,9 @@ pub struct TicketView {
 
 #[cfg(feature = "ssr")]
 impl TicketView {
-    pub fn new(
-        ticket: &crate::domain::Ticket,
-        viewer: Option<&crate::domain::Id>,
-        currency: &str,
-        now: crate::domain::Timestamp,
-    ) -> TicketView {
+    /// The ticket as whoever `ctx` acts for sees it now.
+    pub fn new(ticket: &crate::domain::Ticket, ctx: &crate::ssr::Ctx) -> TicketView {
+        let (now, currency) = (ctx.now(), ctx.settings().currency.as_str());
         TicketView {
             id: ticket.id.to_string(),
             title: ticket.title.clone(),
@@ -51,7 +48,7 @@ impl TicketView {
                 .unwrap_or_default(),
             status: ticket.status_at(now).as_str().to_string(),
             version: ticket.version,
-            is_mine: viewer == Some(&ticket.seller_id),
+            is_mine: ctx.actor() == Some(&ticket.seller_id),
         }
     }
 }
@@ -74,23 +71,20 @@ pub async fn browse_tickets(
     sort: Option<String>,
     page: Option<String>,
 ) -> Result<TicketPageView, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    let viewer = session::user_id(&fn_context::session().await?).await?;
-    let now = state.clock.now();
-    let query = services::tickets::BrowseQuery {
+    use crate::ssr::services::tickets::{self, BrowseQuery};
+    let ctx = crate::ssr::fn_context::ctx().await?;
+    let query = BrowseQuery {
         q,
         category,
         sort,
         page,
     };
-    let page =
-        services::tickets::browse_tickets(&state.db, &state.browse_cache, &query, now).await?;
+    let page = tickets::browse_tickets(&ctx, &query).await?;
     Ok(TicketPageView {
         tickets: page
             .tickets
             .iter()
-            .map(|t| TicketView::new(t, viewer.as_ref(), &state.settings.currency, now))
+            .map(|t| TicketView::new(t, &ctx))
             .collect(),
         page: page.page,
         total: page.total,
@@ -101,19 +95,13 @@ pub async fn browse_tickets(
 
 #[server(prefix = "/_fn", endpoint = "get_ticket")]
 pub async fn get_ticket(id: String) -> Result<TicketView, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    let viewer = session::user_id(&fn_context::session().await?).await?;
-    let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
-    let ticket = services::tickets::get_ticket(&state.db, &id).await?;
-    Ok(TicketView::new(
-        &ticket,
-        viewer.as_ref(),
-        &state.settings.currency,
-        state.clock.now(),
-    ))
+    let ctx = crate::ssr::fn_context::ctx().await?;
+    let id = crate::domain::Id::parse(&id)?;
+    let ticket = crate::ssr::services::tickets::get_ticket(&ctx, &id).await?;
+    Ok(TicketView::new(&ticket, &ctx))
 }
 
+/// The listing form's fields, as typed.
 #[cfg(feature = "ssr")]
 fn parse_form_draft(
     title: &str,
@@ -121,7 +109,7 @@ fn parse_form_draft(
     category: Option<&str>,
     venue: Option<&str>,
     starts_at: Option<&str>,
-) -> Result<crate::domain::TicketDraft, AppError> {
+) -> Result<crate::domain::TicketDraft, crate::domain::DomainError> {
     use crate::domain::{Price, TicketDraft, Title};
     TicketDraft::parse(
         Title::parse(title),
@@ -140,20 +128,15 @@ pub async fn list_ticket(
     venue: Option<String>,
     starts_at: Option<String>,
 ) -> Result<String, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    let seller = session::user_id(&fn_context::session().await?)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
+    let ctx = crate::ssr::fn_context::signed_in().await?;
     let draft = parse_form_draft(
         &title,
         &price,
         category.as_deref(),
         venue.as_deref(),
         starts_at.as_deref(),
-    )?;
-    let ticket =
-        services::tickets::list_ticket(&state.db, &seller, draft, state.clock.now()).await?;
+    );
+    let ticket = crate::ssr::services::tickets::list_ticket(&ctx, draft?).await?;
     leptos_axum::redirect(&format!("/tickets/{}", ticket.id));
     Ok(ticket.id.to_string())
 }
@@ -169,25 +152,19 @@ pub async fn edit_ticket(
     venue: Option<String>,
     starts_at: Option<String>,
 ) -> Result<TicketView, AppError> {
-    use crate::ssr::{fn_context, services, session};
-    let state = fn_context::state()?;
-    let user = session::user_id(&fn_context::session().await?)
-        .await?
-        .ok_or(AppError::Unauthenticated)?;
-    let id = crate::domain::Id::parse(&id).map_err(|_| AppError::NotFound)?;
-    let draft = parse_form_draft(
-        &title,
-        &price,
-        category.as_deref(),
-        venue.as_deref(),
-        starts_at.as_deref(),
-    );
-    let now = state.clock.now();
-    let ticket = services::tickets::edit_ticket(&state.db, &user, &id, draft, version, now).await?;
-    Ok(TicketView::new(
-        &ticket,
-        Some(&user),
-        &state.settings.currency,
-        now,
-    ))
+    use crate::ssr::services::tickets::{self, EditTicket};
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let input = EditTicket {
+        ticket_id: crate::domain::Id::parse(&id)?,
+        draft: parse_form_draft(
+            &title,
+            &price,
+            category.as_deref(),
+            venue.as_deref(),
+            starts_at.as_deref(),
+        ),
+        expected_version: version,
+    };
+    let ticket = tickets::edit_ticket(&ctx, input).await?;
+    Ok(TicketView::new(&ticket, &ctx))
 }

@@ -39,6 +39,11 @@ impl ManualClock {
         ManualClock(AtomicI64::new(SystemClock.now().millis()))
     }
 
+    /// A clock standing at `at`.
+    pub fn at(at: Timestamp) -> ManualClock {
+        ManualClock(AtomicI64::new(at.millis()))
+    }
+
     /// Moves the clock forward by `millis`.
     pub fn advance(&self, millis: i64) {
         self.0.fetch_add(millis, Ordering::AcqRel);

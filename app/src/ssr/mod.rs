@@ -3,6 +3,7 @@
 //! with the `ssr` feature; the browser bundle never sees it.
 
 pub mod clock;
+pub mod context;
 pub mod db;
 pub mod error_response;
 pub mod fn_context;
@@ -17,6 +18,7 @@ pub mod settings;
 pub mod state;
 pub mod storage;
 
+pub use context::Ctx;
 pub use db::Db;
 pub use settings::Settings;
 pub use state::AppState;

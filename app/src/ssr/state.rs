@@ -40,9 +40,7 @@ impl AppState {
             settings: Arc::new(settings),
             auth_limiter,
             gateway: Arc::new(gateway),
-            payments: Arc::new(super::services::payments::InFlightPayments::new(
-                clock.clone(),
-            )),
+            payments: Arc::default(),
             clock,
             browse_cache: Arc::default(),
             leptos_options,

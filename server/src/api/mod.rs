@@ -1,5 +1,6 @@
-//! The JSON API under `/api`. Handlers only translate: read the session, parse the
-//! body, call one service, shape the answer. Every error leaves as the `{errors:[…]}` envelope,
+//! The JSON API under `/api`. Handlers only translate: who is asking (the [`app::ssr::Ctx`]
+//! extractor), parse the body into the service's typed input, call one service, shape the
+//! answer. Every error leaves as the `{errors:[…]}` envelope,
 //! including unknown routes, wrong methods, malformed JSON and oversized bodies.
 
 mod extract;
@@ -51,13 +52,6 @@ pub fn router() -> Router<AppState> {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
-}
-
-/// The signed-in user's id, or 401.
-pub async fn require_user(session: &tower_sessions::Session) -> Result<app::domain::Id, AppError> {
-    app::ssr::session::user_id(session)
-        .await?
-        .ok_or(AppError::Unauthenticated)
 }
 
 async fn not_found() -> AppError {

@@ -1,18 +1,17 @@
 //! `/api/orders`: reserve a ticket, list and show my orders, cancel one.
 
+use super::ApiJson;
 use super::tickets::TicketJson;
-use super::{ApiJson, require_user};
 use app::AppError;
-use app::domain::{Id, Price, Timestamp};
+use app::domain::{Id, Price};
 use app::error::ErrorDetail;
-use app::ssr::AppState;
-use app::ssr::services::orders::{self, OrderWithTicket};
+use app::ssr::Ctx;
+use app::ssr::services::orders::{self, OrderWithTicket, ReserveTicket};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use tower_sessions::Session;
 
 /// An order as the API shows it, with its ticket embedded.
 #[derive(Serialize)]
@@ -29,8 +28,8 @@ pub struct OrderJson {
 }
 
 impl OrderJson {
-    pub fn new(found: &OrderWithTicket, now: Timestamp) -> OrderJson {
-        let order = &found.order;
+    pub fn new(found: &OrderWithTicket, ctx: &Ctx) -> OrderJson {
+        let (order, now) = (&found.order, ctx.now());
         OrderJson {
             id: order.id.to_string(),
             user_id: order.buyer_id.to_string(),
@@ -39,7 +38,7 @@ impl OrderJson {
             expires_at: order.expires_at.to_rfc3339(),
             version: order.version,
             created_at: order.created_at.to_rfc3339(),
-            ticket: TicketJson::new(&found.ticket, now),
+            ticket: TicketJson::new(&found.ticket, ctx),
         }
     }
 }
@@ -65,67 +64,40 @@ fn parse_seen_price(body: &Map<String, Value>) -> Result<Option<Price>, ErrorDet
 }
 
 pub async fn reserve_ticket(
-    State(state): State<AppState>,
-    session: Session,
+    ctx: Ctx,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<(StatusCode, Json<OrderJson>), AppError> {
-    let buyer = require_user(&session).await?;
-    let ticket_id = parse_ticket_id(&body);
-    let seen_price = parse_seen_price(&body);
-    let (ticket_id, seen_price) = match (ticket_id, seen_price) {
-        (Ok(ticket_id), Ok(seen_price)) => (ticket_id, seen_price),
+    ctx.user()?;
+    let input = match (parse_ticket_id(&body), parse_seen_price(&body)) {
+        (Ok(ticket_id), Ok(seen_price)) => ReserveTicket {
+            ticket_id,
+            seen_price,
+        },
         (ticket_id, seen_price) => {
             let mut details = ticket_id.err().map(|e| e.details()).unwrap_or_default();
             details.extend(seen_price.err());
             return Err(AppError::Invalid(details));
         }
     };
-    state.order_limiter.check(buyer.clone())?;
-    let now = state.clock.now();
-    let settings = &state.settings;
-    let reserved = orders::reserve_ticket(
-        &state.db,
-        &buyer,
-        &ticket_id,
-        seen_price,
-        settings.reservation_window_ms,
-        settings.max_live_orders,
-        now,
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(OrderJson::new(&reserved, now))))
+    let reserved = orders::reserve_ticket(&ctx, input).await?;
+    Ok((StatusCode::CREATED, Json(OrderJson::new(&reserved, &ctx))))
 }
 
-pub async fn list_orders(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Json<Vec<OrderJson>>, AppError> {
-    let buyer = require_user(&session).await?;
-    let now = state.clock.now();
-    let listed = orders::list_orders(&state.db, &buyer).await?;
+pub async fn list_orders(ctx: Ctx) -> Result<Json<Vec<OrderJson>>, AppError> {
+    let listed = orders::list_orders(&ctx).await?;
     Ok(Json(
-        listed.iter().map(|o| OrderJson::new(o, now)).collect(),
+        listed.iter().map(|o| OrderJson::new(o, &ctx)).collect(),
     ))
 }
 
-pub async fn get_order(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-) -> Result<Json<OrderJson>, AppError> {
-    let buyer = require_user(&session).await?;
-    let id = Id::parse(&id)?;
-    let found = orders::get_order(&state.db, &buyer, &id).await?;
-    Ok(Json(OrderJson::new(&found, state.clock.now())))
+pub async fn get_order(ctx: Ctx, Path(id): Path<String>) -> Result<Json<OrderJson>, AppError> {
+    ctx.user()?;
+    let found = orders::get_order(&ctx, &Id::parse(&id)?).await?;
+    Ok(Json(OrderJson::new(&found, &ctx)))
 }
 
-pub async fn cancel_order(
-    State(state): State<AppState>,
-    session: Session,
-    Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
-    let buyer = require_user(&session).await?;
-    let id = Id::parse(&id)?;
-    orders::cancel_order(&state.db, &buyer, &id, state.clock.now()).await?;
+pub async fn cancel_order(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    ctx.user()?;
+    orders::cancel_order(&ctx, &Id::parse(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,17 +1,16 @@
 //! `/api/tickets`: browse, show, list and edit tickets.
 
-use super::{ApiJson, ApiQuery, require_user};
+use super::{ApiJson, ApiQuery};
 use app::AppError;
-use app::domain::{Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp, Title};
+use app::domain::{DomainError, Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp, Title};
 use app::error::ErrorDetail;
-use app::ssr::AppState;
-use app::ssr::services::tickets::{self, BrowseQuery};
+use app::ssr::Ctx;
+use app::ssr::services::tickets::{self, BrowseQuery, EditTicket};
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use tower_sessions::Session;
 
 /// A ticket as the API shows it.
 #[derive(Serialize)]
@@ -31,8 +30,8 @@ pub struct TicketJson {
 }
 
 impl TicketJson {
-    pub fn new(ticket: &Ticket, now: Timestamp) -> TicketJson {
-        let status = ticket.status_at(now);
+    pub fn new(ticket: &Ticket, ctx: &Ctx) -> TicketJson {
+        let status = ticket.status_at(ctx.now());
         TicketJson {
             id: ticket.id.to_string(),
             title: ticket.title.clone(),
@@ -69,7 +68,7 @@ fn optional_text<'a>(
 }
 
 /// Validates a ticket body; every invalid field is reported.
-fn parse_draft(body: &Map<String, Value>) -> Result<TicketDraft, AppError> {
+fn parse_draft(body: &Map<String, Value>) -> Result<TicketDraft, DomainError> {
     let title = Title::from_json(body.get("title"));
     let price = Price::from_json(body.get("price"));
     let category = optional_text(body, "category", app::domain::ticket::CATEGORY_INVALID);
@@ -99,17 +98,16 @@ pub struct BrowseParams {
 }
 
 pub async fn browse_tickets(
-    State(state): State<AppState>,
+    ctx: Ctx,
     ApiQuery(params): ApiQuery<BrowseParams>,
 ) -> Result<(HeaderMap, Json<Vec<TicketJson>>), AppError> {
-    let now = state.clock.now();
     let query = BrowseQuery {
         q: params.q,
         category: params.category,
         sort: params.sort,
         page: params.page,
     };
-    let page = tickets::browse_tickets(&state.db, &state.browse_cache, &query, now).await?;
+    let page = tickets::browse_tickets(&ctx, &query).await?;
     let mut headers = HeaderMap::new();
     if let Some(total_pages) = page.total_pages() {
         headers.insert("x-total-count", HeaderValue::from(page.total));
@@ -119,49 +117,35 @@ pub async fn browse_tickets(
         "x-has-more",
         HeaderValue::from_static(if page.has_next { "true" } else { "false" }),
     );
-    Ok((
-        headers,
-        Json(
-            page.tickets
-                .iter()
-                .map(|t| TicketJson::new(t, now))
-                .collect(),
-        ),
-    ))
+    let listed = page.tickets.iter().map(|t| TicketJson::new(t, &ctx));
+    Ok((headers, Json(listed.collect())))
 }
 
-pub async fn get_ticket(
-    State(state): State<AppState>,
-    Path(id): Path<String>,
-) -> Result<Json<TicketJson>, AppError> {
-    let id = Id::parse(&id)?;
-    let ticket = tickets::get_ticket(&state.db, &id).await?;
-    Ok(Json(TicketJson::new(&ticket, state.clock.now())))
+pub async fn get_ticket(ctx: Ctx, Path(id): Path<String>) -> Result<Json<TicketJson>, AppError> {
+    let ticket = tickets::get_ticket(&ctx, &Id::parse(&id)?).await?;
+    Ok(Json(TicketJson::new(&ticket, &ctx)))
 }
 
 pub async fn list_ticket(
-    State(state): State<AppState>,
-    session: Session,
+    ctx: Ctx,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<(StatusCode, Json<TicketJson>), AppError> {
-    let seller = require_user(&session).await?;
-    let draft = parse_draft(&body)?;
-    let now = state.clock.now();
-    let ticket = tickets::list_ticket(&state.db, &seller, draft, now).await?;
-    Ok((StatusCode::CREATED, Json(TicketJson::new(&ticket, now))))
+    ctx.user()?;
+    let ticket = tickets::list_ticket(&ctx, parse_draft(&body)?).await?;
+    Ok((StatusCode::CREATED, Json(TicketJson::new(&ticket, &ctx))))
 }
 
 pub async fn edit_ticket(
-    State(state): State<AppState>,
-    session: Session,
+    ctx: Ctx,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<Map<String, Value>>,
 ) -> Result<Json<TicketJson>, AppError> {
-    let user = require_user(&session).await?;
-    let id = Id::parse(&id)?;
-    let version = parse_version(&body)?;
-    let now = state.clock.now();
-    let ticket =
-        tickets::edit_ticket(&state.db, &user, &id, parse_draft(&body), version, now).await?;
-    Ok(Json(TicketJson::new(&ticket, now)))
+    ctx.user()?;
+    let input = EditTicket {
+        ticket_id: Id::parse(&id)?,
+        expected_version: parse_version(&body)?,
+        draft: parse_draft(&body),
+    };
+    let ticket = tickets::edit_ticket(&ctx, input).await?;
+    Ok(Json(TicketJson::new(&ticket, &ctx)))
 }

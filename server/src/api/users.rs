@@ -2,15 +2,12 @@
 
 use super::ApiJson;
 use app::AppError;
-use app::ssr::services::users::{self, User};
-use app::ssr::{AppState, session};
+use app::ssr::Ctx;
+use app::ssr::services::users::{self, Credentials, User};
 use axum::Json;
-use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::net::SocketAddr;
-use tower_sessions::Session;
 
 /// `{email, password}`. Fields are read leniently so that a missing or non-string field is
 /// reported as that field being invalid, not as a malformed body.
@@ -23,12 +20,12 @@ pub struct CredentialsBody {
 }
 
 impl CredentialsBody {
-    fn email(&self) -> &str {
-        self.email.as_str().unwrap_or_default()
-    }
-
-    fn password(&self) -> &str {
-        self.password.as_str().unwrap_or_default()
+    fn credentials(&self) -> Credentials {
+        let text = |value: &Value| value.as_str().unwrap_or_default().to_string();
+        Credentials {
+            email: text(&self.email),
+            password: text(&self.password),
+        }
     }
 }
 
@@ -48,31 +45,23 @@ impl From<User> for UserJson {
 }
 
 pub async fn sign_up(
-    State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    session: Session,
+    ctx: Ctx,
     ApiJson(body): ApiJson<CredentialsBody>,
 ) -> Result<(StatusCode, Json<UserJson>), AppError> {
-    state.auth_limiter.check(client.ip())?;
-    let user = users::sign_up(&state.db, body.email(), body.password(), state.clock.now()).await?;
-    session::begin(&session, &user.id, state.clock.now()).await?;
+    let user = users::sign_up(&ctx, &body.credentials()).await?;
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
 pub async fn sign_in(
-    State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    session: Session,
+    ctx: Ctx,
     ApiJson(body): ApiJson<CredentialsBody>,
 ) -> Result<Json<UserJson>, AppError> {
-    state.auth_limiter.check(client.ip())?;
-    let user = users::sign_in(&state.db, body.email(), body.password()).await?;
-    session::begin(&session, &user.id, state.clock.now()).await?;
+    let user = users::sign_in(&ctx, &body.credentials()).await?;
     Ok(Json(user.into()))
 }
 
-pub async fn sign_out(session: Session) -> Result<Json<Value>, AppError> {
-    session::end(&session).await?;
+pub async fn sign_out(ctx: Ctx) -> Result<Json<Value>, AppError> {
+    users::sign_out(&ctx).await?;
     Ok(Json(serde_json::json!({})))
 }
 
@@ -82,13 +71,7 @@ pub struct CurrentUserJson {
     current_user: Option<UserJson>,
 }
 
-pub async fn current_user(
-    State(state): State<AppState>,
-    session: Session,
-) -> Result<Json<CurrentUserJson>, AppError> {
-    let current_user = match session::user_id(&session).await? {
-        Some(id) => users::find_user(&state.db, &id).await?.map(UserJson::from),
-        None => None,
-    };
+pub async fn current_user(ctx: Ctx) -> Result<Json<CurrentUserJson>, AppError> {
+    let current_user = users::current_user(&ctx).await?.map(UserJson::from);
     Ok(Json(CurrentUserJson { current_user }))
 }

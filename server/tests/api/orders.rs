@@ -2,9 +2,13 @@
 
 use crate::helpers::*;
 use app::domain::{Id, OrderStatus, Price};
+use app::ssr::Ctx;
+use app::ssr::clock::ManualClock;
+use app::ssr::services::orders::ReserveTicket;
 use futures::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 async fn reserve(
     app: &TestApp,
@@ -540,7 +544,7 @@ async fn an_expired_order_frees_the_ticket_without_any_request() {
     // The window ends; nothing but the sweep (run here once, as the background task runs it
     // every second) touches the order.
     move_past_expiry(&app.clock, &order);
-    let swept = app::ssr::services::orders::expire_orders(&app.state.db, app.clock.now())
+    let swept = app::ssr::services::orders::expire_orders(&Ctx::system(&app.state))
         .await
         .unwrap();
     assert!(swept <= 1, "only this order had lapsed");
@@ -611,19 +615,15 @@ async fn a_lapsed_order_never_blocks_the_next_buyer_even_before_the_sweeper_runs
     let next_id = Id::parse(app.current_user(&next).await["id"].as_str().unwrap()).unwrap();
 
     // Sixteen minutes from now, as the service sees it: the real sweeper cannot have run yet.
-    let later = app.clock.now().plus_millis(16 * 60 * 1000);
-    let window = app.state.settings.reservation_window_ms;
-    let second = app::ssr::services::orders::reserve_ticket(
-        &app.state.db,
-        &next_id,
-        &ticket_id,
-        Some(Price::from_cents(2000).unwrap()),
-        window,
-        app.state.settings.max_live_orders,
-        later,
-    )
-    .await
-    .expect("the lapsed order does not hold the ticket");
+    let later = Arc::new(ManualClock::at(app.clock.now().plus_millis(16 * 60 * 1000)));
+    let as_next_buyer_later = Ctx::system(&app.state).acting_as(next_id).with_clock(later);
+    let reserve = ReserveTicket {
+        ticket_id,
+        seen_price: Some(Price::from_cents(2000).unwrap()),
+    };
+    let second = app::ssr::services::orders::reserve_ticket(&as_next_buyer_later, reserve)
+        .await
+        .expect("the lapsed order does not hold the ticket");
     assert_eq!(second.ticket.order_id.as_ref(), Some(&second.order.id));
     let first_id = first["id"].as_str().unwrap();
     assert_eq!(

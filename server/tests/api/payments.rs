@@ -3,6 +3,7 @@
 
 use crate::helpers::*;
 use app::domain::{ChargeStatus, Id, OrderStatus};
+use app::ssr::Ctx;
 use app::ssr::payments::Gateway;
 use app::ssr::payments::webhook::sign;
 use futures::future::join_all;
@@ -377,11 +378,8 @@ async fn payment_in_flight(app: &TestApp, buyer: &Client, order: &Value) -> app:
     let user = Id::parse(app.current_user(buyer).await["id"].as_str().unwrap()).unwrap();
     let order_id = Id::parse(order["id"].as_str().unwrap()).unwrap();
     let (charge, _) = app::ssr::services::payments::begin_payment(
-        &app.state.db,
-        &user,
+        &Ctx::system(&app.state).acting_as(user),
         &order_id,
-        "usd",
-        app.clock.now(),
     )
     .await
     .expect("payment begins");

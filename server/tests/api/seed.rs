@@ -1,9 +1,11 @@
 //! `ticketing seed --demo`: fills an empty database, and refuses one that has users.
 
-use app::ssr::Db;
-use app::ssr::clock::Clock;
-use app::ssr::services::tickets::{BrowseCache, BrowseQuery, browse_tickets};
+use app::ssr::clock::SystemClock;
+use app::ssr::services::tickets::{BrowseQuery, browse_tickets};
+use app::ssr::services::users::{Credentials, check_credentials};
+use app::ssr::{Ctx, Db};
 use server::Config;
+use std::sync::Arc;
 
 #[tokio::test]
 async fn seeding_fills_an_empty_database_once() {
@@ -16,10 +18,9 @@ async fn seeding_fills_an_empty_database_once() {
         .expect("seeding an empty database");
 
     let db = Db::connect(&config.database_url).await.unwrap();
-    let now = app::ssr::clock::SystemClock.now();
-    let page = browse_tickets(&db, &BrowseCache::default(), &BrowseQuery::default(), now)
-        .await
-        .unwrap();
+    let state = server::startup::offline_state(&config, db.clone(), Arc::new(SystemClock)).unwrap();
+    let ctx = Ctx::system(&state);
+    let page = browse_tickets(&ctx, &BrowseQuery::default()).await.unwrap();
     assert_eq!(page.total, 120, "every demo listing is on sale");
     for category in ["sports", "concert", "theater", "other"] {
         let query = BrowseQuery {
@@ -27,11 +28,7 @@ async fn seeding_fills_an_empty_database_once() {
             ..BrowseQuery::default()
         };
         assert!(
-            browse_tickets(&db, &BrowseCache::default(), &query, now)
-                .await
-                .unwrap()
-                .total
-                > 0,
+            browse_tickets(&ctx, &query).await.unwrap().total > 0,
             "some {category} listings"
         );
     }
@@ -39,9 +36,11 @@ async fn seeding_fills_an_empty_database_once() {
         .await
         .unwrap();
     assert_eq!(users, 3);
-    let signed_in =
-        app::ssr::services::users::sign_in(&db, "demo1@example.com", server::seed::DEMO_PASSWORD)
-            .await;
+    let demo = Credentials {
+        email: "demo1@example.com".into(),
+        password: server::seed::DEMO_PASSWORD.into(),
+    };
+    let signed_in = check_credentials(&ctx, &demo).await;
     assert!(
         signed_in.is_ok(),
         "the demo account signs in with the documented password"

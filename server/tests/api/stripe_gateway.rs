@@ -7,6 +7,7 @@ use crate::helpers::*;
 use crate::localstripe::localstripe;
 use crate::recorded_stripe::recording_stripe;
 use app::domain::{ChargeStatus, Id};
+use app::ssr::Ctx;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -92,11 +93,8 @@ async fn late_money_announced_by_stripes_webhook_is_refunded_at_stripe() {
     let user = Id::parse(app.current_user(&buyer).await["id"].as_str().unwrap()).unwrap();
     // The buyer starts paying (as on a Checkout page) and the reservation runs out meanwhile.
     let (charge, _) = app::ssr::services::payments::begin_payment(
-        &app.state.db,
-        &user,
+        &Ctx::system(&app.state).acting_as(user),
         &order_id,
-        "usd",
-        app.clock.now(),
     )
     .await
     .unwrap();

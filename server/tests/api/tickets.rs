@@ -2,8 +2,11 @@
 
 use crate::helpers::*;
 use app::domain::{Category, Id, Price, TicketDraft, Title};
+use app::ssr::Ctx;
+use app::ssr::clock::ManualClock;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use std::sync::Arc;
 
 fn concert() -> Value {
     json!({ "title": "Arctic Monkeys — Live at the Arena", "price": 45.5, "category": "concert",
@@ -494,14 +497,13 @@ async fn seed(app: &TestApp, count: usize) -> Id {
             starts_at: (i % 5 != 0)
                 .then(|| start.plus_millis(86_400_000 * (1 + ((i * 37) % 300) as i64))),
         };
-        app::ssr::services::tickets::list_ticket(
-            &app.state.db,
-            &seller,
-            draft,
-            start.plus_millis(i as i64),
-        )
-        .await
-        .unwrap();
+        let at = Arc::new(ManualClock::at(start.plus_millis(i as i64)));
+        let ctx = Ctx::system(&app.state)
+            .acting_as(seller.clone())
+            .with_clock(at);
+        app::ssr::services::tickets::list_ticket(&ctx, draft)
+            .await
+            .unwrap();
     }
     seller
 }

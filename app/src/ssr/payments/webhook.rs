@@ -69,12 +69,179 @@ pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
     format!("t={timestamp},v1={signature}")
 }
 
+/// A verified Stripe delivery, decoded into what the payments service acts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookEvent {
+    /// Stripe's event id: a repeated delivery carries the same one.
+    pub id: String,
+    /// The event type as Stripe names it (kept in the record of applied events).
+    pub event_type: String,
+    pub kind: EventKind,
+}
+
+/// Which of our charges a Stripe object is about: the `charge_id` we put in its metadata (or
+/// as a checkout's `client_reference_id`), and Stripe's own id of it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChargeRef {
+    pub charge_id: Option<String>,
+    pub stripe_id: Option<String>,
+}
+
+/// The events the service uses; any other type is acknowledged and ignored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// `payment_intent.succeeded`.
+    PaymentSucceeded {
+        charge: ChargeRef,
+        payment_intent: String,
+    },
+    /// `payment_intent.payment_failed`, with the bank's reason.
+    PaymentFailed {
+        charge: ChargeRef,
+        payment_intent: Option<String>,
+        message: String,
+    },
+    /// `checkout.session.completed` with `payment_status: paid`.
+    CheckoutPaid {
+        charge: ChargeRef,
+        payment_intent: String,
+    },
+    /// `charge.refunded`: a refund made at Stripe (for example from its dashboard).
+    Refunded {
+        charge: ChargeRef,
+        refund_id: String,
+    },
+    /// Anything else, including a checkout completed without payment.
+    Ignored,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("The request body is not valid JSON")]
+    NotJson,
+    #[error("The event has no id or type")]
+    NoIdOrType,
+}
+
+/// Decodes a delivery whose signature was verified.
+pub fn decode(body: &[u8]) -> Result<WebhookEvent, DecodeError> {
+    let event: serde_json::Value =
+        serde_json::from_slice(body).map_err(|_| DecodeError::NotJson)?;
+    let (Some(id), Some(event_type)) = (event["id"].as_str(), event["type"].as_str()) else {
+        return Err(DecodeError::NoIdOrType);
+    };
+    let object = &event["data"]["object"];
+    let text = |value: &serde_json::Value| value.as_str().map(str::to_string);
+    let ours =
+        text(&object["metadata"]["charge_id"]).or_else(|| text(&object["client_reference_id"]));
+    let charge = |stripe_id: Option<String>| ChargeRef {
+        charge_id: ours.clone(),
+        stripe_id,
+    };
+    let kind = match event_type {
+        "payment_intent.succeeded" => match text(&object["id"]) {
+            Some(pi) => EventKind::PaymentSucceeded {
+                charge: charge(Some(pi.clone())),
+                payment_intent: pi,
+            },
+            None => EventKind::Ignored,
+        },
+        "payment_intent.payment_failed" => EventKind::PaymentFailed {
+            charge: charge(text(&object["id"])),
+            payment_intent: text(&object["id"]),
+            message: text(&object["last_payment_error"]["message"])
+                .unwrap_or_else(|| "Your card was declined.".to_string()),
+        },
+        "checkout.session.completed" => {
+            match (
+                object["payment_status"].as_str(),
+                text(&object["payment_intent"]),
+            ) {
+                (Some("paid"), Some(pi)) => EventKind::CheckoutPaid {
+                    charge: charge(text(&object["id"])),
+                    payment_intent: pi,
+                },
+                _ => EventKind::Ignored,
+            }
+        }
+        "charge.refunded" => EventKind::Refunded {
+            charge: charge(text(&object["payment_intent"])),
+            refund_id: text(&object["refunds"]["data"][0]["id"])
+                .unwrap_or_else(|| "refunded at Stripe".to_string()),
+        },
+        _ => EventKind::Ignored,
+    };
+    Ok(WebhookEvent {
+        id: id.to_string(),
+        event_type: event_type.to_string(),
+        kind,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     const SECRET: &str = "whsec_test_secret";
     const BODY: &[u8] = br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
+
+    #[test]
+    fn deliveries_decode_into_the_events_the_service_uses() {
+        let succeeded = br#"{"id":"evt_1","type":"payment_intent.succeeded","data":{"object":{"id":"pi_1","metadata":{"charge_id":"c1"}}}}"#;
+        assert_eq!(
+            decode(succeeded).unwrap().kind,
+            EventKind::PaymentSucceeded {
+                charge: ChargeRef {
+                    charge_id: Some("c1".into()),
+                    stripe_id: Some("pi_1".into())
+                },
+                payment_intent: "pi_1".into()
+            }
+        );
+        let failed = br#"{"id":"evt_2","type":"payment_intent.payment_failed","data":{"object":{"id":"pi_2"}}}"#;
+        assert_eq!(
+            decode(failed).unwrap().kind,
+            EventKind::PaymentFailed {
+                charge: ChargeRef {
+                    charge_id: None,
+                    stripe_id: Some("pi_2".into())
+                },
+                payment_intent: Some("pi_2".into()),
+                message: "Your card was declined.".into()
+            }
+        );
+        let unpaid = br#"{"id":"evt_3","type":"checkout.session.completed","data":{"object":{"id":"cs_1","payment_status":"unpaid","client_reference_id":"c3"}}}"#;
+        assert_eq!(decode(unpaid).unwrap().kind, EventKind::Ignored);
+        let paid = br#"{"id":"evt_4","type":"checkout.session.completed","data":{"object":{"id":"cs_1","payment_status":"paid","payment_intent":"pi_4","client_reference_id":"c4"}}}"#;
+        assert_eq!(
+            decode(paid).unwrap().kind,
+            EventKind::CheckoutPaid {
+                charge: ChargeRef {
+                    charge_id: Some("c4".into()),
+                    stripe_id: Some("cs_1".into())
+                },
+                payment_intent: "pi_4".into()
+            }
+        );
+        let refunded = br#"{"id":"evt_5","type":"charge.refunded","data":{"object":{"payment_intent":"pi_5","refunds":{"data":[{"id":"re_5"}]}}}}"#;
+        assert_eq!(
+            decode(refunded).unwrap().kind,
+            EventKind::Refunded {
+                charge: ChargeRef {
+                    charge_id: None,
+                    stripe_id: Some("pi_5".into())
+                },
+                refund_id: "re_5".into()
+            }
+        );
+        let other = decode(br#"{"id":"evt_6","type":"customer.created"}"#).unwrap();
+        assert_eq!(
+            (other.event_type.as_str(), other.kind),
+            ("customer.created", EventKind::Ignored)
+        );
+        assert_eq!(decode(b"<xml/>"), Err(DecodeError::NotJson));
+        assert_eq!(decode(br#"{"type":"x"}"#), Err(DecodeError::NoIdOrType));
+    }
 
     #[test]
     fn a_fresh_signature_of_the_exact_body_verifies() {

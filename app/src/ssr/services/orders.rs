@@ -10,8 +10,8 @@ use crate::domain::order::{
 };
 use crate::domain::{Id, Order, OrderStatus, Price, Ticket, Timestamp};
 use crate::error::AppError;
-use crate::ssr::clock::{self, SharedClock};
-use crate::ssr::db::Db;
+use crate::ssr::Ctx;
+use crate::ssr::clock;
 use crate::ssr::storage::events::insert_event;
 use crate::ssr::storage::{self, orders, tickets};
 use serde_json::json;
@@ -39,34 +39,43 @@ fn order_payload(order: &Order) -> serde_json::Value {
     })
 }
 
-/// Reserves `ticket_id` for `buyer` for `window_ms`. `seen_price` is the price the buyer was
-/// shown: if the seller changed it meanwhile, nothing is reserved (409). A buyer already holding
-/// `max_live` live reservations (0: no limit) is refused, so one account cannot hoard the
-/// inventory; the count is taken inside the write transaction, so racing requests cannot slip
-/// past it.
-pub async fn reserve_ticket(
-    db: &Db,
-    buyer: &Id,
-    ticket_id: &Id,
-    seen_price: Option<Price>,
-    window_ms: i64,
-    max_live: u32,
-    now: Timestamp,
-) -> Result<OrderWithTicket, AppError> {
-    let mut tx = db.begin_write().await?;
-    let ticket = tickets::find_ticket(&mut tx, ticket_id)
+/// What a buyer reserves: a ticket, at the price they were shown (if the page showed one).
+#[derive(Debug, Clone)]
+pub struct ReserveTicket {
+    pub ticket_id: Id,
+    pub seen_price: Option<Price>,
+}
+
+/// Reserves a ticket for the signed-in buyer for the reservation window. If the seller changed
+/// the price since the buyer saw it, nothing is reserved (409). A buyer already holding
+/// `MAX_LIVE_ORDERS` live reservations is refused, so one account cannot hoard the inventory;
+/// the count is taken inside the write transaction, so racing requests cannot slip past it.
+/// `ORDER_RATE_LIMIT` bounds how often one account may try.
+pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWithTicket, AppError> {
+    let buyer = ctx.user()?;
+    ctx.app().order_limiter.check(buyer.clone())?;
+    let settings = ctx.settings();
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
+    let ticket = tickets::find_ticket(&mut tx, &input.ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    check_reservation(&ticket, buyer, seen_price, now)?;
-    if max_live > 0 {
+    check_reservation(&ticket, buyer, input.seen_price, now)?;
+    if settings.max_live_orders > 0 {
         let live = orders::count_live_orders_by_buyer(&mut tx, buyer, now).await?;
-        if !may_hold_another(live, max_live) {
+        if !may_hold_another(live, settings.max_live_orders) {
             return Err(AppError::invalid(TOO_MANY_RESERVATIONS));
         }
     }
-    expire_lapsed_hold(&mut tx, &ticket, now).await?;
+    release_lapsed_hold(&mut tx, &ticket, now).await?;
 
-    let order = Order::reserve(clock::new_id(), &ticket, buyer, now, window_ms);
+    let order = Order::reserve(
+        clock::new_id(),
+        &ticket,
+        buyer,
+        now,
+        settings.reservation_window_ms,
+    );
     // The domain said yes; the database has the last word. Either guard refusing means another
     // buyer got there first.
     if !tickets::reserve_ticket_row(&mut tx, &ticket.id, &order.id, order.expires_at, now).await? {
@@ -78,14 +87,7 @@ pub async fn reserve_ticket(
         }
         other => other?,
     }
-    insert_event(
-        &mut tx,
-        "OrderCreated",
-        &order.id,
-        order_payload(&order),
-        now,
-    )
-    .await?;
+    append_order_event(&mut tx, "OrderCreated", &order, now).await?;
     let ticket = tickets::find_ticket(&mut tx, &ticket.id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -93,11 +95,76 @@ pub async fn reserve_ticket(
     Ok(OrderWithTicket { order, ticket })
 }
 
-/// If `ticket` is held by an order whose window is over, cancels that order as expired and
-/// frees the ticket, inside the caller's transaction. Writers call this before deciding, so
-/// correctness never waits for the sweeper.
-/// Returns whether it expired one.
-pub async fn expire_lapsed_hold(
+/// Why a live order ends without being paid. Each way ends it the same way — the order is
+/// cancelled, its ticket is on sale again, and one event with the order as it now stands is
+/// appended — and only the event's name differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// The reservation window ran out.
+    Expired,
+    /// The buyer cancelled.
+    Cancelled,
+    /// The bank declined the payment.
+    Declined,
+}
+
+impl Release {
+    fn event(self) -> &'static str {
+        match self {
+            Release::Expired => "OrderExpired",
+            Release::Cancelled | Release::Declined => "OrderCancelled",
+        }
+    }
+}
+
+/// Ends a live order without payment and frees its ticket, inside the caller's transaction.
+/// Returns the order as it now stands, or `None` if it was no longer live (someone else ended
+/// it first).
+pub async fn release_order(
+    conn: &mut SqliteConnection,
+    order: &Order,
+    why: Release,
+    now: Timestamp,
+) -> Result<Option<Order>, AppError> {
+    if !orders::update_live_order_status(conn, &order.id, OrderStatus::Cancelled, now).await? {
+        return Ok(None);
+    }
+    tickets::release_ticket_row(conn, &order.ticket_id, &order.id, now).await?;
+    let released = order.moved_to(OrderStatus::Cancelled);
+    append_order_event(conn, why.event(), &released, now).await?;
+    Ok(Some(released))
+}
+
+/// Appends `event_type` with `order` as it now stands: every order event carries the same
+/// payload, whichever path changed the order.
+pub async fn append_order_event(
+    conn: &mut SqliteConnection,
+    event_type: &str,
+    order: &Order,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    insert_event(conn, event_type, &order.id, order_payload(order), now).await?;
+    Ok(())
+}
+
+/// Releases `order` as expired if its window is over at `now`, inside the caller's
+/// transaction. Writers call this before deciding, so correctness never waits for the sweeper.
+/// Returns whether it did.
+pub async fn release_if_lapsed(
+    conn: &mut SqliteConnection,
+    order: &Order,
+    now: Timestamp,
+) -> Result<bool, AppError> {
+    if !order.has_lapsed_at(now) {
+        return Ok(false);
+    }
+    Ok(release_order(conn, order, Release::Expired, now)
+        .await?
+        .is_some())
+}
+
+/// Releases the order holding `ticket` if its window is over (see [`release_if_lapsed`]).
+pub async fn release_lapsed_hold(
     conn: &mut SqliteConnection,
     ticket: &Ticket,
     now: Timestamp,
@@ -109,96 +176,38 @@ pub async fn expire_lapsed_hold(
         return Ok(false);
     }
     match orders::find_order(conn, order_id).await? {
-        Some(order) if order.has_lapsed_at(now) => expire_order(conn, &order, now).await,
-        _ => Ok(false),
+        Some(order) => release_if_lapsed(conn, &order, now).await,
+        None => Ok(false),
     }
-}
-
-/// Cancels `order` as expired (freeing its ticket) if its window is over at `now`, inside the
-/// caller's transaction. Returns whether it did.
-pub async fn expire_lapsed_order(
-    conn: &mut SqliteConnection,
-    order: &Order,
-    now: Timestamp,
-) -> Result<bool, AppError> {
-    if order.has_lapsed_at(now) {
-        expire_order(conn, order, now).await
-    } else {
-        Ok(false)
-    }
-}
-
-/// Cancels one lapsed order and frees its ticket, appending `OrderExpired`. Returns whether it
-/// was still live.
-async fn expire_order(
-    conn: &mut SqliteConnection,
-    order: &Order,
-    now: Timestamp,
-) -> Result<bool, AppError> {
-    if !orders::update_live_order_status(conn, &order.id, OrderStatus::Cancelled, now).await? {
-        return Ok(false);
-    }
-    tickets::release_ticket_row(conn, &order.ticket_id, &order.id, now).await?;
-    let expired = Order {
-        status: OrderStatus::Cancelled,
-        version: order.version + 1,
-        ..order.clone()
-    };
-    insert_event(
-        conn,
-        "OrderExpired",
-        &order.id,
-        order_payload(&expired),
-        now,
-    )
-    .await?;
-    Ok(true)
 }
 
 /// The buyer cancels a live order; its ticket is on sale again at once.
-pub async fn cancel_order(
-    db: &Db,
-    user: &Id,
-    order_id: &Id,
-    now: Timestamp,
-) -> Result<Order, AppError> {
-    let mut tx = db.begin_write().await?;
+pub async fn cancel_order(ctx: &Ctx, order_id: &Id) -> Result<Order, AppError> {
+    let user = ctx.user()?;
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
     let order = orders::find_order(&mut tx, order_id)
         .await?
         .ok_or(AppError::NotFound)?;
     order.check_owner(user)?;
     if let Err(refusal) = order.cancel(now) {
         // A lapsed order is cancelled by expiry: record that before saying no.
-        if order.has_lapsed_at(now) {
-            expire_order(&mut tx, &order, now).await?;
+        if release_if_lapsed(&mut tx, &order, now).await? {
             tx.commit().await?;
         }
-        return Err(refusal);
+        return Err(refusal.into());
     }
-    if !orders::update_live_order_status(&mut tx, &order.id, OrderStatus::Cancelled, now).await? {
-        return Err(AppError::invalid(crate::domain::order::ORDER_CANCELLED));
-    }
-    tickets::release_ticket_row(&mut tx, &order.ticket_id, &order.id, now).await?;
-    let cancelled = Order {
-        status: OrderStatus::Cancelled,
-        version: order.version + 1,
-        ..order
-    };
-    insert_event(
-        &mut tx,
-        "OrderCancelled",
-        &cancelled.id,
-        order_payload(&cancelled),
-        now,
-    )
-    .await?;
+    let cancelled = release_order(&mut tx, &order, Release::Cancelled, now)
+        .await?
+        .ok_or_else(|| AppError::invalid(crate::domain::order::ORDER_CANCELLED))?;
     tx.commit().await?;
     Ok(cancelled)
 }
 
-/// One of `user`'s orders with its ticket (403 for someone else's).
-pub async fn get_order(db: &Db, user: &Id, order_id: &Id) -> Result<OrderWithTicket, AppError> {
-    let mut conn = db.read.acquire().await?;
+/// One of the signed-in buyer's orders with its ticket (403 for someone else's).
+pub async fn get_order(ctx: &Ctx, order_id: &Id) -> Result<OrderWithTicket, AppError> {
+    let user = ctx.user()?;
+    let mut conn = ctx.db().read.acquire().await?;
     let order = orders::find_order(&mut conn, order_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -209,9 +218,10 @@ pub async fn get_order(db: &Db, user: &Id, order_id: &Id) -> Result<OrderWithTic
     Ok(OrderWithTicket { order, ticket })
 }
 
-/// All of `user`'s orders, newest first, each with its ticket.
-pub async fn list_orders(db: &Db, user: &Id) -> Result<Vec<OrderWithTicket>, AppError> {
-    let mut conn = db.read.acquire().await?;
+/// All of the signed-in buyer's orders, newest first, each with its ticket.
+pub async fn list_orders(ctx: &Ctx) -> Result<Vec<OrderWithTicket>, AppError> {
+    let user = ctx.user()?;
+    let mut conn = ctx.db().read.acquire().await?;
     let orders = orders::list_orders_by_buyer(&mut conn, user).await?;
     let mut listed = Vec::with_capacity(orders.len());
     for order in orders {
@@ -222,8 +232,10 @@ pub async fn list_orders(db: &Db, user: &Id) -> Result<Vec<OrderWithTicket>, App
     Ok(listed)
 }
 
-/// Cancels every order whose window is over at `now` and frees its ticket. Returns how many.
-pub async fn expire_orders(db: &Db, now: Timestamp) -> Result<usize, AppError> {
+/// Releases every order whose window is over and frees its ticket. Returns how many.
+pub async fn expire_orders(ctx: &Ctx) -> Result<usize, AppError> {
+    let db = ctx.db();
+    let now = ctx.now();
     let mut expired = 0;
     loop {
         // A cheap read first: most sweeps find nothing and never take the write lock.
@@ -234,7 +246,7 @@ pub async fn expire_orders(db: &Db, now: Timestamp) -> Result<usize, AppError> {
         let mut tx = db.begin_write().await?;
         let batch = orders::list_lapsed_orders(&mut tx, now, SWEEP_BATCH).await?;
         for order in &batch {
-            if expire_order(&mut tx, order, now).await? {
+            if release_if_lapsed(&mut tx, order, now).await? {
                 expired += 1;
             }
         }
@@ -247,12 +259,12 @@ pub async fn expire_orders(db: &Db, now: Timestamp) -> Result<usize, AppError> {
 
 /// The background sweeper: a sweep at once (orders that lapsed while the server was down),
 /// then one about every second, until the process ends.
-pub async fn run_expiry_sweeper(db: Db, clock: SharedClock, every: std::time::Duration) {
+pub async fn run_expiry_sweeper(ctx: Ctx, every: std::time::Duration) {
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        match expire_orders(&db, clock.now()).await {
+        match expire_orders(&ctx).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "expired lapsed orders"),
             Err(err) => tracing::warn!(error = %err, "order expiry sweep failed; retrying"),

@@ -4,13 +4,14 @@
 //! that is no longer live — it expired or was cancelled while the money was on its way — is
 //! refunded at once.
 
-use super::orders::expire_lapsed_order;
+use super::orders::{Release, release_if_lapsed, release_order};
 use crate::domain::charge::{LATE_PAYMENT_REFUNDED, PAYMENT_IN_PROGRESS};
-use crate::domain::{Charge, ChargeStatus, Id, Order, OrderStatus, Timestamp};
+use crate::domain::{Charge, ChargeStatus, Id, OrderStatus, Timestamp};
 use crate::error::AppError;
-use crate::ssr::clock::{self, Clock, SharedClock};
-use crate::ssr::db::Db;
+use crate::ssr::Ctx;
+use crate::ssr::clock;
 use crate::ssr::error_response::internal;
+use crate::ssr::payments::webhook::{ChargeRef, EventKind, WebhookEvent};
 use crate::ssr::payments::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, PaymentGateway,
 };
@@ -68,10 +69,6 @@ async fn append_charge_event(
     Ok(charge)
 }
 
-fn order_payload(order: &Order, status: OrderStatus) -> serde_json::Value {
-    json!({ "id": order.id, "ticketId": order.ticket_id, "userId": order.buyer_id, "status": status.as_str() })
-}
-
 /// What the gateway is asked to charge for `charge`.
 pub fn charge_request(charge: &Charge, token: &str, description: &str) -> ChargeRequest {
     ChargeRequest {
@@ -86,16 +83,10 @@ pub fn charge_request(charge: &Charge, token: &str, description: &str) -> Charge
 }
 
 /// Records the intent to pay `order_id` through a hosted checkout and commits: the order must
-/// be `user`'s, live and not paid, with no other payment in flight. Returns the new charge and
-/// the ticket's title.
-pub async fn begin_payment(
-    db: &Db,
-    user: &Id,
-    order_id: &Id,
-    currency: &str,
-    now: Timestamp,
-) -> Result<(Charge, String), AppError> {
-    match begin_or_resume(db, user, order_id, currency, None, now).await? {
+/// be the signed-in buyer's, live and not paid, with no other payment in flight. Returns the
+/// new charge and the ticket's title.
+pub async fn begin_payment(ctx: &Ctx, order_id: &Id) -> Result<(Charge, String), AppError> {
+    match begin_or_resume(ctx, order_id, None).await? {
         Begun::New { charge, title } => Ok((charge, title)),
         Begun::InFlight { .. } => Err(AppError::invalid(PAYMENT_IN_PROGRESS)),
     }
@@ -116,15 +107,10 @@ enum Begun {
 
 /// Records the intent to pay `order_id` with `token` (none for a hosted checkout) and commits,
 /// or finds the charge already in flight for it.
-async fn begin_or_resume(
-    db: &Db,
-    user: &Id,
-    order_id: &Id,
-    currency: &str,
-    token: Option<&str>,
-    now: Timestamp,
-) -> Result<Begun, AppError> {
-    let mut tx = db.begin_write().await?;
+async fn begin_or_resume(ctx: &Ctx, order_id: &Id, token: Option<&str>) -> Result<Begun, AppError> {
+    let user = ctx.user()?;
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
     let order = orders::find_order(&mut tx, order_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -148,12 +134,12 @@ async fn begin_or_resume(
         };
     }
     if let Err(refusal) = order.can_be_paid_at(now) {
-        if expire_lapsed_order(&mut tx, &order, now).await? {
+        if release_if_lapsed(&mut tx, &order, now).await? {
             tx.commit().await?;
         }
-        return Err(refusal);
+        return Err(refusal.into());
     }
-    let charge = Charge::for_order(clock::new_id(), &order, currency, now);
+    let charge = Charge::for_order(clock::new_id(), &order, &ctx.settings().currency, now);
     match charges::insert_charge(&mut tx, &charge, token).await {
         Err(err) if storage::is_unique_violation(&err) => {
             return Err(AppError::invalid(PAYMENT_IN_PROGRESS));
@@ -173,37 +159,24 @@ async fn begin_or_resume(
     Ok(Begun::New { charge, title })
 }
 
-/// Pays `order_id` with `token` (a Stripe PaymentMethod or token id): begin (or join the
-/// payment already in flight), then charge and settle with no transaction open. All of it runs
-/// as a task of its own that the caller only waits for, so a buyer whose connection drops at
-/// any moment still gets the ticket they paid for. A decline is `PaymentDeclined` (402) with
-/// the bank's reason.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the database, gateway and in-flight payments travel separately until services share one context"
-)]
-pub async fn pay_order<G: PaymentGateway + 'static>(
-    db: &Db,
-    gateway: &Arc<G>,
-    payments: &Arc<InFlightPayments>,
-    user: &Id,
-    order_id: &Id,
-    token: &str,
-    currency: &str,
-    now: Timestamp,
-) -> Result<Charge, AppError> {
-    let (db, gateway, payments) = (db.clone(), gateway.clone(), payments.clone());
-    let (user, order_id, token, currency) = (
-        user.clone(),
-        order_id.clone(),
-        token.to_string(),
-        currency.to_string(),
-    );
+/// What a buyer pays with: the order, and a Stripe PaymentMethod or token id.
+#[derive(Debug, Clone)]
+pub struct PayOrder {
+    pub order_id: Id,
+    pub token: String,
+}
+
+/// Pays an order of the signed-in buyer: begin (or join the payment already in flight), then
+/// charge and settle with no transaction open. All of it runs as a task of its own that the
+/// caller only waits for, so a buyer whose connection drops at any moment still gets the ticket
+/// they paid for. A decline is `PaymentDeclined` (402) with the bank's reason.
+pub async fn pay_order(ctx: &Ctx, input: PayOrder) -> Result<Charge, AppError> {
+    let ctx = ctx.clone();
     let paying = tokio::spawn(async move {
-        let begun = begin_or_resume(&db, &user, &order_id, &currency, Some(&token), now).await?;
+        let begun = begin_or_resume(&ctx, &input.order_id, Some(&input.token)).await?;
         let (charge, request) = match begun {
             Begun::New { charge, title } => {
-                let request = charge_request(&charge, &token, &title);
+                let request = charge_request(&charge, &input.token, &title);
                 (charge, request)
             }
             Begun::InFlight {
@@ -215,7 +188,7 @@ pub async fn pay_order<G: PaymentGateway + 'static>(
                 (charge, request)
             }
         };
-        payments.run(&db, &gateway, &charge, request).await
+        ctx.app().payments.run(&ctx, &charge, request).await
     });
     let settled = paying
         .await
@@ -233,17 +206,15 @@ pub async fn pay_order<G: PaymentGateway + 'static>(
 
 /// Calls the gateway for a recorded charge and records its answer.
 async fn charge_and_settle(
-    db: &Db,
-    gateway: &impl PaymentGateway,
-    clock: &dyn Clock,
+    ctx: &Ctx,
     charge: &Charge,
     request: &ChargeRequest,
 ) -> Result<Settled, AppError> {
-    let outcome = match gateway.charge(request).await {
+    let outcome = match ctx.app().gateway.charge(request).await {
         Ok(outcome) => outcome,
         Err(GatewayError::InvalidToken) => {
             // Nothing reached the bank: the attempt is void and the buyer may try again.
-            abandon_charge(db, charge, "The payment token is not valid", clock.now()).await?;
+            abandon_charge(ctx, charge, "The payment token is not valid").await?;
             return Err(AppError::invalid_field(
                 "token",
                 "The payment token is not valid",
@@ -257,7 +228,7 @@ async fn charge_and_settle(
             return Err(AppError::PaymentUnavailable);
         }
     };
-    settle_payment(db, gateway, &charge.id, outcome, clock.now()).await
+    settle_payment(ctx, &charge.id, outcome).await
 }
 
 type Settlement = Shared<BoxFuture<'static, Result<Settled, AppError>>>;
@@ -266,20 +237,12 @@ type Settlement = Shared<BoxFuture<'static, Result<Settled, AppError>>>;
 /// own, detached from the request that started it; whoever asks about the same charge
 /// meanwhile (the buyer clicking again, a retry after a dropped connection) waits for that
 /// task's answer instead of calling the gateway a second time.
+#[derive(Default)]
 pub struct InFlightPayments {
     running: Mutex<HashMap<Id, Settlement>>,
-    /// When each payment is settled.
-    clock: SharedClock,
 }
 
 impl InFlightPayments {
-    pub fn new(clock: SharedClock) -> InFlightPayments {
-        InFlightPayments {
-            running: Mutex::default(),
-            clock,
-        }
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Id, Settlement>> {
         self.running
             .lock()
@@ -288,35 +251,26 @@ impl InFlightPayments {
 
     /// Charges and settles `charge` (once, however many callers ask at the same time) and
     /// waits for the result. The work goes on if the caller goes away.
-    pub async fn run<G: PaymentGateway + 'static>(
+    pub async fn run(
         self: &Arc<Self>,
-        db: &Db,
-        gateway: &Arc<G>,
+        ctx: &Ctx,
         charge: &Charge,
         request: ChargeRequest,
     ) -> Result<Settled, AppError> {
-        self.start(db, gateway, charge, request).await
+        self.start(ctx, charge, request).await
     }
 
     /// Starts charging and settling `charge` unless that is already under way, and returns
     /// the answer to wait for.
-    fn start<G: PaymentGateway + 'static>(
-        self: &Arc<Self>,
-        db: &Db,
-        gateway: &Arc<G>,
-        charge: &Charge,
-        request: ChargeRequest,
-    ) -> Settlement {
+    fn start(self: &Arc<Self>, ctx: &Ctx, charge: &Charge, request: ChargeRequest) -> Settlement {
         let mut running = self.lock();
         if let Some(settlement) = running.get(&charge.id) {
             return settlement.clone();
         }
         let task = tokio::spawn({
-            let (this, db, gateway, charge) =
-                (self.clone(), db.clone(), gateway.clone(), charge.clone());
+            let (this, ctx, charge) = (self.clone(), ctx.clone(), charge.clone());
             async move {
-                let result =
-                    charge_and_settle(&db, &*gateway, &*this.clock, &charge, &request).await;
+                let result = charge_and_settle(&ctx, &charge, &request).await;
                 this.lock().remove(&charge.id);
                 result
             }
@@ -345,18 +299,11 @@ impl InFlightPayments {
 /// method and idempotency key they were started with (so the bank sees a repeat, never a
 /// second payment). Runs at start-up; returns how many it started on, which go on in the
 /// background.
-pub async fn resume_unfinished_payments<G: PaymentGateway + 'static>(
-    db: &Db,
-    gateway: &Arc<G>,
-    payments: &Arc<InFlightPayments>,
-) -> Result<usize, AppError> {
+pub async fn resume_unfinished_payments(ctx: &Ctx) -> Result<usize, AppError> {
     let unfinished = {
-        let mut conn = db.read.acquire().await?;
+        let mut conn = ctx.db().read.acquire().await?;
         let mut found = Vec::new();
-        for charge in charges::list_unfinished_charges(&mut conn).await? {
-            let Some(token) = charges::find_payment_token(&mut conn, &charge.id).await? else {
-                continue;
-            };
+        for (charge, token) in charges::list_unfinished_charges(&mut conn).await? {
             let title = match orders::find_order(&mut conn, &charge.order_id).await? {
                 Some(order) => tickets::find_ticket(&mut conn, &order.ticket_id)
                     .await?
@@ -372,7 +319,7 @@ pub async fn resume_unfinished_payments<G: PaymentGateway + 'static>(
     for (charge, token, title) in unfinished {
         let request = charge_request(&charge, &token, &title);
         // Started before this returns, so `settle_all` sees it.
-        let settlement = payments.start(db, gateway, &charge, request);
+        let settlement = ctx.app().payments.start(ctx, &charge, request);
         tokio::spawn(async move {
             match settlement.await {
                 Ok(settled) => {
@@ -388,13 +335,9 @@ pub async fn resume_unfinished_payments<G: PaymentGateway + 'static>(
 }
 
 /// Marks a charge that never reached the bank as failed, leaving the order live.
-async fn abandon_charge(
-    db: &Db,
-    charge: &Charge,
-    reason: &str,
-    now: Timestamp,
-) -> Result<(), AppError> {
-    let mut tx = db.begin_write().await?;
+async fn abandon_charge(ctx: &Ctx, charge: &Charge, reason: &str) -> Result<(), AppError> {
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
     if charges::settle_charge(
         &mut tx,
         &charge.id,
@@ -415,12 +358,11 @@ async fn abandon_charge(
 /// same payment (the API's answer, a webhook, a repeated webhook): a charge settles once, and a
 /// refund is keyed by the charge, so late money is given back exactly once.
 pub async fn settle_payment(
-    db: &Db,
-    gateway: &impl PaymentGateway,
+    ctx: &Ctx,
     charge_id: &Id,
     outcome: ChargeOutcome,
-    now: Timestamp,
 ) -> Result<Settled, AppError> {
+    let (db, now) = (ctx.db(), ctx.now());
     let mut tx = db.begin_write().await?;
     let charge = charges::find_charge(&mut tx, charge_id)
         .await?
@@ -452,19 +394,8 @@ pub async fn settle_payment(
         )
         .await?;
         let failed = append_charge_event(&mut tx, &charge.id, "ChargeFailed", now).await?;
-        // A declined card cancels the order and frees the ticket (the original design).
-        if orders::update_live_order_status(&mut tx, &order.id, OrderStatus::Cancelled, now).await?
-        {
-            tickets::release_ticket_row(&mut tx, &order.ticket_id, &order.id, now).await?;
-            insert_event(
-                &mut tx,
-                "OrderCancelled",
-                &order.id,
-                order_payload(&order, OrderStatus::Cancelled),
-                now,
-            )
-            .await?;
-        }
+        // A declined card ends the order and frees the ticket.
+        release_order(&mut tx, &order, Release::Declined, now).await?;
         tx.commit().await?;
         return Ok(Settled::Declined(failed));
     }
@@ -489,11 +420,10 @@ pub async fn settle_payment(
             )));
         }
         let paid = append_charge_event(&mut tx, &charge.id, "ChargeCompleted", now).await?;
-        insert_event(
+        super::orders::append_order_event(
             &mut tx,
             "OrderCompleted",
-            &order.id,
-            order_payload(&order, OrderStatus::Complete),
+            &order.moved_to(OrderStatus::Complete),
             now,
         )
         .await?;
@@ -503,9 +433,9 @@ pub async fn settle_payment(
 
     // Money for an order that is no longer live: note where it is, commit, give it back.
     charges::set_stripe_id(&mut tx, &charge.id, &stripe_id, now).await?;
-    expire_lapsed_order(&mut tx, &order, now).await?;
+    release_if_lapsed(&mut tx, &order, now).await?;
     tx.commit().await?;
-    let refund_id = gateway.refund(&stripe_id, &charge.refund_key()).await.map_err(|err| {
+    let refund_id = ctx.app().gateway.refund(&stripe_id, &charge.refund_key()).await.map_err(|err| {
         tracing::error!(error = %err, charge = %charge.id, "refund of late money failed; the webhook retry will try again");
         AppError::PaymentUnavailable
     })?;
@@ -522,16 +452,9 @@ pub async fn settle_payment(
 
 /// Opens a hosted checkout page (Stripe Checkout) for a browser: records the charge, asks the
 /// gateway for the page, and returns its address. `public_url` is where the buyer comes back.
-pub async fn start_checkout(
-    db: &Db,
-    gateway: &impl PaymentGateway,
-    user: &Id,
-    order_id: &Id,
-    currency: &str,
-    public_url: &str,
-    clock: &dyn Clock,
-) -> Result<String, AppError> {
-    let (charge, title) = begin_payment(db, user, order_id, currency, clock.now()).await?;
+pub async fn start_checkout(ctx: &Ctx, order_id: &Id) -> Result<String, AppError> {
+    let (charge, title) = begin_payment(ctx, order_id).await?;
+    let public_url = &ctx.settings().public_url;
     let back = format!("{public_url}/orders/{order_id}/checkout-return");
     let request = CheckoutRequest {
         charge: charge_request(&charge, "", &title),
@@ -539,10 +462,10 @@ pub async fn start_checkout(
         success_url: format!("{back}?session_id={{CHECKOUT_SESSION_ID}}"),
         cancel_url: format!("{back}?cancelled=1"),
     };
-    match gateway.create_checkout(&request).await {
+    match ctx.app().gateway.create_checkout(&request).await {
         Ok(session) => {
-            let mut tx = db.begin_write().await?;
-            charges::set_stripe_id(&mut tx, &charge.id, &session.id, clock.now()).await?;
+            let mut tx = ctx.db().begin_write().await?;
+            charges::set_stripe_id(&mut tx, &charge.id, &session.id, ctx.now()).await?;
             tx.commit().await?;
             Ok(session.url)
         }
@@ -550,7 +473,7 @@ pub async fn start_checkout(
             // Creating a checkout page moves no money: give the attempt up so the buyer can retry.
             tracing::error!(error = %err, charge = %charge.id, "could not open a checkout session");
             let reason = "The payment page could not be opened";
-            abandon_charge(db, &charge, reason, clock.now()).await?;
+            abandon_charge(ctx, &charge, reason).await?;
             Err(AppError::PaymentUnavailable)
         }
     }
@@ -559,15 +482,12 @@ pub async fn start_checkout(
 /// The buyer is back from the hosted checkout page. Whatever the address says, the gateway is
 /// asked for the session's real state; a paid session settles the charge (once, as a webhook
 /// would). A buyer who came back without paying gets their order back, payable again.
-pub async fn confirm_checkout(
-    db: &Db,
-    gateway: &impl PaymentGateway,
-    user: &Id,
+pub async fn checkout_return(
+    ctx: &Ctx,
     order_id: &Id,
     session_id: Option<&str>,
-    clock: &dyn Clock,
 ) -> Result<(), AppError> {
-    let charges_of_order = list_order_charges(db, user, order_id).await?;
+    let charges_of_order = list_order_charges(ctx, order_id).await?;
     let in_flight = charges_of_order.iter().rev().find(|c| {
         c.status == ChargeStatus::Created
             && session_id.is_none_or(|s| c.stripe_id.as_deref() == Some(s))
@@ -582,21 +502,19 @@ pub async fn confirm_checkout(
     else {
         return Ok(());
     };
-    match gateway.fetch_checkout(session).await {
+    match ctx.app().gateway.fetch_checkout(session).await {
         Ok(CheckoutState::Paid { payment_intent }) => {
             settle_payment(
-                db,
-                gateway,
+                ctx,
                 &charge.id,
                 ChargeOutcome::Succeeded {
                     stripe_id: payment_intent,
                 },
-                clock.now(),
             )
             .await?;
         }
         Ok(CheckoutState::Open | CheckoutState::Expired) => {
-            abandon_charge(db, charge, "The payment was not completed", clock.now()).await?;
+            abandon_charge(ctx, charge, "The payment was not completed").await?;
         }
         Err(err) => {
             tracing::error!(error = %err, charge = %charge.id, "could not ask for a checkout session's state");
@@ -606,13 +524,10 @@ pub async fn confirm_checkout(
     Ok(())
 }
 
-/// An order's charges, for the buyer only.
-pub async fn list_order_charges(
-    db: &Db,
-    user: &Id,
-    order_id: &Id,
-) -> Result<Vec<Charge>, AppError> {
-    let mut conn = db.read.acquire().await?;
+/// An order's charges, for its buyer only.
+pub async fn list_order_charges(ctx: &Ctx, order_id: &Id) -> Result<Vec<Charge>, AppError> {
+    let user = ctx.user()?;
+    let mut conn = ctx.db().read.acquire().await?;
     let order = orders::find_order(&mut conn, order_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -620,31 +535,19 @@ pub async fn list_order_charges(
     Ok(charges::list_charges_for_order(&mut conn, order_id).await?)
 }
 
-/// A verified Stripe event: its id, type and `data.object`.
-#[derive(Debug, Clone)]
-pub struct StripeEvent {
-    pub id: String,
-    pub event_type: String,
-    pub object: serde_json::Value,
-}
-
-/// Finds our charge for a Stripe object: by the `charge_id` we put in its metadata (or as the
-/// checkout's `client_reference_id`), else by the provider id we recorded.
-async fn find_charge_for(
-    db: &Db,
-    object: &serde_json::Value,
-    stripe_id: Option<&str>,
-) -> Result<Option<Charge>, AppError> {
-    let mut conn = db.read.acquire().await?;
-    let ours = object["metadata"]["charge_id"]
-        .as_str()
-        .or_else(|| object["client_reference_id"].as_str());
-    if let Some(id) = ours.and_then(|id| Id::parse(id).ok())
+/// Finds our charge for a Stripe object: by the charge id we gave Stripe, else by the
+/// provider id we recorded.
+async fn find_charge_for(ctx: &Ctx, reference: &ChargeRef) -> Result<Option<Charge>, AppError> {
+    let mut conn = ctx.db().read.acquire().await?;
+    if let Some(id) = reference
+        .charge_id
+        .as_deref()
+        .and_then(|id| Id::parse(id).ok())
         && let Some(charge) = charges::find_charge(&mut conn, &id).await?
     {
         return Ok(Some(charge));
     }
-    match stripe_id {
+    match reference.stripe_id.as_deref() {
         Some(stripe_id) => Ok(charges::find_charge_by_stripe_id(&mut conn, stripe_id).await?),
         None => Ok(None),
     }
@@ -653,92 +556,61 @@ async fn find_charge_for(
 /// Applies one webhook event, once: a repeated delivery of the same event id changes nothing.
 /// Events for payments that are not ours, and event types we do not use, are acknowledged and
 /// ignored.
-pub async fn apply_stripe_event(
-    db: &Db,
-    gateway: &impl PaymentGateway,
-    event: StripeEvent,
-    clock: &dyn Clock,
-) -> Result<(), AppError> {
-    let seen: bool = {
-        let mut conn = db.read.acquire().await?;
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stripe_events WHERE id = ?)")
-            .bind(&event.id)
-            .fetch_one(&mut *conn)
-            .await?
-    };
-    if seen {
+pub async fn apply_stripe_event(ctx: &Ctx, event: WebhookEvent) -> Result<(), AppError> {
+    if charges::stripe_event_applied(&mut *ctx.db().read.acquire().await?, &event.id).await? {
         return Ok(());
     }
-    let object = &event.object;
-    let now = clock.now();
-    match event.event_type.as_str() {
-        "payment_intent.succeeded" => {
-            if let Some(pi) = object["id"].as_str()
-                && let Some(charge) = find_charge_for(db, object, Some(pi)).await?
-            {
-                settle_payment(
-                    db,
-                    gateway,
-                    &charge.id,
-                    ChargeOutcome::Succeeded {
-                        stripe_id: pi.to_string(),
-                    },
-                    now,
-                )
-                .await?;
-            }
+    match event.kind {
+        EventKind::PaymentSucceeded {
+            charge,
+            payment_intent,
         }
-        "payment_intent.payment_failed" => {
-            let pi = object["id"].as_str();
-            if let Some(charge) = find_charge_for(db, object, pi).await? {
-                let message = object["last_payment_error"]["message"]
-                    .as_str()
-                    .unwrap_or("Your card was declined.");
-                let outcome = ChargeOutcome::Declined {
-                    stripe_id: pi.map(str::to_string),
-                    message: message.to_string(),
+        | EventKind::CheckoutPaid {
+            charge,
+            payment_intent,
+        } => {
+            if let Some(charge) = find_charge_for(ctx, &charge).await? {
+                let outcome = ChargeOutcome::Succeeded {
+                    stripe_id: payment_intent,
                 };
-                settle_payment(db, gateway, &charge.id, outcome, now).await?;
+                settle_payment(ctx, &charge.id, outcome).await?;
             }
         }
-        "checkout.session.completed" => {
-            let paid = object["payment_status"].as_str() == Some("paid");
-            if paid
-                && let Some(pi) = object["payment_intent"].as_str()
-                && let Some(charge) = find_charge_for(db, object, object["id"].as_str()).await?
-            {
-                settle_payment(
-                    db,
-                    gateway,
+        EventKind::PaymentFailed {
+            charge,
+            payment_intent,
+            message,
+        } => {
+            if let Some(charge) = find_charge_for(ctx, &charge).await? {
+                let outcome = ChargeOutcome::Declined {
+                    stripe_id: payment_intent,
+                    message,
+                };
+                settle_payment(ctx, &charge.id, outcome).await?;
+            }
+        }
+        EventKind::Refunded { charge, refund_id } => {
+            if let Some(charge) = find_charge_for(ctx, &charge).await? {
+                let now = ctx.now();
+                let mut tx = ctx.db().begin_write().await?;
+                if charges::mark_refunded(
+                    &mut tx,
                     &charge.id,
-                    ChargeOutcome::Succeeded {
-                        stripe_id: pi.to_string(),
-                    },
+                    &refund_id,
+                    "Refunded at Stripe",
                     now,
                 )
-                .await?;
-            }
-        }
-        "charge.refunded" => {
-            // A refund made at Stripe (for example from its dashboard): record it on our charge.
-            let pi = object["payment_intent"].as_str();
-            let refund_id = object["refunds"]["data"][0]["id"]
-                .as_str()
-                .unwrap_or("refunded at Stripe");
-            if let Some(charge) = find_charge_for(db, object, pi).await? {
-                let mut tx = db.begin_write().await?;
-                if charges::mark_refunded(&mut tx, &charge.id, refund_id, "Refunded at Stripe", now)
-                    .await?
+                .await?
                 {
                     append_charge_event(&mut tx, &charge.id, "ChargeRefunded", now).await?;
                 }
                 tx.commit().await?;
             }
         }
-        _ => {}
+        EventKind::Ignored => {}
     }
-    let mut tx = db.begin_write().await?;
-    charges::insert_stripe_event(&mut tx, &event.id, &event.event_type, now).await?;
+    let mut tx = ctx.db().begin_write().await?;
+    charges::insert_stripe_event(&mut tx, &event.id, &event.event_type, ctx.now()).await?;
     tx.commit().await?;
     Ok(())
 }

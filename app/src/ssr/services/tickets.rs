@@ -1,10 +1,10 @@
 //! Listings: list, edit, browse and show tickets.
 
 use crate::domain::ticket::STALE_VERSION;
-use crate::domain::{Category, Id, Price, Ticket, TicketDraft, Timestamp, Title};
+use crate::domain::{Category, DomainError, Id, Price, Ticket, TicketDraft, Timestamp, Title};
 use crate::error::{AppError, ErrorDetail};
+use crate::ssr::Ctx;
 use crate::ssr::clock;
-use crate::ssr::db::Db;
 use crate::ssr::storage::events::insert_event;
 use crate::ssr::storage::tickets::{self, BrowseFilter, Sort};
 use serde_json::json;
@@ -34,15 +34,12 @@ fn event_payload(ticket: &Ticket) -> serde_json::Value {
     })
 }
 
-/// Puts a new listing on sale for `seller`.
-pub async fn list_ticket(
-    db: &Db,
-    seller: &Id,
-    draft: TicketDraft,
-    now: Timestamp,
-) -> Result<Ticket, AppError> {
+/// Puts a new listing on sale for the signed-in seller.
+pub async fn list_ticket(ctx: &Ctx, draft: TicketDraft) -> Result<Ticket, AppError> {
+    let seller = ctx.user()?;
+    let now = ctx.now();
     let id = clock::new_id();
-    let mut tx = db.begin_write().await?;
+    let mut tx = ctx.db().begin_write().await?;
     let ticket = tickets::insert_ticket(&mut tx, &id, seller, &draft, None, now).await?;
     insert_event(
         &mut tx,
@@ -56,34 +53,42 @@ pub async fn list_ticket(
     Ok(ticket)
 }
 
-/// Changes a listing. Inside one write transaction: the ticket must exist (404), belong to
-/// `user` (403), be neither held nor sold at `now` (400), and, when `expected_version` is given,
-/// still be at that version (409). The draft's own errors come after those checks.
-pub async fn edit_ticket(
-    db: &Db,
-    user: &Id,
-    ticket_id: &Id,
-    draft: Result<TicketDraft, AppError>,
-    expected_version: Option<i64>,
-    now: Timestamp,
-) -> Result<Ticket, AppError> {
-    let mut tx = db.begin_write().await?;
+/// A seller's change to a listing: the new fields as parsed (their errors are reported only to
+/// the seller, after the checks below), and the version the seller edited, if they say.
+#[derive(Debug, Clone)]
+pub struct EditTicket {
+    pub ticket_id: Id,
+    pub draft: Result<TicketDraft, DomainError>,
+    pub expected_version: Option<i64>,
+}
+
+/// Changes a listing. Inside one write transaction: the ticket must exist (404), belong to the
+/// signed-in user (403), be neither held nor sold (400), and, when a version is given, still be
+/// at that version (409). The draft's own errors come after those checks.
+pub async fn edit_ticket(ctx: &Ctx, input: EditTicket) -> Result<Ticket, AppError> {
+    let user = ctx.user()?;
+    let now = ctx.now();
+    let ticket_id = &input.ticket_id;
+    let mut tx = ctx.db().begin_write().await?;
     let current = tickets::find_ticket(&mut tx, ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
     if &current.seller_id != user {
         return Err(AppError::Forbidden);
     }
-    let draft = draft?;
+    let draft = input.draft?;
     current.can_be_edited_by(user, now)?;
-    if expected_version.is_some_and(|version| version != current.version) {
+    if input
+        .expected_version
+        .is_some_and(|version| version != current.version)
+    {
         return Err(AppError::Conflict(ErrorDetail::field(
             "version",
             STALE_VERSION,
         )));
     }
     // A lapsed reservation is recorded as expired before the edit lands (it moves the version).
-    let version = if super::orders::expire_lapsed_hold(&mut tx, &current, now).await? {
+    let version = if super::orders::release_lapsed_hold(&mut tx, &current, now).await? {
         tickets::find_ticket(&mut tx, ticket_id)
             .await?
             .ok_or(AppError::NotFound)?
@@ -260,12 +265,8 @@ impl BrowseCache {
 }
 
 /// The listings a buyer can reserve now, searched, filtered, sorted and paged.
-pub async fn browse_tickets(
-    db: &Db,
-    cache: &BrowseCache,
-    query: &BrowseQuery,
-    now: Timestamp,
-) -> Result<TicketPage, AppError> {
+pub async fn browse_tickets(ctx: &Ctx, query: &BrowseQuery) -> Result<TicketPage, AppError> {
+    let (db, cache, now) = (ctx.db(), &ctx.app().browse_cache, ctx.now());
     let (filter, page) = parse_browse_query(query)?;
     // One row more than a page tells whether there is a next page.
     let filter = BrowseFilter {
@@ -293,27 +294,42 @@ pub async fn browse_tickets(
 }
 
 /// One listing in any status.
-pub async fn get_ticket(db: &Db, id: &Id) -> Result<Ticket, AppError> {
-    tickets::find_ticket(&mut *db.read.acquire().await?, id)
+pub async fn get_ticket(ctx: &Ctx, id: &Id) -> Result<Ticket, AppError> {
+    tickets::find_ticket(&mut *ctx.db().read.acquire().await?, id)
         .await?
         .ok_or(AppError::NotFound)
 }
 
-/// Everything `seller` has listed, newest first.
-pub async fn list_seller_tickets(db: &Db, seller: &Id) -> Result<Vec<Ticket>, AppError> {
-    Ok(tickets::list_tickets_by_seller(&mut *db.read.acquire().await?, seller).await?)
+/// What the signed-in user holds: the tickets they bought (with their entry codes) and the
+/// ones they list, newest first.
+pub struct MyTickets {
+    pub bought: Vec<tickets::OwnedTicket>,
+    pub selling: Vec<Ticket>,
+}
+
+pub async fn my_tickets(ctx: &Ctx) -> Result<MyTickets, AppError> {
+    let user = ctx.user()?;
+    let mut conn = ctx.db().read.acquire().await?;
+    Ok(MyTickets {
+        bought: tickets::list_tickets_owned_by(&mut conn, user).await?,
+        selling: tickets::list_tickets_by_seller(&mut conn, user).await?,
+    })
+}
+
+/// A bought ticket to put back on sale, at this price.
+#[derive(Debug, Clone)]
+pub struct ResellTicket {
+    pub ticket_id: Id,
+    pub price: Price,
 }
 
 /// Puts a bought ticket back on sale as a new listing linked to it (`resold_from`). Only its
 /// owner may, and only once.
-pub async fn resell_ticket(
-    db: &Db,
-    owner: &Id,
-    ticket_id: &Id,
-    price: Price,
-    now: Timestamp,
-) -> Result<Ticket, AppError> {
-    let mut tx = db.begin_write().await?;
+pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, AppError> {
+    let owner = ctx.user()?;
+    let now = ctx.now();
+    let (ticket_id, price) = (&input.ticket_id, input.price);
+    let mut tx = ctx.db().begin_write().await?;
     let bought = tickets::find_ticket(&mut tx, ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -352,14 +368,6 @@ pub async fn resell_ticket(
     .await?;
     tx.commit().await?;
     Ok(listing)
-}
-
-/// Tickets `owner` bought, newest first, with their entry codes.
-pub async fn list_bought_tickets(
-    db: &Db,
-    owner: &Id,
-) -> Result<Vec<tickets::OwnedTicket>, AppError> {
-    Ok(tickets::list_tickets_owned_by(&mut *db.read.acquire().await?, owner).await?)
 }
 
 #[cfg(test)]

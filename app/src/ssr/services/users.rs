@@ -1,9 +1,10 @@
 //! Accounts: sign-up, sign-in and looking up the signed-in user.
 
-use crate::domain::{Email, Id, Password, Timestamp};
+use crate::domain::{Email, Id, Password};
 use crate::error::{AppError, ErrorDetail};
-use crate::ssr::db::Db;
+use crate::ssr::Ctx;
 use crate::ssr::passwords::{self, PasswordHashString};
+use crate::ssr::session;
 use crate::ssr::storage::{self, events::insert_event, users};
 use serde::{Deserialize, Serialize};
 
@@ -26,14 +27,50 @@ impl From<users::UserRow> for User {
     }
 }
 
-/// Creates an account. Every invalid field is reported at once; a taken email (in any letter
-/// case) is refused by the database's unique index, not by a check that could race.
-pub async fn sign_up(
-    db: &Db,
-    email: &str,
-    password: &str,
-    now: Timestamp,
-) -> Result<User, AppError> {
+/// An email and a password as typed.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+/// Creates an account and signs the visitor in to it. Every invalid field is reported at once;
+/// a taken email (in any letter case) is refused by the database's unique index, not by a check
+/// that could race. Attempts per client address are limited (`AUTH_RATE_LIMIT`).
+pub async fn sign_up(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
+    let visitor = ctx.visitor()?;
+    ctx.app().auth_limiter.check(visitor.ip)?;
+    let user = create_user(ctx, credentials).await?;
+    session::begin(&visitor.session, &user.id, ctx.now()).await?;
+    Ok(user)
+}
+
+/// Signs the visitor in. Attempts per client address are limited (`AUTH_RATE_LIMIT`).
+pub async fn sign_in(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
+    let visitor = ctx.visitor()?;
+    ctx.app().auth_limiter.check(visitor.ip)?;
+    let user = check_credentials(ctx, credentials).await?;
+    session::begin(&visitor.session, &user.id, ctx.now()).await?;
+    Ok(user)
+}
+
+/// Signs the visitor out: the session is destroyed in the store.
+pub async fn sign_out(ctx: &Ctx) -> Result<(), AppError> {
+    session::end(&ctx.visitor()?.session).await
+}
+
+/// The signed-in user, if they still exist.
+pub async fn current_user(ctx: &Ctx) -> Result<Option<User>, AppError> {
+    match ctx.actor() {
+        Some(id) => find_user(ctx, id).await,
+        None => Ok(None),
+    }
+}
+
+/// Creates an account (see [`sign_up`], which also signs in to it).
+pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
+    let (db, now) = (ctx.db(), ctx.now());
+    let (email, password) = (&credentials.email, &credentials.password);
     let (email, password) = match (Email::parse(email), Password::parse(password)) {
         (Ok(email), Ok(password)) => (email, password),
         (email, password) => {
@@ -75,11 +112,11 @@ pub async fn sign_up(
 
 /// Checks an email and password. Unknown email and wrong password give the same answer after
 /// the same amount of work.
-pub async fn sign_in(db: &Db, email: &str, password: &str) -> Result<User, AppError> {
+pub async fn check_credentials(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
     let invalid = || AppError::invalid(INVALID_CREDENTIALS);
-    let password = Password::for_sign_in(password);
-    let credentials = match Email::parse(email) {
-        Ok(email) => users::find_credentials(&mut *db.read.acquire().await?, &email).await?,
+    let password = Password::for_sign_in(&credentials.password);
+    let credentials = match Email::parse(&credentials.email) {
+        Ok(email) => users::find_credentials(&mut *ctx.db().read.acquire().await?, &email).await?,
         Err(_) => None,
     };
     let (user, stored) = match credentials {
@@ -100,19 +137,19 @@ pub async fn sign_in(db: &Db, email: &str, password: &str) -> Result<User, AppEr
 }
 
 /// The user with this id, if they still exist.
-pub async fn find_user(db: &Db, id: &Id) -> Result<Option<User>, AppError> {
-    Ok(users::find_user(&mut *db.read.acquire().await?, id)
+pub async fn find_user(ctx: &Ctx, id: &Id) -> Result<Option<User>, AppError> {
+    Ok(users::find_user(&mut *ctx.db().read.acquire().await?, id)
         .await?
         .map(User::from))
 }
 
 /// Creates several accounts sharing one password, hashed once (demo data and benchmarks).
 pub async fn create_demo_users(
-    db: &Db,
+    ctx: &Ctx,
     emails: &[Email],
     password: &str,
-    now: Timestamp,
 ) -> Result<Vec<Id>, AppError> {
+    let (db, now) = (ctx.db(), ctx.now());
     let password = Password::parse(password)?;
     let hash = passwords::hash_password(password).await?;
     let mut tx = db.begin_write().await?;

@@ -77,18 +77,29 @@ pub async fn find_payment_token(
     Ok(token.flatten())
 }
 
+#[derive(sqlx::FromRow)]
+struct UnfinishedRow {
+    #[sqlx(flatten)]
+    charge: ChargeRow,
+    payment_token: String,
+}
+
 /// Charges still in flight that the server charges itself (not hosted checkouts), oldest
-/// first: what a crash or an unreachable provider left unfinished.
+/// first, each with the payment method it was started with: what a crash or an unreachable
+/// provider left unfinished.
 pub async fn list_unfinished_charges(
     conn: &mut SqliteConnection,
-) -> Result<Vec<Charge>, sqlx::Error> {
-    let rows: Vec<ChargeRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM charges WHERE status = 'created' AND payment_token IS NOT NULL \
-         ORDER BY created_at, id"
+) -> Result<Vec<(Charge, String)>, sqlx::Error> {
+    let rows: Vec<UnfinishedRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS}, payment_token FROM charges \
+         WHERE status = 'created' AND payment_token IS NOT NULL ORDER BY created_at, id"
     ))
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(Charge::from).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| (Charge::from(row.charge), row.payment_token))
+        .collect())
 }
 
 pub async fn find_charge(
@@ -208,6 +219,17 @@ pub async fn mark_refunded(
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Whether the webhook event with this id was already applied.
+pub async fn stripe_event_applied(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stripe_events WHERE id = ?)")
+        .bind(event_id)
+        .fetch_one(conn)
+        .await
 }
 
 /// Records a webhook event id. Returns `false` when it was already applied.

@@ -1,0 +1,56 @@
+//! The domain's own refusals. They know nothing of HTTP or of the web framework: the
+//! application error maps them to statuses at the edge.
+
+use serde::{Deserialize, Serialize};
+
+/// One reason an input or a request was refused: a message, and the input it belongs to when
+/// there is one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+impl ErrorDetail {
+    pub fn field(field: &str, message: &str) -> ErrorDetail {
+        ErrorDetail {
+            message: message.to_string(),
+            field: Some(field.to_string()),
+        }
+    }
+
+    pub fn message(message: &str) -> ErrorDetail {
+        ErrorDetail {
+            message: message.to_string(),
+            field: None,
+        }
+    }
+}
+
+/// What a business rule can say instead of yes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    /// The input, or the state of things, does not allow it; one detail per reason.
+    #[error("{}", .0.first().map(|d| d.message.as_str()).unwrap_or("Invalid request"))]
+    Invalid(Vec<ErrorDetail>),
+    /// It is someone else's.
+    #[error("Forbidden")]
+    Forbidden,
+    /// What the caller saw has changed since (a version, a price).
+    #[error("{}", .0.message)]
+    Conflict(ErrorDetail),
+}
+
+impl DomainError {
+    /// A refusal with one message that belongs to no single input.
+    pub fn invalid(message: &str) -> DomainError {
+        DomainError::Invalid(vec![ErrorDetail::message(message)])
+    }
+}
+
+impl From<ErrorDetail> for DomainError {
+    fn from(detail: ErrorDetail) -> DomainError {
+        DomainError::Invalid(vec![detail])
+    }
+}

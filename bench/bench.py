@@ -268,7 +268,7 @@ def main():
     db = sqlite3.connect(f"file:{folder}/bench.db?mode=ro", uri=True)
     users = {row[1]: row[0] for row in db.execute("SELECT id, email FROM users")}
     cookie_of = {users[email]: cookie for email, cookie in zip(emails, cookies)}
-    tickets = db.execute("SELECT id, user_id, price_cents FROM tickets WHERE status = 'available' ORDER BY rowid").fetchall()
+    tickets = db.execute("SELECT id, seller_id, price_cents FROM tickets WHERE status = 'available' ORDER BY rowid").fetchall()
     db.close()
     buyer_ids = list(cookie_of)
     # Each run reserves tickets no earlier run touched: the listings are dealt out in slices.

@@ -52,10 +52,43 @@ pub enum AppError {
     /// 503.
     #[error("Error connecting to database")]
     Unavailable,
-    /// 500: anything unexpected. The cause is logged where it happened, never shown.
+    /// 500: anything unexpected. Its cause stays on the server: logged once where the error
+    /// leaves it, never serialized, never shown.
     #[error("Something went wrong")]
-    Internal,
+    Internal(#[serde(skip)] Cause),
 }
+
+/// Why an internal error happened, for the server's log. It is not part of an error's identity
+/// (two internal errors are equal whatever their causes) and never travels to a client.
+#[derive(Clone, Default)]
+pub struct Cause(Option<std::sync::Arc<str>>);
+
+impl Cause {
+    pub fn new(text: String) -> Cause {
+        Cause(Some(text.into()))
+    }
+
+    pub fn text(&self) -> Option<&str> {
+        self.0.as_deref()
+    }
+}
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(text) => write!(f, "Cause({text})"),
+            None => f.write_str("Cause(unknown)"),
+        }
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, _: &Cause) -> bool {
+        true
+    }
+}
+
+impl Eq for Cause {}
 
 fn first_message(details: &[ErrorDetail]) -> String {
     details
@@ -68,6 +101,23 @@ impl AppError {
     /// A 400 with one message that belongs to no single input.
     pub fn invalid(message: &str) -> AppError {
         AppError::Invalid(vec![ErrorDetail::message(message)])
+    }
+
+    /// A 500 read back from a response, whose cause is not known here.
+    pub fn internal_unexplained() -> AppError {
+        AppError::Internal(Cause::default())
+    }
+
+    /// Logs an internal error's cause. Called once, where the error leaves the server: the
+    /// API's response, a server function's answer, a page that shows it.
+    pub fn log_cause(&self) {
+        #[cfg(feature = "ssr")]
+        if let AppError::Internal(cause) = self {
+            tracing::error!(
+                cause = cause.text().unwrap_or("unknown"),
+                "unexpected error"
+            );
+        }
     }
 
     /// A 400 for one input.
@@ -87,7 +137,7 @@ impl AppError {
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType(_) => 415,
             AppError::TooManyRequests => 429,
-            AppError::Internal => 500,
+            AppError::Internal(_) => 500,
             AppError::PaymentUnavailable => 502,
             AppError::Unavailable => 503,
         }
@@ -152,7 +202,7 @@ impl FromServerFnError for AppError {
                 AppError::invalid("The form could not be read; please fill it in again")
             }
             ServerFnErrorErr::Request(_) => AppError::Unavailable,
-            _ => AppError::Internal,
+            other => AppError::Internal(Cause::new(other.to_string())),
         }
     }
 
@@ -160,7 +210,10 @@ impl FromServerFnError for AppError {
     /// the server this also gives the response the error's status code.
     fn ser(&self) -> leptos::server_fn::Bytes {
         #[cfg(feature = "ssr")]
-        crate::ssr::error_response::set_server_fn_status(self);
+        {
+            crate::ssr::error_response::set_server_fn_status(self);
+            self.log_cause();
+        }
         let envelope = serde_json::json!({ "errors": self.details() });
         leptos::server_fn::Bytes::from(envelope.to_string())
     }
@@ -181,7 +234,7 @@ impl AppError {
     /// by it; any other entries are a refusal to show (`Invalid`).
     pub fn from_envelope(data: &[u8]) -> AppError {
         let Ok(Envelope { errors }) = serde_json::from_slice::<Envelope>(data) else {
-            return AppError::Internal;
+            return AppError::internal_unexplained();
         };
         if let [only] = errors.as_slice()
             && only.field.is_none()
@@ -196,14 +249,14 @@ impl AppError {
                 AppError::PayloadTooLarge,
                 AppError::TooManyRequests,
                 AppError::Unavailable,
-                AppError::Internal,
+                AppError::internal_unexplained(),
             ];
             if let Some(known) = fixed.into_iter().find(|e| e.to_string() == only.message) {
                 return known;
             }
         }
         if errors.is_empty() {
-            return AppError::Internal;
+            return AppError::internal_unexplained();
         }
         AppError::Invalid(errors)
     }
@@ -226,7 +279,7 @@ mod tests {
         );
         assert!(both.messages_except(&["email", "password"]).is_empty());
         assert_eq!(
-            AppError::Internal.details(),
+            AppError::internal_unexplained().details(),
             vec![ErrorDetail::message("Something went wrong")]
         );
         assert_eq!(
@@ -247,7 +300,7 @@ mod tests {
             AppError::Forbidden,
             AppError::TooManyRequests,
             AppError::Unavailable,
-            AppError::Internal,
+            AppError::internal_unexplained(),
             AppError::invalid_field("title", "Title is required"),
             AppError::invalid("Ticket is already reserved"),
         ];
@@ -257,6 +310,9 @@ mod tests {
             assert_eq!(body, serde_json::json!({ "errors": error.details() }));
             assert_eq!(AppError::de(bytes), error);
         }
-        assert_eq!(AppError::from_envelope(b"<html>"), AppError::Internal);
+        assert_eq!(
+            AppError::from_envelope(b"<html>"),
+            AppError::internal_unexplained()
+        );
     }
 }

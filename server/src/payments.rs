@@ -47,7 +47,7 @@ pub async fn checkout_return(
     };
     let session_id = params.get("session_id").map(String::as_str);
     if let Err(err) = services::payments::checkout_return(&ctx, &order_id, session_id).await {
-        tracing::warn!(error = %err, order = %order_id, "checkout return could not be confirmed");
+        tracing::warn!(error = ?err, order = %order_id, "checkout return could not be confirmed");
     }
     Redirect::to(&format!("/orders/{order_id}"))
 }

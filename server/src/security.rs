@@ -257,7 +257,7 @@ pub async fn envelope_errors(req: Request, next: Next) -> Response {
         415 => AppError::UnsupportedMediaType("Unsupported content type".to_string()),
         429 => AppError::TooManyRequests,
         503 => AppError::Unavailable,
-        code if code >= 500 => AppError::Internal,
+        code if code >= 500 => AppError::internal_unexplained(),
         _ => AppError::invalid("The request could not be read"),
     };
     let mut envelope = error.into_response();

@@ -104,7 +104,7 @@ impl Application {
         let system = app::ssr::Ctx::system(&state);
         let expired = app::ssr::services::orders::expire_orders(&system)
             .await
-            .map_err(|err| anyhow::anyhow!("failed to expire lapsed orders: {err}"))?;
+            .map_err(|err| anyhow::anyhow!("failed to expire lapsed orders: {err:?}"))?;
         if expired > 0 {
             tracing::info!(count = expired, "expired orders that lapsed while stopped");
         }
@@ -113,7 +113,7 @@ impl Application {
         // idempotency keys they were started with.
         let resumed = app::ssr::services::payments::resume_unfinished_payments(&system)
             .await
-            .map_err(|err| anyhow::anyhow!("failed to look for unfinished payments: {err}"))?;
+            .map_err(|err| anyhow::anyhow!("failed to look for unfinished payments: {err:?}"))?;
         if resumed > 0 {
             tracing::info!(count = resumed, "finishing payments left in flight");
         }

@@ -1,6 +1,6 @@
 //! Charges: one attempt to take the money for an order, and what became of it.
 
-use super::{Id, Order, Price, Timestamp};
+use super::{Id, Order, Price, Timestamp, UnknownStatus};
 use serde::{Deserialize, Serialize};
 
 pub const PAYMENT_IN_PROGRESS: &str = "A payment for this order is already in progress";
@@ -17,13 +17,26 @@ pub enum ChargeStatus {
     Refunded,
 }
 
+impl TryFrom<String> for ChargeStatus {
+    type Error = UnknownStatus;
+
+    fn try_from(stored: String) -> Result<ChargeStatus, UnknownStatus> {
+        ChargeStatus::parse(&stored)
+    }
+}
+
 impl ChargeStatus {
-    pub fn parse(stored: &str) -> ChargeStatus {
+    /// Reads a stored status; anything else is a corrupt row.
+    pub fn parse(stored: &str) -> Result<ChargeStatus, UnknownStatus> {
         match stored {
-            "failed" => ChargeStatus::Failed,
-            "completed" => ChargeStatus::Completed,
-            "refunded" => ChargeStatus::Refunded,
-            _ => ChargeStatus::Created,
+            "created" => Ok(ChargeStatus::Created),
+            "failed" => Ok(ChargeStatus::Failed),
+            "completed" => Ok(ChargeStatus::Completed),
+            "refunded" => Ok(ChargeStatus::Refunded),
+            other => Err(UnknownStatus {
+                kind: "charge",
+                value: other.to_string(),
+            }),
         }
     }
 
@@ -128,7 +141,7 @@ mod tests {
             ChargeStatus::Completed,
             ChargeStatus::Refunded,
         ] {
-            assert_eq!(ChargeStatus::parse(status.as_str()), status);
+            assert_eq!(ChargeStatus::parse(status.as_str()), Ok(status));
         }
     }
 }

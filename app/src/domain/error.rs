@@ -54,3 +54,12 @@ impl From<ErrorDetail> for DomainError {
         DomainError::Invalid(vec![detail])
     }
 }
+
+/// A status read from storage that no version of this program writes: the row is corrupt, and
+/// reading it fails instead of guessing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {kind} status `{value}`")]
+pub struct UnknownStatus {
+    pub kind: &'static str,
+    pub value: String,
+}

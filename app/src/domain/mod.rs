@@ -17,7 +17,7 @@ pub mod time;
 pub use charge::{Charge, ChargeStatus};
 pub use duration::parse_duration;
 pub use email::Email;
-pub use error::{DomainError, ErrorDetail};
+pub use error::{DomainError, ErrorDetail, UnknownStatus};
 pub use id::Id;
 pub use money::{Price, format_count, format_money};
 pub use order::{Order, OrderStatus};

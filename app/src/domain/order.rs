@@ -2,7 +2,7 @@
 //! in; storage and services apply them inside one write transaction.
 
 use super::{DomainError, ErrorDetail};
-use super::{Id, Price, Ticket, TicketStatus, Timestamp};
+use super::{Id, Price, Ticket, TicketStatus, Timestamp, UnknownStatus};
 use serde::{Deserialize, Serialize};
 
 pub const TICKET_RESERVED: &str = "Ticket is already reserved";
@@ -33,13 +33,26 @@ pub enum OrderStatus {
     Cancelled,
 }
 
+impl TryFrom<String> for OrderStatus {
+    type Error = UnknownStatus;
+
+    fn try_from(stored: String) -> Result<OrderStatus, UnknownStatus> {
+        OrderStatus::parse(&stored)
+    }
+}
+
 impl OrderStatus {
-    pub fn parse(stored: &str) -> OrderStatus {
+    /// Reads a stored status; anything else is a corrupt row.
+    pub fn parse(stored: &str) -> Result<OrderStatus, UnknownStatus> {
         match stored {
-            "created" => OrderStatus::Created,
-            "awaiting:payment" => OrderStatus::AwaitingPayment,
-            "complete" => OrderStatus::Complete,
-            _ => OrderStatus::Cancelled,
+            "created" => Ok(OrderStatus::Created),
+            "awaiting:payment" => Ok(OrderStatus::AwaitingPayment),
+            "complete" => Ok(OrderStatus::Complete),
+            "cancelled" => Ok(OrderStatus::Cancelled),
+            other => Err(UnknownStatus {
+                kind: "order",
+                value: other.to_string(),
+            }),
         }
     }
 
@@ -235,7 +248,7 @@ mod tests {
             OrderStatus::Complete,
             OrderStatus::Cancelled,
         ] {
-            assert_eq!(OrderStatus::parse(status.as_str()), status);
+            assert_eq!(OrderStatus::parse(status.as_str()), Ok(status));
             assert_eq!(
                 serde_json::to_value(status).unwrap(),
                 serde_json::json!(status.as_str())

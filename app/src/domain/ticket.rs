@@ -1,7 +1,7 @@
 //! Tickets (listings): what a seller may write into one, and when it may be changed.
 
 use super::{DomainError, ErrorDetail};
-use super::{Id, Price, Timestamp};
+use super::{Id, Price, Timestamp, UnknownStatus};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -152,12 +152,25 @@ pub enum TicketStatus {
     Sold,
 }
 
+impl TryFrom<String> for TicketStatus {
+    type Error = UnknownStatus;
+
+    fn try_from(stored: String) -> Result<TicketStatus, UnknownStatus> {
+        TicketStatus::parse(&stored)
+    }
+}
+
 impl TicketStatus {
-    pub fn parse(stored: &str) -> TicketStatus {
+    /// Reads a stored status; anything else is a corrupt row.
+    pub fn parse(stored: &str) -> Result<TicketStatus, UnknownStatus> {
         match stored {
-            "reserved" => TicketStatus::Reserved,
-            "sold" => TicketStatus::Sold,
-            _ => TicketStatus::Available,
+            "available" => Ok(TicketStatus::Available),
+            "reserved" => Ok(TicketStatus::Reserved),
+            "sold" => Ok(TicketStatus::Sold),
+            other => Err(UnknownStatus {
+                kind: "ticket",
+                value: other.to_string(),
+            }),
         }
     }
 

@@ -23,8 +23,8 @@ pub async fn get_payment_mode() -> Result<PaymentMode, AppError> {
 }
 
 /// Test mode's card form: Stripe's test card numbers only; the card is never stored.
-#[server(prefix = "/_fn", endpoint = "pay_with_test_card")]
-pub async fn pay_with_test_card(order_id: String, card_number: String) -> Result<(), AppError> {
+#[server(prefix = "/_fn", endpoint = "pay_order")]
+pub async fn pay_order(order_id: String, card_number: String) -> Result<(), AppError> {
     use crate::ssr::payments::test_mode::token_for_test_card;
     use crate::ssr::services::payments::{self, PayOrder};
     let ctx = crate::ssr::fn_context::signed_in().await?;

@@ -1,5 +1,6 @@
-//! How an [`AppError`] leaves the server: the JSON envelope with its status code, and how
-//! unexpected failures become `Internal` after their cause chain is logged.
+//! How an [`AppError`] leaves the server: the JSON envelope with its status code (and the log
+//! line of an unexpected failure's cause), and how unexpected failures become `Internal` with
+//! their cause chain.
 
 use crate::error::AppError;
 use axum::Json;
@@ -8,6 +9,7 @@ use axum::response::{IntoResponse, Response};
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        self.log_cause();
         let status =
             StatusCode::from_u16(self.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = serde_json::json!({ "errors": self.details() });
@@ -50,8 +52,8 @@ impl From<tower_sessions::session::Error> for AppError {
     }
 }
 
-/// Logs the whole cause chain and hides it from the user.
+/// An unexpected failure: the whole cause chain goes with the error, to be logged where it
+/// leaves the server, and is never shown.
 pub fn internal(err: anyhow::Error) -> AppError {
-    tracing::error!(error = ?err, "unexpected error");
-    AppError::Internal
+    AppError::Internal(crate::error::Cause::new(format!("{err:?}")))
 }

@@ -2,6 +2,7 @@
 //! plain GET form, so every view has its own shareable URL, with or without JavaScript.
 
 use super::Account;
+use super::form::LoadError;
 use crate::domain::Category;
 use crate::server_fns::{TicketPageView, TicketView, browse_tickets};
 use leptos::prelude::*;
@@ -115,7 +116,7 @@ pub fn BrowsePage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match listing.await {
                         Ok(page) => view! { <Listing page filters=filters.get_untracked() /> }.into_any(),
-                        Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
+                        Err(error) => view! { <LoadError error /> }.into_any(),
                     }
                 })}
             </Transition>

@@ -64,3 +64,11 @@ pub fn FormErrors(
 pub fn field_error(error: Signal<Option<AppError>>, field: &'static str) -> Signal<Option<String>> {
     Signal::derive(move || error.get().and_then(|e| e.field_message(field)))
 }
+
+/// What could not be loaded, in place of it. An unexpected failure shows "Something went wrong";
+/// its cause is logged on the server, where the page is rendered.
+#[component]
+pub fn LoadError(error: AppError) -> impl IntoView {
+    error.log_cause();
+    view! { <p class="form-errors" role="alert">{error.to_string()}</p> }
+}

@@ -2,7 +2,7 @@
 //! tickets I sell, with their status.
 
 use super::browse::TicketCard;
-use super::form::{Field, FormErrors, field_error};
+use super::form::{Field, FormErrors, LoadError, field_error};
 use crate::error::AppError;
 use crate::server_fns::{BoughtTicketView, MyTicketsView, ResellTicket, my_tickets};
 use leptos::prelude::*;
@@ -26,7 +26,7 @@ pub fn MyTicketsPage() -> impl IntoView {
                         </section>
                     }
                     .into_any(),
-                    Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error /> }.into_any(),
                 }
             })}
         </Transition>

@@ -2,11 +2,9 @@
 
 use super::Account;
 use super::countdown::Countdown;
-use super::form::{Field, FormErrors, field_error};
+use super::form::{Field, FormErrors, LoadError, field_error};
 use crate::error::AppError;
-use crate::server_fns::{
-    CancelOrder, OrderView, PayWithTestCard, StartCheckout, get_order, list_orders,
-};
+use crate::server_fns::{CancelOrder, OrderView, PayOrder, StartCheckout, get_order, list_orders};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -37,7 +35,7 @@ pub fn OrdersPage() -> impl IntoView {
                 match orders.await {
                     Ok(orders) => view! { <OrderList orders /> }.into_any(),
                     Err(AppError::Unauthenticated) => view! { <SignInFirst what="My orders" /> }.into_any(),
-                    Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error /> }.into_any(),
                 }
             })}
         </Transition>
@@ -88,7 +86,7 @@ pub fn OrderPage() -> impl IntoView {
     let params = use_params_map();
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let cancel = ServerAction::<CancelOrder>::new();
-    let pay = ServerAction::<PayWithTestCard>::new();
+    let pay = ServerAction::<PayOrder>::new();
     let checkout = ServerAction::<StartCheckout>::new();
     // Bumped when the countdown runs out, so the page asks the server what happened.
     let expired = RwSignal::new(0u32);
@@ -117,7 +115,7 @@ pub fn OrderPage() -> impl IntoView {
                     Ok(order) => view! { <OrderDetails order actions /> }.into_any(),
                     Err(AppError::Unauthenticated) => view! { <SignInFirst what="Your order" /> }.into_any(),
                     Err(AppError::NotFound | AppError::Forbidden) => view! { <super::not_found::NotFound /> }.into_any(),
-                    Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error /> }.into_any(),
                 }
             })}
         </Transition>
@@ -128,7 +126,7 @@ pub fn OrderPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct OrderActions {
     cancel: ServerAction<CancelOrder>,
-    pay: ServerAction<PayWithTestCard>,
+    pay: ServerAction<PayOrder>,
     checkout: ServerAction<StartCheckout>,
     expired: RwSignal<u32>,
 }

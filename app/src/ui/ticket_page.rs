@@ -1,6 +1,7 @@
 //! `/tickets/:id`: everything about one ticket; for its seller, the edit form or the reason it
 //! cannot be edited right now.
 
+use super::form::LoadError;
 use super::ticket_form::TicketFields;
 use crate::error::AppError;
 use crate::server_fns::{EditTicket, ReserveTicket, TicketView, get_ticket};
@@ -26,7 +27,7 @@ pub fn TicketPage() -> impl IntoView {
                 match ticket.await {
                     Ok(ticket) => view! { <TicketDetails ticket edit reserve /> }.into_any(),
                     Err(AppError::NotFound) => view! { <super::not_found::NotFound /> }.into_any(),
-                    Err(err) => view! { <p class="form-errors" role="alert">{err.to_string()}</p> }.into_any(),
+                    Err(error) => view! { <LoadError error /> }.into_any(),
                 }
             })}
         </Transition>

@@ -113,3 +113,48 @@ async fn healthz_answers_when_the_database_does() {
     let response = app.get(&client(), "/healthz").await;
     assert_eq!(response.status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_row_with_a_status_no_version_writes_fails_loudly_instead_of_reading_as_available() {
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    let ticket = app
+        .create_ticket(&seller, &json!({ "title": "Cup final", "price": 20 }))
+        .await;
+    let id = ticket["id"].as_str().unwrap();
+    // Damage the row as a hand edit or a newer version could: a status this code never wrote.
+    {
+        let mut conn = app.state.db.write.acquire().await.unwrap();
+        sqlx::query("PRAGMA ignore_check_constraints = ON")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE tickets SET status = 'on-hold' WHERE id = ?")
+            .bind(id)
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+        sqlx::query("PRAGMA ignore_check_constraints = OFF")
+            .execute(&mut *conn)
+            .await
+            .unwrap();
+    }
+
+    // Neither shown as on sale nor reservable: the read fails, and the buyer is told so.
+    let shown = app.get(&client(), &format!("/api/tickets/{id}")).await;
+    assert_errors(
+        shown,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        json!([{ "message": "Something went wrong" }]),
+    )
+    .await;
+    let (buyer, _) = app.signed_in_user().await;
+    let reserved = app
+        .post_json(&buyer, "/api/orders", &json!({ "ticketId": id }))
+        .await;
+    assert_eq!(reserved.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        app.events_for(id).await == ["TicketCreated"],
+        "nothing was reserved"
+    );
+}

@@ -159,7 +159,7 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
             "get_order",
             "list_orders",
             "cancel_order",
-            "pay_with_test_card",
+            "pay_order",
             "start_checkout",
             "my_tickets",
             "resell_ticket",

@@ -11,6 +11,7 @@ mod orders;
 mod payments;
 #[path = "../support/recorded_stripe.rs"]
 mod recorded_stripe;
+mod reservations;
 mod security;
 mod seed;
 mod stripe_gateway;

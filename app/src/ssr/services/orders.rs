@@ -267,7 +267,7 @@ pub async fn run_expiry_sweeper(ctx: Ctx, every: std::time::Duration) {
         match expire_orders(&ctx).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "expired lapsed orders"),
-            Err(err) => tracing::warn!(error = %err, "order expiry sweep failed; retrying"),
+            Err(err) => tracing::warn!(error = ?err, "order expiry sweep failed; retrying"),
         }
     }
 }

@@ -326,7 +326,7 @@ pub async fn resume_unfinished_payments(ctx: &Ctx) -> Result<usize, AppError> {
                     tracing::info!(charge = %charge.id, status = settled.charge().status.as_str(), "resumed an unfinished payment")
                 }
                 Err(err) => {
-                    tracing::warn!(charge = %charge.id, error = %err, "an unfinished payment could not be finished yet")
+                    tracing::warn!(charge = %charge.id, error = ?err, "an unfinished payment could not be finished yet")
                 }
             }
         });

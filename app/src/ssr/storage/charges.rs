@@ -10,7 +10,9 @@ const COLUMNS: &str = "id, order_id, status, amount_cents, currency, idempotency
 struct ChargeRow {
     id: String,
     order_id: String,
-    status: String,
+    /// An unknown status fails the read (a corrupt row), instead of being guessed.
+    #[sqlx(try_from = "String")]
+    status: ChargeStatus,
     amount_cents: i64,
     currency: String,
     idempotency_key: String,
@@ -25,7 +27,7 @@ impl From<ChargeRow> for Charge {
         Charge {
             id: Id::from_trusted(row.id),
             order_id: Id::from_trusted(row.order_id),
-            status: ChargeStatus::parse(&row.status),
+            status: row.status,
             amount: Price::from_stored(row.amount_cents),
             currency: row.currency,
             idempotency_key: row.idempotency_key,

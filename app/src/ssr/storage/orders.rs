@@ -4,14 +4,16 @@ use crate::domain::{Id, Order, OrderStatus, Price, Timestamp};
 use sqlx::SqliteConnection;
 
 const COLUMNS: &str =
-    "id, user_id, ticket_id, status, price_cents, expires_at, version, created_at";
+    "id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at";
 
 #[derive(sqlx::FromRow)]
 struct OrderRow {
     id: String,
-    user_id: String,
+    buyer_id: String,
     ticket_id: String,
-    status: String,
+    /// An unknown status fails the read (a corrupt row), instead of being guessed.
+    #[sqlx(try_from = "String")]
+    status: OrderStatus,
     price_cents: i64,
     expires_at: i64,
     version: i64,
@@ -22,9 +24,9 @@ impl From<OrderRow> for Order {
     fn from(row: OrderRow) -> Order {
         Order {
             id: Id::from_trusted(row.id),
-            buyer_id: Id::from_trusted(row.user_id),
+            buyer_id: Id::from_trusted(row.buyer_id),
             ticket_id: Id::from_trusted(row.ticket_id),
-            status: OrderStatus::parse(&row.status),
+            status: row.status,
             price: Price::from_stored(row.price_cents),
             expires_at: Timestamp::from_millis(row.expires_at),
             version: row.version,
@@ -37,7 +39,7 @@ impl From<OrderRow> for Order {
 /// completed order: the database's own guard against double booking.
 pub async fn insert_order(conn: &mut SqliteConnection, order: &Order) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO orders (id, user_id, ticket_id, status, price_cents, expires_at, version, created_at, updated_at) \
+        "INSERT INTO orders (id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(order.id.as_str())
@@ -62,7 +64,7 @@ pub async fn count_live_orders_by_buyer(
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM orders \
-         WHERE user_id = ? AND status IN ('created', 'awaiting:payment') AND expires_at > ?",
+         WHERE buyer_id = ? AND status IN ('created', 'awaiting:payment') AND expires_at > ?",
     )
     .bind(buyer.as_str())
     .bind(now.millis())
@@ -88,7 +90,7 @@ pub async fn list_orders_by_buyer(
     buyer: &Id,
 ) -> Result<Vec<Order>, sqlx::Error> {
     let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE user_id = ? ORDER BY created_at DESC, id DESC"
+        "SELECT {COLUMNS} FROM orders WHERE buyer_id = ? ORDER BY created_at DESC, id DESC"
     ))
     .bind(buyer.as_str())
     .fetch_all(conn)

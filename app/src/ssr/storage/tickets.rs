@@ -3,7 +3,7 @@
 use crate::domain::{Category, Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp};
 use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
 
-const COLUMNS: &str = "id, title, price_cents, user_id, order_id, version, category, venue, starts_at, status, \
+const COLUMNS: &str = "id, title, price_cents, seller_id, order_id, version, category, venue, starts_at, status, \
                        reserved_until, resold_from, created_at";
 
 #[derive(sqlx::FromRow)]
@@ -11,13 +11,15 @@ struct TicketRow {
     id: String,
     title: String,
     price_cents: i64,
-    user_id: String,
+    seller_id: String,
     order_id: Option<String>,
     version: i64,
     category: String,
     venue: Option<String>,
     starts_at: Option<i64>,
-    status: String,
+    /// An unknown status fails the read (a corrupt row), instead of being guessed.
+    #[sqlx(try_from = "String")]
+    status: TicketStatus,
     reserved_until: Option<i64>,
     resold_from: Option<String>,
     created_at: i64,
@@ -29,13 +31,13 @@ impl From<TicketRow> for Ticket {
             id: Id::from_trusted(row.id),
             title: row.title,
             price: Price::from_stored(row.price_cents),
-            seller_id: Id::from_trusted(row.user_id),
+            seller_id: Id::from_trusted(row.seller_id),
             order_id: row.order_id.map(Id::from_trusted),
             version: row.version,
             category: Category::parse(Some(&row.category)).unwrap_or_default(),
             venue: row.venue,
             starts_at: row.starts_at.map(Timestamp::from_millis),
-            status: TicketStatus::parse(&row.status),
+            status: row.status,
             reserved_until: row.reserved_until.map(Timestamp::from_millis),
             resold_from: row.resold_from.map(Id::from_trusted),
             created_at: Timestamp::from_millis(row.created_at),
@@ -52,7 +54,7 @@ pub async fn insert_ticket(
     now: Timestamp,
 ) -> Result<Ticket, sqlx::Error> {
     let row: TicketRow = sqlx::query_as(&format!(
-        "INSERT INTO tickets (id, title, price_cents, user_id, category, venue, starts_at, resold_from, created_at, updated_at) \
+        "INSERT INTO tickets (id, title, price_cents, seller_id, category, venue, starts_at, resold_from, created_at, updated_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
     ))
     .bind(id.as_str())
@@ -209,7 +211,7 @@ pub async fn list_tickets_by_seller(
     seller: &Id,
 ) -> Result<Vec<Ticket>, sqlx::Error> {
     let rows: Vec<TicketRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tickets WHERE user_id = ? ORDER BY created_at DESC"
+        "SELECT {COLUMNS} FROM tickets WHERE seller_id = ? ORDER BY created_at DESC"
     ))
     .bind(seller.as_str())
     .fetch_all(conn)

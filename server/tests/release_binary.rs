@@ -4,9 +4,10 @@
 //! Needs the release build, so it is ignored by a plain `cargo test`; `.ci/test` runs it with
 //! `TICKETING_BIN=target/release/ticketing cargo test -p server --test release_binary -- --ignored`.
 
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Held while a test writes its copy of the binary and starts it. The tests run on threads of
 /// one process: a fork made by one test while another still has its copy open for writing
@@ -15,12 +16,18 @@ use std::time::{Duration, Instant};
 /// with `libc::kill`, not by running `kill`.
 static COPY_AND_START: Mutex<()> = Mutex::new(());
 
-struct Running(Child);
+/// The started binary, killed if a test ends before it exited.
+struct Running {
+    child: Child,
+    reaped: bool,
+}
 
 impl Drop for Running {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if !self.reaped {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
@@ -32,7 +39,8 @@ fn free_port() -> u16 {
 }
 
 /// The release binary copied alone into an empty folder and started there (under `sh` with
-/// `ulimit -n` set when `file_limit` is given); returns once `/healthz` answers.
+/// `ulimit -n` set when `file_limit` is given); returns once it says it is listening. Its log
+/// is passed on to the test's own.
 async fn start_alone(file_limit: Option<u32>) -> (Running, String, tempfile::TempDir) {
     let built = std::env::var("TICKETING_BIN")
         .expect("TICKETING_BIN must point at target/release/ticketing");
@@ -56,33 +64,56 @@ async fn start_alone(file_limit: Option<u32>) -> (Running, String, tempfile::Tem
         .current_dir(folder.path())
         .env_clear()
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("start the binary");
     drop(guard);
-    let mut running = Running(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(response) = client.get(format!("{base}/healthz")).send().await
-            && response.status() == 200
-        {
-            break;
+    let mut running = Running {
+        child,
+        reaped: false,
+    };
+    let log = running.child.stdout.take().expect("the binary's log");
+    let (listening, ready) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut listening = Some(listening);
+        for line in BufReader::new(log).lines().map_while(Result::ok) {
+            let _ = writeln!(std::io::stderr(), "ticketing: {line}");
+            if line.contains("ticketing listening")
+                && let Some(listening) = listening.take()
+            {
+                let _ = listening.send(());
+            }
         }
-        assert!(
-            running.0.try_wait().unwrap().is_none(),
-            "the binary exited before becoming healthy"
-        );
-        assert!(
-            Instant::now() < deadline,
-            "the binary did not become healthy within 20 s"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        // The log closed: the binary exited (dropping `listening` tells the test so).
+    });
+    match tokio::time::timeout(Duration::from_secs(20), ready).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => panic!(
+            "the binary exited before listening: {:?}",
+            running.child.wait()
+        ),
+        Err(_) => panic!("the binary did not start listening within 20 s"),
     }
-    (running, base, folder)
+    (running, format!("http://127.0.0.1:{port}"), folder)
+}
+
+/// Waits for the binary to exit, at most `limit`.
+async fn exit_status(running: &mut Running, limit: Duration) -> std::process::ExitStatus {
+    let pid = libc::pid_t::try_from(running.child.id()).expect("a pid fits pid_t");
+    let waited = tokio::task::spawn_blocking(move || {
+        let mut status = 0;
+        // SAFETY: waits for a child of this process that nothing else waits for meanwhile.
+        let reaped = unsafe { libc::waitpid(pid, &mut status, 0) };
+        (reaped, status)
+    });
+    let (reaped, status) = tokio::time::timeout(limit, waited)
+        .await
+        .unwrap_or_else(|_| panic!("the binary did not exit within {limit:?}"))
+        .unwrap();
+    assert_eq!(reaped, pid, "waitpid: {}", std::io::Error::last_os_error());
+    running.reaped = true;
+    std::os::unix::process::ExitStatusExt::from_raw(status)
 }
 
 /// With systemd's default file limit, a client holding more idle sockets than the limit does
@@ -201,20 +232,10 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
     assert_eq!(favicon.status(), 200);
 
     // SIGTERM stops it gracefully.
-    let pid = libc::pid_t::try_from(running.0.id()).expect("a pid fits pid_t");
+    let pid = libc::pid_t::try_from(running.child.id()).expect("a pid fits pid_t");
     // SAFETY: kill(2) with a pid this test started and still owns (not yet waited for).
     let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
     assert_eq!(sent, 0, "send SIGTERM: {}", std::io::Error::last_os_error());
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(status) = running.0.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the binary did not stop within 10 s of SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let status = exit_status(&mut running, Duration::from_secs(10)).await;
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
 }

@@ -1,6 +1,6 @@
 //! Charges: one attempt to take the money for an order, and what became of it.
 
-use super::{Id, Order, Price, Timestamp, UnknownStatus};
+use super::{Id, Order, Price, Timestamp};
 use serde::{Deserialize, Serialize};
 
 pub const PAYMENT_IN_PROGRESS: &str = "A payment for this order is already in progress";
@@ -17,28 +17,14 @@ pub enum ChargeStatus {
     Refunded,
 }
 
-impl TryFrom<String> for ChargeStatus {
-    type Error = UnknownStatus;
-
-    fn try_from(stored: String) -> Result<ChargeStatus, UnknownStatus> {
-        ChargeStatus::parse(&stored)
-    }
-}
-
 impl ChargeStatus {
-    /// Reads a stored status; anything else is a corrupt row.
-    pub fn parse(stored: &str) -> Result<ChargeStatus, UnknownStatus> {
-        match stored {
-            "created" => Ok(ChargeStatus::Created),
-            "failed" => Ok(ChargeStatus::Failed),
-            "completed" => Ok(ChargeStatus::Completed),
-            "refunded" => Ok(ChargeStatus::Refunded),
-            other => Err(UnknownStatus {
-                kind: "charge",
-                value: other.to_string(),
-            }),
-        }
-    }
+    /// Every status.
+    pub const ALL: [ChargeStatus; 4] = [
+        ChargeStatus::Created,
+        ChargeStatus::Failed,
+        ChargeStatus::Completed,
+        ChargeStatus::Refunded,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -49,6 +35,8 @@ impl ChargeStatus {
         }
     }
 }
+
+super::error::stored_status!(ChargeStatus, "charge");
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Charge {

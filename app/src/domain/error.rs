@@ -63,3 +63,31 @@ pub struct UnknownStatus {
     pub kind: &'static str,
     pub value: String,
 }
+
+/// Gives a status kept in storage as text its reading back: `parse`, and `TryFrom<String>` for
+/// the row types. The status lists every value in `ALL` and names it with `as_str`.
+macro_rules! stored_status {
+    ($status:ident, $kind:literal) => {
+        impl $status {
+            /// Reads a stored status; anything else is a corrupt row.
+            pub fn parse(stored: &str) -> Result<$status, $crate::domain::UnknownStatus> {
+                $status::ALL
+                    .into_iter()
+                    .find(|status| status.as_str() == stored)
+                    .ok_or_else(|| $crate::domain::UnknownStatus {
+                        kind: $kind,
+                        value: stored.to_string(),
+                    })
+            }
+        }
+
+        impl TryFrom<String> for $status {
+            type Error = $crate::domain::UnknownStatus;
+
+            fn try_from(stored: String) -> Result<$status, Self::Error> {
+                $status::parse(&stored)
+            }
+        }
+    };
+}
+pub(crate) use stored_status;

@@ -2,7 +2,7 @@
 //! in; storage and services apply them inside one write transaction.
 
 use super::{DomainError, ErrorDetail};
-use super::{Id, Price, Ticket, TicketStatus, Timestamp, UnknownStatus};
+use super::{Id, Price, Ticket, TicketStatus, Timestamp};
 use serde::{Deserialize, Serialize};
 
 pub const TICKET_RESERVED: &str = "Ticket is already reserved";
@@ -33,28 +33,14 @@ pub enum OrderStatus {
     Cancelled,
 }
 
-impl TryFrom<String> for OrderStatus {
-    type Error = UnknownStatus;
-
-    fn try_from(stored: String) -> Result<OrderStatus, UnknownStatus> {
-        OrderStatus::parse(&stored)
-    }
-}
-
 impl OrderStatus {
-    /// Reads a stored status; anything else is a corrupt row.
-    pub fn parse(stored: &str) -> Result<OrderStatus, UnknownStatus> {
-        match stored {
-            "created" => Ok(OrderStatus::Created),
-            "awaiting:payment" => Ok(OrderStatus::AwaitingPayment),
-            "complete" => Ok(OrderStatus::Complete),
-            "cancelled" => Ok(OrderStatus::Cancelled),
-            other => Err(UnknownStatus {
-                kind: "order",
-                value: other.to_string(),
-            }),
-        }
-    }
+    /// Every status.
+    pub const ALL: [OrderStatus; 4] = [
+        OrderStatus::Created,
+        OrderStatus::AwaitingPayment,
+        OrderStatus::Complete,
+        OrderStatus::Cancelled,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -70,6 +56,8 @@ impl OrderStatus {
         matches!(self, OrderStatus::Created | OrderStatus::AwaitingPayment)
     }
 }
+
+super::error::stored_status!(OrderStatus, "order");
 
 /// An order as stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Tickets (listings): what a seller may write into one, and when it may be changed.
 
 use super::{DomainError, ErrorDetail};
-use super::{Id, Price, Timestamp, UnknownStatus};
+use super::{Id, Price, Timestamp};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -152,27 +152,13 @@ pub enum TicketStatus {
     Sold,
 }
 
-impl TryFrom<String> for TicketStatus {
-    type Error = UnknownStatus;
-
-    fn try_from(stored: String) -> Result<TicketStatus, UnknownStatus> {
-        TicketStatus::parse(&stored)
-    }
-}
-
 impl TicketStatus {
-    /// Reads a stored status; anything else is a corrupt row.
-    pub fn parse(stored: &str) -> Result<TicketStatus, UnknownStatus> {
-        match stored {
-            "available" => Ok(TicketStatus::Available),
-            "reserved" => Ok(TicketStatus::Reserved),
-            "sold" => Ok(TicketStatus::Sold),
-            other => Err(UnknownStatus {
-                kind: "ticket",
-                value: other.to_string(),
-            }),
-        }
-    }
+    /// Every status.
+    pub const ALL: [TicketStatus; 3] = [
+        TicketStatus::Available,
+        TicketStatus::Reserved,
+        TicketStatus::Sold,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -182,6 +168,8 @@ impl TicketStatus {
         }
     }
 }
+
+super::error::stored_status!(TicketStatus, "ticket");
 
 /// Everything a seller writes into a listing, already validated.
 #[derive(Debug, Clone, PartialEq)]

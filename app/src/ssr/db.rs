@@ -156,6 +156,14 @@ impl Db {
             .map_err(|_| sqlx::Error::WorkerCrashed)?
     }
 
+    /// Whether the database answers a query (the health check).
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query_scalar::<_, i64>("SELECT 1")
+            .fetch_one(&self.read)
+            .await
+            .map(|_| ())
+    }
+
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;

@@ -181,15 +181,25 @@ pub async fn release_lapsed_hold(
     }
 }
 
+/// `order_id`, if it is `buyer`'s: 404 for no such order, 403 for someone else's.
+pub async fn buyers_order(
+    conn: &mut SqliteConnection,
+    buyer: &Id,
+    order_id: &Id,
+) -> Result<Order, AppError> {
+    let order = orders::find_order(conn, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    order.check_owner(buyer)?;
+    Ok(order)
+}
+
 /// The buyer cancels a live order; its ticket is on sale again at once.
 pub async fn cancel_order(ctx: &Ctx, order_id: &Id) -> Result<Order, AppError> {
     let user = ctx.user()?;
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let order = orders::find_order(&mut tx, order_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    order.check_owner(user)?;
+    let order = buyers_order(&mut tx, user, order_id).await?;
     if let Err(refusal) = order.cancel(now) {
         // A lapsed order is cancelled by expiry: record that before saying no.
         if release_if_lapsed(&mut tx, &order, now).await? {
@@ -208,10 +218,7 @@ pub async fn cancel_order(ctx: &Ctx, order_id: &Id) -> Result<Order, AppError> {
 pub async fn get_order(ctx: &Ctx, order_id: &Id) -> Result<OrderWithTicket, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
-    let order = orders::find_order(&mut conn, order_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    order.check_owner(user)?;
+    let order = buyers_order(&mut conn, user, order_id).await?;
     let ticket = tickets::find_ticket(&mut conn, &order.ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;

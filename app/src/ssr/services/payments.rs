@@ -4,7 +4,7 @@
 //! that is no longer live — it expired or was cancelled while the money was on its way — is
 //! refunded at once.
 
-use super::orders::{Release, release_if_lapsed, release_order};
+use super::orders::{Release, buyers_order, release_if_lapsed, release_order};
 use crate::domain::charge::{LATE_PAYMENT_REFUNDED, PAYMENT_IN_PROGRESS};
 use crate::domain::{Charge, ChargeStatus, Id, OrderStatus, Timestamp};
 use crate::error::AppError;
@@ -111,10 +111,7 @@ async fn begin_or_resume(ctx: &Ctx, order_id: &Id, token: Option<&str>) -> Resul
     let user = ctx.user()?;
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let order = orders::find_order(&mut tx, order_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    order.check_owner(user)?;
+    let order = buyers_order(&mut tx, user, order_id).await?;
     let title = tickets::find_ticket(&mut tx, &order.ticket_id)
         .await?
         .map(|t| t.title)
@@ -528,10 +525,7 @@ pub async fn checkout_return(
 pub async fn list_order_charges(ctx: &Ctx, order_id: &Id) -> Result<Vec<Charge>, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
-    let order = orders::find_order(&mut conn, order_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    order.check_owner(user)?;
+    buyers_order(&mut conn, user, order_id).await?;
     Ok(charges::list_charges_for_order(&mut conn, order_id).await?)
 }
 

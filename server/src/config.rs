@@ -91,6 +91,9 @@ pub struct Config {
 pub enum Command {
     /// Serve the site and the API (what running without a command does).
     Serve,
+    /// Apply the database migrations and exit (for deployments that migrate once before
+    /// starting their nodes; `serve` migrates too).
+    Migrate,
     /// Fill an empty database with demo accounts and listings.
     Seed {
         /// Required: says that demo data is what you want.

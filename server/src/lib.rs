@@ -9,6 +9,7 @@ pub mod payments;
 pub mod security;
 pub mod seed;
 pub mod serve;
+pub mod sessions;
 pub mod startup;
 pub mod telemetry;
 

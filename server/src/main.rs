@@ -17,6 +17,15 @@ async fn main() -> ExitCode {
             }
             .await
         }
+        Some(Command::Migrate) => {
+            async {
+                let db = app::ssr::Db::connect(&config.database_url).await?;
+                db.close().await;
+                println!("The database is up to date.");
+                Ok(())
+            }
+            .await
+        }
         Some(Command::Seed {
             demo: true,
             users,

@@ -1,5 +1,6 @@
 //! Building the application: database, sessions, routes and middleware, bound to a socket.
 
+use crate::sessions::Sessions;
 use crate::{Config, api, assets, security};
 use anyhow::Context;
 use app::ssr::clock::{SharedClock, SystemClock};
@@ -22,7 +23,6 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
-use tower_sessions_sqlx_store::SqliteStore;
 
 /// Sessions end after this long without activity.
 const SESSION_IDLE_DAYS: i64 = 14;
@@ -71,13 +71,7 @@ impl Application {
         clock: SharedClock,
     ) -> anyhow::Result<Application> {
         let db = Db::connect(&config.database_url).await?;
-        let session_store = SqliteStore::new(db.read.clone())
-            .with_table_name("sessions")
-            .map_err(|e| anyhow::anyhow!("invalid session table name: {e}"))?;
-        session_store
-            .migrate()
-            .await
-            .context("failed to create the sessions table")?;
+        let session_store = crate::sessions::Sessions::open(&db).await?;
 
         let listener = TcpListener::bind(config.site_addr)
             .await
@@ -175,11 +169,7 @@ impl Application {
     }
 }
 
-fn router(
-    state: AppState,
-    session_store: SqliteStore,
-    body_timeout: std::time::Duration,
-) -> Router {
+fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Duration) -> Router {
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("ticketing_session")
         .with_http_only(true)
@@ -273,7 +263,7 @@ async fn fallback(State(state): State<AppState>, req: Request<Body>) -> Response
 }
 
 /// Removes expired sessions from the store once an hour.
-async fn delete_expired_sessions(store: SqliteStore) {
+async fn delete_expired_sessions(store: Sessions) {
     use tower_sessions::session_store::ExpiredDeletion;
     if let Err(err) = store
         .continuously_delete_expired(std::time::Duration::from_secs(3600))

@@ -1,42 +1,72 @@
-//! Opening the SQLite database: WAL, foreign keys, a busy timeout, embedded migrations.
+//! Opening the database — SQLite (the embedded default) or PostgreSQL, chosen by the URL's
+//! scheme — and running its migrations. Storage talks to either through sqlx's `Any` driver.
 //!
-//! Writes go through a pool of exactly one connection, so write transactions queue inside the
-//! process instead of fighting over SQLite's single write lock; reads use a wider pool and, thanks
-//! to WAL, never wait for writers.
+//! SQLite: WAL, foreign keys, a busy timeout. Writes go through a pool of exactly one connection,
+//! so write transactions queue inside the process instead of fighting over SQLite's single write
+//! lock; reads use a wider pool and, thanks to WAL, never wait for writers.
+//!
+//! PostgreSQL: one pool serves reads and writes; write transactions hold the rows they decide on
+//! with `SELECT … FOR UPDATE` (see `storage::for_update`), so any number of processes can share
+//! the database.
 
+use crate::ssr::storage::Backend;
 use anyhow::Context;
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::AnyPool;
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Executor, PgPool, SqlitePool};
 use std::str::FromStr;
 use std::time::Duration;
+
+/// The pool the session store keeps its own table in, in the same database.
+#[derive(Clone, Debug)]
+pub enum SessionPool {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
 
 #[derive(Clone, Debug)]
 pub struct Db {
     /// Many connections, for reads.
-    pub read: SqlitePool,
-    /// One connection, for every write transaction.
-    pub write: SqlitePool,
+    pub read: AnyPool,
+    /// For every write transaction: one connection on SQLite, the read pool on PostgreSQL.
+    pub write: AnyPool,
+    /// For the session store, which speaks its database's own driver.
+    pub sessions: SessionPool,
+    backend: Backend,
     /// Counts write transactions begun, so caches of reads can tell when they may be stale.
     writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The storage-fault count this database's write connection was last checked against.
     faults_seen: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
-/// Storage faults (read-only file, disk full, I/O errors) seen by this process.
+/// Storage faults (read-only file, disk full, I/O errors, a lost server) seen by this process.
 static STORAGE_FAULTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Whether `err` says the storage itself failed (as opposed to a bug or a refused constraint):
-/// the database cannot be reached, or SQLite reports a read-only, full, locked or failing file.
+/// the database cannot be reached, SQLite reports a read-only, full, locked or failing file, or
+/// PostgreSQL a lost connection, exhausted resources, a shutdown or a read-only transaction.
 /// Such errors answer 503 and make the next write transaction use a fresh connection.
 pub fn is_storage_fault(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
-        sqlx::Error::Database(db) => db
-            .code()
-            .and_then(|code| code.parse::<i64>().ok())
-            // Primary result codes: BUSY 5, LOCKED 6, NOMEM 7, READONLY 8, IOERR 10, FULL 13,
-            // CANTOPEN 14.
-            .is_some_and(|code| matches!(code & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14)),
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else {
+                return false;
+            };
+            if db
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .is_some()
+            {
+                // SQLSTATE classes: 08 connection, 53 resources, 57 operator intervention,
+                // 58 system; and 25006, a read-only transaction.
+                matches!(&code[..2.min(code.len())], "08" | "53" | "57" | "58") || code == "25006"
+            } else {
+                // SQLite's primary result codes: BUSY 5, LOCKED 6, NOMEM 7, READONLY 8,
+                // IOERR 10, FULL 13, CANTOPEN 14.
+                code.parse::<i64>()
+                    .is_ok_and(|code| matches!(code & 0xff, 5 | 6 | 7 | 8 | 10 | 13 | 14))
+            }
+        }
         _ => false,
     }
 }
@@ -47,16 +77,46 @@ pub fn note_storage_fault() {
 }
 
 impl Db {
-    /// Opens (creating if missing, with its folder) the database at `url` and runs migrations.
+    /// Opens the database at `url` and runs its migrations: `sqlite://…` (the file and its
+    /// folder are created if missing) or `postgres://…`.
     pub async fn connect(url: &str) -> anyhow::Result<Db> {
+        let db = Db::open(url).await?;
+        db.migrate().await?;
+        Ok(db)
+    }
+
+    /// Opens the database at `url` without touching its schema.
+    pub async fn open(url: &str) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Db::open_postgres(url).await
+        } else {
+            Db::open_sqlite(url).await
+        }
+    }
+
+    /// Brings the schema up to date (each backend has its own migrations, with one meaning).
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        match self.backend {
+            Backend::Sqlite => {
+                sqlx::migrate!("../migrations/sqlite")
+                    .run(&self.write)
+                    .await
+            }
+            Backend::Postgres => {
+                sqlx::migrate!("../migrations/postgres")
+                    .run(&self.write)
+                    .await
+            }
+        }
+        .context("failed to run database migrations")
+    }
+
+    async fn open_sqlite(url: &str) -> anyhow::Result<Db> {
+        use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
         let options = SqliteConnectOptions::from_str(url)
             .with_context(|| format!("invalid DATABASE_URL `{url}`"))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("temp_store", "memory");
+            .create_if_missing(true);
         if let Some(folder) = options.get_filename().parent()
             && !folder.as_os_str().is_empty()
         {
@@ -64,31 +124,90 @@ impl Db {
                 format!("failed to create the database folder {}", folder.display())
             })?;
         }
-        let write = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect_with(options.clone())
+        // The file is created here, with WAL set once for good; every connection then sets the
+        // per-connection settings.
+        let sessions = SqlitePoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(
+                options
+                    .clone()
+                    .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                    .busy_timeout(Duration::from_secs(10)),
+            )
             .await
             .with_context(|| format!("failed to open the database {url}"))?;
-        sqlx::migrate!("../migrations")
-            .run(&write)
+        let any_url = format!("sqlite://{}", options.get_filename().display());
+        let pool = |max: u32, min: u32| {
+            AnyPoolOptions::new()
+                .max_connections(max)
+                .min_connections(min)
+                .acquire_timeout(Duration::from_secs(30))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                             PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
+                             PRAGMA temp_store = MEMORY;",
+                        )
+                        .await
+                        .map(|_| ())
+                    })
+                })
+        };
+        let write = pool(1, 0)
+            .connect(&any_url)
             .await
-            .context("failed to run database migrations")?;
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options.read_only(false))
+            .with_context(|| format!("failed to open the database {url}"))?;
+        let read = pool(4, 1)
+            .connect(&any_url)
             .await
             .context("failed to open read connections")?;
-        Ok(Db {
+        Ok(Db::assemble(
             read,
             write,
+            SessionPool::Sqlite(sessions),
+            Backend::Sqlite,
+        ))
+    }
+
+    async fn open_postgres(url: &str) -> anyhow::Result<Db> {
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .with_context(|| format!("failed to connect to the database {}", redact(url)))?;
+        let sessions = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await
+            .with_context(|| format!("failed to connect to the database {}", redact(url)))?;
+        Ok(Db::assemble(
+            pool.clone(),
+            pool,
+            SessionPool::Postgres(sessions),
+            Backend::Postgres,
+        ))
+    }
+
+    fn assemble(read: AnyPool, write: AnyPool, sessions: SessionPool, backend: Backend) -> Db {
+        Db {
+            read,
+            write,
+            sessions,
+            backend,
             writes: Default::default(),
             faults_seen: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
                 STORAGE_FAULTS.load(std::sync::atomic::Ordering::Acquire),
             )),
-        })
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// A write transaction that takes SQLite's write lock at once (`BEGIN IMMEDIATE`), so a
@@ -104,9 +223,7 @@ impl Db {
     /// After a storage fault (say the file was briefly read-only, and the connection SQLite
     /// reopened then can only read) the write connection is closed and opened afresh, so writes
     /// heal as soon as the cause is gone instead of failing until a restart.
-    pub async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
         let faults = STORAGE_FAULTS.load(std::sync::atomic::Ordering::Acquire);
@@ -149,9 +266,13 @@ impl Db {
         self.writes.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    async fn spawn_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+    async fn spawn_begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         let pool = self.write.clone();
-        tokio::spawn(async move { pool.begin_with("BEGIN IMMEDIATE").await })
+        let begin = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        tokio::spawn(async move { pool.begin_with(begin).await })
             .await
             .map_err(|_| sqlx::Error::WorkerCrashed)?
     }
@@ -167,6 +288,24 @@ impl Db {
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
+        match &self.sessions {
+            SessionPool::Sqlite(pool) => pool.close().await,
+            SessionPool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// `url` without its password, for messages: `postgres://user:***@host/db`.
+fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
     }
 }
 

@@ -125,19 +125,24 @@ async fn a_row_with_a_status_no_version_writes_fails_loudly_instead_of_reading_a
     // Damage the row as a hand edit or a newer version could: a status this code never wrote.
     {
         let mut conn = app.state.db.write.acquire().await.unwrap();
-        sqlx::query("PRAGMA ignore_check_constraints = ON")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
-        sqlx::query("UPDATE tickets SET status = 'on-hold' WHERE id = ?")
+        let (check_off, check_on) = if on_postgres() {
+            (
+                "ALTER TABLE tickets DROP CONSTRAINT tickets_status_check",
+                "SELECT 1",
+            )
+        } else {
+            (
+                "PRAGMA ignore_check_constraints = ON",
+                "PRAGMA ignore_check_constraints = OFF",
+            )
+        };
+        sqlx::query(check_off).execute(&mut *conn).await.unwrap();
+        sqlx::query("UPDATE tickets SET status = 'on-hold' WHERE id = $1")
             .bind(id)
             .execute(&mut *conn)
             .await
             .unwrap();
-        sqlx::query("PRAGMA ignore_check_constraints = OFF")
-            .execute(&mut *conn)
-            .await
-            .unwrap();
+        sqlx::query(check_on).execute(&mut *conn).await.unwrap();
     }
 
     // Neither shown as on sale nor reservable: the read fails, and the buyer is told so.

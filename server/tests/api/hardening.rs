@@ -627,6 +627,11 @@ async fn a_form_posted_from_the_other_scheme_is_cross_site() {
 
 #[tokio::test]
 async fn writes_heal_once_the_write_connection_can_write_again() {
+    if on_postgres() {
+        // SQLite's one write connection is what can get stuck; PostgreSQL's pool replaces a
+        // broken connection by itself.
+        return;
+    }
     let app = spawn_app().await;
     let (seller, _) = app.signed_in_user().await;
     // The state the write connection is in when SQLite reopened it while the file was
@@ -835,8 +840,8 @@ async fn a_session_slides_with_activity_and_ends_ninety_days_after_sign_in() {
         .map(|(_, v)| v.to_string())
         .unwrap();
     let id = tower_sessions::session::Id::from_str(&value).unwrap();
-    let store = tower_sessions_sqlx_store::SqliteStore::new(app.state.db.read.clone())
-        .with_table_name("sessions")
+    let store = server::sessions::Sessions::open(&app.state.db)
+        .await
         .unwrap();
 
     // Last seen two days ago, so (without sliding) twelve days of life left.

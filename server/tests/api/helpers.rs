@@ -21,6 +21,28 @@ pub struct TestApp {
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
+/// With `TEST_POSTGRES_URL` set (`postgres://user@host:port`, as `.ci/test` sets it), every test
+/// app gets a database of its own on that server; without it, a SQLite file of its own.
+async fn fresh_postgres_database(server: &str) -> String {
+    use sqlx::Connection;
+    let server = server.trim_end_matches('/');
+    let name = format!("t_{}", app::ssr::clock::new_id().as_str().replace('-', ""));
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .expect("the test PostgreSQL server answers");
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .expect("a fresh test database");
+    admin.close().await.ok();
+    format!("{server}/{name}")
+}
+
+/// Whether the tests run on PostgreSQL (`TEST_POSTGRES_URL`) rather than SQLite.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_POSTGRES_URL").is_ok()
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
@@ -32,7 +54,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     }
     let dir = tempfile::tempdir().expect("temporary folder");
     let mut config = Config::defaults();
-    config.database_url = format!("sqlite://{}", dir.path().join("ticketing.db").display());
+    config.database_url = match std::env::var("TEST_POSTGRES_URL") {
+        Ok(server) => fresh_postgres_database(&server).await,
+        Err(_) => format!("sqlite://{}", dir.path().join("ticketing.db").display()),
+    };
     config.site_addr = "127.0.0.1:0".parse().expect("address");
     configure(&mut config);
     start(config, dir, Arc::new(ManualClock::starting_now())).await

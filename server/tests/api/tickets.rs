@@ -661,7 +661,7 @@ async fn reserve_directly(app: &TestApp, ticket_id: &str, millis: i64) {
 }
 
 async fn mark_sold_directly(app: &TestApp, ticket_id: &str) {
-    sqlx::query("UPDATE tickets SET status = 'sold', order_id = ? WHERE id = ?")
+    sqlx::query("UPDATE tickets SET status = 'sold', order_id = $1 WHERE id = $2")
         .bind(app::ssr::clock::new_id().as_str())
         .bind(ticket_id)
         .execute(&app.state.db.write)

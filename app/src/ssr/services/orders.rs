@@ -15,7 +15,7 @@ use crate::ssr::clock;
 use crate::ssr::storage::events::insert_event;
 use crate::ssr::storage::{self, orders, tickets};
 use serde_json::json;
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 /// How many lapsed orders one sweep cancels per transaction (keeps the write lock short).
 const SWEEP_BATCH: i64 = 200;
@@ -57,11 +57,13 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
     let settings = ctx.settings();
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let ticket = tickets::find_ticket(&mut tx, &input.ticket_id)
+    let ticket = tickets::lock_ticket(&mut tx, &input.ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
     check_reservation(&ticket, buyer, input.seen_price, now)?;
     if settings.max_live_orders > 0 {
+        // Two reservations by one buyer count their live orders one after the other.
+        storage::users::lock_user(&mut tx, buyer).await?;
         let live = orders::count_live_orders_by_buyer(&mut tx, buyer, now).await?;
         if !may_hold_another(live, settings.max_live_orders) {
             return Err(AppError::invalid(TOO_MANY_RESERVATIONS));
@@ -121,7 +123,7 @@ impl Release {
 /// Returns the order as it now stands, or `None` if it was no longer live (someone else ended
 /// it first).
 pub async fn release_order(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     order: &Order,
     why: Release,
     now: Timestamp,
@@ -138,7 +140,7 @@ pub async fn release_order(
 /// Appends `event_type` with `order` as it now stands: every order event carries the same
 /// payload, whichever path changed the order.
 pub async fn append_order_event(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     event_type: &str,
     order: &Order,
     now: Timestamp,
@@ -151,7 +153,7 @@ pub async fn append_order_event(
 /// transaction. Writers call this before deciding, so correctness never waits for the sweeper.
 /// Returns whether it did.
 pub async fn release_if_lapsed(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     order: &Order,
     now: Timestamp,
 ) -> Result<bool, AppError> {
@@ -165,7 +167,7 @@ pub async fn release_if_lapsed(
 
 /// Releases the order holding `ticket` if its window is over (see [`release_if_lapsed`]).
 pub async fn release_lapsed_hold(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ticket: &Ticket,
     now: Timestamp,
 ) -> Result<bool, AppError> {
@@ -183,7 +185,7 @@ pub async fn release_lapsed_hold(
 
 /// `order_id`, if it is `buyer`'s: 404 for no such order, 403 for someone else's.
 pub async fn buyers_order(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     buyer: &Id,
     order_id: &Id,
 ) -> Result<Order, AppError> {
@@ -251,7 +253,7 @@ pub async fn expire_orders(ctx: &Ctx) -> Result<usize, AppError> {
             return Ok(expired);
         }
         let mut tx = db.begin_write().await?;
-        let batch = orders::list_lapsed_orders(&mut tx, now, SWEEP_BATCH).await?;
+        let batch = orders::claim_lapsed_orders(&mut tx, now, SWEEP_BATCH).await?;
         for order in &batch {
             if release_if_lapsed(&mut tx, order, now).await? {
                 expired += 1;

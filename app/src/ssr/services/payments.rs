@@ -57,7 +57,7 @@ fn charge_payload(charge: &Charge) -> serde_json::Value {
 
 /// Appends `event_type` with the charge as it now stands, in the caller's transaction.
 async fn append_charge_event(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     charge_id: &Id,
     event_type: &str,
     now: Timestamp,
@@ -361,10 +361,10 @@ pub async fn settle_payment(
 ) -> Result<Settled, AppError> {
     let (db, now) = (ctx.db(), ctx.now());
     let mut tx = db.begin_write().await?;
-    let charge = charges::find_charge(&mut tx, charge_id)
+    let charge = charges::lock_charge(&mut tx, charge_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let order = orders::find_order(&mut tx, &charge.order_id)
+    let order = orders::lock_order(&mut tx, &charge.order_id)
         .await?
         .ok_or(AppError::NotFound)?;
     let (stripe_id, message) = match (&outcome, charge.status) {

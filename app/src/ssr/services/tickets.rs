@@ -70,7 +70,7 @@ pub async fn edit_ticket(ctx: &Ctx, input: EditTicket) -> Result<Ticket, AppErro
     let now = ctx.now();
     let ticket_id = &input.ticket_id;
     let mut tx = ctx.db().begin_write().await?;
-    let current = tickets::find_ticket(&mut tx, ticket_id)
+    let current = tickets::lock_ticket(&mut tx, ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
     if &current.seller_id != user {
@@ -193,7 +193,7 @@ pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), Ap
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
-    let search = query.q.as_deref().and_then(tickets::fts_query);
+    let search = query.q.as_deref().and_then(tickets::search_terms);
     Ok((
         BrowseFilter {
             search,
@@ -330,7 +330,7 @@ pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, App
     let now = ctx.now();
     let (ticket_id, price) = (&input.ticket_id, input.price);
     let mut tx = ctx.db().begin_write().await?;
-    let bought = tickets::find_ticket(&mut tx, ticket_id)
+    let bought = tickets::lock_ticket(&mut tx, ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
     if tickets::find_owner(&mut tx, ticket_id).await?.as_ref() != Some(owner) {

@@ -1,7 +1,8 @@
 //! The `charges` table and the log of applied Stripe webhook events.
 
+use super::for_update;
 use crate::domain::{Charge, ChargeStatus, Id, Price, Timestamp};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 const COLUMNS: &str = "id, order_id, status, amount_cents, currency, idempotency_key, stripe_id, stripe_refund_id, \
                        failure_message, created_at";
@@ -43,13 +44,13 @@ impl From<ChargeRow> for Charge {
 /// itself (none for a hosted checkout). A unique violation means the order already has a charge
 /// in flight or a completed one.
 pub async fn insert_charge(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     charge: &Charge,
     payment_token: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO charges (id, order_id, status, amount_cents, currency, idempotency_key, stripe_id, created_at, updated_at, payment_token) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(charge.id.as_str())
     .bind(charge.order_id.as_str())
@@ -68,11 +69,11 @@ pub async fn insert_charge(
 
 /// The payment method a charge was started with, if the server charges it itself.
 pub async fn find_payment_token(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &Id,
 ) -> Result<Option<String>, sqlx::Error> {
     let token: Option<Option<String>> =
-        sqlx::query_scalar("SELECT payment_token FROM charges WHERE id = ?")
+        sqlx::query_scalar("SELECT payment_token FROM charges WHERE id = $1")
             .bind(id.as_str())
             .fetch_optional(conn)
             .await?;
@@ -90,7 +91,7 @@ struct UnfinishedRow {
 /// first, each with the payment method it was started with: what a crash or an unreachable
 /// provider left unfinished.
 pub async fn list_unfinished_charges(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
 ) -> Result<Vec<(Charge, String)>, sqlx::Error> {
     let rows: Vec<UnfinishedRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS}, payment_token FROM charges \
@@ -104,24 +105,34 @@ pub async fn list_unfinished_charges(
         .collect())
 }
 
-pub async fn find_charge(
-    conn: &mut SqliteConnection,
-    id: &Id,
-) -> Result<Option<Charge>, sqlx::Error> {
+pub async fn find_charge(conn: &mut AnyConnection, id: &Id) -> Result<Option<Charge>, sqlx::Error> {
     let row: Option<ChargeRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM charges WHERE id = ?"))
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM charges WHERE id = $1"))
             .bind(id.as_str())
             .fetch_optional(conn)
             .await?;
     Ok(row.map(Charge::from))
 }
 
+/// [`find_charge`] inside a write transaction, holding the row until it ends (see
+/// [`for_update`]): two answers about one payment settle it one after the other.
+pub async fn lock_charge(conn: &mut AnyConnection, id: &Id) -> Result<Option<Charge>, sqlx::Error> {
+    let lock = for_update(conn);
+    let row: Option<ChargeRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM charges WHERE id = $1{lock}"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Charge::from))
+}
+
 pub async fn find_charge_by_stripe_id(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     stripe_id: &str,
 ) -> Result<Option<Charge>, sqlx::Error> {
     let row: Option<ChargeRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM charges WHERE stripe_id = ?"
+        "SELECT {COLUMNS} FROM charges WHERE stripe_id = $1"
     ))
     .bind(stripe_id)
     .fetch_optional(conn)
@@ -131,11 +142,11 @@ pub async fn find_charge_by_stripe_id(
 
 /// An order's charges, oldest first.
 pub async fn list_charges_for_order(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     order_id: &Id,
 ) -> Result<Vec<Charge>, sqlx::Error> {
     let rows: Vec<ChargeRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM charges WHERE order_id = ? ORDER BY created_at, id"
+        "SELECT {COLUMNS} FROM charges WHERE order_id = $1 ORDER BY created_at, id"
     ))
     .bind(order_id.as_str())
     .fetch_all(conn)
@@ -145,12 +156,12 @@ pub async fn list_charges_for_order(
 
 /// Remembers the provider's id for a charge still in flight.
 pub async fn set_stripe_id(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &Id,
     stripe_id: &str,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE charges SET stripe_id = ?, updated_at = ? WHERE id = ?")
+    sqlx::query("UPDATE charges SET stripe_id = $1, updated_at = $2 WHERE id = $3")
         .bind(stripe_id)
         .bind(now.millis())
         .bind(id.as_str())
@@ -161,7 +172,7 @@ pub async fn set_stripe_id(
 
 /// Settles a charge that is still `created`. Returns whether it was (a charge settles once).
 pub async fn settle_charge(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &Id,
     status: ChargeStatus,
     stripe_id: Option<&str>,
@@ -169,8 +180,8 @@ pub async fn settle_charge(
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE charges SET status = ?, stripe_id = COALESCE(?, stripe_id), failure_message = ?, updated_at = ? \
-         WHERE id = ? AND status = 'created'",
+        "UPDATE charges SET status = $1, stripe_id = COALESCE($2, stripe_id), failure_message = $3, updated_at = $4 \
+         WHERE id = $5 AND status = 'created'",
     )
     .bind(status.as_str())
     .bind(stripe_id)
@@ -185,14 +196,14 @@ pub async fn settle_charge(
 /// Completes a charge that is in flight, or that was given up on (a checkout the buyer left
 /// and then paid after all). Returns whether it changed.
 pub async fn complete_charge(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &Id,
     stripe_id: &str,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE charges SET status = 'completed', stripe_id = ?, failure_message = NULL, updated_at = ? \
-         WHERE id = ? AND status IN ('created', 'failed')",
+        "UPDATE charges SET status = 'completed', stripe_id = $1, failure_message = NULL, updated_at = $2 \
+         WHERE id = $3 AND status IN ('created', 'failed')",
     )
     .bind(stripe_id)
     .bind(now.millis())
@@ -204,15 +215,15 @@ pub async fn complete_charge(
 
 /// Marks a charge refunded with the provider's refund id. Returns whether it changed.
 pub async fn mark_refunded(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &Id,
     refund_id: &str,
     reason: &str,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE charges SET status = 'refunded', stripe_refund_id = ?, failure_message = ?, updated_at = ? \
-         WHERE id = ? AND status <> 'refunded'",
+        "UPDATE charges SET status = 'refunded', stripe_refund_id = $1, failure_message = $2, updated_at = $3 \
+         WHERE id = $4 AND status <> 'refunded'",
     )
     .bind(refund_id)
     .bind(reason)
@@ -225,23 +236,26 @@ pub async fn mark_refunded(
 
 /// Whether the webhook event with this id was already applied.
 pub async fn stripe_event_applied(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     event_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM stripe_events WHERE id = ?)")
-        .bind(event_id)
-        .fetch_one(conn)
-        .await
+    let found: i64 = sqlx::query_scalar(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM stripe_events WHERE id = $1) THEN 1 ELSE 0 END",
+    )
+    .bind(event_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(found == 1)
 }
 
 /// Records a webhook event id. Returns `false` when it was already applied.
 pub async fn insert_stripe_event(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     event_id: &str,
     event_type: &str,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("INSERT INTO stripe_events (id, event_type, received_at) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING")
+    let result = sqlx::query("INSERT INTO stripe_events (id, event_type, received_at) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
         .bind(event_id)
         .bind(event_type)
         .bind(now.millis())

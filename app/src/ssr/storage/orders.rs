@@ -1,7 +1,8 @@
 //! The `orders` table.
 
+use super::{Backend, backend, for_update};
 use crate::domain::{Id, Order, OrderStatus, Price, Timestamp};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 const COLUMNS: &str =
     "id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at";
@@ -37,10 +38,10 @@ impl From<OrderRow> for Order {
 
 /// Inserts a new order. Fails with a unique violation when the ticket already has a live or
 /// completed order: the database's own guard against double booking.
-pub async fn insert_order(conn: &mut SqliteConnection, order: &Order) -> Result<(), sqlx::Error> {
+pub async fn insert_order(conn: &mut AnyConnection, order: &Order) -> Result<(), sqlx::Error> {
     sqlx::query(
         "INSERT INTO orders (id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(order.id.as_str())
     .bind(order.buyer_id.as_str())
@@ -58,13 +59,13 @@ pub async fn insert_order(conn: &mut SqliteConnection, order: &Order) -> Result<
 
 /// How many of `buyer`'s orders hold a ticket at `now` (live and not yet expired).
 pub async fn count_live_orders_by_buyer(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     buyer: &Id,
     now: Timestamp,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
         "SELECT COUNT(*) FROM orders \
-         WHERE buyer_id = ? AND status IN ('created', 'awaiting:payment') AND expires_at > ?",
+         WHERE buyer_id = $1 AND status IN ('created', 'awaiting:payment') AND expires_at > $2",
     )
     .bind(buyer.as_str())
     .bind(now.millis())
@@ -72,12 +73,21 @@ pub async fn count_live_orders_by_buyer(
     .await
 }
 
-pub async fn find_order(
-    conn: &mut SqliteConnection,
-    id: &Id,
-) -> Result<Option<Order>, sqlx::Error> {
+pub async fn find_order(conn: &mut AnyConnection, id: &Id) -> Result<Option<Order>, sqlx::Error> {
     let row: Option<OrderRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = ?"))
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(row.map(Order::from))
+}
+
+/// [`find_order`] inside a write transaction, holding the row until it ends (see
+/// [`for_update`]).
+pub async fn lock_order(conn: &mut AnyConnection, id: &Id) -> Result<Option<Order>, sqlx::Error> {
+    let lock = for_update(conn);
+    let row: Option<OrderRow> =
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1{lock}"))
             .bind(id.as_str())
             .fetch_optional(conn)
             .await?;
@@ -86,11 +96,11 @@ pub async fn find_order(
 
 /// A buyer's orders, newest first.
 pub async fn list_orders_by_buyer(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     buyer: &Id,
 ) -> Result<Vec<Order>, sqlx::Error> {
     let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE buyer_id = ? ORDER BY created_at DESC, id DESC"
+        "SELECT {COLUMNS} FROM orders WHERE buyer_id = $1 ORDER BY created_at DESC, id DESC"
     ))
     .bind(buyer.as_str())
     .fetch_all(conn)
@@ -100,13 +110,36 @@ pub async fn list_orders_by_buyer(
 
 /// Live orders whose window is over at `now`, oldest expiry first, at most `limit`.
 pub async fn list_lapsed_orders(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     now: Timestamp,
     limit: i64,
 ) -> Result<Vec<Order>, sqlx::Error> {
     let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE status IN ('created', 'awaiting:payment') AND expires_at <= ? \
-         ORDER BY expires_at LIMIT ?"
+        "SELECT {COLUMNS} FROM orders WHERE status IN ('created', 'awaiting:payment') AND expires_at <= $1 \
+         ORDER BY expires_at LIMIT $2"
+    ))
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Order::from).collect())
+}
+
+/// [`list_lapsed_orders`] for the sweep, inside its write transaction: on PostgreSQL the rows
+/// are locked and those another node's sweep holds are skipped, so each lapsed order is
+/// expired by one sweep while the others move on.
+pub async fn claim_lapsed_orders(
+    conn: &mut AnyConnection,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<Order>, sqlx::Error> {
+    let lock = match backend(conn) {
+        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    };
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE status IN ('created', 'awaiting:payment') AND expires_at <= $1 \
+         ORDER BY expires_at LIMIT $2{lock}"
     ))
     .bind(now.millis())
     .bind(limit)
@@ -117,14 +150,14 @@ pub async fn list_lapsed_orders(
 
 /// Moves a live order to `status`, only if it is still live. Returns whether it changed.
 pub async fn update_live_order_status(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &Id,
     status: OrderStatus,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE orders SET status = ?, version = version + 1, updated_at = ? \
-         WHERE id = ? AND status IN ('created', 'awaiting:payment')",
+        "UPDATE orders SET status = $1, version = version + 1, updated_at = $2 \
+         WHERE id = $3 AND status IN ('created', 'awaiting:payment')",
     )
     .bind(status.as_str())
     .bind(now.millis())

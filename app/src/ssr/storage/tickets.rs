@@ -1,7 +1,8 @@
 //! The `tickets` table and its title search index.
 
+use super::{Backend, backend, for_update};
 use crate::domain::{Category, Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp};
-use sqlx::{QueryBuilder, Sqlite, SqliteConnection};
+use sqlx::AnyConnection;
 
 const COLUMNS: &str = "id, title, price_cents, seller_id, order_id, version, category, venue, starts_at, status, \
                        reserved_until, resold_from, created_at";
@@ -46,7 +47,7 @@ impl From<TicketRow> for Ticket {
 }
 
 pub async fn insert_ticket(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &Id,
     seller: &Id,
     draft: &TicketDraft,
@@ -55,7 +56,7 @@ pub async fn insert_ticket(
 ) -> Result<Ticket, sqlx::Error> {
     let row: TicketRow = sqlx::query_as(&format!(
         "INSERT INTO tickets (id, title, price_cents, seller_id, category, venue, starts_at, resold_from, created_at, updated_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
     ))
     .bind(id.as_str())
     .bind(draft.title.as_str())
@@ -72,30 +73,40 @@ pub async fn insert_ticket(
     Ok(row.into())
 }
 
-pub async fn find_ticket(
-    conn: &mut SqliteConnection,
-    id: &Id,
-) -> Result<Option<Ticket>, sqlx::Error> {
+pub async fn find_ticket(conn: &mut AnyConnection, id: &Id) -> Result<Option<Ticket>, sqlx::Error> {
     let row: Option<TicketRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM tickets WHERE id = ?"))
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM tickets WHERE id = $1"))
             .bind(id.as_str())
             .fetch_optional(conn)
             .await?;
     Ok(row.map(Ticket::from))
 }
 
+/// [`find_ticket`] inside a write transaction, holding the row until it ends (see
+/// [`for_update`]): a reservation and the seller's edit of one ticket take turns.
+pub async fn lock_ticket(conn: &mut AnyConnection, id: &Id) -> Result<Option<Ticket>, sqlx::Error> {
+    let lock = for_update(conn);
+    let row: Option<TicketRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tickets WHERE id = $1{lock}"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(Ticket::from))
+}
+
 /// Rewrites the seller's fields and bumps the version, only if the version is still `version`.
 /// Returns the updated ticket, or `None` when someone else changed it first.
 pub async fn update_ticket_fields(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &Id,
     version: i64,
     draft: &TicketDraft,
     now: Timestamp,
 ) -> Result<Option<Ticket>, sqlx::Error> {
     let row: Option<TicketRow> = sqlx::query_as(&format!(
-        "UPDATE tickets SET title = ?, price_cents = ?, category = ?, venue = ?, starts_at = ?, \
-         version = version + 1, updated_at = ? WHERE id = ? AND version = ? RETURNING {COLUMNS}"
+        "UPDATE tickets SET title = $1, price_cents = $2, category = $3, venue = $4, starts_at = $5, \
+         version = version + 1, updated_at = $6 WHERE id = $7 AND version = $8 RETURNING {COLUMNS}"
     ))
     .bind(draft.title.as_str())
     .bind(draft.price.cents())
@@ -125,93 +136,137 @@ pub enum Sort {
 /// A page of the browse query.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct BrowseFilter {
-    /// An FTS5 query built by [`fts_query`], or `None` for no title filter.
-    pub search: Option<String>,
+    /// Words every title must contain (each also as a prefix), from [`search_terms`].
+    pub search: Option<Vec<String>>,
     pub category: Option<Category>,
     pub sort: Sort,
     pub limit: i64,
     pub offset: i64,
 }
 
-fn push_browse_conditions<'a>(
-    query: &mut QueryBuilder<'a, Sqlite>,
-    filter: &'a BrowseFilter,
+/// The `FROM … WHERE …` of the browse query for `filter`, with `$1` the time now and the
+/// category and search, when given, as `$2` and on; returns it with the next free placeholder.
+fn browse_conditions(backend: Backend, filter: &BrowseFilter) -> (String, usize) {
+    let mut sql = String::from(
+        " FROM tickets WHERE status <> 'sold' AND (status = 'available' OR reserved_until <= $1) \
+         AND (starts_at IS NULL OR starts_at >= $1)",
+    );
+    let mut next = 2;
+    if filter.category.is_some() {
+        sql.push_str(&format!(" AND category = ${next}"));
+        next += 1;
+    }
+    if filter.search.is_some() {
+        sql.push_str(&match backend {
+            Backend::Sqlite => format!(
+                " AND rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ${next})"
+            ),
+            Backend::Postgres => format!(" AND search @@ to_tsquery('simple', ${next})"),
+        });
+        next += 1;
+    }
+    (sql, next)
+}
+
+/// The search words as the backend's full-text query: FTS5's `"word"* "word"*`, or
+/// PostgreSQL's `word:* & word:*`.
+fn search_query(backend: Backend, terms: &[String]) -> String {
+    match backend {
+        Backend::Sqlite => terms
+            .iter()
+            .map(|word| format!("\"{}\"*", word.replace('"', "\"\"")))
+            .collect::<Vec<_>>()
+            .join(" "),
+        // Terms are letters and digits only (see `search_terms`), so nothing needs quoting.
+        Backend::Postgres => terms
+            .iter()
+            .map(|word| format!("{word}:*"))
+            .collect::<Vec<_>>()
+            .join(" & "),
+    }
+}
+
+/// Binds the browse query's values in the order [`browse_conditions`] numbered them.
+fn bind_browse<'q, O>(
+    query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    backend: Backend,
+    filter: &'q BrowseFilter,
     now: Timestamp,
-) {
-    query.push(" WHERE status <> 'sold' AND (status = 'available' OR reserved_until <= ");
-    query.push_bind(now.millis());
-    query.push(") AND (starts_at IS NULL OR starts_at >= ");
-    query.push_bind(now.millis());
-    query.push(")");
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    let mut query = query.bind(now.millis());
     if let Some(category) = filter.category {
-        query.push(" AND category = ");
-        query.push_bind(category.as_str());
+        query = query.bind(category.as_str());
     }
-    if let Some(search) = &filter.search {
-        query.push(" AND rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH ");
-        query.push_bind(search.as_str());
-        query.push(")");
+    if let Some(terms) = &filter.search {
+        query = query.bind(search_query(backend, terms));
     }
+    query
 }
 
 /// Listings a buyer can reserve at `now` (not sold, not held, event not over), filtered,
 /// ordered and paged.
 pub async fn list_available_tickets(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     filter: &BrowseFilter,
     now: Timestamp,
 ) -> Result<Vec<Ticket>, sqlx::Error> {
-    let mut query = QueryBuilder::new(format!("SELECT {COLUMNS} FROM tickets"));
-    push_browse_conditions(&mut query, filter, now);
-    query.push(match filter.sort {
-        Sort::Date => " ORDER BY starts_at IS NULL, starts_at, created_at DESC, id",
-        Sort::Price => " ORDER BY price_cents, created_at DESC, id",
-        Sort::New => " ORDER BY created_at DESC, id DESC",
-    });
-    query.push(" LIMIT ");
-    query.push_bind(filter.limit);
-    query.push(" OFFSET ");
-    query.push_bind(filter.offset);
-    let rows: Vec<TicketRow> = query.build_query_as().fetch_all(conn).await?;
+    let backend = backend(conn);
+    let (conditions, next) = browse_conditions(backend, filter);
+    let order = match filter.sort {
+        Sort::Date => "starts_at IS NULL, starts_at, created_at DESC, id",
+        Sort::Price => "price_cents, created_at DESC, id",
+        Sort::New => "created_at DESC, id DESC",
+    };
+    let sql = format!(
+        "SELECT {COLUMNS}{conditions} ORDER BY {order} LIMIT ${next} OFFSET ${}",
+        next + 1
+    );
+    let rows: Vec<TicketRow> = bind_browse(sqlx::query_as(&sql), backend, filter, now)
+        .bind(filter.limit)
+        .bind(filter.offset)
+        .fetch_all(conn)
+        .await?;
     Ok(rows.into_iter().map(Ticket::from).collect())
 }
 
 /// How many listings [`list_available_tickets`] would page through, counting no further than
 /// `cap` (so the cost of a count is bounded however many tickets are on sale).
 pub async fn count_available_tickets(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     filter: &BrowseFilter,
     now: Timestamp,
     cap: i64,
 ) -> Result<i64, sqlx::Error> {
-    let mut query = QueryBuilder::new("SELECT COUNT(*) FROM (SELECT 1 FROM tickets");
-    push_browse_conditions(&mut query, filter, now);
-    query.push(" LIMIT ");
-    query.push_bind(cap);
-    query.push(")");
-    query.build_query_scalar().fetch_one(conn).await
+    let backend = backend(conn);
+    let (conditions, next) = browse_conditions(backend, filter);
+    let sql = format!("SELECT COUNT(*) FROM (SELECT 1{conditions} LIMIT ${next}) AS capped");
+    let (count,): (i64,) = bind_browse(sqlx::query_as(&sql), backend, filter, now)
+        .bind(cap)
+        .fetch_one(conn)
+        .await?;
+    Ok(count)
 }
 
-/// Turns words typed into the search box into an FTS5 query that matches titles containing
-/// every word (each also as a prefix: `tay swi` finds "Taylor Swift"). Operators and quotes
-/// typed by the user are treated as plain text. `None` when there is nothing to search for.
-pub fn fts_query(input: &str) -> Option<String> {
+/// The words typed into the search box that titles must contain: letters and digits only,
+/// so operators and quotes typed by the user are plain text (`tay swi` finds "Taylor Swift",
+/// each word also matching as a prefix). `None` when there is nothing to search for.
+pub fn search_terms(input: &str) -> Option<Vec<String>> {
     let terms: Vec<String> = input
         .split(|c: char| !c.is_alphanumeric())
         .filter(|word| !word.is_empty())
         .take(8)
-        .map(|word| format!("\"{}\"*", word.replace('"', "\"\"")))
+        .map(str::to_string)
         .collect();
-    (!terms.is_empty()).then(|| terms.join(" "))
+    (!terms.is_empty()).then_some(terms)
 }
 
 /// All tickets a user sells or sold, newest first.
 pub async fn list_tickets_by_seller(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     seller: &Id,
 ) -> Result<Vec<Ticket>, sqlx::Error> {
     let rows: Vec<TicketRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tickets WHERE seller_id = ? ORDER BY created_at DESC"
+        "SELECT {COLUMNS} FROM tickets WHERE seller_id = $1 ORDER BY created_at DESC"
     ))
     .bind(seller.as_str())
     .fetch_all(conn)
@@ -222,15 +277,15 @@ pub async fn list_tickets_by_seller(
 /// Marks a ticket held by `order_id` until `until`, only if it is not held or sold at `now`.
 /// Returns whether the row was taken.
 pub async fn reserve_ticket_row(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ticket_id: &Id,
     order_id: &Id,
     until: Timestamp,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE tickets SET status = 'reserved', order_id = ?, reserved_until = ?, version = version + 1, updated_at = ? \
-         WHERE id = ? AND (status = 'available' OR (status = 'reserved' AND reserved_until <= ?))",
+        "UPDATE tickets SET status = 'reserved', order_id = $1, reserved_until = $2, version = version + 1, updated_at = $3 \
+         WHERE id = $4 AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $5))",
     )
     .bind(order_id.as_str())
     .bind(until.millis())
@@ -245,14 +300,14 @@ pub async fn reserve_ticket_row(
 /// Frees a ticket held by `order_id` (cancelled or expired order). Does nothing when another
 /// order holds it or it was sold. Returns whether the row was freed.
 pub async fn release_ticket_row(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ticket_id: &Id,
     order_id: &Id,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "UPDATE tickets SET status = 'available', order_id = NULL, reserved_until = NULL, version = version + 1, \
-         updated_at = ? WHERE id = ? AND order_id = ? AND status = 'reserved'",
+         updated_at = $1 WHERE id = $2 AND order_id = $3 AND status = 'reserved'",
     )
     .bind(now.millis())
     .bind(ticket_id.as_str())
@@ -265,7 +320,7 @@ pub async fn release_ticket_row(
 /// Hands a held ticket to the buyer of `order_id`: sold, owned by `buyer`, with its entry code.
 /// Returns whether the row was still held by that order.
 pub async fn mark_ticket_sold(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ticket_id: &Id,
     order_id: &Id,
     buyer: &Id,
@@ -273,8 +328,8 @@ pub async fn mark_ticket_sold(
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE tickets SET status = 'sold', owner_id = ?, ticket_code = ?, reserved_until = NULL, \
-         version = version + 1, updated_at = ? WHERE id = ? AND order_id = ? AND status = 'reserved'",
+        "UPDATE tickets SET status = 'sold', owner_id = $1, ticket_code = $2, reserved_until = NULL, \
+         version = version + 1, updated_at = $3 WHERE id = $4 AND order_id = $5 AND status = 'reserved'",
     )
     .bind(buyer.as_str())
     .bind(code)
@@ -295,7 +350,7 @@ pub struct OwnedTicket {
 
 /// Tickets `owner` bought, most recent first.
 pub async fn list_tickets_owned_by(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     owner: &Id,
 ) -> Result<Vec<OwnedTicket>, sqlx::Error> {
     #[derive(sqlx::FromRow)]
@@ -313,7 +368,7 @@ pub async fn list_tickets_owned_by(
     let rows: Vec<Row> = sqlx::query_as(&format!(
         "SELECT {columns}, t.ticket_code, r.id AS resale_id FROM tickets t \
          LEFT JOIN tickets r ON r.resold_from = t.id \
-         WHERE t.owner_id = ? AND t.status = 'sold' ORDER BY t.updated_at DESC"
+         WHERE t.owner_id = $1 AND t.status = 'sold' ORDER BY t.updated_at DESC"
     ))
     .bind(owner.as_str())
     .fetch_all(conn)
@@ -330,11 +385,11 @@ pub async fn list_tickets_owned_by(
 
 /// Who owns a sold ticket, if anyone.
 pub async fn find_owner(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     ticket_id: &Id,
 ) -> Result<Option<Id>, sqlx::Error> {
     let owner: Option<Option<String>> =
-        sqlx::query_scalar("SELECT owner_id FROM tickets WHERE id = ?")
+        sqlx::query_scalar("SELECT owner_id FROM tickets WHERE id = $1")
             .bind(ticket_id.as_str())
             .fetch_optional(conn)
             .await?;
@@ -346,16 +401,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn search_words_become_quoted_prefix_terms() {
+    fn search_words_become_prefix_terms_of_either_backend() {
+        let terms = |input| search_terms(input).map(|t| search_query(Backend::Sqlite, &t));
+        assert_eq!(terms("Taylor swi").as_deref(), Some("\"Taylor\"* \"swi\"*"));
         assert_eq!(
-            fts_query("Taylor swi").as_deref(),
-            Some("\"Taylor\"* \"swi\"*")
-        );
-        assert_eq!(
-            fts_query("  AC/DC \"live\" OR NEAR(x) ").as_deref(),
+            terms("  AC/DC \"live\" OR NEAR(x) ").as_deref(),
             Some("\"AC\"* \"DC\"* \"live\"* \"OR\"* \"NEAR\"* \"x\"*")
         );
-        assert_eq!(fts_query("   "), None);
-        assert_eq!(fts_query("***"), None);
+        assert_eq!(search_terms("   "), None);
+        assert_eq!(search_terms("***"), None);
+        let words = search_terms("AC/DC l'été").unwrap();
+        assert_eq!(
+            search_query(Backend::Postgres, &words),
+            "AC:* & DC:* & l:* & été:*"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! The `users` table.
 
 use crate::domain::{Email, Id, Timestamp};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct UserRow {
@@ -19,13 +19,13 @@ pub struct Credentials {
 }
 
 pub async fn insert_user(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     id: &Id,
     email: &Email,
     password_hash: &str,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES (?, ?, ?, ?, ?)")
+    sqlx::query("INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(id.as_str())
         .bind(email.as_str())
         .bind(password_hash)
@@ -36,34 +36,47 @@ pub async fn insert_user(
     Ok(())
 }
 
-pub async fn find_user(
-    conn: &mut SqliteConnection,
-    id: &Id,
-) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, email, created_at FROM users WHERE id = ?")
+pub async fn find_user(conn: &mut AnyConnection, id: &Id) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, email, created_at FROM users WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(conn)
         .await
 }
 
 pub async fn find_credentials(
-    conn: &mut SqliteConnection,
+    conn: &mut AnyConnection,
     email: &Email,
 ) -> Result<Option<Credentials>, sqlx::Error> {
-    sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = ?")
+    sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
         .bind(email.as_str())
         .fetch_optional(conn)
         .await
 }
 
-pub async fn email_exists(conn: &mut SqliteConnection, email: &Email) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = ?)")
-        .bind(email.as_str())
-        .fetch_one(conn)
-        .await
+pub async fn email_exists(conn: &mut AnyConnection, email: &Email) -> Result<bool, sqlx::Error> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE email = $1) THEN 1 ELSE 0 END",
+    )
+    .bind(email.as_str())
+    .fetch_one(conn)
+    .await?;
+    Ok(found == 1)
 }
 
-pub async fn count_users(conn: &mut SqliteConnection) -> Result<i64, sqlx::Error> {
+/// Holds `id`'s row until the transaction ends, so that two transactions deciding about the
+/// same user (how many reservations they hold) take turns. Nothing to do on SQLite, whose write
+/// transactions already take turns.
+pub async fn lock_user(conn: &mut AnyConnection, id: &Id) -> Result<(), sqlx::Error> {
+    if super::backend(conn) == super::Backend::Postgres {
+        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+            .bind(id.as_str())
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn count_users(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(conn)
         .await

@@ -41,7 +41,10 @@ fn free_port() -> u16 {
 /// The release binary copied alone into an empty folder and started there (under `sh` with
 /// `ulimit -n` set when `file_limit` is given); returns once it says it is listening. Its log
 /// is passed on to the test's own.
-async fn start_alone(file_limit: Option<u32>) -> (Running, String, tempfile::TempDir) {
+async fn start_alone(
+    file_limit: Option<u32>,
+    env: &[(&str, &str)],
+) -> (Running, String, tempfile::TempDir) {
     let built = std::env::var("TICKETING_BIN")
         .expect("TICKETING_BIN must point at target/release/ticketing");
     let folder = tempfile::tempdir().unwrap();
@@ -64,6 +67,7 @@ async fn start_alone(file_limit: Option<u32>) -> (Running, String, tempfile::Tem
         .current_dir(folder.path())
         .env_clear()
         .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -121,7 +125,7 @@ async fn exit_status(running: &mut Running, limit: Duration) -> std::process::Ex
 #[tokio::test]
 #[ignore = "needs the release binary; .ci/test runs it with TICKETING_BIN set"]
 async fn twelve_hundred_idle_sockets_do_not_lock_out_a_visitor() {
-    let (_running, base, _folder) = start_alone(Some(1024)).await;
+    let (_running, base, _folder) = start_alone(Some(1024), &[]).await;
     let address = base.trim_start_matches("http://").to_string();
     let mut idle = Vec::with_capacity(1200);
     for _ in 0..1200 {
@@ -152,7 +156,7 @@ async fn twelve_hundred_idle_sockets_do_not_lock_out_a_visitor() {
 #[tokio::test]
 #[ignore = "needs the release binary; .ci/test runs it with TICKETING_BIN set"]
 async fn the_release_binary_runs_alone_from_an_empty_folder() {
-    let (mut running, base, folder) = start_alone(None).await;
+    let (mut running, base, folder) = start_alone(None, &[]).await;
     let client = reqwest::Client::new();
     assert!(
         folder.path().join("data/ticketing.db").is_file(),
@@ -238,4 +242,174 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
     assert_eq!(sent, 0, "send SIGTERM: {}", std::io::Error::last_os_error());
     let status = exit_status(&mut running, Duration::from_secs(10)).await;
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
+}
+
+/// A fresh database on the PostgreSQL server `.ci/with-postgres` started (`TEST_POSTGRES_URL`).
+async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let server =
+        std::env::var("TEST_POSTGRES_URL").expect("TEST_POSTGRES_URL: run under .ci/with-postgres");
+    let name = format!("nodes_{}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres"))
+        .await
+        .unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    format!("{server}/{name}")
+}
+
+/// Three release binaries on one PostgreSQL database; one is killed with SIGKILL in the middle
+/// of a race for forty tickets. The others keep answering, and what is stored still says every
+/// ticket is held or sold at most once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the release binary and PostgreSQL; .ci/test runs it under .ci/with-postgres"]
+async fn a_node_killed_mid_race_leaves_every_invariant_and_the_others_answering() {
+    let url = fresh_postgres_database().await;
+    let built = std::env::var("TICKETING_BIN").unwrap();
+    // Deployments migrate once before starting their nodes.
+    let migrated = Command::new(&built)
+        .arg("migrate")
+        .env("DATABASE_URL", &url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run ticketing migrate");
+    assert!(migrated.status.success(), "{migrated:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&migrated.stdout).trim(),
+        "The database is up to date."
+    );
+    let seeded = Command::new(&built)
+        .args(["seed", "--demo", "--users", "60", "--tickets", "40"])
+        .env("DATABASE_URL", &url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("seed the database");
+    assert!(seeded.status.success(), "{seeded:?}");
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("MAX_LIVE_ORDERS", "0"),
+        ("ORDER_RATE_LIMIT", "0"),
+        ("AUTH_RATE_LIMIT", "0"),
+    ];
+    let mut nodes = Vec::new();
+    for _ in 0..3 {
+        nodes.push(start_alone(None, &env).await);
+    }
+    let bases: Vec<String> = nodes.iter().map(|(_, base, _)| base.clone()).collect();
+    let http = reqwest::Client::new();
+
+    // Sixty buyers, signed in on the nodes in turn.
+    let mut cookies = Vec::new();
+    for n in 1..=60 {
+        let signed_in = http
+            .post(format!("{}/api/users/signin", bases[n % 3]))
+            .json(&serde_json::json!({ "email": format!("demo{n}@example.com"), "password": "ticketing-demo" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), 200);
+        let cookie = signed_in.headers()["set-cookie"].to_str().unwrap();
+        cookies.push(cookie.split(';').next().unwrap().to_string());
+    }
+    let tickets: Vec<serde_json::Value> = http
+        .get(format!("{}/api/tickets", bases[1]))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(tickets.len() >= 20);
+
+    // Every buyer tries every ticket, spread over the nodes; node 0 dies once the race is on.
+    let attempts: Vec<_> = cookies
+        .iter()
+        .enumerate()
+        .flat_map(|(b, cookie)| {
+            tickets
+                .iter()
+                .map(move |t| (b, cookie.clone(), t["id"].as_str().unwrap().to_string()))
+        })
+        .collect();
+    let started = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let race_on = std::sync::Arc::new(tokio::sync::Notify::new());
+    let requests = futures::future::join_all(attempts.into_iter().enumerate().map(
+        |(n, (b, cookie, ticket))| {
+            let (http, base) = (http.clone(), bases[(b + n) % 3].clone());
+            let (started, race_on) = (started.clone(), race_on.clone());
+            async move {
+                let answer = http
+                    .post(format!("{base}/api/orders"))
+                    .header("cookie", cookie)
+                    .json(&serde_json::json!({ "ticketId": ticket }))
+                    .send()
+                    .await;
+                // Three hundred answers in, the race is on: time to kill a node.
+                if started.fetch_add(1, std::sync::atomic::Ordering::AcqRel) + 1 == 300 {
+                    race_on.notify_one();
+                }
+                (base, answer.map(|r| r.status().as_u16()))
+            }
+        },
+    ));
+    let killer = async {
+        race_on.notified().await;
+        let pid = libc::pid_t::try_from(nodes[0].0.child.id()).unwrap();
+        // SAFETY: kill(2) on a child this test started and has not reaped.
+        assert_eq!(unsafe { libc::kill(pid, libc::SIGKILL) }, 0);
+    };
+    let (answers, ()) = tokio::join!(requests, killer);
+
+    for (base, answer) in &answers {
+        if base != &bases[0] {
+            let status = answer
+                .as_ref()
+                .expect("the surviving nodes answer every request");
+            assert!(matches!(status, 201 | 400), "{base}: {status}");
+        }
+    }
+    for base in &bases[1..] {
+        let health = http.get(format!("{base}/healthz")).send().await.unwrap();
+        assert_eq!(health.status(), 200, "{base} still healthy");
+    }
+
+    // What is stored: no ticket with two live orders, every reserved ticket held by its one
+    // live order, and no live order without its ticket.
+    use sqlx::Connection;
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let doubled: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT ticket_id FROM orders WHERE status IN ('created', 'awaiting:payment', 'complete') \
+         GROUP BY ticket_id HAVING COUNT(*) > 1) AS d",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(doubled, 0, "a ticket with two live orders");
+    let mismatched: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tickets t WHERE t.status = 'reserved' AND NOT EXISTS \
+         (SELECT 1 FROM orders o WHERE o.id = t.order_id AND o.ticket_id = t.id AND o.status IN ('created', 'awaiting:payment'))",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(mismatched, 0, "a reserved ticket without its live order");
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM orders o JOIN tickets t ON t.id = o.ticket_id \
+         WHERE o.status IN ('created', 'awaiting:payment') AND t.order_id IS DISTINCT FROM o.id",
+    )
+    .fetch_one(&mut db)
+    .await
+    .unwrap();
+    assert_eq!(orphans, 0, "a live order whose ticket is not held by it");
+    let reserved: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE status = 'created'")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    assert!(reserved >= 1, "the race reserved tickets");
 }

@@ -63,6 +63,20 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     start(config, dir, Arc::new(ManualClock::starting_now())).await
 }
 
+/// `count` application nodes on one fresh database, telling the time by one clock, each with
+/// its own listener, caches, limits and background tasks, as separate processes would be.
+pub async fn spawn_nodes(count: usize, configure: impl Fn(&mut Config)) -> Vec<TestApp> {
+    let first = spawn_app_with(&configure).await;
+    let mut nodes = Vec::with_capacity(count);
+    let (config, clock) = (first.config.clone(), first.clock.clone());
+    nodes.push(first);
+    for _ in 1..count {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        nodes.push(start(config.clone(), dir, clock.clone()).await);
+    }
+    nodes
+}
+
 async fn start(config: Config, dir: TempDir, clock: Arc<ManualClock>) -> TestApp {
     let app = Application::build_with_clock(config.clone(), clock.clone())
         .await

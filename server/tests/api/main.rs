@@ -7,6 +7,7 @@ mod hardening;
 mod helpers;
 #[path = "../support/localstripe.rs"]
 mod localstripe;
+mod nodes;
 mod orders;
 mod payments;
 #[path = "../support/recorded_stripe.rs"]

@@ -196,12 +196,27 @@ pub async fn buyers_order(
     Ok(order)
 }
 
+/// [`buyers_order`] in a write transaction that decides on the order, holding its row until
+/// the transaction ends: on PostgreSQL a payment settling it, or another node's cancel, goes
+/// first or waits, and the order read is the one that decision sees.
+pub async fn lock_buyers_order(
+    conn: &mut AnyConnection,
+    buyer: &Id,
+    order_id: &Id,
+) -> Result<Order, AppError> {
+    let order = orders::lock_order(conn, order_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    order.check_owner(buyer)?;
+    Ok(order)
+}
+
 /// The buyer cancels a live order; its ticket is on sale again at once.
 pub async fn cancel_order(ctx: &Ctx, order_id: &Id) -> Result<Order, AppError> {
     let user = ctx.user()?;
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let order = buyers_order(&mut tx, user, order_id).await?;
+    let order = lock_buyers_order(&mut tx, user, order_id).await?;
     if let Err(refusal) = order.cancel(now) {
         // A lapsed order is cancelled by expiry: record that before saying no.
         if release_if_lapsed(&mut tx, &order, now).await? {

@@ -4,7 +4,7 @@
 //! that is no longer live — it expired or was cancelled while the money was on its way — is
 //! refunded at once.
 
-use super::orders::{Release, buyers_order, release_if_lapsed, release_order};
+use super::orders::{Release, buyers_order, lock_buyers_order, release_if_lapsed, release_order};
 use crate::domain::charge::{LATE_PAYMENT_REFUNDED, PAYMENT_IN_PROGRESS};
 use crate::domain::{Charge, ChargeStatus, Id, OrderStatus, Timestamp};
 use crate::error::AppError;
@@ -111,7 +111,7 @@ async fn begin_or_resume(ctx: &Ctx, order_id: &Id, token: Option<&str>) -> Resul
     let user = ctx.user()?;
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let order = buyers_order(&mut tx, user, order_id).await?;
+    let order = lock_buyers_order(&mut tx, user, order_id).await?;
     let title = tickets::find_ticket(&mut tx, &order.ticket_id)
         .await?
         .map(|t| t.title)
@@ -207,6 +207,18 @@ async fn charge_and_settle(
     charge: &Charge,
     request: &ChargeRequest,
 ) -> Result<Settled, AppError> {
+    // A retry may have read the charge as in flight just before another task settled it (the
+    // task leaves the in-flight list only after its answer is committed): what is stored now
+    // says whether the provider still needs asking.
+    let stored = charges::find_charge(&mut *ctx.db().read.acquire().await?, &charge.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match stored.status {
+        ChargeStatus::Created => {}
+        ChargeStatus::Completed => return Ok(Settled::Paid(stored)),
+        ChargeStatus::Failed => return Ok(Settled::Declined(stored)),
+        ChargeStatus::Refunded => return Ok(Settled::Refunded(stored)),
+    }
     let outcome = match ctx.app().gateway.charge(request).await {
         Ok(outcome) => outcome,
         Err(GatewayError::InvalidToken) => {

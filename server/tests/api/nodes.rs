@@ -1,0 +1,190 @@
+//! Several application nodes on one database, as a promoter runs them behind a load balancer:
+//! every guard holds across nodes, because none of them lives in one process's memory. Runs on
+//! SQLite (nodes sharing one file) and, in the PostgreSQL pass, on PostgreSQL.
+
+use crate::helpers::*;
+use app::domain::{Email, Id, OrderStatus};
+use app::ssr::Ctx;
+use futures::future::join_all;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use tower_sessions::SessionStore;
+
+fn unlimited(config: &mut server::Config) {
+    config.auth_rate_limit = 0;
+    config.order_rate_limit = 0;
+    config.max_live_orders = 0;
+}
+
+/// `count` accounts signed in, made straight in the shared session store (so the test spends
+/// its time racing, not hashing passwords): the cookie value of each.
+async fn signed_in_buyers(node: &TestApp, count: usize) -> Vec<String> {
+    let system = Ctx::system(&node.state);
+    let emails: Vec<Email> = (0..count)
+        .map(|_| Email::parse(&unique_email()).unwrap())
+        .collect();
+    let ids = app::ssr::services::users::create_demo_users(&system, &emails, PASSWORD)
+        .await
+        .unwrap();
+    let store = server::sessions::Sessions::open(&node.state.db)
+        .await
+        .unwrap();
+    let now = node.clock.now().millis();
+    let mut cookies = Vec::with_capacity(count);
+    for id in ids {
+        let mut record = tower_sessions::session::Record {
+            id: Default::default(),
+            data: [
+                ("user_id".to_string(), json!(id.as_str())),
+                ("signed_in_at".to_string(), json!(now)),
+                ("seen_at".to_string(), json!(now)),
+            ]
+            .into_iter()
+            .collect(),
+            expiry_date: time::OffsetDateTime::now_utc() + time::Duration::days(1),
+        };
+        store.create(&mut record).await.unwrap();
+        cookies.push(format!("{SESSION_COOKIE}={}", record.id));
+    }
+    cookies
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_buyers_spread_over_three_nodes_make_exactly_one_order() {
+    let nodes = spawn_nodes(3, unlimited).await;
+    let (seller, _) = nodes[0].signed_in_user().await;
+    let ticket = nodes[0]
+        .create_ticket(&seller, &json!({ "title": "Cup final", "price": 20 }))
+        .await;
+    let ticket_id = ticket["id"].as_str().unwrap().to_string();
+    let buyers = signed_in_buyers(&nodes[1], 1000).await;
+
+    let http = Client::new();
+    let answers = join_all(buyers.iter().enumerate().map(|(n, cookie)| {
+        let (http, url) = (http.clone(), nodes[n % 3].url("/api/orders"));
+        let body = json!({ "ticketId": ticket_id });
+        async move {
+            let response = http
+                .post(url)
+                .header("cookie", cookie)
+                .json(&body)
+                .send()
+                .await
+                .expect("every buyer is answered");
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    }))
+    .await;
+
+    let won: Vec<_> = answers
+        .iter()
+        .filter(|(status, _)| *status == StatusCode::CREATED)
+        .collect();
+    assert_eq!(won.len(), 1, "exactly one winner across the nodes");
+    for (status, body) in &answers {
+        if *status != StatusCode::CREATED {
+            assert_eq!(*status, StatusCode::BAD_REQUEST, "{body}");
+            assert_eq!(
+                body,
+                &json!({ "errors": [{ "message": "Ticket is already reserved" }] })
+            );
+        }
+    }
+    let order_id = won[0].1["id"].as_str().unwrap();
+    for node in &nodes {
+        let shown: Value = node
+            .get_json(&client(), &format!("/api/tickets/{ticket_id}"))
+            .await;
+        assert_eq!(
+            shown["status"], "reserved",
+            "every node sees the one reservation"
+        );
+        assert_eq!(shown["orderId"], order_id);
+    }
+}
+
+/// The signed-in user as `node` sees the session in `cookie`.
+async fn current_user_with(node: &TestApp, cookie: &str) -> Value {
+    let me: Value = Client::new()
+        .get(node.url("/api/users/currentuser"))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    me["currentUser"].clone()
+}
+
+#[tokio::test]
+async fn a_session_made_on_one_node_is_valid_on_the_others_and_ends_on_all() {
+    let nodes = spawn_nodes(3, unlimited).await;
+    let email = unique_email();
+    let signed_up = nodes[0].sign_up(&client(), &email, PASSWORD).await;
+    assert_eq!(signed_up.status(), StatusCode::CREATED);
+    let pair = set_cookie(&signed_up, SESSION_COOKIE).unwrap();
+    let cookie = pair.split(';').next().unwrap().to_string();
+    for node in &nodes {
+        assert_eq!(
+            current_user_with(node, &cookie).await["email"],
+            email.as_str(),
+            "signed in on every node"
+        );
+    }
+    let out = Client::new()
+        .post(nodes[1].url("/api/users/signout"))
+        .header("cookie", &cookie)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::OK);
+    for node in &nodes {
+        assert!(
+            current_user_with(node, &cookie).await.is_null(),
+            "the same cookie is signed out on every node"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_lapsed_reservation_is_expired_once_whichever_nodes_sweep() {
+    let nodes = spawn_nodes(3, unlimited).await;
+    let (buyer, order) = nodes[0].reserved_order().await;
+    let order_id = order["id"].as_str().unwrap();
+    move_past_expiry(&nodes[0].clock, &order);
+
+    // Every node's sweep runs at once, twice over.
+    let sweeps = join_all(nodes.iter().chain(nodes.iter()).map(|node| async move {
+        app::ssr::services::orders::expire_orders(&Ctx::system(&node.state))
+            .await
+            .unwrap()
+    }))
+    .await;
+    assert_eq!(
+        sweeps.iter().sum::<usize>(),
+        1,
+        "swept by one node: {sweeps:?}"
+    );
+    assert_eq!(
+        nodes[2].events_for(order_id).await,
+        ["OrderCreated", "OrderExpired"]
+    );
+    let stored = {
+        let mut conn = nodes[1].state.db.read.acquire().await.unwrap();
+        app::ssr::storage::orders::find_order(&mut conn, &Id::parse(order_id).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(stored.status, OrderStatus::Cancelled);
+    let shown: Value = nodes[1]
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
+    assert_eq!(shown["status"], "cancelled");
+}

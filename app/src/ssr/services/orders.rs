@@ -183,30 +183,29 @@ pub async fn release_lapsed_hold(
     }
 }
 
+/// How a transaction reads a row it may decide on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Just read it (pages, and checks that change nothing).
+    Plain,
+    /// Hold the row until the transaction ends (see `storage::for_update`): on PostgreSQL a
+    /// payment settling the order, or another node's cancel, goes first or waits, and the row
+    /// read is the one the decision sees.
+    Locked,
+}
+
 /// `order_id`, if it is `buyer`'s: 404 for no such order, 403 for someone else's.
 pub async fn buyers_order(
     conn: &mut AnyConnection,
     buyer: &Id,
     order_id: &Id,
+    read: Read,
 ) -> Result<Order, AppError> {
-    let order = orders::find_order(conn, order_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    order.check_owner(buyer)?;
-    Ok(order)
-}
-
-/// [`buyers_order`] in a write transaction that decides on the order, holding its row until
-/// the transaction ends: on PostgreSQL a payment settling it, or another node's cancel, goes
-/// first or waits, and the order read is the one that decision sees.
-pub async fn lock_buyers_order(
-    conn: &mut AnyConnection,
-    buyer: &Id,
-    order_id: &Id,
-) -> Result<Order, AppError> {
-    let order = orders::lock_order(conn, order_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let order = match read {
+        Read::Plain => orders::find_order(conn, order_id).await?,
+        Read::Locked => orders::lock_order(conn, order_id).await?,
+    }
+    .ok_or(AppError::NotFound)?;
     order.check_owner(buyer)?;
     Ok(order)
 }
@@ -216,7 +215,7 @@ pub async fn cancel_order(ctx: &Ctx, order_id: &Id) -> Result<Order, AppError> {
     let user = ctx.user()?;
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let order = lock_buyers_order(&mut tx, user, order_id).await?;
+    let order = buyers_order(&mut tx, user, order_id, Read::Locked).await?;
     if let Err(refusal) = order.cancel(now) {
         // A lapsed order is cancelled by expiry: record that before saying no.
         if release_if_lapsed(&mut tx, &order, now).await? {
@@ -235,7 +234,7 @@ pub async fn cancel_order(ctx: &Ctx, order_id: &Id) -> Result<Order, AppError> {
 pub async fn get_order(ctx: &Ctx, order_id: &Id) -> Result<OrderWithTicket, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
-    let order = buyers_order(&mut conn, user, order_id).await?;
+    let order = buyers_order(&mut conn, user, order_id, Read::Plain).await?;
     let ticket = tickets::find_ticket(&mut conn, &order.ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -263,12 +262,13 @@ pub async fn expire_orders(ctx: &Ctx) -> Result<usize, AppError> {
     let mut expired = 0;
     loop {
         // A cheap read first: most sweeps find nothing and never take the write lock.
-        let lapsed = orders::list_lapsed_orders(&mut *db.read.acquire().await?, now, 1).await?;
+        let lapsed =
+            orders::list_lapsed_orders(&mut *db.read.acquire().await?, now, 1, false).await?;
         if lapsed.is_empty() {
             return Ok(expired);
         }
         let mut tx = db.begin_write().await?;
-        let batch = orders::claim_lapsed_orders(&mut tx, now, SWEEP_BATCH).await?;
+        let batch = orders::list_lapsed_orders(&mut tx, now, SWEEP_BATCH, true).await?;
         for order in &batch {
             if release_if_lapsed(&mut tx, order, now).await? {
                 expired += 1;

@@ -4,7 +4,7 @@
 //! that is no longer live — it expired or was cancelled while the money was on its way — is
 //! refunded at once.
 
-use super::orders::{Release, buyers_order, lock_buyers_order, release_if_lapsed, release_order};
+use super::orders::{Read, Release, buyers_order, release_if_lapsed, release_order};
 use crate::domain::charge::{LATE_PAYMENT_REFUNDED, PAYMENT_IN_PROGRESS};
 use crate::domain::{Charge, ChargeStatus, Id, OrderStatus, Timestamp};
 use crate::error::AppError;
@@ -111,7 +111,7 @@ async fn begin_or_resume(ctx: &Ctx, order_id: &Id, token: Option<&str>) -> Resul
     let user = ctx.user()?;
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let order = lock_buyers_order(&mut tx, user, order_id).await?;
+    let order = buyers_order(&mut tx, user, order_id, Read::Locked).await?;
     let title = tickets::find_ticket(&mut tx, &order.ticket_id)
         .await?
         .map(|t| t.title)
@@ -537,7 +537,7 @@ pub async fn checkout_return(
 pub async fn list_order_charges(ctx: &Ctx, order_id: &Id) -> Result<Vec<Charge>, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
-    buyers_order(&mut conn, user, order_id).await?;
+    buyers_order(&mut conn, user, order_id, Read::Plain).await?;
     Ok(charges::list_charges_for_order(&mut conn, order_id).await?)
 }
 

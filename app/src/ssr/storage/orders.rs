@@ -108,34 +108,18 @@ pub async fn list_orders_by_buyer(
     Ok(rows.into_iter().map(Order::from).collect())
 }
 
-/// Live orders whose window is over at `now`, oldest expiry first, at most `limit`.
+/// Live orders whose window is over at `now`, oldest first. With `claim` (the sweep, inside its
+/// write transaction) the rows are locked on PostgreSQL and those another node's sweep holds
+/// are skipped, so each lapsed order is expired by one sweep while the others move on.
 pub async fn list_lapsed_orders(
     conn: &mut AnyConnection,
     now: Timestamp,
     limit: i64,
-) -> Result<Vec<Order>, sqlx::Error> {
-    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE status IN ('created', 'awaiting:payment') AND expires_at <= $1 \
-         ORDER BY expires_at LIMIT $2"
-    ))
-    .bind(now.millis())
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(Order::from).collect())
-}
-
-/// [`list_lapsed_orders`] for the sweep, inside its write transaction: on PostgreSQL the rows
-/// are locked and those another node's sweep holds are skipped, so each lapsed order is
-/// expired by one sweep while the others move on.
-pub async fn claim_lapsed_orders(
-    conn: &mut AnyConnection,
-    now: Timestamp,
-    limit: i64,
+    claim: bool,
 ) -> Result<Vec<Order>, sqlx::Error> {
     let lock = match backend(conn) {
-        Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-        Backend::Sqlite => "",
+        Backend::Postgres if claim => " FOR UPDATE SKIP LOCKED",
+        _ => "",
     };
     let rows: Vec<OrderRow> = sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM orders WHERE status IN ('created', 'awaiting:payment') AND expires_at <= $1 \

@@ -13,7 +13,7 @@ use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::clock;
 use crate::ssr::storage::events::insert_event;
-use crate::ssr::storage::{self, orders, tickets};
+use crate::ssr::storage::{self, Read, orders, tickets};
 use serde_json::json;
 use sqlx::AnyConnection;
 
@@ -183,17 +183,6 @@ pub async fn release_lapsed_hold(
     }
 }
 
-/// How a transaction reads a row it may decide on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Read {
-    /// Just read it (pages, and checks that change nothing).
-    Plain,
-    /// Hold the row until the transaction ends (see `storage::for_update`): on PostgreSQL a
-    /// payment settling the order, or another node's cancel, goes first or waits, and the row
-    /// read is the one the decision sees.
-    Locked,
-}
-
 /// `order_id`, if it is `buyer`'s: 404 for no such order, 403 for someone else's.
 pub async fn buyers_order(
     conn: &mut AnyConnection,
@@ -201,11 +190,9 @@ pub async fn buyers_order(
     order_id: &Id,
     read: Read,
 ) -> Result<Order, AppError> {
-    let order = match read {
-        Read::Plain => orders::find_order(conn, order_id).await?,
-        Read::Locked => orders::lock_order(conn, order_id).await?,
-    }
-    .ok_or(AppError::NotFound)?;
+    let order = orders::read_order(conn, order_id, read)
+        .await?
+        .ok_or(AppError::NotFound)?;
     order.check_owner(buyer)?;
     Ok(order)
 }

@@ -4,7 +4,7 @@
 //! that is no longer live — it expired or was cancelled while the money was on its way — is
 //! refunded at once.
 
-use super::orders::{Read, Release, buyers_order, release_if_lapsed, release_order};
+use super::orders::{Release, buyers_order, release_if_lapsed, release_order};
 use crate::domain::charge::{LATE_PAYMENT_REFUNDED, PAYMENT_IN_PROGRESS};
 use crate::domain::{Charge, ChargeStatus, Id, OrderStatus, Timestamp};
 use crate::error::AppError;
@@ -16,7 +16,7 @@ use crate::ssr::payments::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, PaymentGateway,
 };
 use crate::ssr::storage::events::insert_event;
-use crate::ssr::storage::{self, charges, orders, tickets};
+use crate::ssr::storage::{self, Read, charges, orders, tickets};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use serde_json::json;

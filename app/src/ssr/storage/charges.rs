@@ -1,6 +1,6 @@
 //! The `charges` table and the log of applied Stripe webhook events.
 
-use super::for_update;
+use super::Read;
 use crate::domain::{Charge, ChargeStatus, Id, Price, Timestamp};
 use sqlx::AnyConnection;
 
@@ -106,20 +106,23 @@ pub async fn list_unfinished_charges(
 }
 
 pub async fn find_charge(conn: &mut AnyConnection, id: &Id) -> Result<Option<Charge>, sqlx::Error> {
-    let row: Option<ChargeRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM charges WHERE id = $1"))
-            .bind(id.as_str())
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(Charge::from))
+    read_charge(conn, id, Read::Plain).await
 }
 
-/// [`find_charge`] inside a write transaction, holding the row until it ends (see
-/// [`for_update`]): two answers about one payment settle it one after the other.
+/// [`find_charge`] holding the row until the transaction ends (see [`Read::Locked`]).
 pub async fn lock_charge(conn: &mut AnyConnection, id: &Id) -> Result<Option<Charge>, sqlx::Error> {
-    let lock = for_update(conn);
+    read_charge(conn, id, Read::Locked).await
+}
+
+/// One charge by id, read as `read` says.
+pub async fn read_charge(
+    conn: &mut AnyConnection,
+    id: &Id,
+    read: Read,
+) -> Result<Option<Charge>, sqlx::Error> {
+    let clause = read.clause(conn);
     let row: Option<ChargeRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM charges WHERE id = $1{lock}"
+        "SELECT {COLUMNS} FROM charges WHERE id = $1{clause}"
     ))
     .bind(id.as_str())
     .fetch_optional(conn)

@@ -21,13 +21,25 @@ pub fn backend(conn: &sqlx::AnyConnection) -> Backend {
     }
 }
 
-/// What a read in a write transaction adds to hold the rows it decides on until the
-/// transaction ends: `FOR UPDATE` on PostgreSQL; nothing on SQLite, where `BEGIN IMMEDIATE`
-/// already holds the database's one write lock.
-pub fn for_update(conn: &sqlx::AnyConnection) -> &'static str {
-    match backend(conn) {
-        Backend::Postgres => " FOR UPDATE",
-        Backend::Sqlite => "",
+/// How a transaction reads a row it may decide on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// Just read it (pages, and checks that change nothing).
+    Plain,
+    /// Hold the row until the transaction ends: `FOR UPDATE` on PostgreSQL, so another
+    /// transaction deciding on it (a reservation and an edit, a retry and a settlement, another
+    /// node) goes first or waits and the row read is the one the decision sees; nothing on
+    /// SQLite, where `BEGIN IMMEDIATE` already holds the database's one write lock.
+    Locked,
+}
+
+impl Read {
+    /// What the `SELECT` ends with.
+    pub fn clause(self, conn: &sqlx::AnyConnection) -> &'static str {
+        match (self, backend(conn)) {
+            (Read::Locked, Backend::Postgres) => " FOR UPDATE",
+            _ => "",
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The `orders` table.
 
-use super::{Backend, backend, for_update};
+use super::{Backend, Read, backend};
 use crate::domain::{Id, Order, OrderStatus, Price, Timestamp};
 use sqlx::AnyConnection;
 
@@ -74,23 +74,27 @@ pub async fn count_live_orders_by_buyer(
 }
 
 pub async fn find_order(conn: &mut AnyConnection, id: &Id) -> Result<Option<Order>, sqlx::Error> {
-    let row: Option<OrderRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
-            .bind(id.as_str())
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(Order::from))
+    read_order(conn, id, Read::Plain).await
 }
 
-/// [`find_order`] inside a write transaction, holding the row until it ends (see
-/// [`for_update`]).
+/// [`find_order`] holding the row until the transaction ends (see [`Read::Locked`]).
 pub async fn lock_order(conn: &mut AnyConnection, id: &Id) -> Result<Option<Order>, sqlx::Error> {
-    let lock = for_update(conn);
-    let row: Option<OrderRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1{lock}"))
-            .bind(id.as_str())
-            .fetch_optional(conn)
-            .await?;
+    read_order(conn, id, Read::Locked).await
+}
+
+/// One order by id, read as `read` says.
+pub async fn read_order(
+    conn: &mut AnyConnection,
+    id: &Id,
+    read: Read,
+) -> Result<Option<Order>, sqlx::Error> {
+    let clause = read.clause(conn);
+    let row: Option<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE id = $1{clause}"
+    ))
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await?;
     Ok(row.map(Order::from))
 }
 

@@ -1,6 +1,6 @@
 //! The `tickets` table and its title search index.
 
-use super::{Backend, backend, for_update};
+use super::{Backend, Read, backend};
 use crate::domain::{Category, Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp};
 use sqlx::AnyConnection;
 
@@ -74,20 +74,23 @@ pub async fn insert_ticket(
 }
 
 pub async fn find_ticket(conn: &mut AnyConnection, id: &Id) -> Result<Option<Ticket>, sqlx::Error> {
-    let row: Option<TicketRow> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM tickets WHERE id = $1"))
-            .bind(id.as_str())
-            .fetch_optional(conn)
-            .await?;
-    Ok(row.map(Ticket::from))
+    read_ticket(conn, id, Read::Plain).await
 }
 
-/// [`find_ticket`] inside a write transaction, holding the row until it ends (see
-/// [`for_update`]): a reservation and the seller's edit of one ticket take turns.
+/// [`find_ticket`] holding the row until the transaction ends (see [`Read::Locked`]).
 pub async fn lock_ticket(conn: &mut AnyConnection, id: &Id) -> Result<Option<Ticket>, sqlx::Error> {
-    let lock = for_update(conn);
+    read_ticket(conn, id, Read::Locked).await
+}
+
+/// One ticket by id, read as `read` says.
+pub async fn read_ticket(
+    conn: &mut AnyConnection,
+    id: &Id,
+    read: Read,
+) -> Result<Option<Ticket>, sqlx::Error> {
+    let clause = read.clause(conn);
     let row: Option<TicketRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tickets WHERE id = $1{lock}"
+        "SELECT {COLUMNS} FROM tickets WHERE id = $1{clause}"
     ))
     .bind(id.as_str())
     .fetch_optional(conn)

@@ -63,12 +63,12 @@ pub async fn email_exists(conn: &mut AnyConnection, email: &Email) -> Result<boo
     Ok(found == 1)
 }
 
-/// Holds `id`'s row until the transaction ends, so that two transactions deciding about the
-/// same user (how many reservations they hold) take turns. Nothing to do on SQLite, whose write
-/// transactions already take turns.
+/// Holds `id`'s row until the transaction ends (see [`super::Read::Locked`]), so that two
+/// transactions deciding about the same user (how many reservations they hold) take turns.
 pub async fn lock_user(conn: &mut AnyConnection, id: &Id) -> Result<(), sqlx::Error> {
-    if super::backend(conn) == super::Backend::Postgres {
-        sqlx::query("SELECT id FROM users WHERE id = $1 FOR UPDATE")
+    let clause = super::Read::Locked.clause(conn);
+    if !clause.is_empty() {
+        sqlx::query(&format!("SELECT id FROM users WHERE id = $1{clause}"))
             .bind(id.as_str())
             .execute(conn)
             .await?;

@@ -3,7 +3,11 @@
 
 Everything runs on 127.0.0.1: the server, its seeded database in a temporary folder, wrk (the
 load generator, a separate process) and the hello-world ceiling. Each figure is the median of
-`--runs` runs. Standard library only.
+`--runs` runs. Standard library only (and `psql` for `--postgres`).
+
+With `--postgres` (run under `.ci/with-postgres`, which `bench/run --postgres` does) every
+database is a fresh PostgreSQL database on TEST_POSTGRES_URL, and `--nodes N` starts N servers on
+it: the load is split evenly over them, one wrk process per node, run at the same time.
 """
 
 import argparse
@@ -54,14 +58,91 @@ def post_json(port, path, payload, cookie=None, timeout=30):
     return response.status, body, set_cookie.split(";")[0]
 
 
-class Server:
-    """The release binary on a fresh port and database folder."""
+class Sqlite:
+    """The embedded default: one database file in the run's folder."""
 
-    def __init__(self, binary, folder, extra_env=None):
+    name = "SQLite"
+
+    def memory_mb(self):
+        return None  # in the server's own memory
+
+    def create(self, folder):
+        return f"sqlite://{folder}/bench.db"
+
+    def rows(self, url, sql):
+        path = url.removeprefix("sqlite://")
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            return db.execute(sql).fetchall()
+        finally:
+            db.close()
+
+
+class Postgres:
+    """A fresh database per use on the cluster at TEST_POSTGRES_URL, read back with psql."""
+
+    name = "PostgreSQL"
+
+    def __init__(self, server_url):
+        self.server_url = server_url.rstrip("/")
+        self.count = 0
+
+    def psql(self, database, sql):
+        out = subprocess.run(
+            ["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", f"{self.server_url}/{database}", "-c", sql],
+            capture_output=True,
+            text=True,
+        )
+        if out.returncode != 0:
+            raise RuntimeError(f"psql failed: {out.stderr}")
+        return out.stdout
+
+    def memory_mb(self):
+        """Proportional set size of the postmaster and its children (shared buffers counted once)."""
+        data = os.environ.get("TEST_POSTGRES_DATA")
+        if not data:
+            return None
+        with open(os.path.join(data, "postmaster.pid")) as pidfile:
+            postmaster = int(pidfile.readline())
+        pids = [postmaster]
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                try:
+                    with open(f"/proc/{entry}/stat") as stat:
+                        if int(stat.read().rsplit(")", 1)[1].split()[1]) == postmaster:
+                            pids.append(int(entry))
+                except (OSError, ValueError, IndexError):
+                    pass
+        total_kb = 0
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                    for line in rollup:
+                        if line.startswith("Pss:"):
+                            total_kb += int(line.split()[1])
+            except OSError:
+                pass
+        return total_kb / 1024
+
+    def create(self, folder):
+        self.count += 1
+        name = f"bench_{os.getpid()}_{self.count}"
+        self.psql("postgres", f"CREATE DATABASE {name}")
+        return f"{self.server_url}/{name}"
+
+    def rows(self, url, sql):
+        text = self.psql(url.rsplit("/", 1)[1], sql)
+        return [tuple(line.split("\t")) for line in text.splitlines() if line]
+
+
+class Server:
+    """The release binary on a fresh port, in a folder of its own, on the given database."""
+
+    def __init__(self, binary, folder, database_url, extra_env=None):
         self.port = free_port()
         env = {
             "PATH": os.environ.get("PATH", ""),
-            "DATABASE_URL": f"sqlite://{folder}/bench.db",
+            "DATABASE_URL": database_url,
             "LEPTOS_SITE_ADDR": f"127.0.0.1:{self.port}",
             "AUTH_RATE_LIMIT": "0",
             # Load tests reserve many tickets per account in seconds: the hoarding limits
@@ -104,9 +185,9 @@ class Server:
             self.process.kill()
 
 
-def wrk(url, connections, duration, script=None, env=None):
+def wrk(url, connections, duration, script=None, env=None, threads=2):
     """Runs wrk and returns (requests/s of 2xx answers, p99 ms, non-2xx count, total)."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency", "--timeout", "5s"]
     if script:
         command += ["-s", script]
     out = subprocess.run(command + [url], capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True).stdout
@@ -125,8 +206,27 @@ def wrk(url, connections, duration, script=None, env=None):
     return (total - bad) / seconds, p99_ms, bad, total
 
 
-def median_wrk(runs, *args, **kwargs):
-    results = [wrk(*args, **kwargs) for _ in range(runs)]
+def wrk_nodes(urls, connections, duration, script=None, envs=None):
+    """One wrk per node at the same time, sharing the connections and wrk's two threads; returns
+    the sum of their throughputs, the worst p99, and the summed failures and totals."""
+    if len(urls) == 1:
+        return wrk(urls[0], connections, duration, script, (envs or [None])[0])
+    results = [None] * len(urls)
+    per_node = max(1, connections // len(urls))
+
+    def one(i):
+        results[i] = wrk(urls[i], per_node, duration, script, (envs or [None] * len(urls))[i], threads=1)
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(len(urls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return (sum(r[0] for r in results), max(r[1] for r in results), sum(r[2] for r in results), sum(r[3] for r in results))
+
+
+def median_wrk(runs, urls, connections, duration):
+    results = [wrk_nodes(urls, connections, duration) for _ in range(runs)]
     return (
         statistics.median(r[0] for r in results),
         statistics.median(r[1] for r in results),
@@ -177,9 +277,10 @@ def first_visit(port):
     return sum(size for size, _ in sizes.values()), sizes
 
 
-def thousand_buyers(port, cookies, seller_cookie):
-    """1,000 buyers, each signed in, click Buy on the same ticket at the same instant."""
-    status, body, _ = post_json(port, "/api/tickets", {"title": "Final whistle — one seat", "price": 99}, seller_cookie)
+def thousand_buyers(ports, cookies, seller_cookie):
+    """1,000 buyers, each signed in, click Buy on the same ticket at the same instant (buyer i on
+    node i mod N)."""
+    status, body, _ = post_json(ports[0], "/api/tickets", {"title": "Final whistle — one seat", "price": 99}, seller_cookie)
     if status != 201:
         raise RuntimeError(f"could not list the contested ticket: {status} {body[:200]} (see the server log)")
     ticket = json.loads(body)["id"]
@@ -187,7 +288,7 @@ def thousand_buyers(port, cookies, seller_cookie):
     results = [None] * len(cookies)
 
     def buy(i):
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", ports[i % len(ports)], timeout=30)
         conn.connect()
         payload = json.dumps({"ticketId": ticket, "price": 99})
         headers = {"Content-Type": "application/json", "Cookie": cookies[i]}
@@ -223,14 +324,23 @@ def main():
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--tickets", type=int, default=60000)
     parser.add_argument("--users", type=int, default=1001)
+    parser.add_argument("--postgres", action="store_true", help="use the cluster at TEST_POSTGRES_URL (bench/run --postgres starts one)")
+    parser.add_argument("--nodes", type=int, default=1, help="servers on the one database (PostgreSQL only)")
     args = parser.parse_args()
-    rows = []
+    if args.postgres:
+        if not os.environ.get("TEST_POSTGRES_URL"):
+            parser.error("--postgres needs TEST_POSTGRES_URL: run it as bench/run --postgres, or under .ci/with-postgres")
+        backend = Postgres(os.environ["TEST_POSTGRES_URL"])
+    else:
+        backend = Sqlite()
+    if args.nodes < 1 or (args.nodes > 1 and not args.postgres):
+        parser.error("--nodes above 1 needs --postgres: SQLite is one process's database")
 
-    # Start to healthy, on an empty database.
+    # Start to healthy, on an empty database (migrations included).
     startups = []
     for _ in range(args.runs):
         folder = tempfile.mkdtemp(prefix="ticketing-bench-")
-        server = Server(args.bin, folder)
+        server = Server(args.bin, folder, backend.create(folder))
         startups.append(server.wait_healthy() * 1000)
         server.stop()
         shutil.rmtree(folder, ignore_errors=True)
@@ -240,81 +350,100 @@ def main():
     hello_port = free_port()
     hello = subprocess.Popen([args.hello, f"127.0.0.1:{hello_port}"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.3)
-    ceiling, ceiling_p99, _ = median_wrk(args.runs, f"http://127.0.0.1:{hello_port}/", 64, args.duration)
+    ceiling, ceiling_p99, _ = median_wrk(args.runs, [f"http://127.0.0.1:{hello_port}/"], 64, args.duration)
     hello.terminate()
     hello.wait()
 
     # A seeded database: thousands of listings, hundreds of users.
     folder = tempfile.mkdtemp(prefix="ticketing-bench-")
+    database_url = backend.create(folder)
     seeded = subprocess.run(
         [args.bin, "seed", "--demo", "--users", str(args.users), "--tickets", str(args.tickets)],
         cwd=folder,
-        env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": f"sqlite://{folder}/bench.db", "RUST_LOG": "warn"},
+        env={"PATH": os.environ.get("PATH", ""), "DATABASE_URL": database_url, "RUST_LOG": "warn"},
         capture_output=True,
         text=True,
     )
     if seeded.returncode != 0:
         raise RuntimeError(f"seeding failed: {seeded.stderr}")
-    server = Server(args.bin, folder)
-    server.wait_healthy()
-    base = f"http://127.0.0.1:{server.port}"
+    servers = []
+    for n in range(args.nodes):
+        node_folder = os.path.join(folder, f"node{n}")
+        os.makedirs(node_folder)
+        servers.append(Server(args.bin, node_folder, database_url))
+    for server in servers:
+        server.wait_healthy()
+    bases = [f"http://127.0.0.1:{server.port}" for server in servers]
+    ports = [server.port for server in servers]
 
-    home_rps, home_p99, home_bad = median_wrk(args.runs, f"{base}/", 64, args.duration)
-    api_rps, api_p99, api_bad = median_wrk(args.runs, f"{base}/api/tickets", 64, args.duration)
+    home_rps, home_p99, home_bad = median_wrk(args.runs, [f"{b}/" for b in bases], 64, args.duration)
+    api_rps, api_p99, api_bad = median_wrk(args.runs, [f"{b}/api/tickets" for b in bases], 64, args.duration)
 
-    # Reservations: 32 connections, a different signed-in buyer and ticket per request.
+    # Reservations: 32 connections, a different signed-in buyer and ticket per request. Sessions
+    # live in the database, so a buyer signed in on one node is signed in on all.
     emails = [f"demo{n}@example.com" for n in range(1, args.users + 1)]
-    cookies = sign_in_all(server.port, emails)
-    db = sqlite3.connect(f"file:{folder}/bench.db?mode=ro", uri=True)
-    users = {row[1]: row[0] for row in db.execute("SELECT id, email FROM users")}
+    cookies = sign_in_all(ports[0], emails)
+    users = {email: user for user, email in backend.rows(database_url, "SELECT id, email FROM users")}
     cookie_of = {users[email]: cookie for email, cookie in zip(emails, cookies)}
-    tickets = db.execute("SELECT id, seller_id, price_cents FROM tickets WHERE status = 'available' ORDER BY rowid").fetchall()
-    db.close()
+    tickets = backend.rows(database_url, "SELECT id, seller_id, price_cents FROM tickets WHERE status = 'available' ORDER BY created_at, id")
     buyer_ids = list(cookie_of)
-    # Each run reserves tickets no earlier run touched: the listings are dealt out in slices.
+    # Each run reserves tickets no earlier run touched: the listings are dealt out in slices, and
+    # within a run each node gets a slice of its own.
     slice_size = len(tickets) // args.runs
+    node_size = slice_size // args.nodes
+    threads = 2 if args.nodes == 1 else 1
     order_runs = []
     for run in range(args.runs):
-        orders_file = os.path.join(folder, f"orders-{run}.tsv")
-        with open(orders_file, "w") as out:
-            for n, (ticket, seller, cents) in enumerate(tickets[run * slice_size:(run + 1) * slice_size]):
-                buyer = buyer_ids[n % len(buyer_ids)]
-                if buyer == seller:
-                    buyer = buyer_ids[(n + 1) % len(buyer_ids)]
-                out.write(f"{cookie_of[buyer]}\t{ticket}\t{cents / 100:.2f}\n")
-        order_runs.append(
-            wrk(f"{base}/api/orders", 32, args.duration, script=os.path.join(HERE, "orders.lua"), env={"ORDERS_FILE": orders_file, "WRK_THREADS": "2"})
-        )
+        envs = []
+        for node in range(args.nodes):
+            orders_file = os.path.join(folder, f"orders-{run}-{node}.tsv")
+            first = run * slice_size + node * node_size
+            with open(orders_file, "w") as out:
+                for n, (ticket, seller, cents) in enumerate(tickets[first:first + node_size]):
+                    buyer = buyer_ids[n % len(buyer_ids)]
+                    if buyer == seller:
+                        buyer = buyer_ids[(n + 1) % len(buyer_ids)]
+                    out.write(f"{cookie_of[buyer]}\t{ticket}\t{int(cents) / 100:.2f}\n")
+            envs.append({"ORDERS_FILE": orders_file, "WRK_THREADS": str(threads)})
+        order_runs.append(wrk_nodes([f"{b}/api/orders" for b in bases], 32, args.duration, script=os.path.join(HERE, "orders.lua"), envs=envs))
     orders_rps = statistics.median(r[0] for r in order_runs)
     orders_p99 = statistics.median(r[1] for r in order_runs)
     orders_bad = sum(r[2] for r in order_runs)
     orders_total = sum(r[3] for r in order_runs)
 
     # demo1 sells the contested ticket; up to a thousand others try to buy it.
-    winners, refused, server_errors, slowest = thousand_buyers(server.port, cookies[1:1001], cookies[0])
+    winners, refused, server_errors, slowest = thousand_buyers(ports, cookies[1:1001], cookies[0])
     buyers = refused + winners + server_errors
 
-    rss = server.rss_mb()
-    download, sizes = first_visit(server.port)
-    server.stop()
+    rss = [server.rss_mb() for server in servers]
+    database_memory = backend.memory_mb()
+    download, sizes = first_visit(ports[0])
+    for server in servers:
+        server.stop()
     if os.environ.get("BENCH_KEEP") is None:
         shutil.rmtree(folder, ignore_errors=True)
 
     def ratio(rps):
         return f"{rps / ceiling:.0%}"
 
+    nodes = "" if args.nodes == 1 else f", over {args.nodes} nodes"
+    memory = f"{rss[0]:.1f} MB" if len(rss) == 1 else " + ".join(f"{r:.1f}" for r in rss) + " MB"
     rows = [
-        ("`GET /` SSR home page, 24 listings, 64 connections", f"{home_rps:,.0f} req/s, p99 {home_p99:.1f} ms", ratio(home_rps), "≥ 5,000 req/s, p99 ≤ 50 ms", f"{home_bad} non-2xx"),
-        ("`GET /api/tickets`, 64 connections", f"{api_rps:,.0f} req/s, p99 {api_p99:.1f} ms", ratio(api_rps), "≥ 8,000 req/s, p99 ≤ 30 ms", f"{api_bad} non-2xx"),
-        ("`POST /api/orders`, distinct tickets, 32 connections, signed-in buyers", f"{orders_rps:,.0f} orders/s, p99 {orders_p99:.1f} ms", ratio(orders_rps), "≥ 1,500 orders/s, p99 ≤ 50 ms", f"{orders_bad} of {orders_total} not 201"),
-        (f"{buyers:,} simultaneous buyers on one ticket", f"{winners} winner, {refused} refused, {server_errors} 5xx/errors, slowest {slowest * 1000:.0f} ms", "", "exactly 1 winner, all ≤ 2 s, no 5xx", ""),
-        ("server resident memory after the load", f"{rss:.1f} MB", "", "≤ 60 MB", ""),
+        (f"`GET /` SSR home page, 24 listings, 64 connections{nodes}", f"{home_rps:,.0f} req/s, p99 {home_p99:.1f} ms", ratio(home_rps), "≥ 5,000 req/s, p99 ≤ 50 ms", f"{home_bad} non-2xx"),
+        (f"`GET /api/tickets`, 64 connections{nodes}", f"{api_rps:,.0f} req/s, p99 {api_p99:.1f} ms", ratio(api_rps), "≥ 8,000 req/s, p99 ≤ 30 ms", f"{api_bad} non-2xx"),
+        (f"`POST /api/orders`, distinct tickets, 32 connections, signed-in buyers{nodes}", f"{orders_rps:,.0f} orders/s, p99 {orders_p99:.1f} ms", ratio(orders_rps), "≥ 1,500 orders/s, p99 ≤ 50 ms", f"{orders_bad} of {orders_total} not 201"),
+        (f"{buyers:,} simultaneous buyers on one ticket{nodes}", f"{winners} winner, {refused} refused, {server_errors} 5xx/errors, slowest {slowest * 1000:.0f} ms", "", "exactly 1 winner, all ≤ 2 s, no 5xx", ""),
+        ("server resident memory after the load" + ("" if len(rss) == 1 else ", per node"), memory, "", "≤ 60 MB", ""),
+    ]
+    if database_memory is not None:
+        rows.append(("PostgreSQL's memory after the load (PSS of all its processes)", f"{database_memory:.1f} MB", "", "", ""))
+    rows += [
         ("first visit download (wasm + JS + CSS, as served)", f"{download / 1024:.0f} KB", "", "≤ 250 KB", ", ".join(f"{os.path.basename(a)} {s / 1024:.0f} KB {enc}" for a, (s, enc) in sizes.items())),
         ("start to healthy, empty database", f"{startup_ms:.0f} ms", "", "≤ 200 ms", ""),
         ("ceiling: hello world over axum, 64 connections", f"{ceiling:,.0f} req/s, p99 {ceiling_p99:.1f} ms", "100%", "", ""),
     ]
     print()
-    print(f"{args.tickets:,} listings, {args.users:,} users, median of {args.runs} runs of {args.duration} s, wrk -t2 on 127.0.0.1")
+    print(f"{backend.name}, {args.nodes} node{'s' if args.nodes > 1 else ''}: {args.tickets:,} listings, {args.users:,} users, median of {args.runs} runs of {args.duration} s, wrk (2 threads in all) on 127.0.0.1")
     print()
     print("| figure | measured | of ceiling | target | notes |")
     print("|---|---|---|---|---|")

@@ -88,10 +88,9 @@ impl Db {
     /// Opens the database at `url` without touching its schema.
     pub async fn open(url: &str) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Db::open_postgres(url).await
-        } else {
-            Db::open_sqlite(url).await
+        match backend_of(url)? {
+            Backend::Postgres => Db::open_postgres(url).await,
+            Backend::Sqlite => Db::open_sqlite(url).await,
         }
     }
 
@@ -295,6 +294,20 @@ impl Db {
     }
 }
 
+/// Which backend a `DATABASE_URL` names. Anything but `sqlite:` and `postgres://` is refused: a
+/// misspelt or foreign scheme must not quietly become the name of a new SQLite file.
+fn backend_of(url: &str) -> anyhow::Result<Backend> {
+    match url.split_once(':').map(|(scheme, _)| scheme) {
+        Some("sqlite") => Ok(Backend::Sqlite),
+        Some("postgres" | "postgresql") if url.contains("://") => Ok(Backend::Postgres),
+        _ => anyhow::bail!(
+            "DATABASE_URL `{}` names no database this server can use: give sqlite://PATH (the \
+             embedded default) or postgres://USER:PASSWORD@HOST/DATABASE",
+            redact(url)
+        ),
+    }
+}
+
 /// `url` without its password, for messages: `postgres://user:***@host/db`.
 fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
@@ -313,6 +326,35 @@ fn redact(url: &str) -> String {
 mod tests {
     use super::*;
     use sqlx::Connection;
+
+    #[test]
+    fn only_sqlite_and_postgres_urls_name_a_database() {
+        for url in [
+            "sqlite://data/ticketing.db",
+            "sqlite:t.db",
+            "sqlite::memory:",
+        ] {
+            assert_eq!(backend_of(url).unwrap(), Backend::Sqlite, "{url}");
+        }
+        for url in ["postgres://u:p@h/db", "postgresql://h/db"] {
+            assert_eq!(backend_of(url).unwrap(), Backend::Postgres, "{url}");
+        }
+        for url in [
+            "mysql://root:hunter2@db/tickets",
+            "data/ticketing.db",
+            "postgres:db",
+            "SQLITE://x.db",
+            "",
+            "<script>://x",
+        ] {
+            let message = backend_of(url).unwrap_err().to_string();
+            assert!(message.contains("sqlite://PATH"), "{url}: {message}");
+            assert!(
+                !message.contains("hunter2"),
+                "the password is not repeated: {message}"
+            );
+        }
+    }
 
     #[tokio::test]
     async fn a_write_connection_left_inside_a_transaction_is_replaced() {

@@ -5,10 +5,13 @@
 use crate::helpers::*;
 use app::domain::{Email, Id, OrderStatus};
 use app::ssr::Ctx;
+use app::ssr::payments::webhook::sign;
 use futures::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 use tower_sessions::SessionStore;
+
+const WEBHOOK_SECRET: &str = "whsec_test_nodes";
 
 fn unlimited(config: &mut server::Config) {
     config.auth_rate_limit = 0;
@@ -187,4 +190,79 @@ async fn a_lapsed_reservation_is_expired_once_whichever_nodes_sweep() {
         .get_json(&buyer, &format!("/api/orders/{order_id}"))
         .await;
     assert_eq!(shown["status"], "cancelled");
+}
+
+/// Delivers one signed webhook body `count` times at once, spread over every node.
+async fn deliver_everywhere(nodes: &[TestApp], body: &str, count: usize) {
+    let seconds = nodes[0].clock.now().millis() / 1000;
+    let signature = sign(body.as_bytes(), WEBHOOK_SECRET, seconds);
+    let answers = join_all((0..count).map(|i| {
+        let node = &nodes[i % nodes.len()];
+        client()
+            .post(node.url("/api/webhooks/stripe"))
+            .header("content-type", "application/json")
+            .header("stripe-signature", signature.clone())
+            .body(body.to_string())
+            .send()
+    }))
+    .await;
+    for answer in answers {
+        assert_eq!(answer.unwrap().status(), StatusCode::OK);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_webhook_delivered_to_every_node_at_once_is_applied_once() {
+    let nodes = spawn_nodes(3, |config| {
+        unlimited(config);
+        config.stripe_webhook_secret = Some(WEBHOOK_SECRET.to_string());
+    })
+    .await;
+    let (buyer, order) = nodes[0].reserved_order().await;
+    let order_id = order["id"].as_str().unwrap();
+    let user = Id::parse(nodes[0].current_user(&buyer).await["id"].as_str().unwrap()).unwrap();
+    // A payment in flight, as when the buyer went to Stripe Checkout and Stripe reports back.
+    let (charge, _) = app::ssr::services::payments::begin_payment(
+        &Ctx::system(&nodes[1].state).acting_as(user),
+        &Id::parse(order_id).unwrap(),
+    )
+    .await
+    .expect("payment begins");
+
+    let succeeded = json!({
+        "id": "evt_paid", "object": "event", "type": "payment_intent.succeeded",
+        "data": { "object": { "id": "pi_nodes", "object": "payment_intent", "status": "succeeded",
+                              "metadata": { "charge_id": charge.id, "order_id": order_id } } }
+    })
+    .to_string();
+    deliver_everywhere(&nodes, &succeeded, 24).await;
+    assert_eq!(
+        nodes[2].events_for(charge.id.as_str()).await,
+        ["ChargeCreated", "ChargeCompleted"]
+    );
+    let shown: Value = nodes[2]
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
+    assert_eq!(shown["status"], "complete");
+
+    // A refund made in Stripe's dashboard, announced to every node at once.
+    let refunded = json!({
+        "id": "evt_refund", "object": "event", "type": "charge.refunded",
+        "data": { "object": { "id": "ch_nodes", "object": "charge", "payment_intent": "pi_nodes",
+                              "refunds": { "data": [{ "id": "re_nodes" }] } } }
+    })
+    .to_string();
+    deliver_everywhere(&nodes, &refunded, 24).await;
+    assert_eq!(
+        nodes[0].events_for(charge.id.as_str()).await,
+        ["ChargeCreated", "ChargeCompleted", "ChargeRefunded"]
+    );
+    let recorded: i64 = {
+        let mut conn = nodes[1].state.db.read.acquire().await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM stripe_events")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(recorded, 2, "each event id recorded once");
 }

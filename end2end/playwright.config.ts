@@ -6,7 +6,9 @@ import { join } from 'node:path';
 // The suite drives the release binary (built by .ci/build-release or `cargo leptos build --release`)
 // on a fresh database in a temporary folder, with Debian's Chromium: Playwright never downloads a browser.
 const port = Number(process.env.E2E_PORT ?? 3123);
-const dataDir = mkdtempSync(join(tmpdir(), 'ticketing-e2e-'));
+// Made once by the runner; its workers inherit the variable and so read the same mail folder.
+process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), 'ticketing-e2e-'));
+const dataDir = process.env.E2E_DATA_DIR;
 
 export default defineConfig({
   testDir: './tests',
@@ -48,6 +50,8 @@ export default defineConfig({
       DATABASE_URL: `sqlite://${join(dataDir, 'e2e.db')}`,
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       AUTH_RATE_LIMIT: '0',
+      // No SMTP server: every message is an .eml file here, which the tests read (helpers.ts).
+      MAIL_DIR: join(dataDir, 'mail'),
       RUST_LOG: 'warn',
     },
   },

@@ -49,6 +49,9 @@ pub enum AppError {
     /// 429.
     #[error("Too many attempts, please wait a minute and try again")]
     TooManyRequests,
+    /// 429 that says how long to wait (sign-in for an address after repeated wrong passwords).
+    #[error("{0}")]
+    SlowDown(String),
     /// 503.
     #[error("Error connecting to database")]
     Unavailable,
@@ -136,7 +139,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType(_) => 415,
-            AppError::TooManyRequests => 429,
+            AppError::TooManyRequests | AppError::SlowDown(_) => 429,
             AppError::Internal(_) => 500,
             AppError::PaymentUnavailable => 502,
             AppError::Unavailable => 503,

@@ -1,4 +1,7 @@
 import { expect, type Page } from '@playwright/test';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
 
 export const PASSWORD = 'correct horse battery';
 
@@ -33,4 +36,53 @@ export async function signUp(page: Page, email: string, javaScriptEnabled: boole
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign up' }).click();
   await expect(page.getByTestId('current-user')).toHaveText(email);
+}
+
+export interface Mail {
+  subject: string;
+  text: string;
+}
+
+/** Every message written so far to the server's MAIL_DIR (no SMTP there), parsed. */
+async function allMail(): Promise<{ to: string; subject: string; text: string }[]> {
+  const folder = join(process.env.E2E_DATA_DIR ?? '', 'mail');
+  let names: string[] = [];
+  try {
+    names = readdirSync(folder).filter((name) => name.endsWith('.eml')).sort();
+  } catch {
+    return [];
+  }
+  return Promise.all(
+    names.map(async (name) => {
+      const parsed = await simpleParser(readFileSync(join(folder, name)));
+      const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
+      return { to: to?.value[0]?.address ?? '', subject: parsed.subject ?? '', text: parsed.text ?? '' };
+    }),
+  );
+}
+
+/** Waits for the newest message to `to` with this subject (the mail worker delivers it within
+ * moments of the action that queued it) and returns it. */
+export async function mailTo(to: string, subject: string): Promise<Mail> {
+  let found: Mail | undefined;
+  await expect
+    .poll(async () => {
+      const matching = (await allMail()).filter((m) => m.to === to && m.subject === subject);
+      found = matching[matching.length - 1];
+      return found !== undefined;
+    }, { message: `a message "${subject}" to ${to}` })
+    .toBe(true);
+  return found as Mail;
+}
+
+/** How many messages with this subject `to` has been sent so far. */
+export async function mailCount(to: string, subject: string): Promise<number> {
+  return (await allMail()).filter((m) => m.to === to && m.subject === subject).length;
+}
+
+/** The first link in a message's text that contains `path`. */
+export function linkIn(mail: Mail, path: string): string {
+  const link = mail.text.split(/\s+/).find((word) => word.includes(path));
+  expect(link, `a ${path} link in: ${mail.text}`).toBeTruthy();
+  return link as string;
 }

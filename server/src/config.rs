@@ -12,7 +12,8 @@ use std::net::SocketAddr;
     about = "A self-hosted marketplace for tickets to live events."
 )]
 pub struct Config {
-    /// SQLite database; the file and its folder are created if missing.
+    /// `sqlite://PATH` (the embedded default; the file and its folder are created if missing) or
+    /// `postgres://USER:PASSWORD@HOST/DATABASE`.
     #[arg(
         long,
         env = "DATABASE_URL",
@@ -79,6 +80,29 @@ pub struct Config {
     #[arg(long, env = "STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
 
+    /// SMTP server for outgoing mail: `smtp://user:pass@host:587?tls=required` (STARTTLS) or
+    /// `smtps://user:pass@host:465` (implicit TLS). Unset: each message is written as an `.eml`
+    /// file in MAIL_DIR.
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+
+    /// Where messages are written when there is no SMTP_URL.
+    #[arg(long, env = "MAIL_DIR", default_value = "data/mail")]
+    pub mail_dir: String,
+
+    /// The sender of every message.
+    #[arg(
+        long,
+        env = "MAIL_FROM",
+        default_value = "Ticketing <tickets@localhost>"
+    )]
+    pub mail_from: String,
+
+    /// How often the mail worker looks for due messages besides when this node queues one;
+    /// 0 turns the worker off (tests deliver by hand).
+    #[arg(long, env = "MAIL_POLL", default_value = "2s", value_parser = parse_duration)]
+    pub mail_poll: i64,
+
     /// Folder with the built site (wasm, JS, CSS) when the binary was built without embedded assets.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
@@ -135,8 +159,24 @@ impl Config {
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             stripe_api_base: None,
+            smtp_url: None,
+            mail_dir: "data/mail".to_string(),
+            mail_from: "Ticketing <tickets@localhost>".to_string(),
+            mail_poll: 2000,
             command: None,
         }
+    }
+
+    /// Where mail goes: SMTP with `SMTP_URL`, else `.eml` files in `MAIL_DIR`.
+    pub fn mailer(&self, public_url: &str) -> anyhow::Result<app::ssr::mail::Mailer> {
+        app::ssr::mail::Mailer::new(
+            self.smtp_url
+                .as_deref()
+                .filter(|url| !url.trim().is_empty()),
+            std::path::Path::new(&self.mail_dir),
+            &self.mail_from,
+            public_url,
+        )
     }
 
     /// The settings the services see, once the listening address is known.

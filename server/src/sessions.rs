@@ -1,14 +1,25 @@
 //! The session store: tower-sessions' SQLite or PostgreSQL store, in the application's own
-//! database, so every node sees every session.
+//! database, so every node sees every session. Beside each signed-in session it keeps a row in
+//! `user_sessions` (who, which browser, since when, last seen), which tower-sessions cannot
+//! index, so that users can list their sessions and end them.
 
 use app::ssr::db::{Db, SessionPool};
+use app::ssr::storage::user_sessions::{self, SessionRecord};
 use async_trait::async_trait;
+use sqlx::AnyPool;
 use tower_sessions::session::{Id, Record};
-use tower_sessions::session_store::{ExpiredDeletion, Result, SessionStore};
+use tower_sessions::session_store::{Error, ExpiredDeletion, Result, SessionStore};
 use tower_sessions_sqlx_store::{PostgresStore, SqliteStore};
 
 #[derive(Clone, Debug)]
-pub enum Sessions {
+pub struct Sessions {
+    store: Store,
+    /// Where `user_sessions` is written (the application's write pool).
+    db: AnyPool,
+}
+
+#[derive(Clone, Debug)]
+enum Store {
     Sqlite(SqliteStore),
     Postgres(PostgresStore),
 }
@@ -16,64 +27,141 @@ pub enum Sessions {
 impl Sessions {
     /// The store in `db`, its table created if missing.
     pub async fn open(db: &Db) -> anyhow::Result<Sessions> {
-        let sessions = match &db.sessions {
-            SessionPool::Sqlite(pool) => Sessions::Sqlite(
+        let store = match &db.sessions {
+            SessionPool::Sqlite(pool) => Store::Sqlite(
                 SqliteStore::new(pool.clone())
                     .with_table_name("sessions")
                     .map_err(|e| anyhow::anyhow!("invalid session table name: {e}"))?,
             ),
-            SessionPool::Postgres(pool) => Sessions::Postgres(
+            SessionPool::Postgres(pool) => Store::Postgres(
                 PostgresStore::new(pool.clone())
                     .with_table_name("sessions")
                     .map_err(|e| anyhow::anyhow!("invalid session table name: {e}"))?,
             ),
         };
-        match &sessions {
-            Sessions::Sqlite(store) => store.migrate().await,
-            Sessions::Postgres(store) => store.migrate().await,
+        match &store {
+            Store::Sqlite(store) => store.migrate().await,
+            Store::Postgres(store) => store.migrate().await,
         }
         .map_err(|e| anyhow::anyhow!("failed to create the sessions table: {e}"))?;
-        Ok(sessions)
+        Ok(Sessions {
+            store,
+            db: db.write.clone(),
+        })
     }
+
+    /// Brings `user_sessions` in line with a session just written.
+    async fn note(&self, record: &Record) -> Result<()> {
+        let mut conn = self.db.acquire().await.map_err(backend)?;
+        let id = record.id.to_string();
+        let user_id = record
+            .data
+            .get(app::ssr::session::USER_ID)
+            .and_then(|v| v.as_str());
+        let Some(user_id) = user_id else {
+            return user_sessions::forget(&mut conn, &id).await.map_err(backend);
+        };
+        let millis = |key: &str| record.data.get(key).and_then(|v| v.as_i64());
+        let signed_in_at = millis(app::ssr::session::SIGNED_IN_AT).unwrap_or(0);
+        let user_agent = record
+            .data
+            .get(app::ssr::session::USER_AGENT)
+            .and_then(|v| v.as_str())
+            .unwrap_or("");
+        let expires_at = (record.expiry_date.unix_timestamp_nanos() / 1_000_000) as i64;
+        let session = SessionRecord {
+            session_id: &id,
+            user_id,
+            user_agent,
+            created_at: signed_in_at,
+            last_seen_at: millis(app::ssr::session::SEEN_AT).unwrap_or(signed_in_at),
+            expires_at,
+        };
+        user_sessions::record(&mut conn, &session, &app::ssr::clock::new_id())
+            .await
+            .map_err(backend)
+    }
+}
+
+fn backend(err: sqlx::Error) -> Error {
+    Error::Backend(err.to_string())
 }
 
 #[async_trait]
 impl SessionStore for Sessions {
     async fn create(&self, record: &mut Record) -> Result<()> {
-        match self {
-            Sessions::Sqlite(store) => store.create(record).await,
-            Sessions::Postgres(store) => store.create(record).await,
-        }
+        match &self.store {
+            Store::Sqlite(store) => store.create(record).await,
+            Store::Postgres(store) => store.create(record).await,
+        }?;
+        self.note(record).await
     }
 
     async fn save(&self, record: &Record) -> Result<()> {
-        match self {
-            Sessions::Sqlite(store) => store.save(record).await,
-            Sessions::Postgres(store) => store.save(record).await,
+        if record.data.contains_key(app::ssr::session::USER_ID) {
+            // A signed-in session without its row was ended (by its user, or by a password
+            // change) while this request ran: saving it would bring it back.
+            let mut conn = self.db.acquire().await.map_err(backend)?;
+            if !user_sessions::exists(&mut conn, &record.id.to_string())
+                .await
+                .map_err(backend)?
+            {
+                return Ok(());
+            }
         }
+        match &self.store {
+            Store::Sqlite(store) => store.save(record).await,
+            Store::Postgres(store) => store.save(record).await,
+        }?;
+        self.note(record).await
     }
 
     async fn load(&self, id: &Id) -> Result<Option<Record>> {
-        match self {
-            Sessions::Sqlite(store) => store.load(id).await,
-            Sessions::Postgres(store) => store.load(id).await,
+        let mut record = match &self.store {
+            Store::Sqlite(store) => store.load(id).await,
+            Store::Postgres(store) => store.load(id).await,
+        }?;
+        // A session signed in before sessions were listed has no row yet: give it one, once.
+        if let Some(record) = record.as_mut()
+            && record.data.contains_key(app::ssr::session::USER_ID)
+            && !record.data.contains_key(app::ssr::session::USER_AGENT)
+        {
+            record.data.insert(
+                app::ssr::session::USER_AGENT.to_string(),
+                serde_json::Value::String("(signed in before sessions were listed)".into()),
+            );
+            match &self.store {
+                Store::Sqlite(store) => store.save(record).await,
+                Store::Postgres(store) => store.save(record).await,
+            }?;
+            self.note(record).await?;
         }
+        Ok(record)
     }
 
     async fn delete(&self, id: &Id) -> Result<()> {
-        match self {
-            Sessions::Sqlite(store) => store.delete(id).await,
-            Sessions::Postgres(store) => store.delete(id).await,
-        }
+        match &self.store {
+            Store::Sqlite(store) => store.delete(id).await,
+            Store::Postgres(store) => store.delete(id).await,
+        }?;
+        let mut conn = self.db.acquire().await.map_err(backend)?;
+        user_sessions::forget(&mut conn, &id.to_string())
+            .await
+            .map_err(backend)
     }
 }
 
 #[async_trait]
 impl ExpiredDeletion for Sessions {
     async fn delete_expired(&self) -> Result<()> {
-        match self {
-            Sessions::Sqlite(store) => store.delete_expired().await,
-            Sessions::Postgres(store) => store.delete_expired().await,
-        }
+        match &self.store {
+            Store::Sqlite(store) => store.delete_expired().await,
+            Store::Postgres(store) => store.delete_expired().await,
+        }?;
+        let mut conn = self.db.acquire().await.map_err(backend)?;
+        let now = app::domain::Timestamp::from_millis(
+            (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64,
+        );
+        user_sessions::prune(&mut conn, now).await.map_err(backend)
     }
 }

@@ -30,11 +30,14 @@ const SESSION_IDLE_DAYS: i64 = 14;
 /// The application state for a command that works on the database without serving it (the
 /// demo seed, tests): the settings from `config`, and the test-mode gateway, so nothing is charged.
 pub fn offline_state(config: &Config, db: Db, clock: SharedClock) -> anyhow::Result<AppState> {
+    let settings = config.settings(config.site_addr);
+    let mailer = config.mailer(&settings.public_url)?;
     Ok(AppState::new(
         db,
         clock,
-        config.settings(config.site_addr),
+        settings,
         app::ssr::payments::Gateway::test_mode(),
+        mailer,
         leptos_options(config, config.site_addr)?,
     ))
 }
@@ -57,6 +60,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     sweeper: tokio::task::JoinHandle<()>,
+    /// The mail worker, unless `MAIL_POLL` is 0.
+    mailer: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -92,7 +97,9 @@ impl Application {
         if gateway.is_test_mode() {
             tracing::warn!("no STRIPE_SECRET_KEY: payments run in test mode, no real money moves");
         }
-        let state = AppState::new(db, clock, settings, gateway, leptos_options);
+        let mailer = config.mailer(&settings.public_url)?;
+        tracing::info!(mail = %mailer.describe(), "mail");
+        let state = AppState::new(db, clock, settings, gateway, mailer, leptos_options);
 
         // Orders that lapsed while the server was down are expired before it serves anything.
         let system = app::ssr::Ctx::system(&state);
@@ -112,12 +119,19 @@ impl Application {
             tracing::info!(count = resumed, "finishing payments left in flight");
         }
         tokio::task::spawn_blocking(app::ssr::passwords::warm_up);
-        tokio::spawn(delete_expired_sessions(session_store.clone()));
+        tokio::spawn(hourly_cleanup(session_store.clone(), system.clone()));
         // Then about every second.
         let sweeper = tokio::spawn(app::ssr::services::orders::run_expiry_sweeper(
             system,
             std::time::Duration::from_secs(1),
         ));
+
+        let mailer = (config.mail_poll > 0).then(|| {
+            tokio::spawn(app::ssr::services::mail::run_mail_worker(
+                app::ssr::Ctx::system(&state),
+                std::time::Duration::from_millis(config.mail_poll as u64),
+            ))
+        });
 
         let router = router(
             state.clone(),
@@ -131,6 +145,7 @@ impl Application {
             router,
             state,
             sweeper,
+            mailer,
         })
     }
 
@@ -155,6 +170,7 @@ impl Application {
             router,
             state,
             sweeper,
+            mailer,
         } = self;
         crate::serve::serve(listener, router, limits, shutdown).await;
         // Payments under way finish before the database closes.
@@ -164,6 +180,9 @@ impl Application {
         )
         .await;
         sweeper.abort();
+        if let Some(mailer) = mailer {
+            mailer.abort();
+        }
         state.db.close().await;
         Ok(())
     }
@@ -262,13 +281,19 @@ async fn fallback(State(state): State<AppState>, req: Request<Body>) -> Response
     render(req).await
 }
 
-/// Removes expired sessions from the store once an hour.
-async fn delete_expired_sessions(store: Sessions) {
+/// Once an hour: removes expired sessions, and the tokens, mail requests and sign-in failures
+/// no rule looks at any more.
+async fn hourly_cleanup(store: Sessions, ctx: app::ssr::Ctx) {
     use tower_sessions::session_store::ExpiredDeletion;
-    if let Err(err) = store
-        .continuously_delete_expired(std::time::Duration::from_secs(3600))
-        .await
-    {
-        tracing::error!(error = %err, "expired-session cleanup stopped");
+    let mut ticker = tokio::time::interval(std::time::Duration::from_secs(3600));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(err) = store.delete_expired().await {
+            tracing::warn!(error = %err, "expired-session cleanup failed; retrying in an hour");
+        }
+        if let Err(err) = app::ssr::services::accounts::prune(&ctx).await {
+            tracing::warn!(error = ?err, "account cleanup failed; retrying in an hour");
+        }
     }
 }

@@ -2,11 +2,13 @@
 //! Nothing here touches a database, a clock, the network or a web framework, so it compiles to wasm
 //! and every rule can be tested with fixed inputs.
 
+pub mod account;
 pub mod charge;
 pub mod duration;
 pub mod email;
 pub mod error;
 pub mod id;
+pub mod mail;
 pub mod money;
 pub mod order;
 pub mod password;

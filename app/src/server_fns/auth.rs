@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 pub struct CurrentUser {
     pub id: String,
     pub email: String,
+    pub email_verified: bool,
+    pub two_factor: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -17,6 +19,8 @@ impl From<crate::ssr::services::users::User> for CurrentUser {
         CurrentUser {
             id: user.id.to_string(),
             email: user.email,
+            email_verified: user.email_verified,
+            two_factor: user.two_factor,
         }
     }
 }

@@ -2,11 +2,13 @@
 //! calls one service and maps the result for the page. They live under `/_fn/` so that `/api`
 //! belongs to the JSON API alone.
 
+pub mod account;
 pub mod auth;
 pub mod orders;
 pub mod payments;
 pub mod tickets;
 
+pub use account::*;
 pub use auth::*;
 pub use orders::*;
 pub use payments::*;

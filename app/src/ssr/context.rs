@@ -19,12 +19,25 @@ pub struct Ctx {
     visitor: Option<Visitor>,
 }
 
-/// The browser or API client behind a request: its session (to sign in or out) and its address
-/// (for the sign-in rate limit).
+/// The browser or API client behind a request: its session (to sign in or out), its address
+/// (for the sign-in rate limits) and what it says it is (for the list of signed-in sessions).
 #[derive(Clone)]
 pub struct Visitor {
     pub session: Session,
     pub ip: IpAddr,
+    pub user_agent: String,
+}
+
+/// The `User-Agent` header as the session list shows it: printable, at most 300 characters.
+pub fn user_agent(headers: &axum::http::HeaderMap) -> String {
+    headers
+        .get(axum::http::header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(300)
+        .collect()
 }
 
 impl Ctx {
@@ -39,13 +52,22 @@ impl Ctx {
     }
 
     /// A request from `session` at `ip`; the actor is whoever that session is signed in as.
-    pub async fn for_request(app: AppState, session: Session, ip: IpAddr) -> Result<Ctx, AppError> {
+    pub async fn for_request(
+        app: AppState,
+        session: Session,
+        ip: IpAddr,
+        user_agent: String,
+    ) -> Result<Ctx, AppError> {
         let actor = super::session::user_id(&session).await?;
         Ok(Ctx {
             clock: app.clock.clone(),
             app,
             actor,
-            visitor: Some(Visitor { session, ip }),
+            visitor: Some(Visitor {
+                session,
+                ip,
+                user_agent,
+            }),
         })
     }
 
@@ -76,6 +98,11 @@ impl Ctx {
 
     pub fn settings(&self) -> &Settings {
         &self.app.settings
+    }
+
+    /// Wakes this node's mail worker: call it after committing a transaction that queued mail.
+    pub fn mail_queued(&self) {
+        self.app.mail_queued.notify_one();
     }
 
     pub fn clock(&self) -> &SharedClock {
@@ -132,6 +159,6 @@ impl axum::extract::FromRequestParts<AppState> for Ctx {
                     "the server was started without connect info"
                 ))
             })?;
-        Ctx::for_request(state.clone(), session, ip).await
+        Ctx::for_request(state.clone(), session, ip, user_agent(&parts.headers)).await
     }
 }

@@ -32,7 +32,16 @@ pub async fn ctx() -> Result<Ctx, AppError> {
                 "the server was started without connect info: {e}"
             ))
         })?;
-    Ctx::for_request(state, session, addr.ip()).await
+    let headers = leptos_axum::extract::<axum::http::HeaderMap>()
+        .await
+        .map_err(|e| internal(anyhow::anyhow!("the request headers are missing: {e}")))?;
+    Ctx::for_request(
+        state,
+        session,
+        addr.ip(),
+        super::context::user_agent(&headers),
+    )
+    .await
 }
 
 /// The context of a request that only a signed-in user may make: 401 before anything else

@@ -119,3 +119,77 @@ mod tests {
         );
     }
 }
+
+/// A password someone is choosing (sign-up, change, reset): 8–128 characters, and not a
+/// commonly used one. "Common" is zxcvbn's estimate of fewer than 10^8 guesses (score below
+/// 3), which covers its lists of the most used passwords, words and names, keyboard walks,
+/// dates, repeats and the user's own address. `field` names the input for the error.
+pub fn new_password(
+    input: &str,
+    email: &str,
+    field: &str,
+) -> Result<Password, crate::domain::ErrorDetail> {
+    let password = Password::parse(input).map_err(|err| crate::domain::ErrorDetail {
+        field: Some(field.to_string()),
+        ..err
+    })?;
+    let local_part = email.split('@').next().unwrap_or_default();
+    let estimate = zxcvbn::zxcvbn(password.expose(), &[email, local_part, "ticketing"]);
+    if (estimate.score() as u8) < 3 {
+        return Err(crate::domain::ErrorDetail::field(
+            field,
+            crate::domain::account::COMMON_PASSWORD,
+        ));
+    }
+    Ok(password)
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+
+    #[test]
+    fn common_and_guessable_passwords_are_refused() {
+        for common in [
+            "password",
+            "password1",
+            "12345678",
+            "qwertyuiop",
+            "iloveyou",
+            "letmein123",
+            "sunshine",
+            "football1",
+            "P@ssw0rd",
+            "aaaaaaaaaa",
+            "jane.doe@example.com",
+            "janedoe1",
+            "ticketing-demo",
+        ] {
+            let refused = new_password(common, "jane.doe@example.com", "password").unwrap_err();
+            assert_eq!(refused.message, "Password is too common", "{common}");
+            assert_eq!(refused.field.as_deref(), Some("password"));
+        }
+    }
+
+    #[test]
+    fn passphrases_and_random_strings_are_accepted() {
+        for fine in [
+            "correct horse battery",
+            "tram lamp violet oyster",
+            "x7#Qp!v9Lm2z",
+        ] {
+            assert!(
+                new_password(fine, "jane@example.com", "password").is_ok(),
+                "{fine}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_length_rule_still_comes_first_with_the_callers_field() {
+        let short = new_password("Zq9!", "a@b.c", "newPassword").unwrap_err();
+        assert_eq!(short.field.as_deref(), Some("newPassword"));
+        assert!(short.message.contains("between 8 and 128"));
+        assert!(new_password(&"x".repeat(129), "a@b.c", "password").is_err());
+    }
+}

@@ -5,17 +5,21 @@ use crate::domain::Id;
 use crate::error::AppError;
 use tower_sessions::Session;
 
-const USER_ID: &str = "user_id";
+pub const USER_ID: &str = "user_id";
+/// What the browser said it was at sign-in (for the list of sessions).
+pub const USER_AGENT: &str = "user_agent";
 
 /// Starts a signed-in session under a fresh session id (so a planted id is worthless).
 /// `now` starts its lifetime.
 pub async fn begin(
     session: &Session,
     user_id: &Id,
+    user_agent: &str,
     now: crate::domain::Timestamp,
 ) -> Result<(), AppError> {
     session.cycle_id().await?;
     session.insert(USER_ID, user_id.as_str()).await?;
+    session.insert(USER_AGENT, user_agent).await?;
     let now = now.millis();
     session.insert(SIGNED_IN_AT, now).await?;
     session.insert(SEEN_AT, now).await?;
@@ -33,8 +37,8 @@ pub async fn user_id(session: &Session) -> Result<Option<Id>, AppError> {
     Ok(session.get::<String>(USER_ID).await?.map(Id::from_trusted))
 }
 
-const SIGNED_IN_AT: &str = "signed_in_at";
-const SEEN_AT: &str = "seen_at";
+pub const SIGNED_IN_AT: &str = "signed_in_at";
+pub const SEEN_AT: &str = "seen_at";
 
 /// A signed-in session ends this long after sign-in, however active.
 pub const ABSOLUTE_LIFETIME_MS: i64 = 90 * 24 * 3600 * 1000;

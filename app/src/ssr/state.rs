@@ -16,6 +16,10 @@ pub struct AppState {
     /// Reservations per account (`ORDER_RATE_LIMIT`).
     pub order_limiter: Arc<RateLimiter<crate::domain::Id>>,
     pub gateway: Arc<Gateway>,
+    /// Where mail goes (SMTP or `.eml` files); only the outbox worker calls it.
+    pub mailer: Arc<super::mail::Mailer>,
+    /// Wakes this node's mail worker when a service has queued mail.
+    pub mail_queued: Arc<tokio::sync::Notify>,
     /// Payments being charged and settled right now, detached from the requests that began them.
     pub payments: Arc<super::services::payments::InFlightPayments>,
     pub browse_cache: Arc<super::services::tickets::BrowseCache>,
@@ -30,6 +34,7 @@ impl AppState {
         clock: super::clock::SharedClock,
         settings: Settings,
         gateway: Gateway,
+        mailer: super::mail::Mailer,
         leptos_options: LeptosOptions,
     ) -> AppState {
         let auth_limiter = Arc::new(RateLimiter::per_minute(settings.auth_rate_limit));
@@ -40,6 +45,8 @@ impl AppState {
             settings: Arc::new(settings),
             auth_limiter,
             gateway: Arc::new(gateway),
+            mailer: Arc::new(mailer),
+            mail_queued: Arc::default(),
             payments: Arc::default(),
             clock,
             browse_cache: Arc::default(),

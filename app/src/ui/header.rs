@@ -28,7 +28,7 @@ pub fn Header() -> impl IntoView {
                             Ok(Some(current)) => view! {
                                 <a href="/tickets/mine">"My tickets"</a>
                                 <a href="/orders">"My orders"</a>
-                                <span class="whoami" data-testid="current-user">{current.email}</span>
+                                <a href="/account" class="whoami" data-testid="current-user">{current.email}</a>
                                 <ActionForm action=account.sign_out attr:class="inline">
                                     <button type="submit" class="link-button">"Sign out"</button>
                                 </ActionForm>
@@ -44,5 +44,15 @@ pub fn Header() -> impl IntoView {
                 </Transition>
             </nav>
         </header>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                user.await.ok().flatten().filter(|u| !u.email_verified).map(|_| view! {
+                    <p class="verify-reminder" role="note" data-testid="verify-reminder">
+                        "Please confirm your email address: follow the link we sent you. "
+                        <a href="/account">"Send it again"</a>
+                    </p>
+                })
+            })}
+        </Transition>
     }
 }

@@ -1,6 +1,7 @@
 //! Pages and components. Every page works as plain HTML (forms post, the server redirects) and
 //! hydrates into an app that submits without reloads when JavaScript runs.
 
+mod account;
 mod auth;
 mod browse;
 mod buy;
@@ -153,6 +154,10 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/orders/:id") view=orders::OrderPage ssr=SsrMode::Async />
                 <Route path=path!("/auth/signup") view=auth::SignUpPage ssr=SsrMode::Async />
                 <Route path=path!("/auth/signin") view=auth::SignInPage ssr=SsrMode::Async />
+                <Route path=path!("/auth/verify") view=auth::VerifyPage ssr=SsrMode::Async />
+                <Route path=path!("/auth/forgot") view=auth::ForgotPage ssr=SsrMode::Async />
+                <Route path=path!("/auth/reset") view=auth::ResetPage ssr=SsrMode::Async />
+                <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
             </Routes>
         </main>
         <footer class="site-footer">

@@ -13,7 +13,7 @@ use app::AppError;
 use app::ssr::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 pub use extract::{ApiJson, ApiQuery};
 
@@ -28,6 +28,17 @@ pub fn router() -> Router<AppState> {
         .route("/users/signin", post(users::sign_in))
         .route("/users/signout", post(users::sign_out))
         .route("/users/currentuser", get(users::current_user))
+        .route("/users/verify", post(users::verify_email))
+        .route("/users/verify/resend", post(users::resend_verification))
+        .route("/users/password-reset", post(users::request_password_reset))
+        .route("/users/password-reset/confirm", post(users::reset_password))
+        .route("/users/password", post(users::change_password))
+        .route("/users/email", post(users::change_email))
+        .route(
+            "/users/sessions",
+            get(users::list_sessions).delete(users::end_other_sessions),
+        )
+        .route("/users/sessions/{id}", delete(users::end_session))
         .route(
             "/tickets",
             get(tickets::browse_tickets).post(tickets::list_ticket),

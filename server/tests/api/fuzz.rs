@@ -139,6 +139,17 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
         Just("/api/users/signin".to_string()),
         Just("/api/users/signout".to_string()),
         Just("/api/users/currentuser".to_string()),
+        prop::sample::select(vec![
+            "/api/users/verify",
+            "/api/users/verify/resend",
+            "/api/users/password-reset",
+            "/api/users/password-reset/confirm",
+            "/api/users/password",
+            "/api/users/email",
+            "/api/users/sessions",
+        ])
+        .prop_map(str::to_string),
+        segment(ids.clone()).prop_map(|id| format!("/api/users/sessions/{id}")),
         Just("/api/tickets".to_string()),
         segment(ids.clone()).prop_map(|id| format!("/api/tickets/{id}")),
         Just("/api/orders".to_string()),
@@ -164,6 +175,15 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
             "my_tickets",
             "resell_ticket",
             "payment_mode",
+            "verify_email",
+            "resend_verification",
+            "request_password_reset",
+            "reset_password",
+            "change_password",
+            "change_email",
+            "list_sessions",
+            "end_session",
+            "end_other_sessions",
         ])
         .prop_map(|name| format!("/_fn/{name}")),
     ];

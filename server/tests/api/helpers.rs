@@ -58,6 +58,10 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
         Ok(server) => fresh_postgres_database(&server).await,
         Err(_) => format!("sqlite://{}", dir.path().join("ticketing.db").display()),
     };
+    // Mail goes to `.eml` files in the test's folder, delivered when a test asks
+    // (`deliver_mail`), never by a worker racing the test.
+    config.mail_dir = dir.path().join("mail").display().to_string();
+    config.mail_poll = 0;
     config.site_addr = "127.0.0.1:0".parse().expect("address");
     configure(&mut config);
     start(config, dir, Arc::new(ManualClock::starting_now())).await
@@ -72,7 +76,9 @@ pub async fn spawn_nodes(count: usize, configure: impl Fn(&mut Config)) -> Vec<T
     nodes.push(first);
     for _ in 1..count {
         let dir = tempfile::tempdir().expect("temporary folder");
-        nodes.push(start(config.clone(), dir, clock.clone()).await);
+        let mut config = config.clone();
+        config.mail_dir = dir.path().join("mail").display().to_string();
+        nodes.push(start(config, dir, clock.clone()).await);
     }
     nodes
 }
@@ -148,6 +154,25 @@ impl TestApp {
             dir: self.dir,
             clock: self.clock,
         }
+    }
+
+    /// Runs the mail worker's round now; returns how many messages were delivered.
+    pub async fn deliver_mail(&self) -> usize {
+        app::ssr::services::mail::deliver_due(&app::ssr::Ctx::system(&self.state))
+            .await
+            .expect("a delivery round")
+    }
+
+    /// Delivers due mail and returns every `.eml` file written so far (without `SMTP_URL`), as
+    /// parsed messages, oldest first.
+    pub async fn mailbox(&self) -> Vec<Mail> {
+        self.deliver_mail().await;
+        read_mail_dir(&self.mail_dir())
+    }
+
+    /// Where this app writes `.eml` files (`MAIL_DIR`).
+    pub fn mail_dir(&self) -> std::path::PathBuf {
+        std::path::PathBuf::from(&self.config.mail_dir)
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -300,4 +325,62 @@ pub fn move_past_expiry(clock: &ManualClock, order: &Value) {
         .and_then(app::domain::Timestamp::parse_rfc3339)
         .expect("the order has an expiresAt");
     clock.move_past(expires_at);
+}
+
+/// A delivered message, as a test reads it back.
+#[derive(Debug, Clone)]
+pub struct Mail {
+    pub to: String,
+    pub subject: String,
+    /// The whole message as sent, encoded.
+    pub raw: String,
+    pub text: String,
+    pub html: String,
+}
+
+impl Mail {
+    /// Reads a message as a mail client would (mail-parser does the MIME decoding).
+    pub fn parse(bytes: &[u8]) -> Mail {
+        let message = mail_parser::MessageParser::default()
+            .parse(bytes)
+            .expect("a parsable message");
+        let to = message
+            .to()
+            .and_then(|to| to.first())
+            .and_then(|address| address.address())
+            .unwrap_or_default()
+            .to_string();
+        Mail {
+            to,
+            subject: message.subject().unwrap_or_default().to_string(),
+            raw: String::from_utf8_lossy(bytes).into_owned(),
+            text: message.body_text(0).unwrap_or_default().into_owned(),
+            html: message.body_html(0).unwrap_or_default().into_owned(),
+        }
+    }
+
+    /// The first link in the plain-text part that starts with `prefix`.
+    pub fn link(&self, prefix: &str) -> String {
+        self.text
+            .split_whitespace()
+            .find(|word| word.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no link starting {prefix} in {}", self.text))
+            .to_string()
+    }
+}
+
+/// Every `.eml` file in `dir`, oldest first (by the time-ordered outbox id in the file name).
+pub fn read_mail_dir(dir: &std::path::Path) -> Vec<Mail> {
+    let mut files: Vec<_> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .map(|entry| entry.expect("a directory entry").path())
+            .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    files
+        .iter()
+        .map(|path| Mail::parse(&std::fs::read(path).expect("a readable message")))
+        .collect()
 }

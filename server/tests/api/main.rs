@@ -1,12 +1,14 @@
 //! Black-box tests of the JSON API against a real server on port 0 with a temporary database.
 //! One module per route family; test names are the behaviour they pin.
 
+mod accounts;
 mod errors;
 mod fuzz;
 mod hardening;
 mod helpers;
 #[path = "../support/localstripe.rs"]
 mod localstripe;
+mod mail;
 mod nodes;
 mod orders;
 mod payments;
@@ -15,6 +17,8 @@ mod recorded_stripe;
 mod reservations;
 mod security;
 mod seed;
+#[path = "../support/smtp.rs"]
+mod smtp;
 mod stripe_gateway;
 mod tickets;
 mod users;

@@ -1,6 +1,8 @@
 //! Services own transactions: they parse input with the domain types, decide with the domain
 //! rules, call storage, append domain events, and commit.
 
+pub mod accounts;
+pub mod mail;
 pub mod orders;
 pub mod payments;
 pub mod tickets;

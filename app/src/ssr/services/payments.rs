@@ -4,6 +4,7 @@
 //! that is no longer live — it expired or was cancelled while the money was on its way — is
 //! refunded at once.
 
+use super::mail;
 use super::orders::{Release, buyers_order, release_if_lapsed, release_order};
 use crate::domain::charge::{LATE_PAYMENT_REFUNDED, PAYMENT_IN_PROGRESS};
 use crate::domain::{Charge, ChargeStatus, Id, OrderStatus, Timestamp};
@@ -11,6 +12,7 @@ use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::clock;
 use crate::ssr::error_response::internal;
+use crate::ssr::mail::messages;
 use crate::ssr::payments::webhook::{ChargeRef, EventKind, WebhookEvent};
 use crate::ssr::payments::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, PaymentGateway,
@@ -405,7 +407,19 @@ pub async fn settle_payment(
         let failed = append_charge_event(&mut tx, &charge.id, "ChargeFailed", now).await?;
         // A declined card ends the order and frees the ticket.
         release_order(&mut tx, &order, Release::Declined, now).await?;
+        let (buyer, ticket) = buyer_and_ticket(&mut tx, &order).await?;
+        let letter = messages::payment_declined(
+            &buyer,
+            &ticket.title,
+            &message,
+            &messages::link(
+                &ctx.settings().public_url,
+                &format!("/tickets/{}", ticket.id),
+            ),
+        );
+        mail::queue(&mut tx, &letter, now).await?;
         tx.commit().await?;
+        ctx.mail_queued();
         return Ok(Settled::Declined(failed));
     }
 
@@ -436,7 +450,9 @@ pub async fn settle_payment(
             now,
         )
         .await?;
+        queue_sale_mail(ctx, &mut tx, &order, &code).await?;
         tx.commit().await?;
+        ctx.mail_queued();
         return Ok(Settled::Paid(paid));
     }
 
@@ -449,14 +465,75 @@ pub async fn settle_payment(
         AppError::PaymentUnavailable
     })?;
     let mut tx = db.begin_write().await?;
-    if charges::mark_refunded(&mut tx, &charge.id, &refund_id, LATE_PAYMENT_REFUNDED, now).await? {
+    let newly_refunded =
+        charges::mark_refunded(&mut tx, &charge.id, &refund_id, LATE_PAYMENT_REFUNDED, now).await?;
+    if newly_refunded {
         append_charge_event(&mut tx, &charge.id, "ChargeRefunded", now).await?;
+        let (buyer, ticket) = buyer_and_ticket(&mut tx, &order).await?;
+        let letter = messages::late_payment_refunded(
+            &buyer,
+            &ticket.title,
+            charge.amount.cents(),
+            &charge.currency,
+            &messages::link(&ctx.settings().public_url, "/"),
+        );
+        mail::queue(&mut tx, &letter, now).await?;
     }
     let refunded = charges::find_charge(&mut tx, &charge.id)
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;
+    if newly_refunded {
+        ctx.mail_queued();
+    }
     Ok(Settled::Refunded(refunded))
+}
+
+/// The buyer's address and the ticket of `order`.
+async fn buyer_and_ticket(
+    conn: &mut sqlx::AnyConnection,
+    order: &crate::domain::Order,
+) -> Result<(String, crate::domain::Ticket), AppError> {
+    let buyer = storage::users::find_user(conn, &order.buyer_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ticket = tickets::find_ticket(conn, &order.ticket_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((buyer.email, ticket))
+}
+
+/// A completed sale tells the buyer (a receipt with the ticket code) and the seller.
+async fn queue_sale_mail(
+    ctx: &Ctx,
+    tx: &mut sqlx::AnyConnection,
+    order: &crate::domain::Order,
+    code: &str,
+) -> Result<(), AppError> {
+    let (settings, now) = (ctx.settings(), ctx.now());
+    let (buyer, ticket) = buyer_and_ticket(tx, order).await?;
+    let seller = storage::users::find_user(tx, &ticket.seller_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let receipt = messages::receipt(&messages::Receipt {
+        to: &buyer,
+        title: &ticket.title,
+        price_cents: order.price.cents(),
+        currency: &settings.currency,
+        order_id: order.id.as_str(),
+        ticket_code: code,
+        tickets_url: &messages::link(&settings.public_url, "/tickets/mine"),
+    });
+    mail::queue(tx, &receipt, now).await?;
+    let sold = messages::ticket_sold(
+        &seller.email,
+        &ticket.title,
+        order.price.cents(),
+        &settings.currency,
+        &messages::link(&settings.public_url, "/tickets/mine"),
+    );
+    mail::queue(tx, &sold, now).await?;
+    Ok(())
 }
 
 /// Opens a hosted checkout page (Stripe Checkout) for a browser: records the charge, asks the

@@ -1,11 +1,14 @@
 //! Accounts: sign-up, sign-in and looking up the signed-in user.
 
+use crate::domain::account::{
+    FREE_FAILURES_IN_ALL, FREE_FAILURES_PER_CLIENT, lock_after_failure_ms, minutes_to_wait,
+};
 use crate::domain::{Email, Id, Password};
 use crate::error::{AppError, ErrorDetail};
 use crate::ssr::Ctx;
 use crate::ssr::passwords::{self, PasswordHashString};
 use crate::ssr::session;
-use crate::ssr::storage::{self, events::insert_event, users};
+use crate::ssr::storage::{self, accounts, events::insert_event, users};
 use serde::{Deserialize, Serialize};
 
 pub const EMAIL_IN_USE: &str = "Email already in use";
@@ -16,6 +19,10 @@ pub const INVALID_CREDENTIALS: &str = "Invalid credentials";
 pub struct User {
     pub id: Id,
     pub email: String,
+    /// The address has been proven by following a mailed link.
+    pub email_verified: bool,
+    /// Sign-in asks for a second factor.
+    pub two_factor: bool,
 }
 
 impl From<users::UserRow> for User {
@@ -23,6 +30,8 @@ impl From<users::UserRow> for User {
         User {
             id: Id::from_trusted(row.id),
             email: row.email,
+            email_verified: row.email_verified_at.is_some(),
+            two_factor: false,
         }
     }
 }
@@ -34,24 +43,73 @@ pub struct Credentials {
     pub password: String,
 }
 
-/// Creates an account and signs the visitor in to it. Every invalid field is reported at once;
-/// a taken email (in any letter case) is refused by the database's unique index, not by a check
-/// that could race. Attempts per client address are limited (`AUTH_RATE_LIMIT`).
+/// Creates an account, mails a link to verify its address, and signs the visitor in to it.
+/// Every invalid field is reported at once; a taken email (in any letter case) is refused by
+/// the database's unique index, not by a check that could race. Attempts per client address
+/// are limited (`AUTH_RATE_LIMIT`).
 pub async fn sign_up(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
     let visitor = ctx.visitor()?;
     ctx.app().auth_limiter.check(visitor.ip)?;
     let user = create_user(ctx, credentials).await?;
-    session::begin(&visitor.session, &user.id, ctx.now()).await?;
+    session::begin(&visitor.session, &user.id, &visitor.user_agent, ctx.now()).await?;
     Ok(user)
 }
 
-/// Signs the visitor in. Attempts per client address are limited (`AUTH_RATE_LIMIT`).
+/// Signs the visitor in. Attempts per client address are limited (`AUTH_RATE_LIMIT`), and
+/// wrong passwords for one address make the next attempt for it wait: after a few from one
+/// client for that client, after many from everywhere for everyone (see
+/// `domain::account::lock_after_failure_ms`). Known and unknown addresses are treated alike.
 pub async fn sign_in(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
     let visitor = ctx.visitor()?;
     ctx.app().auth_limiter.check(visitor.ip)?;
-    let user = check_credentials(ctx, credentials).await?;
-    session::begin(&visitor.session, &user.id, ctx.now()).await?;
-    Ok(user)
+    let key = throttle_key(&credentials.email);
+    let client = visitor.ip.to_string();
+    let now = ctx.now();
+    let locked = {
+        let mut conn = ctx.db().read.acquire().await?;
+        accounts::signin_locked_until(&mut conn, &key, &client, now).await?
+    };
+    if let Some(until) = locked {
+        let minutes = minutes_to_wait(until.millis() - now.millis());
+        return Err(AppError::SlowDown(format!(
+            "Too many failed sign-ins for this address; try again in {minutes} minute{}",
+            if minutes == 1 { "" } else { "s" }
+        )));
+    }
+    match check_credentials(ctx, credentials).await {
+        Ok(user) => {
+            let mut tx = ctx.db().begin_write().await?;
+            accounts::clear_signin_failures(&mut tx, &key, &[&client, "*"]).await?;
+            tx.commit().await?;
+            session::begin(&visitor.session, &user.id, &visitor.user_agent, ctx.now()).await?;
+            Ok(user)
+        }
+        Err(AppError::Invalid(details)) => {
+            let now = ctx.now();
+            let mut tx = ctx.db().begin_write().await?;
+            for (scope, free) in [
+                (client.as_str(), FREE_FAILURES_PER_CLIENT),
+                ("*", FREE_FAILURES_IN_ALL),
+            ] {
+                let failures = accounts::count_signin_failure(&mut tx, &key, scope, now).await?;
+                if let Some(wait) = lock_after_failure_ms(failures, free) {
+                    accounts::lock_signin(&mut tx, &key, scope, now.plus_millis(wait)).await?;
+                }
+            }
+            tx.commit().await?;
+            Err(AppError::Invalid(details))
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// The address as the sign-in throttle counts it: normalised when valid, else as typed
+/// (bounded), so that unknown and malformed addresses are counted like known ones.
+fn throttle_key(email: &str) -> String {
+    match Email::parse(email) {
+        Ok(email) => email.as_str().to_string(),
+        Err(_) => email.trim().to_lowercase().chars().take(320).collect(),
+    }
 }
 
 /// Signs the visitor out: the session is destroyed in the store.
@@ -71,7 +129,10 @@ pub async fn current_user(ctx: &Ctx) -> Result<Option<User>, AppError> {
 pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
     let (db, now) = (ctx.db(), ctx.now());
     let (email, password) = (&credentials.email, &credentials.password);
-    let (email, password) = match (Email::parse(email), Password::parse(password)) {
+    let (email, password) = match (
+        Email::parse(email),
+        passwords::new_password(password, email, "password"),
+    ) {
         (Ok(email), Ok(password)) => (email, password),
         (email, password) => {
             let details: Vec<ErrorDetail> = [email.err(), password.err()]
@@ -88,7 +149,7 @@ pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, A
     let hash = passwords::hash_password(password).await?;
     let id = crate::ssr::clock::new_id();
     let mut tx = db.begin_write().await?;
-    match users::insert_user(&mut tx, &id, &email, hash.as_str(), now).await {
+    match users::insert_user(&mut tx, &id, &email, hash.as_str(), false, now).await {
         Ok(()) => {}
         Err(err) if storage::is_unique_violation(&err) => {
             return Err(AppError::invalid_field("email", EMAIL_IN_USE));
@@ -103,10 +164,14 @@ pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, A
         now,
     )
     .await?;
+    super::accounts::queue_verification(ctx, &mut tx, &id, &email).await?;
     tx.commit().await?;
+    ctx.mail_queued();
     Ok(User {
         id,
         email: email.as_str().to_string(),
+        email_verified: false,
+        two_factor: false,
     })
 }
 
@@ -121,16 +186,15 @@ pub async fn check_credentials(ctx: &Ctx, credentials: &Credentials) -> Result<U
     };
     let (user, stored) = match credentials {
         Some(c) => (
-            Some(User {
-                id: Id::from_trusted(c.id),
-                email: c.email,
-            }),
+            Some(Id::from_trusted(c.id)),
             Some(PasswordHashString::from_stored(c.password_hash)),
         ),
         None => (None, None),
     };
-    if passwords::verify_password(stored, password).await? {
-        user.ok_or_else(invalid)
+    if passwords::verify_password(stored, password).await?
+        && let Some(id) = user
+    {
+        find_user(ctx, &id).await?.ok_or_else(invalid)
     } else {
         Err(invalid())
     }
@@ -156,7 +220,7 @@ pub async fn create_demo_users(
     let mut ids = Vec::with_capacity(emails.len());
     for email in emails {
         let id = crate::ssr::clock::new_id();
-        match users::insert_user(&mut tx, &id, email, hash.as_str(), now).await {
+        match users::insert_user(&mut tx, &id, email, hash.as_str(), true, now).await {
             Err(err) if storage::is_unique_violation(&err) => {
                 return Err(AppError::invalid_field("email", EMAIL_IN_USE));
             }

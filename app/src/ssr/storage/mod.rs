@@ -1,10 +1,13 @@
 //! SQL lives here and only here. Every function takes `&mut AnyConnection`, so services can
 //! run several of them inside one transaction.
 
+pub mod accounts;
 pub mod charges;
 pub mod events;
 pub mod orders;
+pub mod outbox;
 pub mod tickets;
+pub mod user_sessions;
 pub mod users;
 
 /// The database a connection talks to.

@@ -7,6 +7,7 @@ use sqlx::AnyConnection;
 pub struct UserRow {
     pub id: String,
     pub email: String,
+    pub email_verified_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -18,17 +19,20 @@ pub struct Credentials {
     pub password_hash: String,
 }
 
+/// A new account; `verified` when the address needs no proof (demo accounts).
 pub async fn insert_user(
     conn: &mut AnyConnection,
     id: &Id,
     email: &Email,
     password_hash: &str,
+    verified: bool,
     now: Timestamp,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO users (id, email, password_hash, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)")
+    sqlx::query("INSERT INTO users (id, email, password_hash, email_verified_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(id.as_str())
         .bind(email.as_str())
         .bind(password_hash)
+        .bind(verified.then_some(now.millis()))
         .bind(now.millis())
         .bind(now.millis())
         .execute(conn)
@@ -37,7 +41,7 @@ pub async fn insert_user(
 }
 
 pub async fn find_user(conn: &mut AnyConnection, id: &Id) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, email, created_at FROM users WHERE id = $1")
+    sqlx::query_as("SELECT id, email, email_verified_at, created_at FROM users WHERE id = $1")
         .bind(id.as_str())
         .fetch_optional(conn)
         .await
@@ -49,6 +53,16 @@ pub async fn find_credentials(
 ) -> Result<Option<Credentials>, sqlx::Error> {
     sqlx::query_as("SELECT id, email, password_hash FROM users WHERE email = $1")
         .bind(email.as_str())
+        .fetch_optional(conn)
+        .await
+}
+
+pub async fn find_credentials_by_id(
+    conn: &mut AnyConnection,
+    id: &Id,
+) -> Result<Option<Credentials>, sqlx::Error> {
+    sqlx::query_as("SELECT id, email, password_hash FROM users WHERE id = $1")
+        .bind(id.as_str())
         .fetch_optional(conn)
         .await
 }

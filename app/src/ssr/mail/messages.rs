@@ -1,0 +1,159 @@
+//! Every message the site sends, one function each. Links are absolute, under `PUBLIC_URL`.
+
+use super::letter::Letter;
+use crate::domain::money::format_money;
+
+/// `PUBLIC_URL` without a trailing slash, joined to `path`.
+pub fn link(public_url: &str, path: &str) -> String {
+    format!("{}{}", public_url.trim_end_matches('/'), path)
+}
+
+/// After sign-up, and to a new address after an email change.
+pub fn verify_email(to: &str, url: &str, new_address: bool) -> Letter {
+    let opening = if new_address {
+        "You asked to change the email address of your Ticketing account to this one."
+    } else {
+        "Welcome to Ticketing. Please confirm that this is your email address."
+    };
+    Letter::new("verify_email", to, "Confirm your email address")
+        .text(opening)
+        .action("Confirm my address", url)
+        .text("The link works once and for 24 hours. If you did not ask for this, ignore this message.")
+}
+
+pub fn password_reset(to: &str, url: &str) -> Letter {
+    Letter::new("password_reset", to, "Reset your password")
+        .text("Someone (we hope you) asked to reset the password of your Ticketing account.")
+        .action("Choose a new password", url)
+        .text(
+            "The link works once and for 30 minutes; using it signs you out everywhere else. \
+             If you did not ask for this, ignore this message: your password stays as it is.",
+        )
+}
+
+/// To the owner, after a password change or reset.
+pub fn password_changed(to: &str) -> Letter {
+    Letter::new("password_changed", to, "Your password was changed")
+        .text(
+            "The password of your Ticketing account was just changed, and every other place \
+             you were signed in has been signed out.",
+        )
+        .text(
+            "If this was not you, reset your password now with “Forgot password?” on the \
+             sign-in page, and check your account's sessions.",
+        )
+}
+
+/// To the old address, when the account moved to a new one.
+pub fn email_changed(to: &str, new_address: &str) -> Letter {
+    Letter::new("email_changed", to, "Your email address was changed")
+        .text(format!(
+            "Your Ticketing account now uses the address {new_address}; messages will go there \
+             from now on."
+        ))
+        .text(
+            "If this was not you, someone who knows your password has taken the account: \
+             contact the site's operator at once.",
+        )
+}
+
+/// To a buyer whose payment went through.
+pub struct Receipt<'a> {
+    pub to: &'a str,
+    pub title: &'a str,
+    pub price_cents: i64,
+    pub currency: &'a str,
+    pub order_id: &'a str,
+    pub ticket_code: &'a str,
+    pub tickets_url: &'a str,
+}
+
+pub fn receipt(r: &Receipt<'_>) -> Letter {
+    Letter::new("receipt", r.to, format!("Your ticket: {}", r.title))
+        .text(format!(
+            "Thank you for your purchase. Your ticket for “{}” is yours.",
+            r.title
+        ))
+        .fact("Event", r.title)
+        .fact("Paid", format_money(r.price_cents, r.currency))
+        .fact("Order", r.order_id)
+        .code("Ticket code (show it at the door)", r.ticket_code)
+        .action("See your tickets and QR code", r.tickets_url)
+}
+
+/// To a seller whose listing was bought and paid.
+pub fn ticket_sold(to: &str, title: &str, price_cents: i64, currency: &str, url: &str) -> Letter {
+    Letter::new("ticket_sold", to, format!("Sold: {title}"))
+        .text(format!(
+            "Good news: your ticket “{title}” has been sold and paid for."
+        ))
+        .fact("Ticket", title)
+        .fact("Price", format_money(price_cents, currency))
+        .action("See your listings", url)
+}
+
+/// To a buyer whose bank said no.
+pub fn payment_declined(to: &str, title: &str, reason: &str, url: &str) -> Letter {
+    Letter::new("payment_declined", to, format!("Payment declined: {title}"))
+        .text(format!(
+            "Your payment for “{title}” was declined, so the reservation has ended and the ticket \
+             is back on sale."
+        ))
+        .fact("Reason given by the bank", reason)
+        .action("Find the ticket again", url)
+}
+
+/// To a buyer whose money arrived after the reservation had ended.
+pub fn late_payment_refunded(
+    to: &str,
+    title: &str,
+    amount_cents: i64,
+    currency: &str,
+    url: &str,
+) -> Letter {
+    Letter::new("late_payment_refunded", to, format!("Refunded: {title}"))
+        .text(format!(
+            "Your payment for “{title}” arrived after your reservation had run out, so the ticket \
+         was no longer held for you. We have refunded the whole amount; your bank shows it within \
+         a few days."
+        ))
+        .fact("Refunded", format_money(amount_cents, currency))
+        .action("Browse tickets", url)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_join_the_public_url_once() {
+        assert_eq!(
+            link("https://t.example/", "/auth/verify?token=abc"),
+            "https://t.example/auth/verify?token=abc"
+        );
+        assert_eq!(
+            link("http://127.0.0.1:3000", "/x"),
+            "http://127.0.0.1:3000/x"
+        );
+    }
+
+    #[test]
+    fn a_receipt_carries_the_ticket_code_and_what_was_paid() {
+        let letter = receipt(&Receipt {
+            to: "b@example.com",
+            title: "Cup <final>",
+            price_cents: 2050,
+            currency: "usd",
+            order_id: "o1",
+            ticket_code: "ABCD-1234",
+            tickets_url: "https://t.example/tickets/mine",
+        });
+        let text = letter.plain_text();
+        assert!(
+            text.contains("ABCD-1234") && text.contains("$20.50"),
+            "{text}"
+        );
+        assert!(letter.html().contains("Cup &lt;final&gt;"));
+        assert_eq!(letter.subject, "Your ticket: Cup <final>");
+    }
+}

@@ -1,0 +1,234 @@
+//! `/account`: the address (and whether it is confirmed), the password, and where the user is
+//! signed in — every part usable without JavaScript.
+
+use super::Account;
+use super::form::{Field, FormErrors, LoadError, field_error};
+use crate::error::AppError;
+use crate::server_fns::{
+    ChangeEmail, ChangePassword, CurrentUser, EndOtherSessions, EndSession, ResendVerification,
+    SessionItem, list_sessions,
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// What a completed form says at the top of the page (plain forms come back with `?notice=`).
+fn notice_text(notice: &str) -> Option<&'static str> {
+    Some(match notice {
+        "verify-sent" => "We have sent you a new link to confirm your address.",
+        "email-sent" => {
+            "We have sent a link to the new address. Your account moves there when you follow it."
+        }
+        "password-changed" => "Your password is changed. Every other device has been signed out.",
+        "session-ended" => "That session is signed out.",
+        "sessions-ended" => "Every other session is signed out.",
+        _ => return None,
+    })
+}
+
+#[component]
+pub fn AccountPage() -> impl IntoView {
+    let account = expect_context::<Account>();
+    let resend = ServerAction::<ResendVerification>::new();
+    let change_email = ServerAction::<ChangeEmail>::new();
+    let change_password = ServerAction::<ChangePassword>::new();
+    let end_session = ServerAction::<EndSession>::new();
+    let end_others = ServerAction::<EndOtherSessions>::new();
+    account.track(change_password);
+    let sessions = Resource::new(
+        move || {
+            (
+                end_session.version().get(),
+                end_others.version().get(),
+                change_password.version().get(),
+            )
+        },
+        |_| list_sessions(),
+    );
+    let query = use_query_map();
+    let notice = Signal::derive(move || {
+        let from_query = query.read().get("notice");
+        let done = [
+            (
+                resend.value().get().is_some_and(|r| r.is_ok()),
+                "verify-sent",
+            ),
+            (
+                change_email.value().get().is_some_and(|r| r.is_ok()),
+                "email-sent",
+            ),
+            (
+                change_password.value().get().is_some_and(|r| r.is_ok()),
+                "password-changed",
+            ),
+            (
+                end_session.value().get().is_some_and(|r| r.is_ok()),
+                "session-ended",
+            ),
+            (
+                end_others.value().get().is_some_and(|r| r.is_ok()),
+                "sessions-ended",
+            ),
+        ];
+        done.iter()
+            .find(|(ok, _)| *ok)
+            .map(|(_, n)| n.to_string())
+            .or(from_query)
+            .and_then(|n| notice_text(&n))
+    });
+    let user = account.user;
+    view! {
+        <Title text="Your account" />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match user.await {
+                    Ok(Some(current)) => view! {
+                        <section class="account-page">
+                            <h1>"Your account"</h1>
+                            {move || notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
+                            <EmailSection current resend change_email />
+                            <PasswordSection change_password />
+                            <SessionsSection sessions end_session end_others />
+                        </section>
+                    }
+                    .into_any(),
+                    Ok(None) | Err(AppError::Unauthenticated) => view! {
+                        <section class="card narrow">
+                            <h1>"Your account"</h1>
+                            <p>"Sign in to manage your address, password and sessions."</p>
+                            <p><a href="/auth/signin" class="button">"Sign in"</a></p>
+                        </section>
+                    }
+                    .into_any(),
+                    Err(error) => view! { <LoadError error /> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn EmailSection(
+    current: CurrentUser,
+    resend: ServerAction<ResendVerification>,
+    change_email: ServerAction<ChangeEmail>,
+) -> impl IntoView {
+    let resend_error: Signal<Option<AppError>> =
+        Signal::derive(move || resend.value().get().and_then(Result::err));
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || change_email.value().get().and_then(Result::err));
+    view! {
+        <section class="card" aria-labelledby="email-heading">
+            <h2 id="email-heading">"Email address"</h2>
+            <p>
+                <span data-testid="account-email">{current.email.clone()}</span>
+                {if current.email_verified {
+                    view! { <span class="badge badge-ok">"Confirmed"</span> }.into_any()
+                } else {
+                    view! { <span class="badge badge-warn">"Not confirmed yet"</span> }.into_any()
+                }}
+            </p>
+            {(!current.email_verified).then(|| view! {
+                <ActionForm action=resend attr:class="form inline-form" attr:aria-label="Resend confirmation link">
+                    <FormErrors error=resend_error fields=&[] />
+                    <p>"Follow the link we sent you to confirm it. Payouts need a confirmed address."</p>
+                    <button type="submit" disabled=move || resend.pending().get()>"Send the link again"</button>
+                </ActionForm>
+            })}
+            <h3>"Change address"</h3>
+            <ActionForm action=change_email attr:class="form" attr:aria-label="Change email address">
+                <FormErrors error fields=&["email", "password"] />
+                <Field label="New email address" name="email" kind="email" autocomplete="email" error=field_error(error, "email") />
+                <Field label="Your password" name="password" kind="password" autocomplete="current-password" error=field_error(error, "password") />
+                <button type="submit" disabled=move || change_email.pending().get()>"Send a confirmation link"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn PasswordSection(change_password: ServerAction<ChangePassword>) -> impl IntoView {
+    let error: Signal<Option<AppError>> =
+        Signal::derive(move || change_password.value().get().and_then(Result::err));
+    view! {
+        <section class="card" aria-labelledby="password-heading">
+            <h2 id="password-heading">"Password"</h2>
+            <ActionForm action=change_password attr:class="form" attr:aria-label="Change password">
+                <FormErrors error fields=&["current_password", "currentPassword", "password"] />
+                <Field
+                    label="Current password"
+                    name="current_password"
+                    kind="password"
+                    autocomplete="current-password"
+                    error=field_error(error, "currentPassword")
+                />
+                <Field
+                    label="New password"
+                    name="password"
+                    kind="password"
+                    autocomplete="new-password"
+                    minlength=8
+                    error=field_error(error, "password")
+                />
+                <p class="hint">"Changing it signs out every other device."</p>
+                <button type="submit" disabled=move || change_password.pending().get()>"Change password"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+fn SessionsSection(
+    sessions: Resource<Result<Vec<SessionItem>, AppError>>,
+    end_session: ServerAction<EndSession>,
+    end_others: ServerAction<EndOtherSessions>,
+) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="sessions-heading">
+            <h2 id="sessions-heading">"Where you are signed in"</h2>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match sessions.await {
+                        Ok(list) => {
+                            let others = list.iter().filter(|s| !s.current).count();
+                            view! {
+                                <ul class="session-list" data-testid="sessions">
+                                    {list.into_iter().map(|s| view! { <SessionRow session=s end_session /> }).collect_view()}
+                                </ul>
+                                {(others > 0).then(|| view! {
+                                    <ActionForm action=end_others attr:class="inline" attr:aria-label="Sign out everywhere else">
+                                        <button type="submit">"Sign out everywhere else"</button>
+                                    </ActionForm>
+                                })}
+                            }
+                            .into_any()
+                        }
+                        Err(error) => view! { <LoadError error /> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn SessionRow(session: SessionItem, end_session: ServerAction<EndSession>) -> impl IntoView {
+    let agent = if session.user_agent.is_empty() {
+        "Unknown browser".to_string()
+    } else {
+        session.user_agent.clone()
+    };
+    view! {
+        <li class="session">
+            <span class="session-agent">{agent}</span>
+            {session.current.then(|| view! { <span class="badge badge-ok">"This device"</span> })}
+            <span class="muted">"Signed in " {session.signed_in.clone()} " · last seen " {session.last_seen.clone()}</span>
+            {(!session.current).then(|| view! {
+                <ActionForm action=end_session attr:class="inline" attr:aria-label="Sign out this session">
+                    <input type="hidden" name="id" value=session.id.clone() />
+                    <button type="submit" class="link-button">"Sign out"</button>
+                </ActionForm>
+            })}
+        </li>
+    }
+}

@@ -74,6 +74,10 @@ test('the account page lists my sessions and signs out everywhere else', async (
   await expect(other.getByTestId('current-user')).toHaveText(email);
 
   await open(page, '/account', javaScriptEnabled);
+  // Several forms on one page: every input keeps an id (and so a label) of its own.
+  const ids = await page.locator('[id]').evaluateAll((elements) => elements.map((e) => e.id));
+  expect(ids.length).toBeGreaterThan(5);
+  expect(new Set(ids).size, `duplicate ids among ${ids.join(', ')}`).toBe(ids.length);
   const sessions = page.getByTestId('sessions').getByRole('listitem');
   await expect(sessions).toHaveCount(2);
   await expect(page.getByText('Other <i>Device</i>')).toBeVisible();

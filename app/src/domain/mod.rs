@@ -15,6 +15,7 @@ pub mod password;
 pub mod text;
 pub mod ticket;
 pub mod time;
+pub mod two_factor;
 
 pub use charge::{Charge, ChargeStatus};
 pub use duration::parse_duration;

@@ -101,3 +101,74 @@ pub async fn end_other_sessions() -> Result<(), AppError> {
     leptos_axum::redirect("/account?notice=sessions-ended");
     Ok(())
 }
+
+/// The two-factor set-up under way, as the account page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TwoFactorSetupView {
+    pub secret: String,
+    pub otpauth_url: String,
+    /// The otpauth address as an SVG QR code, drawn on the server.
+    pub qr_svg: String,
+}
+
+#[cfg(feature = "ssr")]
+fn setup_view(setup: crate::ssr::services::two_factor::Setup) -> TwoFactorSetupView {
+    TwoFactorSetupView {
+        qr_svg: crate::ssr::qr::svg(&setup.otpauth_url),
+        secret: setup.secret,
+        otpauth_url: setup.otpauth_url,
+    }
+}
+
+/// Where recovery codes wait in the (server-side) session until the page has shown them once,
+/// for browsers without JavaScript that only see the page the form redirects to.
+#[cfg(feature = "ssr")]
+const RECOVERY_CODES_TO_SHOW: &str = "recovery_codes_to_show";
+
+#[server(prefix = "/_fn", endpoint = "two_factor_setup")]
+pub async fn two_factor_setup(password: String) -> Result<TwoFactorSetupView, AppError> {
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let setup = crate::ssr::services::two_factor::setup(&ctx, &password).await?;
+    leptos_axum::redirect("/account?notice=2fa-setup#two-factor");
+    Ok(setup_view(setup))
+}
+
+#[server(prefix = "/_fn", endpoint = "pending_two_factor")]
+pub async fn pending_two_factor() -> Result<Option<TwoFactorSetupView>, AppError> {
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    Ok(crate::ssr::services::two_factor::pending_setup(&ctx)
+        .await?
+        .map(setup_view))
+}
+
+#[server(prefix = "/_fn", endpoint = "two_factor_enable")]
+pub async fn two_factor_enable(code: String) -> Result<Vec<String>, AppError> {
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let codes = crate::ssr::services::two_factor::enable(&ctx, &code).await?;
+    ctx.visitor()?
+        .session
+        .insert(RECOVERY_CODES_TO_SHOW, &codes)
+        .await?;
+    leptos_axum::redirect("/account?notice=2fa-on#two-factor");
+    Ok(codes)
+}
+
+/// The recovery codes just made, once: reading them removes them from the session.
+#[server(prefix = "/_fn", endpoint = "take_recovery_codes")]
+pub async fn take_recovery_codes() -> Result<Vec<String>, AppError> {
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    Ok(ctx
+        .visitor()?
+        .session
+        .remove::<Vec<String>>(RECOVERY_CODES_TO_SHOW)
+        .await?
+        .unwrap_or_default())
+}
+
+#[server(prefix = "/_fn", endpoint = "two_factor_disable")]
+pub async fn two_factor_disable(password: String, code: String) -> Result<(), AppError> {
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    crate::ssr::services::two_factor::disable(&ctx, &password, &code).await?;
+    leptos_axum::redirect("/account?notice=2fa-off#two-factor");
+    Ok(())
+}

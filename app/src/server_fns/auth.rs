@@ -29,16 +29,31 @@ impl From<crate::ssr::services::users::User> for CurrentUser {
 pub async fn sign_up(email: String, password: String) -> Result<CurrentUser, AppError> {
     use crate::ssr::services::users::{self, Credentials};
     let ctx = crate::ssr::fn_context::ctx().await?;
-    let user = users::sign_up(&ctx, &Credentials { email, password }).await?;
+    let credentials = Credentials {
+        email,
+        password,
+        code: String::new(),
+    };
+    let user = users::sign_up(&ctx, &credentials).await?;
     leptos_axum::redirect("/");
     Ok(user.into())
 }
 
+/// `code` is sent once the page has asked for it (two-factor sign-in).
 #[server(prefix = "/_fn", endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: String) -> Result<CurrentUser, AppError> {
+pub async fn sign_in(
+    email: String,
+    password: String,
+    code: Option<String>,
+) -> Result<CurrentUser, AppError> {
     use crate::ssr::services::users::{self, Credentials};
     let ctx = crate::ssr::fn_context::ctx().await?;
-    let user = users::sign_in(&ctx, &Credentials { email, password }).await?;
+    let credentials = Credentials {
+        email,
+        password,
+        code: code.unwrap_or_default(),
+    };
+    let user = users::sign_in(&ctx, &credentials).await?;
     leptos_axum::redirect("/");
     Ok(user.into())
 }

@@ -18,6 +18,7 @@ pub mod session;
 pub mod settings;
 pub mod state;
 pub mod storage;
+pub mod totp;
 
 pub use context::Ctx;
 pub use db::Db;

@@ -6,7 +6,8 @@ use super::form::{Field, FormErrors, LoadError, field_error};
 use crate::error::AppError;
 use crate::server_fns::{
     ChangeEmail, ChangePassword, CurrentUser, EndOtherSessions, EndSession, ResendVerification,
-    SessionItem, list_sessions,
+    SessionItem, TwoFactorDisable, TwoFactorEnable, TwoFactorSetup, list_sessions,
+    pending_two_factor, take_recovery_codes,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -22,6 +23,9 @@ fn notice_text(notice: &str) -> Option<&'static str> {
         "password-changed" => "Your password is changed. Every other device has been signed out.",
         "session-ended" => "That session is signed out.",
         "sessions-ended" => "Every other session is signed out.",
+        "2fa-setup" => "Scan the QR code with your authenticator app, then type the code it shows.",
+        "2fa-on" => "Two-factor sign-in is on.",
+        "2fa-off" => "Two-factor sign-in is off.",
         _ => return None,
     })
 }
@@ -34,7 +38,25 @@ pub fn AccountPage() -> impl IntoView {
     let change_password = ServerAction::<ChangePassword>::new();
     let end_session = ServerAction::<EndSession>::new();
     let end_others = ServerAction::<EndOtherSessions>::new();
+    let setup = ServerAction::<TwoFactorSetup>::new();
+    let enable = ServerAction::<TwoFactorEnable>::new();
+    let disable = ServerAction::<TwoFactorDisable>::new();
     account.track(change_password);
+    account.track(enable);
+    account.track(disable);
+    let pending = Resource::new(
+        move || {
+            (
+                setup.version().get(),
+                enable.version().get(),
+                disable.version().get(),
+            )
+        },
+        |_| pending_two_factor(),
+    );
+    // Reading the recovery codes removes them from the session, so this resource is made once,
+    // here, and not inside the parts that may render more than once.
+    let taken = Resource::new(move || enable.version().get(), |_| take_recovery_codes());
     let sessions = Resource::new(
         move || {
             (
@@ -86,8 +108,9 @@ pub fn AccountPage() -> impl IntoView {
                         <section class="account-page">
                             <h1>"Your account"</h1>
                             {move || notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
-                            <EmailSection current resend change_email />
+                            <EmailSection current=current.clone() resend change_email />
                             <PasswordSection change_password />
+                            <TwoFactorSection on=current.two_factor setup enable disable pending taken />
                             <SessionsSection sessions end_session end_others />
                         </section>
                     }
@@ -138,8 +161,8 @@ fn EmailSection(
             <h3>"Change address"</h3>
             <ActionForm action=change_email attr:class="form" attr:aria-label="Change email address">
                 <FormErrors error fields=&["email", "password"] />
-                <Field label="New email address" name="email" kind="email" autocomplete="email" error=field_error(error, "email") />
-                <Field label="Your password" name="password" kind="password" autocomplete="current-password" error=field_error(error, "password") />
+                <Field label="New email address" name="email" id="new-email" kind="email" autocomplete="email" error=field_error(error, "email") />
+                <Field label="Your password" name="password" id="email-change-password" kind="password" autocomplete="current-password" error=field_error(error, "password") />
                 <button type="submit" disabled=move || change_email.pending().get()>"Send a confirmation link"</button>
             </ActionForm>
         </section>
@@ -165,6 +188,7 @@ fn PasswordSection(change_password: ServerAction<ChangePassword>) -> impl IntoVi
                 <Field
                     label="New password"
                     name="password"
+                    id="new-password"
                     kind="password"
                     autocomplete="new-password"
                     minlength=8
@@ -230,5 +254,91 @@ fn SessionRow(session: SessionItem, end_session: ServerAction<EndSession>) -> im
                 </ActionForm>
             })}
         </li>
+    }
+}
+
+#[component]
+fn TwoFactorSection(
+    on: bool,
+    setup: ServerAction<TwoFactorSetup>,
+    enable: ServerAction<TwoFactorEnable>,
+    disable: ServerAction<TwoFactorDisable>,
+    pending: Resource<Result<Option<crate::server_fns::TwoFactorSetupView>, AppError>>,
+    /// Recovery codes are shown once: from the answer (with JavaScript) or from the session
+    /// (the page a plain form lands on), which reading empties.
+    taken: Resource<Result<Vec<String>, AppError>>,
+) -> impl IntoView {
+    let setup_error: Signal<Option<AppError>> =
+        Signal::derive(move || setup.value().get().and_then(Result::err));
+    let enable_error: Signal<Option<AppError>> =
+        Signal::derive(move || enable.value().get().and_then(Result::err));
+    let disable_error: Signal<Option<AppError>> =
+        Signal::derive(move || disable.value().get().and_then(Result::err));
+    view! {
+        <section class="card" id="two-factor" aria-labelledby="two-factor-heading">
+            <h2 id="two-factor-heading">"Two-factor sign-in"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let from_answer = enable.value().get().and_then(Result::ok).unwrap_or_default();
+                    let codes = if from_answer.is_empty() {
+                        taken.await.unwrap_or_default()
+                    } else {
+                        from_answer
+                    };
+                    (!codes.is_empty()).then(|| view! {
+                        <div class="recovery-codes" role="status">
+                            <p><strong>"Your recovery codes."</strong>" Each signs you in once if you lose your phone. "
+                                "Keep them somewhere safe: they are not shown again."</p>
+                            <ul data-testid="recovery-codes">
+                                {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
+                            </ul>
+                        </div>
+                    })
+                })}
+            </Transition>
+            {if on {
+                view! {
+                    <p>"On: signing in asks for a code from your authenticator app."</p>
+                    <ActionForm action=disable attr:class="form" attr:aria-label="Turn off two-factor sign-in">
+                        <FormErrors error=disable_error fields=&["password", "code"] />
+                        <Field label="Your password" name="password" id="disable-password" kind="password" autocomplete="current-password" error=field_error(disable_error, "password") />
+                        <Field label="Code from the app, or a recovery code" name="code" id="disable-code" autocomplete="one-time-code" error=field_error(disable_error, "code") />
+                        <button type="submit" disabled=move || disable.pending().get()>"Turn off two-factor sign-in"</button>
+                    </ActionForm>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                        {move || Suspend::new(async move {
+                            match pending.await {
+                                Ok(Some(started)) => view! {
+                                    <p>"Scan this with your authenticator app (or type the key), then enter the code it shows."</p>
+                                    <div class="totp-qr" inner_html=started.qr_svg></div>
+                                    <p>"Key: "<code class="totp-secret" data-testid="totp-secret">{started.secret}</code></p>
+                                    <ActionForm action=enable attr:class="form" attr:aria-label="Confirm two-factor sign-in">
+                                        <FormErrors error=enable_error fields=&["code"] />
+                                        <Field label="Code from the app" name="code" id="enable-code" autocomplete="one-time-code" inputmode="numeric" error=field_error(enable_error, "code") />
+                                        <button type="submit" disabled=move || enable.pending().get()>"Turn on two-factor sign-in"</button>
+                                    </ActionForm>
+                                }
+                                .into_any(),
+                                Ok(None) => view! {
+                                    <p>"Off. With it on, signing in also asks for a code from an authenticator app on your phone."</p>
+                                    <ActionForm action=setup attr:class="form" attr:aria-label="Set up two-factor sign-in">
+                                        <FormErrors error=setup_error fields=&["password"] />
+                                        <Field label="Your password" name="password" id="setup-password" kind="password" autocomplete="current-password" error=field_error(setup_error, "password") />
+                                        <button type="submit" disabled=move || setup.pending().get()>"Set up two-factor sign-in"</button>
+                                    </ActionForm>
+                                }
+                                .into_any(),
+                                Err(error) => view! { <LoadError error /> }.into_any(),
+                            }
+                        })}
+                    </Transition>
+                }
+                .into_any()
+            }}
+        </section>
     }
 }

@@ -15,7 +15,7 @@ fn query(name: &'static str) -> Memo<Option<String>> {
     Memo::new(move |_| query.read().get(name))
 }
 
-const FIELDS: &[&str] = &["email", "password"];
+const FIELDS: &[&str] = &["email", "password", "code"];
 
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -54,6 +54,11 @@ pub fn SignInPage() -> impl IntoView {
     let notice = query("notice");
     let error: Signal<Option<AppError>> =
         Signal::derive(move || action.value().get().and_then(Result::err));
+    let asks_for_code = Signal::derive(move || {
+        error
+            .get()
+            .is_some_and(|e| e.field_message("code").is_some())
+    });
     view! {
         <Title text="Sign in" />
         <section class="card narrow">
@@ -71,6 +76,17 @@ pub fn SignInPage() -> impl IntoView {
                     autocomplete="current-password"
                     error=field_error(error, "password")
                 />
+                // Asked for once the account turns out to have two-factor sign-in on.
+                {move || asks_for_code.get().then(|| view! {
+                    <Field
+                        label="Two-factor code"
+                        name="code"
+                        autocomplete="one-time-code"
+                        inputmode="numeric"
+                        error=field_error(error, "code")
+                    />
+                    <p class="hint">"The 6-digit code from your authenticator app, or one of your recovery codes."</p>
+                })}
                 <button type="submit" disabled=move || action.pending().get()>"Sign in"</button>
             </ActionForm>
             <p class="muted"><a href="/auth/forgot">"Forgot password?"</a></p>

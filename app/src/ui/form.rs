@@ -5,11 +5,13 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 /// One labelled input. `error` is the message for this input, shown right under it and tied to
-/// it with `aria-describedby` so screen readers announce it.
+/// it with `aria-describedby` so screen readers announce it. `id` (default: the name) must be
+/// unique on the page: give one when two forms on a page have an input of the same name.
 #[component]
 pub fn Field(
     label: &'static str,
     name: &'static str,
+    #[prop(optional)] id: Option<&'static str>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] minlength: Option<u32>,
@@ -18,12 +20,13 @@ pub fn Field(
     #[prop(optional)] inputmode: Option<&'static str>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let error_id = format!("{name}-error");
+    let id = id.unwrap_or(name);
+    let error_id = format!("{id}-error");
     view! {
         <div class="field" class:invalid=move || error.get().is_some()>
-            <label for=name>{label}</label>
+            <label for=id>{label}</label>
             <input
-                id=name
+                id=id
                 name=name
                 type=kind
                 autocomplete=autocomplete

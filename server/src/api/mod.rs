@@ -34,6 +34,9 @@ pub fn router() -> Router<AppState> {
         .route("/users/password-reset/confirm", post(users::reset_password))
         .route("/users/password", post(users::change_password))
         .route("/users/email", post(users::change_email))
+        .route("/users/2fa/setup", post(users::two_factor_setup))
+        .route("/users/2fa/enable", post(users::two_factor_enable))
+        .route("/users/2fa/disable", post(users::two_factor_disable))
         .route(
             "/users/sessions",
             get(users::list_sessions).delete(users::end_other_sessions),

@@ -3,8 +3,8 @@
 use super::ApiJson;
 use app::AppError;
 use app::ssr::Ctx;
-use app::ssr::services::accounts;
 use app::ssr::services::users::{self, Credentials, User};
+use app::ssr::services::{accounts, two_factor};
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -19,6 +19,8 @@ pub struct CredentialsBody {
     email: Value,
     #[serde(default)]
     password: Value,
+    #[serde(default)]
+    code: Value,
 }
 
 impl CredentialsBody {
@@ -27,6 +29,7 @@ impl CredentialsBody {
         Credentials {
             email: text(&self.email),
             password: text(&self.password),
+            code: text(&self.code),
         }
     }
 }
@@ -158,6 +161,43 @@ pub async fn list_sessions(ctx: Ctx) -> Result<Json<Vec<SessionJson>>, AppError>
 pub async fn end_session(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     accounts::end_session(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetupJson {
+    secret: String,
+    otpauth_url: String,
+}
+
+pub async fn two_factor_setup(
+    ctx: Ctx,
+    ApiJson(body): ApiJson<Fields>,
+) -> Result<Json<SetupJson>, AppError> {
+    ctx.user()?;
+    let setup = two_factor::setup(&ctx, &body.text("password")).await?;
+    Ok(Json(SetupJson {
+        secret: setup.secret,
+        otpauth_url: setup.otpauth_url,
+    }))
+}
+
+pub async fn two_factor_enable(
+    ctx: Ctx,
+    ApiJson(body): ApiJson<Fields>,
+) -> Result<Json<Value>, AppError> {
+    ctx.user()?;
+    let codes = two_factor::enable(&ctx, &body.text("code")).await?;
+    Ok(Json(serde_json::json!({ "recoveryCodes": codes })))
+}
+
+pub async fn two_factor_disable(
+    ctx: Ctx,
+    ApiJson(body): ApiJson<Fields>,
+) -> Result<Json<Value>, AppError> {
+    ctx.user()?;
+    two_factor::disable(&ctx, &body.text("password"), &body.text("code")).await?;
+    Ok(ok())
 }
 
 pub async fn end_other_sessions(ctx: Ctx) -> Result<StatusCode, AppError> {

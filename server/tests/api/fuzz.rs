@@ -146,6 +146,9 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
             "/api/users/password-reset/confirm",
             "/api/users/password",
             "/api/users/email",
+            "/api/users/2fa/setup",
+            "/api/users/2fa/enable",
+            "/api/users/2fa/disable",
             "/api/users/sessions",
         ])
         .prop_map(str::to_string),
@@ -184,6 +187,11 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
             "list_sessions",
             "end_session",
             "end_other_sessions",
+            "two_factor_setup",
+            "pending_two_factor",
+            "two_factor_enable",
+            "take_recovery_codes",
+            "two_factor_disable",
         ])
         .prop_map(|name| format!("/_fn/{name}")),
     ];

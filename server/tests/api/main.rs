@@ -21,4 +21,5 @@ mod seed;
 mod smtp;
 mod stripe_gateway;
 mod tickets;
+mod two_factor;
 mod users;

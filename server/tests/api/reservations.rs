@@ -194,6 +194,7 @@ fn no_sequence_of_steps_on_the_real_database_double_books_a_ticket() {
             let credentials = Credentials {
                 email: unique_email(),
                 password: "correct horse battery".to_string(),
+                ..Default::default()
             };
             ids.push(users::create_user(&system, &credentials).await.unwrap().id);
         }

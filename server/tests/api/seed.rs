@@ -39,6 +39,7 @@ async fn seeding_fills_an_empty_database_once() {
     let demo = Credentials {
         email: "demo1@example.com".into(),
         password: server::seed::DEMO_PASSWORD.into(),
+        ..Default::default()
     };
     let signed_in = check_credentials(&ctx, &demo).await;
     assert!(

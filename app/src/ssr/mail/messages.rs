@@ -44,6 +44,27 @@ pub fn password_changed(to: &str) -> Letter {
         )
 }
 
+/// To the owner, when two-factor sign-in is turned on or off.
+pub fn two_factor_changed(to: &str, on: bool) -> Letter {
+    let (subject, text) = if on {
+        (
+            "Two-factor sign-in is on",
+            "Signing in to your Ticketing account now also asks for a code from your \
+             authenticator app. Keep your recovery codes somewhere safe: each one signs you in \
+             once if you lose your phone.",
+        )
+    } else {
+        (
+            "Two-factor sign-in is off",
+            "Signing in to your Ticketing account no longer asks for a code from your \
+             authenticator app.",
+        )
+    };
+    Letter::new("two_factor", to, subject)
+        .text(text)
+        .text("If this was not you, change your password now and turn two-factor sign-in back on.")
+}
+
 /// To the old address, when the account moved to a new one.
 pub fn email_changed(to: &str, new_address: &str) -> Letter {
     Letter::new("email_changed", to, "Your email address was changed")

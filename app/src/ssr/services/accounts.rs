@@ -275,7 +275,7 @@ pub async fn change_password(ctx: &Ctx, change: &PasswordChange) -> Result<(), A
 
 /// Checks the signed-in user's password again before a sensitive change; a wrong one is a 400
 /// on `field`.
-async fn confirm_password(
+pub(crate) async fn confirm_password(
     ctx: &Ctx,
     user: &Id,
     password: &str,

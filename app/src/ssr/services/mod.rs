@@ -6,4 +6,5 @@ pub mod mail;
 pub mod orders;
 pub mod payments;
 pub mod tickets;
+pub mod two_factor;
 pub mod users;

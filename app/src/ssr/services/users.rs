@@ -3,6 +3,7 @@
 use crate::domain::account::{
     FREE_FAILURES_IN_ALL, FREE_FAILURES_PER_CLIENT, lock_after_failure_ms, minutes_to_wait,
 };
+use crate::domain::two_factor::{CODE_REQUIRED, INVALID_CODE};
 use crate::domain::{Email, Id, Password};
 use crate::error::{AppError, ErrorDetail};
 use crate::ssr::Ctx;
@@ -31,16 +32,18 @@ impl From<users::UserRow> for User {
             id: Id::from_trusted(row.id),
             email: row.email,
             email_verified: row.email_verified_at.is_some(),
-            two_factor: false,
+            two_factor: row.two_factor == 1,
         }
     }
 }
 
-/// An email and a password as typed.
+/// An email and a password as typed, and at sign-in the two-factor code if any.
 #[derive(Debug, Clone, Default)]
 pub struct Credentials {
     pub email: String,
     pub password: String,
+    /// A code from the authenticator app or a recovery code; empty when none was typed.
+    pub code: String,
 }
 
 /// Creates an account, mails a link to verify its address, and signs the visitor in to it.
@@ -76,7 +79,13 @@ pub async fn sign_in(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppEr
             if minutes == 1 { "" } else { "s" }
         )));
     }
-    match check_credentials(ctx, credentials).await {
+    let checked = match check_credentials(ctx, credentials).await {
+        Ok(user) => second_factor(ctx, &user, &credentials.code)
+            .await
+            .map(|()| user),
+        Err(err) => Err(err),
+    };
+    match checked {
         Ok(user) => {
             let mut tx = ctx.db().begin_write().await?;
             accounts::clear_signin_failures(&mut tx, &key, &[&client, "*"]).await?;
@@ -84,7 +93,10 @@ pub async fn sign_in(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppEr
             session::begin(&visitor.session, &user.id, &visitor.user_agent, ctx.now()).await?;
             Ok(user)
         }
-        Err(AppError::Invalid(details)) => {
+        // Asking for the code is not a failure; a wrong password or code is.
+        Err(AppError::Invalid(details))
+            if details.first().map(|d| d.message.as_str()) != Some(CODE_REQUIRED) =>
+        {
             let now = ctx.now();
             let mut tx = ctx.db().begin_write().await?;
             for (scope, free) in [
@@ -100,6 +112,27 @@ pub async fn sign_in(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppEr
             Err(AppError::Invalid(details))
         }
         Err(other) => Err(other),
+    }
+}
+
+/// With two-factor sign-in on, the right password is not enough: a current code from the app,
+/// or an unused recovery code, is needed too (each accepted once).
+async fn second_factor(ctx: &Ctx, user: &User, code: &str) -> Result<(), AppError> {
+    if !user.two_factor {
+        return Ok(());
+    }
+    let Some(secret) = super::two_factor::secret_of(ctx, &user.id).await? else {
+        return Ok(());
+    };
+    if code.trim().is_empty() {
+        return Err(AppError::invalid_field("code", CODE_REQUIRED));
+    }
+    let mut tx = ctx.db().begin_write().await?;
+    if super::two_factor::check_code(&mut tx, &user.id, &secret, code, ctx.now()).await? {
+        tx.commit().await?;
+        Ok(())
+    } else {
+        Err(AppError::invalid_field("code", INVALID_CODE))
     }
 }
 

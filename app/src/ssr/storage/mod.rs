@@ -7,6 +7,7 @@ pub mod events;
 pub mod orders;
 pub mod outbox;
 pub mod tickets;
+pub mod two_factor;
 pub mod user_sessions;
 pub mod users;
 

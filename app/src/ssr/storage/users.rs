@@ -8,6 +8,8 @@ pub struct UserRow {
     pub id: String,
     pub email: String,
     pub email_verified_at: Option<i64>,
+    /// 1 when two-factor sign-in is on.
+    pub two_factor: i64,
     pub created_at: i64,
 }
 
@@ -41,10 +43,14 @@ pub async fn insert_user(
 }
 
 pub async fn find_user(conn: &mut AnyConnection, id: &Id) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, email, email_verified_at, created_at FROM users WHERE id = $1")
-        .bind(id.as_str())
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(
+        "SELECT id, email, email_verified_at, \
+         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, created_at \
+         FROM users WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional(conn)
+    .await
 }
 
 pub async fn find_credentials(

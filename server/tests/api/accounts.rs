@@ -37,6 +37,23 @@ async fn post(app: &TestApp, client: &Client, path: &str, body: Value) -> reqwes
     app.post_json(client, path, &body).await
 }
 
+/// Posts `body` and expects 400 with one error on `field`.
+async fn refused(
+    app: &TestApp,
+    client: &Client,
+    path: &str,
+    body: Value,
+    field: &str,
+    message: &str,
+) {
+    assert_errors(
+        post(app, client, path, body).await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": message, "field": field }]),
+    )
+    .await;
+}
+
 async fn invalid_link(response: reqwest::Response) {
     assert_errors(
         response,
@@ -226,16 +243,13 @@ async fn a_reset_request_answers_alike_for_known_and_unknown_addresses() {
     assert_eq!(reset.to, email);
     assert_eq!(reset.subject, "Reset your password");
     // A malformed address is a field error, whoever owns what.
-    assert_errors(
-        post(
-            &app,
-            &client(),
-            "/api/users/password-reset",
-            json!({ "email": "<b>not an address" }),
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        json!([{ "message": "Email is not valid", "field": "email" }]),
+    refused(
+        &app,
+        &client(),
+        "/api/users/password-reset",
+        json!({ "email": "<b>not an address" }),
+        "email",
+        "Email is not valid",
     )
     .await;
 }
@@ -259,16 +273,13 @@ async fn a_reset_link_sets_a_new_password_ends_every_session_and_works_once() {
     let token = token_sent(&app, &email, "reset").await;
 
     // A refused password leaves the link usable.
-    assert_errors(
-        post(
-            &app,
-            &client(),
-            "/api/users/password-reset/confirm",
-            json!({ "token": token, "password": "password123" }),
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        json!([{ "message": "Password is too common", "field": "password" }]),
+    refused(
+        &app,
+        &client(),
+        "/api/users/password-reset/confirm",
+        json!({ "token": token, "password": "password123" }),
+        "password",
+        "Password is too common",
     )
     .await;
     let response = post(
@@ -396,34 +407,31 @@ async fn changing_the_password_needs_the_current_one_and_ends_the_other_sessions
     let laptop = client();
     app.sign_in(&laptop, &email, PASSWORD).await;
 
-    assert_errors(
-        post(
-            &app,
-            &phone,
-            path,
-            json!({ "currentPassword": "wrong password!", "password": NEW_PASSWORD }),
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        json!([{ "message": "Password is incorrect", "field": "currentPassword" }]),
+    refused(
+        &app,
+        &phone,
+        path,
+        json!({ "currentPassword": "wrong password!", "password": NEW_PASSWORD }),
+        "currentPassword",
+        "Password is incorrect",
     )
     .await;
-    assert_errors(
-        post(
-            &app,
-            &phone,
-            path,
-            json!({ "currentPassword": PASSWORD, "password": "qwerty123" }),
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        json!([{ "message": "Password is too common", "field": "password" }]),
+    refused(
+        &app,
+        &phone,
+        path,
+        json!({ "currentPassword": PASSWORD, "password": "qwerty123" }),
+        "password",
+        "Password is too common",
     )
     .await;
-    assert_errors(
-        post(&app, &phone, path, json!({ "currentPassword": PASSWORD, "password": "x".repeat(200) })).await,
-        StatusCode::BAD_REQUEST,
-        json!([{ "message": "Password must be between 8 and 128 characters", "field": "password" }]),
+    refused(
+        &app,
+        &phone,
+        path,
+        json!({ "currentPassword": PASSWORD, "password": "x".repeat(200) }),
+        "password",
+        "Password must be between 8 and 128 characters",
     )
     .await;
     assert!(
@@ -465,40 +473,31 @@ async fn changing_the_address_takes_effect_when_the_new_one_is_proven() {
     let path = "/api/users/email";
     let new = unique_email();
 
-    assert_errors(
-        post(
-            &app,
-            &client_a,
-            path,
-            json!({ "password": "not my password", "email": new }),
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        json!([{ "message": "Password is incorrect", "field": "password" }]),
+    refused(
+        &app,
+        &client_a,
+        path,
+        json!({ "password": "not my password", "email": new }),
+        "password",
+        "Password is incorrect",
     )
     .await;
-    assert_errors(
-        post(
-            &app,
-            &client_a,
-            path,
-            json!({ "password": PASSWORD, "email": taken.to_uppercase() }),
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        json!([{ "message": "Email already in use", "field": "email" }]),
+    refused(
+        &app,
+        &client_a,
+        path,
+        json!({ "password": PASSWORD, "email": taken.to_uppercase() }),
+        "email",
+        "Email already in use",
     )
     .await;
-    assert_errors(
-        post(
-            &app,
-            &client_a,
-            path,
-            json!({ "password": PASSWORD, "email": "<i>@x" }),
-        )
-        .await,
-        StatusCode::BAD_REQUEST,
-        json!([{ "message": "Email is not valid", "field": "email" }]),
+    refused(
+        &app,
+        &client_a,
+        path,
+        json!({ "password": PASSWORD, "email": "<i>@x" }),
+        "email",
+        "Email is not valid",
     )
     .await;
 

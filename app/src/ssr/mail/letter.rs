@@ -162,20 +162,10 @@ impl Letter {
     }
 }
 
-/// Escapes text for HTML element content and double-quoted attribute values.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+/// Escapes text for HTML element content and double-quoted attribute values (the pages' own
+/// escaping: `&`, `<`, `>` and both quotes).
+fn escape(text: &str) -> String {
+    crate::ui::escape_html_text(text)
 }
 
 #[cfg(test)]

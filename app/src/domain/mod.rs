@@ -7,6 +7,7 @@ pub mod charge;
 pub mod duration;
 pub mod email;
 pub mod error;
+pub mod fees;
 pub mod id;
 pub mod mail;
 pub mod money;

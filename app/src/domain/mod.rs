@@ -9,6 +9,7 @@ pub mod email;
 pub mod error;
 pub mod fees;
 pub mod id;
+pub mod ledger;
 pub mod mail;
 pub mod money;
 pub mod order;

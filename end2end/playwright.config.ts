@@ -10,6 +10,29 @@ const port = Number(process.env.E2E_PORT ?? 3123);
 process.env.E2E_DATA_DIR ??= mkdtempSync(join(tmpdir(), 'ticketing-e2e-'));
 const dataDir = process.env.E2E_DATA_DIR;
 
+process.env.E2E_FEES_URL ??= `http://127.0.0.1:${port + 1}`;
+
+/** The release binary on `serverPort`, on a database and mail folder of its own. */
+function server(serverPort: number, name: string, extra: Record<string, string>) {
+  return {
+    command: process.env.TICKETING_BIN ?? '../target/release/ticketing',
+    url: `http://127.0.0.1:${serverPort}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'ignore' as const,
+    stderr: 'pipe' as const,
+    env: {
+      DATABASE_URL: `sqlite://${join(dataDir, `${name}.db`)}`,
+      LEPTOS_SITE_ADDR: `127.0.0.1:${serverPort}`,
+      AUTH_RATE_LIMIT: '0',
+      // No SMTP server: every message is an .eml file here, which the tests read (helpers.ts).
+      MAIL_DIR: join(dataDir, name === 'e2e' ? 'mail' : `mail-${name}`),
+      RUST_LOG: 'warn',
+      ...extra,
+    },
+  };
+}
+
 export default defineConfig({
   testDir: './tests',
   fullyParallel: true,
@@ -39,20 +62,13 @@ export default defineConfig({
     { name: 'javascript', use: { javaScriptEnabled: true } },
     { name: 'no-javascript', use: { javaScriptEnabled: false } },
   ],
-  webServer: {
-    command: process.env.TICKETING_BIN ?? '../target/release/ticketing',
-    url: `http://127.0.0.1:${port}/healthz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: 'ignore',
-    stderr: 'pipe',
-    env: {
-      DATABASE_URL: `sqlite://${join(dataDir, 'e2e.db')}`,
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      AUTH_RATE_LIMIT: '0',
-      // No SMTP server: every message is an .eml file here, which the tests read (helpers.ts).
-      MAIL_DIR: join(dataDir, 'mail'),
-      RUST_LOG: 'warn',
-    },
-  },
+  webServer: [
+    server(port, 'e2e', {}),
+    // A second site with fees and a resale cap, for tests/fees.spec.ts (E2E_FEES_URL).
+    server(port + 1, 'fees', {
+      BUYER_FEE_PERCENT: '10',
+      SELLER_FEE_PERCENT: '5',
+      RESALE_PRICE_CAP_PERCENT: '120',
+    }),
+  ],
 });

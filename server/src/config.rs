@@ -54,6 +54,19 @@ pub struct Config {
     #[arg(long, env = "ORDER_RATE_LIMIT", default_value_t = 30)]
     pub order_rate_limit: u32,
 
+    /// Percentage of the price added to what the buyer pays (two decimals at most).
+    #[arg(long, env = "BUYER_FEE_PERCENT", default_value = "0", value_parser = app::domain::fees::Percent::parse)]
+    pub buyer_fee_percent: app::domain::fees::Percent,
+
+    /// Percentage of the price kept from the seller's earning (two decimals at most).
+    #[arg(long, env = "SELLER_FEE_PERCENT", default_value = "0", value_parser = app::domain::fees::Percent::parse)]
+    pub seller_fee_percent: app::domain::fees::Percent,
+
+    /// With it set (e.g. 120), no listing may ask more than this share of its face value, and
+    /// listings must give their face value.
+    #[arg(long, env = "RESALE_PRICE_CAP_PERCENT", value_parser = app::domain::fees::Percent::parse)]
+    pub resale_price_cap_percent: Option<app::domain::fees::Percent>,
+
     /// Open connections at most; 0 means as many as the process's file limit allows (always
     /// kept below it).
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
@@ -153,6 +166,9 @@ impl Config {
             max_live_orders: 4,
             order_rate_limit: 30,
             max_connections: 0,
+            buyer_fee_percent: Default::default(),
+            seller_fee_percent: Default::default(),
+            resale_price_cap_percent: None,
             header_timeout: 15_000,
             log: "info".to_string(),
             site_root: "target/site".to_string(),
@@ -192,6 +208,11 @@ impl Config {
             auth_rate_limit: self.auth_rate_limit,
             max_live_orders: self.max_live_orders,
             order_rate_limit: self.order_rate_limit,
+            fees: app::domain::fees::Fees {
+                buyer: self.buyer_fee_percent,
+                seller: self.seller_fee_percent,
+            },
+            resale_cap: self.resale_price_cap_percent,
             stripe_webhook_secret: self
                 .stripe_webhook_secret
                 .clone()

@@ -157,9 +157,12 @@ async fn seed(
         let days_ahead = 1 + rng.below(180) as i64;
         let hour = [14, 18, 19, 20][rng.below(4)];
         let day_start = (now.millis() / 86_400_000 + days_ahead) * 86_400_000;
+        let price = Price::from_cents(price_cents).map_err(|e| anyhow::anyhow!(e.message))?;
         let draft = TicketDraft {
             title: Title::parse(&title).map_err(|e| anyhow::anyhow!(e.message))?,
-            price: Price::from_cents(price_cents).map_err(|e| anyhow::anyhow!(e.message))?,
+            price,
+            // Demo tickets are listed at face value, so a resale cap never refuses them.
+            face_value: Some(price),
             category,
             venue: Some(rng.pick(VENUES).to_string()),
             starts_at: (rng.below(12) != 0)

@@ -56,15 +56,15 @@ pub struct Charge {
 }
 
 impl Charge {
-    /// The charge for `order`: its reserved price (never the ticket's current one), with an
-    /// idempotency key derived from the order, so every attempt for one order is one payment
-    /// at the provider.
+    /// The charge for `order`: its total as reserved (the price and the buyer's fee then, never
+    /// the ticket's current price), with an idempotency key derived from the order, so every
+    /// attempt for one order is one payment at the provider.
     pub fn for_order(id: Id, order: &Order, currency: &str, now: Timestamp) -> Charge {
         Charge {
             id,
             order_id: order.id.clone(),
             status: ChargeStatus::Created,
-            amount: order.price,
+            amount: Price::from_stored(order.total_cents()),
             currency: currency.to_ascii_lowercase(),
             idempotency_key: format!("ticketing-order-{}", order.id),
             stripe_id: None,
@@ -91,6 +91,7 @@ mod tests {
             id: Id::from_trusted("t".into()),
             title: "Gig".into(),
             price: Price::from_stored(2500),
+            face_value: None,
             seller_id: Id::from_trusted("s".into()),
             order_id: None,
             version: 0,
@@ -108,12 +109,16 @@ mod tests {
             &Id::from_trusted("b".into()),
             Timestamp(0),
             1000,
+            &crate::domain::fees::Fees {
+                buyer: crate::domain::fees::Percent::parse("10").unwrap(),
+                seller: crate::domain::fees::Percent::parse("5").unwrap(),
+            },
         );
         let charge = Charge::for_order(Id::from_trusted("c1".into()), &order, "USD", Timestamp(5));
         assert_eq!(
             charge.amount,
-            Price::from_stored(2500),
-            "the snapshot, not the ticket's price now"
+            Price::from_stored(2750),
+            "the snapshot's total (price and buyer fee), not the ticket's price now"
         );
         assert_eq!(charge.currency, "usd");
         assert_eq!(charge.status, ChargeStatus::Created);

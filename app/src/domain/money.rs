@@ -166,6 +166,34 @@ impl Price {
     }
 }
 
+/// An optional face value: absent or `null` is none; otherwise a price, reported on
+/// `faceValue` ("Face value must be …").
+pub fn face_value_from_json(
+    value: Option<&serde_json::Value>,
+) -> Result<Option<Price>, ErrorDetail> {
+    match value {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(value) => Price::from_json(Some(value))
+            .map(Some)
+            .map_err(as_face_value),
+    }
+}
+
+/// The same from a form's text input: blank is none.
+pub fn face_value_from_text(input: Option<&str>) -> Result<Option<Price>, ErrorDetail> {
+    match input.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => Price::from_text(text).map(Some).map_err(as_face_value),
+    }
+}
+
+fn as_face_value(detail: ErrorDetail) -> ErrorDetail {
+    ErrorDetail::field(
+        "faceValue",
+        &detail.message.replacen("Price", "Face value", 1),
+    )
+}
+
 /// A whole number with thousands separators: `1,000`.
 pub fn format_count(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();

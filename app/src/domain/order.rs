@@ -1,6 +1,7 @@
 //! Orders: the reservation window and the order state machine. Pure rules with the time passed
 //! in; storage and services apply them inside one write transaction.
 
+use super::fees::{Breakdown, Fees};
 use super::{DomainError, ErrorDetail};
 use super::{Id, Price, Ticket, TicketStatus, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -68,23 +69,55 @@ pub struct Order {
     pub status: OrderStatus,
     /// The ticket's price when it was reserved: what the buyer pays, whatever the seller does later.
     pub price: Price,
+    /// The buyer's fee at reservation, added to the price.
+    pub buyer_fee_cents: i64,
+    /// The seller's fee at reservation, kept from the seller's earning.
+    pub seller_fee_cents: i64,
     pub expires_at: Timestamp,
     pub version: i64,
     pub created_at: Timestamp,
 }
 
 impl Order {
-    /// A new reservation of `ticket` by `buyer` at `now`, holding it for `window_ms`.
-    pub fn reserve(id: Id, ticket: &Ticket, buyer: &Id, now: Timestamp, window_ms: i64) -> Order {
+    /// A new reservation of `ticket` by `buyer` at `now`, holding it for `window_ms`, with the
+    /// fees of the moment.
+    pub fn reserve(
+        id: Id,
+        ticket: &Ticket,
+        buyer: &Id,
+        now: Timestamp,
+        window_ms: i64,
+        fees: &Fees,
+    ) -> Order {
+        let amounts = fees.breakdown(ticket.price);
         Order {
             id,
             buyer_id: buyer.clone(),
             ticket_id: ticket.id.clone(),
             status: OrderStatus::Created,
             price: ticket.price,
+            buyer_fee_cents: amounts.buyer_fee_cents,
+            seller_fee_cents: amounts.seller_fee_cents,
             expires_at: now.plus_millis(window_ms),
             version: 0,
             created_at: now,
+        }
+    }
+
+    /// What the buyer pays: the price and the buyer's fee.
+    pub fn total_cents(&self) -> i64 {
+        self.price.cents() + self.buyer_fee_cents
+    }
+
+    /// The amounts of this order, as they were fixed at reservation.
+    pub fn amounts(&self) -> Breakdown {
+        let price_cents = self.price.cents();
+        Breakdown {
+            price_cents,
+            buyer_fee_cents: self.buyer_fee_cents,
+            total_cents: self.total_cents(),
+            seller_fee_cents: self.seller_fee_cents,
+            seller_net_cents: price_cents - self.seller_fee_cents,
         }
     }
 
@@ -215,6 +248,7 @@ mod tests {
             id: id(1),
             title: "Cup final".into(),
             price: Price::from_stored(5000),
+            face_value: None,
             seller_id: id(2),
             order_id: None,
             version: 0,
@@ -246,7 +280,14 @@ mod tests {
 
     #[test]
     fn an_order_holds_its_ticket_for_the_window_and_not_a_millisecond_longer() {
-        let order = Order::reserve(id(3), &ticket(), &id(4), Timestamp(1_000), 900_000);
+        let order = Order::reserve(
+            id(3),
+            &ticket(),
+            &id(4),
+            Timestamp(1_000),
+            900_000,
+            &Fees::default(),
+        );
         assert_eq!(order.price, Price::from_stored(5000));
         assert_eq!(order.expires_at, Timestamp(901_000));
         assert!(order.is_live_at(Timestamp(900_999)));
@@ -309,7 +350,14 @@ mod tests {
 
     #[test]
     fn cancelling_and_paying_follow_the_state_machine() {
-        let order = Order::reserve(id(3), &ticket(), &id(4), Timestamp(0), 1_000);
+        let order = Order::reserve(
+            id(3),
+            &ticket(),
+            &id(4),
+            Timestamp(0),
+            1_000,
+            &Fees::default(),
+        );
         assert_eq!(order.cancel(Timestamp(999)), Ok(OrderStatus::Cancelled));
         assert_eq!(
             order.cancel(Timestamp(1_000)),
@@ -401,6 +449,7 @@ mod tests {
                             &id(*buyer),
                             now,
                             1_000,
+                            &Fees::default(),
                         );
                         assert_eq!(
                             Some(order.price),

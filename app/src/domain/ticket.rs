@@ -176,6 +176,9 @@ super::error::stored_status!(TicketStatus, "ticket");
 pub struct TicketDraft {
     pub title: Title,
     pub price: Price,
+    /// The price printed on the ticket, when the seller gives it (required while resale prices
+    /// are capped).
+    pub face_value: Option<Price>,
     pub category: Category,
     pub venue: Option<String>,
     pub starts_at: Option<Timestamp>,
@@ -187,6 +190,7 @@ impl TicketDraft {
     pub fn parse(
         title: Result<Title, ErrorDetail>,
         price: Result<Price, ErrorDetail>,
+        face_value: Result<Option<Price>, ErrorDetail>,
         category: Result<Option<&str>, ErrorDetail>,
         venue: Result<Option<&str>, ErrorDetail>,
         starts_at: Result<Option<&str>, ErrorDetail>,
@@ -194,18 +198,22 @@ impl TicketDraft {
         let category = category.and_then(Category::parse);
         let venue = venue.and_then(parse_venue);
         let starts_at = starts_at.and_then(parse_starts_at);
-        match (title, price, category, venue, starts_at) {
-            (Ok(title), Ok(price), Ok(category), Ok(venue), Ok(starts_at)) => Ok(TicketDraft {
-                title,
-                price,
-                category,
-                venue,
-                starts_at,
-            }),
-            (title, price, category, venue, starts_at) => Err(DomainError::Invalid(
+        match (title, price, face_value, category, venue, starts_at) {
+            (Ok(title), Ok(price), Ok(face_value), Ok(category), Ok(venue), Ok(starts_at)) => {
+                Ok(TicketDraft {
+                    title,
+                    price,
+                    face_value,
+                    category,
+                    venue,
+                    starts_at,
+                })
+            }
+            (title, price, face_value, category, venue, starts_at) => Err(DomainError::Invalid(
                 [
                     title.err(),
                     price.err(),
+                    face_value.err(),
                     category.err(),
                     venue.err(),
                     starts_at.err(),
@@ -224,6 +232,7 @@ pub struct Ticket {
     pub id: Id,
     pub title: String,
     pub price: Price,
+    pub face_value: Option<Price>,
     pub seller_id: Id,
     pub order_id: Option<Id>,
     pub version: i64,
@@ -280,6 +289,7 @@ mod tests {
             id: id(1),
             title: "Cup final".into(),
             price: Price::from_stored(5000),
+            face_value: None,
             seller_id: id(2),
             order_id: reserved_until.map(|_| id(3)),
             version: 0,
@@ -356,6 +366,7 @@ mod tests {
         let err = TicketDraft::parse(
             Title::parse(""),
             Price::from_cents(0),
+            Ok(None),
             Ok(Some("opera")),
             Ok(Some(&"v".repeat(121))),
             Ok(Some("soon")),

@@ -11,8 +11,12 @@ pub struct OrderView {
     pub id: String,
     /// `created`, `awaiting:payment`, `complete` or `cancelled`, as of the request.
     pub status: String,
-    /// `$20.50`: the price reserved, which is what the buyer pays.
+    /// `$20.50`: the listing's price when it was reserved.
     pub price: String,
+    /// The buyer's fee fixed at reservation, `$2.05`, when there is one.
+    pub fee: Option<String>,
+    /// What the buyer pays: price and fee.
+    pub total: String,
     /// RFC 3339.
     pub expires_at: String,
     /// Milliseconds of the reservation window left when the server answered.
@@ -49,6 +53,10 @@ impl OrderView {
             id: order.id.to_string(),
             status: order.status_at(now).as_str().to_string(),
             price: crate::domain::format_money(order.price.cents(), &ctx.settings().currency),
+            fee: (order.buyer_fee_cents > 0).then(|| {
+                crate::domain::format_money(order.buyer_fee_cents, &ctx.settings().currency)
+            }),
+            total: crate::domain::format_money(order.total_cents(), &ctx.settings().currency),
             expires_at: order.expires_at.to_rfc3339(),
             millis_left: order.millis_left_at(now),
             ticket: TicketView::new(&found.ticket, ctx),

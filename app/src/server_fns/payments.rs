@@ -100,6 +100,7 @@ pub async fn resell_ticket(ticket_id: String, price: String) -> Result<String, A
     let input = ResellTicket {
         ticket_id: crate::domain::Id::parse(&ticket_id)?,
         price: crate::domain::Price::from_text(&price)?,
+        face_value: None,
     };
     let listing = tickets::resell_ticket(&ctx, input).await?;
     leptos_axum::redirect(&format!("/tickets/{}", listing.id));

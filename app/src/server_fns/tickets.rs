@@ -14,6 +14,16 @@ pub struct TicketView {
     pub price: String,
     /// `20.50`, for inputs and for the Buy form.
     pub price_input: String,
+    /// The buyer's fee, `$2.05`, when there is one.
+    pub buyer_fee: Option<String>,
+    /// What a buyer pays, `$22.55`.
+    pub total: String,
+    /// What the seller receives after the seller's fee, when there is one (`$19.47`).
+    pub seller_net: Option<String>,
+    /// The face value, `$20.00`, when the listing gives one.
+    pub face_value: Option<String>,
+    /// `20.00` or empty, for the form.
+    pub face_value_input: String,
     pub category: String,
     pub category_label: String,
     pub venue: Option<String>,
@@ -32,12 +42,22 @@ impl TicketView {
     /// The ticket as whoever `ctx` acts for sees it now.
     pub fn new(ticket: &crate::domain::Ticket, ctx: &crate::ssr::Ctx) -> TicketView {
         let (now, currency) = (ctx.now(), ctx.settings().currency.as_str());
+        let amounts = ctx.settings().fees.breakdown(ticket.price);
         TicketView {
             id: ticket.id.to_string(),
             title: ticket.title.clone(),
             price_cents: ticket.price.cents(),
             price: crate::domain::format_money(ticket.price.cents(), currency),
             price_input: ticket.price.to_input(),
+            buyer_fee: (amounts.buyer_fee_cents > 0)
+                .then(|| crate::domain::format_money(amounts.buyer_fee_cents, currency)),
+            total: crate::domain::format_money(amounts.total_cents, currency),
+            seller_net: (amounts.seller_fee_cents > 0)
+                .then(|| crate::domain::format_money(amounts.seller_net_cents, currency)),
+            face_value: ticket
+                .face_value
+                .map(|f| crate::domain::format_money(f.cents(), currency)),
+            face_value_input: ticket.face_value.map(|f| f.to_input()).unwrap_or_default(),
             category: ticket.category.as_str().to_string(),
             category_label: ticket.category.label().to_string(),
             venue: ticket.venue.clone(),
@@ -106,6 +126,7 @@ pub async fn get_ticket(id: String) -> Result<TicketView, AppError> {
 fn parse_form_draft(
     title: &str,
     price: &str,
+    face_value: Option<&str>,
     category: Option<&str>,
     venue: Option<&str>,
     starts_at: Option<&str>,
@@ -114,6 +135,7 @@ fn parse_form_draft(
     TicketDraft::parse(
         Title::parse(title),
         Price::from_text(price),
+        crate::domain::money::face_value_from_text(face_value),
         Ok(category),
         Ok(venue),
         Ok(starts_at),
@@ -127,11 +149,13 @@ pub async fn list_ticket(
     category: Option<String>,
     venue: Option<String>,
     starts_at: Option<String>,
+    face_value: Option<String>,
 ) -> Result<String, AppError> {
     let ctx = crate::ssr::fn_context::signed_in().await?;
     let draft = parse_form_draft(
         &title,
         &price,
+        face_value.as_deref(),
         category.as_deref(),
         venue.as_deref(),
         starts_at.as_deref(),
@@ -151,6 +175,7 @@ pub async fn edit_ticket(
     category: Option<String>,
     venue: Option<String>,
     starts_at: Option<String>,
+    face_value: Option<String>,
 ) -> Result<TicketView, AppError> {
     use crate::ssr::services::tickets::{self, EditTicket};
     let ctx = crate::ssr::fn_context::signed_in().await?;
@@ -159,6 +184,7 @@ pub async fn edit_ticket(
         draft: parse_form_draft(
             &title,
             &price,
+            face_value.as_deref(),
             category.as_deref(),
             venue.as_deref(),
             starts_at.as_deref(),

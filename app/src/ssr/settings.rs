@@ -16,6 +16,10 @@ pub struct Settings {
     pub max_live_orders: u32,
     /// Reservations per account per minute; 0 disables the limit.
     pub order_rate_limit: u32,
+    /// The buyer's and the seller's fee (`BUYER_FEE_PERCENT`, `SELLER_FEE_PERCENT`).
+    pub fees: crate::domain::fees::Fees,
+    /// The most a listing may ask, as a share of its face value (`RESALE_PRICE_CAP_PERCENT`).
+    pub resale_cap: Option<crate::domain::fees::Percent>,
     /// Signs Stripe's webhook deliveries (`STRIPE_WEBHOOK_SECRET`); without it the webhook
     /// endpoint refuses every delivery.
     pub stripe_webhook_secret: Option<Secret>,
@@ -50,6 +54,8 @@ impl std::fmt::Debug for Settings {
             .field("auth_rate_limit", &self.auth_rate_limit)
             .field("max_live_orders", &self.max_live_orders)
             .field("order_rate_limit", &self.order_rate_limit)
+            .field("fees", &self.fees)
+            .field("resale_cap", &self.resale_cap)
             .field(
                 "stripe_webhook_secret",
                 &self.stripe_webhook_secret.as_ref().map(|_| "set"),
@@ -86,6 +92,8 @@ impl Default for Settings {
             auth_rate_limit: 20,
             max_live_orders: 4,
             order_rate_limit: 30,
+            fees: Default::default(),
+            resale_cap: None,
             stripe_webhook_secret: None,
         }
     }

@@ -53,7 +53,7 @@ pub fn BuySection(ticket: TicketView, reserve: ServerAction<ReserveTicket>) -> i
                                         <input type="hidden" name="price" value=ticket.price_input.clone() />
                                         <p class="muted">{window_note}</p>
                                         <button type="submit" disabled=move || reserve.pending().get()>
-                                            {format!("Buy for {}", ticket.price)}
+                                            {format!("Buy for {}", ticket.total)}
                                         </button>
                                     </ActionForm>
                                     }

@@ -59,7 +59,7 @@ fn OrderList(orders: Vec<OrderView>) -> impl IntoView {
                                 view! {
                                     <li class="card order-row" data-status=order.status.clone()>
                                         <a href=href>{order.ticket.title.clone()}</a>
-                                        <span class="price">{order.price.clone()}</span>
+                                        <span class="price">{order.total.clone()}</span>
                                         <span class=format!("status status-{}", status_class(&order))>{order.status_label()}</span>
                                     </li>
                                 }
@@ -168,6 +168,12 @@ fn OrderDetails(order: OrderView, actions: OrderActions) -> impl IntoView {
             <dl class="facts">
                 <dt>"Price"</dt>
                 <dd class="price" data-testid="order-price">{order.price.clone()}</dd>
+                {order.fee.clone().map(|fee| view! {
+                    <dt>"Fee"</dt>
+                    <dd data-testid="order-fee">{fee}</dd>
+                    <dt>"Total"</dt>
+                    <dd class="price" data-testid="order-total">{order.total.clone()}</dd>
+                })}
                 <dt>"When"</dt>
                 <dd>{order.ticket.starts_at.clone().unwrap_or_else(|| "Date to be announced".to_string())}</dd>
                 <dt>"Where"</dt>
@@ -202,7 +208,7 @@ fn PaySection(order: OrderView, actions: OrderActions) -> impl IntoView {
         Signal::derive(move || pay.value().get().and_then(Result::err));
     let checkout_error: Signal<Option<AppError>> =
         Signal::derive(move || checkout.value().get().and_then(Result::err));
-    let label = format!("Pay {}", order.price);
+    let label = format!("Pay {}", order.total);
     view! {
         <Transition fallback=|| ()>
             {

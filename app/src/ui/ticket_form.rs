@@ -9,6 +9,8 @@ use leptos::prelude::*;
 const FIELDS: &[&str] = &[
     "title",
     "price",
+    "faceValue",
+    "face_value",
     "category",
     "venue",
     "startsAt",
@@ -32,6 +34,12 @@ pub fn TicketFields(
         })
     });
     let category_error = field_error(error, "category");
+    let face_value_error = Signal::derive(move || {
+        error.get().and_then(|e| {
+            e.field_message("faceValue")
+                .or_else(|| e.field_message("face_value"))
+        })
+    });
     view! {
         <FormErrors error fields=FIELDS />
         <Field
@@ -46,6 +54,14 @@ pub fn TicketFields(
             inputmode="decimal"
             value=ticket.as_ref().map(|t| t.price_input.clone()).unwrap_or_default()
             error=field_error(error, "price")
+        />
+        <Field
+            label="Face value as printed on the ticket (optional unless resales are capped)"
+            name="face_value"
+            inputmode="decimal"
+            required=false
+            value=ticket.as_ref().map(|t| t.face_value_input.clone()).unwrap_or_default()
+            error=face_value_error
         />
         <div class="field" class:invalid=move || category_error.get().is_some()>
             <label for="category">"Category"</label>

@@ -74,6 +74,20 @@ fn TicketDetails(
                 <dd>{ticket.venue.clone().unwrap_or_else(|| "Venue to be announced".to_string())}</dd>
                 <dt>"Price"</dt>
                 <dd class="price" data-testid="ticket-price">{ticket.price.clone()}</dd>
+                {ticket.buyer_fee.clone().map(|fee| view! {
+                    <dt>"Fee"</dt>
+                    <dd data-testid="ticket-fee">{fee}</dd>
+                    <dt>"You pay"</dt>
+                    <dd class="price" data-testid="ticket-total">{ticket.total.clone()}</dd>
+                })}
+                {ticket.face_value.clone().map(|face| view! {
+                    <dt>"Face value"</dt>
+                    <dd data-testid="ticket-face-value">{face}</dd>
+                })}
+                {(ticket.is_mine).then(|| ticket.seller_net.clone()).flatten().map(|net| view! {
+                    <dt>"You receive"</dt>
+                    <dd data-testid="ticket-seller-net">{net}</dd>
+                })}
             </dl>
         </article>
         {if ticket.is_mine {

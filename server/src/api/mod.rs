@@ -50,6 +50,7 @@ pub fn router() -> Router<AppState> {
             "/tickets/{id}",
             get(tickets::get_ticket).put(tickets::edit_ticket),
         )
+        .route("/tickets/{id}/resell", post(tickets::resell_ticket))
         .route(
             "/orders",
             get(orders::list_orders).post(orders::reserve_ticket),

@@ -21,6 +21,10 @@ pub struct OrderJson {
     user_id: String,
     status: &'static str,
     price: Value,
+    /// The buyer's fee, fixed at reservation.
+    fee: Value,
+    /// What the buyer pays: `price + fee`.
+    total: Value,
     expires_at: String,
     version: i64,
     created_at: String,
@@ -35,12 +39,19 @@ impl OrderJson {
             user_id: order.buyer_id.to_string(),
             status: order.status_at(now).as_str(),
             price: order.price.to_json(),
+            fee: money(order.buyer_fee_cents),
+            total: money(order.total_cents()),
             expires_at: order.expires_at.to_rfc3339(),
             version: order.version,
             created_at: order.created_at.to_rfc3339(),
             ticket: TicketJson::new(&found.ticket, ctx),
         }
     }
+}
+
+/// Cents as a JSON number in major units (`0`, `2.05`).
+fn money(cents: i64) -> Value {
+    Price::from_stored(cents).to_json()
 }
 
 /// `ticketId`: required, a well-formed id.

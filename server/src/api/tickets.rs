@@ -19,6 +19,9 @@ pub struct TicketJson {
     id: String,
     title: String,
     price: Value,
+    /// What a buyer pays: the price and the buyer's fee.
+    buyer_price: Value,
+    face_value: Option<Value>,
     category: &'static str,
     venue: Option<String>,
     starts_at: Option<String>,
@@ -36,6 +39,11 @@ impl TicketJson {
             id: ticket.id.to_string(),
             title: ticket.title.clone(),
             price: ticket.price.to_json(),
+            buyer_price: Price::from_stored(
+                ctx.settings().fees.breakdown(ticket.price).total_cents,
+            )
+            .to_json(),
+            face_value: ticket.face_value.map(Price::to_json),
             category: ticket.category.as_str(),
             venue: ticket.venue.clone(),
             starts_at: ticket.starts_at.map(Timestamp::to_rfc3339),
@@ -74,7 +82,8 @@ fn parse_draft(body: &Map<String, Value>) -> Result<TicketDraft, DomainError> {
     let category = optional_text(body, "category", app::domain::ticket::CATEGORY_INVALID);
     let venue = optional_text(body, "venue", "Venue must be text");
     let starts_at = optional_text(body, "startsAt", app::domain::ticket::STARTS_AT_INVALID);
-    TicketDraft::parse(title, price, category, venue, starts_at)
+    let face_value = app::domain::money::face_value_from_json(body.get("faceValue"));
+    TicketDraft::parse(title, price, face_value, category, venue, starts_at)
 }
 
 /// `version` for optimistic concurrency: absent means "whatever is current".
@@ -148,4 +157,35 @@ pub async fn edit_ticket(
     };
     let ticket = tickets::edit_ticket(&ctx, input).await?;
     Ok(Json(TicketJson::new(&ticket, &ctx)))
+}
+
+/// `POST /api/tickets/:id/resell` `{price, faceValue?}`: the holder of a bought ticket lists it
+/// again. The face value is the original listing's (or the given one, when the original had
+/// none; else what was paid), and the resale cap applies.
+pub async fn resell_ticket(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<(StatusCode, Json<TicketJson>), AppError> {
+    ctx.user()?;
+    let ticket_id = Id::parse(&id)?;
+    let price = Price::from_json(body.get("price"));
+    let face_value = app::domain::money::face_value_from_json(body.get("faceValue"));
+    let input = match (price, face_value) {
+        (Ok(price), Ok(face_value)) => tickets::ResellTicket {
+            ticket_id,
+            price,
+            face_value,
+        },
+        (price, face_value) => {
+            return Err(AppError::Invalid(
+                [price.err(), face_value.err()]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            ));
+        }
+    };
+    let listing = tickets::resell_ticket(&ctx, input).await?;
+    Ok((StatusCode::CREATED, Json(TicketJson::new(&listing, &ctx))))
 }

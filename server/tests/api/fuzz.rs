@@ -155,6 +155,7 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
         segment(ids.clone()).prop_map(|id| format!("/api/users/sessions/{id}")),
         Just("/api/tickets".to_string()),
         segment(ids.clone()).prop_map(|id| format!("/api/tickets/{id}")),
+        segment(ids.clone()).prop_map(|id| format!("/api/tickets/{id}/resell")),
         Just("/api/orders".to_string()),
         segment(ids.clone()).prop_map(|id| format!("/api/orders/{id}")),
         Just("/api/payments".to_string()),

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod errors;
+mod fees;
 mod fuzz;
 mod hardening;
 mod helpers;

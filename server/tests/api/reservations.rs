@@ -75,6 +75,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
     let draft = TicketDraft {
         title: Title::parse("Cup final").unwrap(),
         price: Price::from_cents(2000).unwrap(),
+        face_value: None,
         category: app::domain::Category::Sports,
         venue: None,
         starts_at: None,
@@ -130,6 +131,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
                     draft: Ok(TicketDraft {
                         title: Title::parse("Cup final").unwrap(),
                         price: Price::from_cents(*cents).unwrap(),
+                        face_value: None,
                         category: app::domain::Category::Sports,
                         venue: None,
                         starts_at: None,

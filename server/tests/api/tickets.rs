@@ -492,6 +492,7 @@ async fn seed(app: &TestApp, count: usize) -> Id {
         let draft = TicketDraft {
             title: Title::parse(&format!("{} #{i}", words[i % words.len()])).unwrap(),
             price: Price::from_cents(1000 + ((i * 7919) % 500) as i64 * 100 + i as i64).unwrap(),
+            face_value: None,
             category,
             venue: Some(format!("Hall {}", i % 10)),
             starts_at: (i % 5 != 0)

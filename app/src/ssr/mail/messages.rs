@@ -102,14 +102,15 @@ pub fn receipt(r: &Receipt<'_>) -> Letter {
         .action("See your tickets and QR code", r.tickets_url)
 }
 
-/// To a seller whose listing was bought and paid.
-pub fn ticket_sold(to: &str, title: &str, price_cents: i64, currency: &str, url: &str) -> Letter {
+/// To a seller whose listing was bought and paid; `earning_cents` is the price less the
+/// seller's fee.
+pub fn ticket_sold(to: &str, title: &str, earning_cents: i64, currency: &str, url: &str) -> Letter {
     Letter::new("ticket_sold", to, format!("Sold: {title}"))
         .text(format!(
             "Good news: your ticket “{title}” has been sold and paid for."
         ))
         .fact("Ticket", title)
-        .fact("Price", format_money(price_cents, currency))
+        .fact("You receive", format_money(earning_cents, currency))
         .action("See your listings", url)
 }
 

@@ -77,6 +77,7 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
         buyer,
         now,
         settings.reservation_window_ms,
+        &settings.fees,
     );
     // The domain said yes; the database has the last word. Either guard refusing means another
     // buyer got there first.

@@ -518,7 +518,7 @@ async fn queue_sale_mail(
     let receipt = messages::receipt(&messages::Receipt {
         to: &buyer,
         title: &ticket.title,
-        price_cents: order.price.cents(),
+        price_cents: order.total_cents(),
         currency: &settings.currency,
         order_id: order.id.as_str(),
         ticket_code: code,
@@ -528,7 +528,7 @@ async fn queue_sale_mail(
     let sold = messages::ticket_sold(
         &seller.email,
         &ticket.title,
-        order.price.cents(),
+        order.amounts().seller_net_cents,
         &settings.currency,
         &messages::link(&settings.public_url, "/tickets/mine"),
     );

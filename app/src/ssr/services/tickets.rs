@@ -1,5 +1,6 @@
 //! Listings: list, edit, browse and show tickets.
 
+use crate::domain::fees::{check_cap, inherited_face_value};
 use crate::domain::ticket::STALE_VERSION;
 use crate::domain::{Category, DomainError, Id, Price, Ticket, TicketDraft, Timestamp, Title};
 use crate::error::{AppError, ErrorDetail};
@@ -34,9 +35,11 @@ fn event_payload(ticket: &Ticket) -> serde_json::Value {
     })
 }
 
-/// Puts a new listing on sale for the signed-in seller.
+/// Puts a new listing on sale for the signed-in seller. With a resale cap set, the listing
+/// needs a face value and may ask at most the cap's share of it.
 pub async fn list_ticket(ctx: &Ctx, draft: TicketDraft) -> Result<Ticket, AppError> {
     let seller = ctx.user()?;
+    check_cap(ctx.settings().resale_cap, draft.price, draft.face_value)?;
     let now = ctx.now();
     let id = clock::new_id();
     let mut tx = ctx.db().begin_write().await?;
@@ -76,8 +79,11 @@ pub async fn edit_ticket(ctx: &Ctx, input: EditTicket) -> Result<Ticket, AppErro
     if &current.seller_id != user {
         return Err(AppError::Forbidden);
     }
-    let draft = input.draft?;
+    let mut draft = input.draft?;
     current.can_be_edited_by(user, now)?;
+    // A change that does not give the face value keeps the one the listing has.
+    draft.face_value = draft.face_value.or(current.face_value);
+    check_cap(ctx.settings().resale_cap, draft.price, draft.face_value)?;
     if input
         .expected_version
         .is_some_and(|version| version != current.version)
@@ -321,6 +327,8 @@ pub async fn my_tickets(ctx: &Ctx) -> Result<MyTickets, AppError> {
 pub struct ResellTicket {
     pub ticket_id: Id,
     pub price: Price,
+    /// Used only when the original listing gave no face value (else the original's counts).
+    pub face_value: Option<Price>,
 }
 
 /// Puts a bought ticket back on sale as a new listing linked to it (`resold_from`). Only its
@@ -336,9 +344,13 @@ pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, App
     if tickets::find_owner(&mut tx, ticket_id).await?.as_ref() != Some(owner) {
         return Err(AppError::Forbidden);
     }
+    // The face value travels with the ticket: the original listing's, or what was paid for it.
+    let face_value = inherited_face_value(bought.face_value.or(input.face_value), bought.price);
+    check_cap(ctx.settings().resale_cap, price, Some(face_value))?;
     let draft = TicketDraft {
         title: Title::parse(&bought.title)?,
         price,
+        face_value: Some(face_value),
         category: bought.category,
         venue: bought.venue.clone(),
         starts_at: bought.starts_at,

@@ -4,8 +4,7 @@ use super::{Backend, Read, backend};
 use crate::domain::{Id, Order, OrderStatus, Price, Timestamp};
 use sqlx::AnyConnection;
 
-const COLUMNS: &str =
-    "id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at";
+const COLUMNS: &str = "id, buyer_id, ticket_id, status, price_cents, buyer_fee_cents, seller_fee_cents, expires_at, version, created_at";
 
 #[derive(sqlx::FromRow)]
 struct OrderRow {
@@ -16,6 +15,8 @@ struct OrderRow {
     #[sqlx(try_from = "String")]
     status: OrderStatus,
     price_cents: i64,
+    buyer_fee_cents: i64,
+    seller_fee_cents: i64,
     expires_at: i64,
     version: i64,
     created_at: i64,
@@ -29,6 +30,8 @@ impl From<OrderRow> for Order {
             ticket_id: Id::from_trusted(row.ticket_id),
             status: row.status,
             price: Price::from_stored(row.price_cents),
+            buyer_fee_cents: row.buyer_fee_cents,
+            seller_fee_cents: row.seller_fee_cents,
             expires_at: Timestamp::from_millis(row.expires_at),
             version: row.version,
             created_at: Timestamp::from_millis(row.created_at),
@@ -40,8 +43,8 @@ impl From<OrderRow> for Order {
 /// completed order: the database's own guard against double booking.
 pub async fn insert_order(conn: &mut AnyConnection, order: &Order) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "INSERT INTO orders (id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO orders (id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at, updated_at, \
+         buyer_fee_cents, seller_fee_cents) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(order.id.as_str())
     .bind(order.buyer_id.as_str())
@@ -52,6 +55,8 @@ pub async fn insert_order(conn: &mut AnyConnection, order: &Order) -> Result<(),
     .bind(order.version)
     .bind(order.created_at.millis())
     .bind(order.created_at.millis())
+    .bind(order.buyer_fee_cents)
+    .bind(order.seller_fee_cents)
     .execute(conn)
     .await?;
     Ok(())

@@ -4,14 +4,15 @@ use super::{Backend, Read, backend};
 use crate::domain::{Category, Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp};
 use sqlx::AnyConnection;
 
-const COLUMNS: &str = "id, title, price_cents, seller_id, order_id, version, category, venue, starts_at, status, \
-                       reserved_until, resold_from, created_at";
+const COLUMNS: &str = "id, title, price_cents, face_value_cents, seller_id, order_id, version, category, venue, \
+                       starts_at, status, reserved_until, resold_from, created_at";
 
 #[derive(sqlx::FromRow)]
 struct TicketRow {
     id: String,
     title: String,
     price_cents: i64,
+    face_value_cents: Option<i64>,
     seller_id: String,
     order_id: Option<String>,
     version: i64,
@@ -32,6 +33,7 @@ impl From<TicketRow> for Ticket {
             id: Id::from_trusted(row.id),
             title: row.title,
             price: Price::from_stored(row.price_cents),
+            face_value: row.face_value_cents.map(Price::from_stored),
             seller_id: Id::from_trusted(row.seller_id),
             order_id: row.order_id.map(Id::from_trusted),
             version: row.version,
@@ -55,8 +57,8 @@ pub async fn insert_ticket(
     now: Timestamp,
 ) -> Result<Ticket, sqlx::Error> {
     let row: TicketRow = sqlx::query_as(&format!(
-        "INSERT INTO tickets (id, title, price_cents, seller_id, category, venue, starts_at, resold_from, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+        "INSERT INTO tickets (id, title, price_cents, seller_id, category, venue, starts_at, resold_from, created_at, updated_at, face_value_cents) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
     ))
     .bind(id.as_str())
     .bind(draft.title.as_str())
@@ -68,6 +70,7 @@ pub async fn insert_ticket(
     .bind(resold_from.map(Id::as_str))
     .bind(now.millis())
     .bind(now.millis())
+    .bind(draft.face_value.map(Price::cents))
     .fetch_one(conn)
     .await?;
     Ok(row.into())
@@ -109,7 +112,8 @@ pub async fn update_ticket_fields(
 ) -> Result<Option<Ticket>, sqlx::Error> {
     let row: Option<TicketRow> = sqlx::query_as(&format!(
         "UPDATE tickets SET title = $1, price_cents = $2, category = $3, venue = $4, starts_at = $5, \
-         version = version + 1, updated_at = $6 WHERE id = $7 AND version = $8 RETURNING {COLUMNS}"
+         version = version + 1, updated_at = $6, face_value_cents = $9 \
+         WHERE id = $7 AND version = $8 RETURNING {COLUMNS}"
     ))
     .bind(draft.title.as_str())
     .bind(draft.price.cents())
@@ -119,6 +123,7 @@ pub async fn update_ticket_fields(
     .bind(now.millis())
     .bind(id.as_str())
     .bind(version)
+    .bind(draft.face_value.map(Price::cents))
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Ticket::from))

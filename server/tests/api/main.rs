@@ -7,6 +7,7 @@ mod fees;
 mod fuzz;
 mod hardening;
 mod helpers;
+mod ledger;
 #[path = "../support/localstripe.rs"]
 mod localstripe;
 mod mail;

@@ -450,6 +450,7 @@ pub async fn settle_payment(
             now,
         )
         .await?;
+        record_sale(&mut tx, &order, now).await?;
         queue_sale_mail(ctx, &mut tx, &order, &code).await?;
         tx.commit().await?;
         ctx.mail_queued();
@@ -501,6 +502,21 @@ async fn buyer_and_ticket(
         .await?
         .ok_or(AppError::NotFound)?;
     Ok((buyer.email, ticket))
+}
+
+/// A completed sale in the ledger: the provider holds the total, the seller's net earning is
+/// pending (in escrow), the platform has its fees.
+async fn record_sale(
+    tx: &mut sqlx::AnyConnection,
+    order: &crate::domain::Order,
+    now: Timestamp,
+) -> Result<(), AppError> {
+    let ticket = tickets::find_ticket(tx, &order.ticket_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let sale = crate::domain::ledger::sale(&ticket.seller_id, &order.amounts());
+    storage::ledger::record(tx, &sale, Some(&order.id), now).await?;
+    Ok(())
 }
 
 /// A completed sale tells the buyer (a receipt with the ticket code) and the seller.

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod charges;
 pub mod events;
+pub mod ledger;
 pub mod orders;
 pub mod outbox;
 pub mod tickets;

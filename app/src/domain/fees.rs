@@ -1,4 +1,4 @@
-//! Fees and the resale price cap (SPEC §10), as pure arithmetic on integer cents.
+//! Fees and the resale price cap (docs/RULES.md, "Fees and the resale cap"), as pure arithmetic on integer cents.
 //!
 //! A percentage has at most two decimals and is kept as hundredths of a percent (`12.5 %` is
 //! 1250), so every amount is an exact integer computation: `cents × basis points / 10,000`,

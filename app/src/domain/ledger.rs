@@ -1,4 +1,4 @@
-//! The double-entry ledger of SPEC §10, as pure rules: which entries each movement of money
+//! The double-entry ledger (docs/RULES.md, "Fees and the resale cap"), as pure rules: which entries each movement of money
 //! makes, and how balances follow from entries. Storage writes these transactions in the same
 //! database transaction as the sale, release, payout or refund that causes them; balances are
 //! always sums of entries, never counters.

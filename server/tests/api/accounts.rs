@@ -1,4 +1,4 @@
-//! Accounts a person can recover (SPEC §9): verification links, password reset, password and
+//! Accounts a person can recover (docs/RULES.md, "Accounts"): verification links, password reset, password and
 //! address changes, the list of sessions, the common-password rule and the sign-in throttle.
 
 use crate::helpers::*;

@@ -1,4 +1,4 @@
-//! Fees and the resale price cap (SPEC §10): what a buyer is shown and charged, what the order
+//! Fees and the resale price cap (docs/RULES.md, "Fees and the resale cap"): what a buyer is shown and charged, what the order
 //! keeps, and the cap on listing, editing and reselling.
 
 use crate::helpers::*;

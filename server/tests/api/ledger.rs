@@ -1,4 +1,4 @@
-//! The ledger in the database (SPEC §10): every completed sale writes one balanced transaction
+//! The ledger in the database (docs/RULES.md, "Fees and the resale cap"): every completed sale writes one balanced transaction
 //! in the same database transaction, and balances are sums of entries.
 
 use crate::helpers::*;

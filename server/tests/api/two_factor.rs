@@ -1,4 +1,4 @@
-//! Two-factor sign-in (SPEC §9): set-up, enabling with a code, codes accepted once, recovery
+//! Two-factor sign-in (docs/RULES.md, "Accounts"): set-up, enabling with a code, codes accepted once, recovery
 //! codes, turning it off. Codes are computed from the secret at the test clock's time.
 
 use crate::helpers::*;

@@ -67,6 +67,16 @@ pub struct Config {
     #[arg(long, env = "RESALE_PRICE_CAP_PERCENT", value_parser = app::domain::fees::Percent::parse)]
     pub resale_price_cap_percent: Option<app::domain::fees::Percent>,
 
+    /// How long sellers' earnings stay in escrow after the event starts (or after the sale,
+    /// for tickets without an event date) before they are paid out; 0 pays at once.
+    #[arg(long, env = "PAYOUT_DELAY", default_value = "2d", value_parser = app::domain::duration::parse_delay)]
+    pub payout_delay: i64,
+
+    /// How often the payout job looks for money to release and send besides when this node
+    /// sells or connects an account; 0 turns the job off (tests run it by hand).
+    #[arg(long, env = "PAYOUT_POLL", default_value = "1m", value_parser = parse_duration)]
+    pub payout_poll: i64,
+
     /// Open connections at most; 0 means as many as the process's file limit allows (always
     /// kept below it).
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 0)]
@@ -169,6 +179,8 @@ impl Config {
             buyer_fee_percent: Default::default(),
             seller_fee_percent: Default::default(),
             resale_price_cap_percent: None,
+            payout_delay: 2 * 86_400_000,
+            payout_poll: 60_000,
             header_timeout: 15_000,
             log: "info".to_string(),
             site_root: "target/site".to_string(),
@@ -213,6 +225,7 @@ impl Config {
                 seller: self.seller_fee_percent,
             },
             resale_cap: self.resale_price_cap_percent,
+            payout_delay_ms: self.payout_delay,
             stripe_webhook_secret: self
                 .stripe_webhook_secret
                 .clone()

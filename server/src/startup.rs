@@ -60,8 +60,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     sweeper: tokio::task::JoinHandle<()>,
-    /// The mail worker, unless `MAIL_POLL` is 0.
-    mailer: Option<tokio::task::JoinHandle<()>>,
+    /// The mail worker (unless `MAIL_POLL` is 0) and the payout job (unless `PAYOUT_POLL` is 0).
+    workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
@@ -126,12 +126,19 @@ impl Application {
             std::time::Duration::from_secs(1),
         ));
 
-        let mailer = (config.mail_poll > 0).then(|| {
-            tokio::spawn(app::ssr::services::mail::run_mail_worker(
+        let mut workers = Vec::new();
+        if config.mail_poll > 0 {
+            workers.push(tokio::spawn(app::ssr::services::mail::run_mail_worker(
                 app::ssr::Ctx::system(&state),
                 std::time::Duration::from_millis(config.mail_poll as u64),
-            ))
-        });
+            )));
+        }
+        if config.payout_poll > 0 {
+            workers.push(tokio::spawn(app::ssr::services::payouts::run_payout_job(
+                app::ssr::Ctx::system(&state),
+                std::time::Duration::from_millis(config.payout_poll as u64),
+            )));
+        }
 
         let router = router(
             state.clone(),
@@ -145,7 +152,7 @@ impl Application {
             router,
             state,
             sweeper,
-            mailer,
+            workers,
         })
     }
 
@@ -170,7 +177,7 @@ impl Application {
             router,
             state,
             sweeper,
-            mailer,
+            workers,
         } = self;
         crate::serve::serve(listener, router, limits, shutdown).await;
         // Payments under way finish before the database closes.
@@ -180,8 +187,8 @@ impl Application {
         )
         .await;
         sweeper.abort();
-        if let Some(mailer) = mailer {
-            mailer.abort();
+        for worker in workers {
+            worker.abort();
         }
         state.db.close().await;
         Ok(())

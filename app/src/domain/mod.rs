@@ -14,6 +14,7 @@ pub mod mail;
 pub mod money;
 pub mod order;
 pub mod password;
+pub mod payout;
 pub mod text;
 pub mod ticket;
 pub mod time;

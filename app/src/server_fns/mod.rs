@@ -6,10 +6,12 @@ pub mod account;
 pub mod auth;
 pub mod orders;
 pub mod payments;
+pub mod payouts;
 pub mod tickets;
 
 pub use account::*;
 pub use auth::*;
 pub use orders::*;
 pub use payments::*;
+pub use payouts::*;
 pub use tickets::*;

@@ -105,6 +105,12 @@ impl Ctx {
         self.app.mail_queued.notify_one();
     }
 
+    /// Wakes this node's payout job: call it after committing a change that may make money
+    /// payable now.
+    pub fn payouts_due(&self) {
+        self.app.payouts_due.notify_one();
+    }
+
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }

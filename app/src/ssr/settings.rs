@@ -20,6 +20,9 @@ pub struct Settings {
     pub fees: crate::domain::fees::Fees,
     /// The most a listing may ask, as a share of its face value (`RESALE_PRICE_CAP_PERCENT`).
     pub resale_cap: Option<crate::domain::fees::Percent>,
+    /// How long a seller's earning stays in escrow after the event starts (or after the sale,
+    /// without an event date), in milliseconds (`PAYOUT_DELAY`).
+    pub payout_delay_ms: i64,
     /// Signs Stripe's webhook deliveries (`STRIPE_WEBHOOK_SECRET`); without it the webhook
     /// endpoint refuses every delivery.
     pub stripe_webhook_secret: Option<Secret>,
@@ -56,6 +59,7 @@ impl std::fmt::Debug for Settings {
             .field("order_rate_limit", &self.order_rate_limit)
             .field("fees", &self.fees)
             .field("resale_cap", &self.resale_cap)
+            .field("payout_delay_ms", &self.payout_delay_ms)
             .field(
                 "stripe_webhook_secret",
                 &self.stripe_webhook_secret.as_ref().map(|_| "set"),
@@ -94,6 +98,7 @@ impl Default for Settings {
             order_rate_limit: 30,
             fees: Default::default(),
             resale_cap: None,
+            payout_delay_ms: 2 * 86_400_000,
             stripe_webhook_secret: None,
         }
     }

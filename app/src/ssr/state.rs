@@ -20,6 +20,9 @@ pub struct AppState {
     pub mailer: Arc<super::mail::Mailer>,
     /// Wakes this node's mail worker when a service has queued mail.
     pub mail_queued: Arc<tokio::sync::Notify>,
+    /// Wakes this node's payout job when earnings may have become payable (a sale with no
+    /// escrow left, an account just connected).
+    pub payouts_due: Arc<tokio::sync::Notify>,
     /// Payments being charged and settled right now, detached from the requests that began them.
     pub payments: Arc<super::services::payments::InFlightPayments>,
     pub browse_cache: Arc<super::services::tickets::BrowseCache>,
@@ -47,6 +50,7 @@ impl AppState {
             gateway: Arc::new(gateway),
             mailer: Arc::new(mailer),
             mail_queued: Arc::default(),
+            payouts_due: Arc::default(),
             payments: Arc::default(),
             clock,
             browse_cache: Arc::default(),

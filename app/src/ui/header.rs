@@ -28,6 +28,7 @@ pub fn Header() -> impl IntoView {
                             Ok(Some(current)) => view! {
                                 <a href="/tickets/mine">"My tickets"</a>
                                 <a href="/orders">"My orders"</a>
+                                <a href="/payouts">"Payouts"</a>
                                 <a href="/account" class="whoami" data-testid="current-user">{current.email}</a>
                                 <ActionForm action=account.sign_out attr:class="inline">
                                     <button type="submit" class="link-button">"Sign out"</button>

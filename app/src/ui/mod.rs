@@ -12,6 +12,7 @@ mod my_tickets;
 mod new_ticket;
 mod not_found;
 mod orders;
+mod payouts;
 mod ticket_form;
 mod ticket_page;
 
@@ -158,6 +159,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/auth/forgot") view=auth::ForgotPage ssr=SsrMode::Async />
                 <Route path=path!("/auth/reset") view=auth::ResetPage ssr=SsrMode::Async />
                 <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
+                <Route path=path!("/payouts") view=payouts::PayoutsPage ssr=SsrMode::Async />
             </Routes>
         </main>
         <footer class="site-footer">

@@ -6,6 +6,7 @@
 mod extract;
 mod orders;
 mod payments;
+mod payouts;
 mod tickets;
 mod users;
 
@@ -60,6 +61,8 @@ pub fn router() -> Router<AppState> {
             get(orders::get_order).delete(orders::cancel_order),
         )
         .route("/payments", post(payments::pay_order))
+        .route("/payouts", get(payouts::overview))
+        .route("/payouts/account", post(payouts::connect_account))
         .route(
             "/webhooks/stripe",
             post(payments::stripe_webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),

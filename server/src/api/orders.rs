@@ -50,7 +50,7 @@ impl OrderJson {
 }
 
 /// Cents as a JSON number in major units (`0`, `2.05`).
-fn money(cents: i64) -> Value {
+pub(super) fn money(cents: i64) -> Value {
     Price::from_stored(cents).to_json()
 }
 

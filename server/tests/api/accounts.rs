@@ -15,24 +15,6 @@ async fn signed_up(app: &TestApp) -> (Client, String, Vec<Mail>) {
     (client, email, mail)
 }
 
-/// The token in the newest link of `kind` ("verify" or "reset") sent to `to`.
-async fn token_sent(app: &TestApp, to: &str, kind: &str) -> String {
-    let mail = app.mailbox().await;
-    let link = mail
-        .iter()
-        .rev()
-        .filter(|m| m.to == to)
-        .find_map(|m| {
-            m.text
-                .split_whitespace()
-                .find(|w| w.contains(&format!("/auth/{kind}?token=")))
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| panic!("no {kind} link to {to} in {mail:#?}"));
-    assert!(link.starts_with(&app.address), "{link}");
-    link.split("token=").nth(1).unwrap().to_string()
-}
-
 async fn post(app: &TestApp, client: &Client, path: &str, body: Value) -> reqwest::Response {
     app.post_json(client, path, &body).await
 }

@@ -159,6 +159,8 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
         Just("/api/orders".to_string()),
         segment(ids.clone()).prop_map(|id| format!("/api/orders/{id}")),
         Just("/api/payments".to_string()),
+        Just("/api/payouts".to_string()),
+        Just("/api/payouts/account".to_string()),
         Just("/api/webhooks/stripe".to_string()),
         segment(ids).prop_map(|s| format!("/api/{s}")),
         prop::sample::select(vec![
@@ -193,6 +195,8 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
             "two_factor_enable",
             "take_recovery_codes",
             "two_factor_disable",
+            "payouts_overview",
+            "connect_payout_account",
         ])
         .prop_map(|name| format!("/_fn/{name}")),
     ];

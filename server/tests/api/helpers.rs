@@ -62,6 +62,7 @@ pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     // (`deliver_mail`), never by a worker racing the test.
     config.mail_dir = dir.path().join("mail").display().to_string();
     config.mail_poll = 0;
+    config.payout_poll = 0;
     config.site_addr = "127.0.0.1:0".parse().expect("address");
     configure(&mut config);
     start(config, dir, Arc::new(ManualClock::starting_now())).await
@@ -290,6 +291,42 @@ impl TestApp {
 }
 
 /// Asserts the status and that the body is exactly the error envelope with these entries.
+/// The token in the newest link of `kind` ("verify" or "reset") sent to `to`.
+pub async fn token_sent(app: &TestApp, to: &str, kind: &str) -> String {
+    let mail = app.mailbox().await;
+    let link = mail
+        .iter()
+        .rev()
+        .filter(|m| m.to == to)
+        .find_map(|m| {
+            m.text
+                .split_whitespace()
+                .find(|w| w.contains(&format!("/auth/{kind}?token=")))
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| panic!("no {kind} link to {to} in {mail:#?}"));
+    assert!(link.starts_with(&app.address), "{link}");
+    link.split("token=").nth(1).unwrap().to_string()
+}
+
+impl TestApp {
+    /// A new account whose address is verified by following the mailed link, signed in on a
+    /// client of its own: (client, email, user id).
+    pub async fn verified_user(&self) -> (Client, String, String) {
+        let (client, email) = self.signed_in_user().await;
+        let token = token_sent(self, &email, "verify").await;
+        let verified = self
+            .post_json(&client, "/api/users/verify", &json!({ "token": token }))
+            .await;
+        assert_eq!(verified.status(), StatusCode::OK, "verification");
+        let id = self.current_user(&client).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (client, email, id)
+    }
+}
+
 pub async fn assert_errors(response: Response, status: StatusCode, errors: Value) {
     assert_eq!(response.status(), status, "status");
     let content_type = response

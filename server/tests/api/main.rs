@@ -14,6 +14,7 @@ mod mail;
 mod nodes;
 mod orders;
 mod payments;
+mod payouts;
 #[path = "../support/recorded_stripe.rs"]
 mod recorded_stripe;
 mod reservations;

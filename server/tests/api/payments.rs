@@ -10,7 +10,7 @@ use futures::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
 
-const WEBHOOK_SECRET: &str = "whsec_test_ticketing";
+pub(crate) const WEBHOOK_SECRET: &str = "whsec_test_ticketing";
 
 /// A seller's ticket at 20.00 reserved by a buyer: returns the buyer's client, the order and the ticket id.
 async fn reserved_order(app: &TestApp) -> (Client, Value, String) {
@@ -581,7 +581,7 @@ async fn webhooks_are_refused_when_no_secret_is_configured() {
     .await;
 }
 
-async fn deliver_signed(app: &TestApp, event: Value) -> reqwest::Response {
+pub(crate) async fn deliver_signed(app: &TestApp, event: Value) -> reqwest::Response {
     let body = event.to_string();
     deliver(
         app,

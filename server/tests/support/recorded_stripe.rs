@@ -20,6 +20,7 @@ pub struct Seen {
     pub idempotency_key: Option<String>,
     pub authorization: Option<String>,
     pub body: String,
+    pub query: Option<String>,
 }
 
 #[derive(Clone, Default)]
@@ -27,6 +28,9 @@ pub struct Recorder {
     pub seen: Arc<Mutex<Vec<Seen>>>,
     /// When set, payment calls wait at the gate until the test lets them through.
     pub gate: Option<Arc<Gate>>,
+    /// When set, transfers are refused as Stripe refuses one to an account that cannot receive
+    /// them.
+    pub refuse_transfers: bool,
 }
 
 /// Holds payment calls (`POST /v1/payment_intents`) until released: a provider that answers
@@ -67,6 +71,7 @@ async fn stripe_replay(
         idempotency_key: header("idempotency-key"),
         authorization: header("authorization"),
         body,
+        query: uri.query().map(str::to_string),
     });
     if let Some(gate) = &recorder.gate
         && method == Method::POST
@@ -77,7 +82,21 @@ async fn stripe_replay(
             permit.forget();
         }
     }
+    if recorder.refuse_transfers && method == Method::POST && uri.path() == "/v1/transfers" {
+        return (
+            StatusCode::BAD_REQUEST,
+            [("content-type", "application/json")],
+            include_str!("../recorded/transfer_refused.json"),
+        );
+    }
     let json = match (method.as_str(), uri.path()) {
+        ("POST", "/v1/accounts") => include_str!("../recorded/account_created.json"),
+        ("POST", "/v1/account_links") => include_str!("../recorded/account_link.json"),
+        ("GET", "/v1/accounts/acct_1ReCoRdEdSeLLeR") => {
+            include_str!("../recorded/account_ready.json")
+        }
+        ("POST", "/v1/transfers") => include_str!("../recorded/transfer.json"),
+        ("GET", "/v1/transfers") => include_str!("../recorded/transfer_list_empty.json"),
         ("POST", "/v1/payment_methods") => include_str!("../recorded/payment_method.json"),
         ("POST", "/v1/payment_intents") => {
             include_str!("../recorded/payment_intent_succeeded.json")
@@ -99,6 +118,15 @@ async fn stripe_replay(
 
 pub async fn recording_stripe() -> (String, Recorder) {
     serve_recorder(Recorder::default()).await
+}
+
+/// A recording Stripe that refuses every transfer.
+pub async fn refusing_stripe() -> (String, Recorder) {
+    serve_recorder(Recorder {
+        refuse_transfers: true,
+        ..Recorder::default()
+    })
+    .await
 }
 
 /// A recording Stripe whose payment calls wait at the returned gate.

@@ -143,6 +143,58 @@ pub fn late_payment_refunded(
         .action("Browse tickets", url)
 }
 
+/// To a seller whose available balance was sent to their payout account.
+pub fn payout_sent(to: &str, amount_cents: i64, currency: &str, url: &str) -> Letter {
+    let amount = format_money(amount_cents, currency);
+    Letter::new("payout_sent", to, format!("Payout sent: {amount}"))
+        .text(
+            "We have sent your available earnings to your payout account. Your bank usually \
+             shows the money within a few working days.",
+        )
+        .fact("Amount", amount)
+        .action("See your payouts", url)
+}
+
+/// To a buyer whose paid order was refunded in full.
+pub fn order_refunded(
+    to: &str,
+    title: &str,
+    amount_cents: i64,
+    currency: &str,
+    reason: &str,
+    url: &str,
+) -> Letter {
+    Letter::new("order_refunded", to, format!("Refunded: {title}"))
+        .text(format!(
+            "Your order for “{title}” has been refunded in full and its ticket code no longer \
+             admits anyone. Your bank shows the money within a few days."
+        ))
+        .fact("Refunded", format_money(amount_cents, currency))
+        .fact("Reason", reason)
+        .action("Browse tickets", url)
+}
+
+/// To the seller of a sale that was refunded: the earning is reversed and the ticket is on sale
+/// again.
+pub fn sale_refunded(
+    to: &str,
+    title: &str,
+    earning_cents: i64,
+    currency: &str,
+    reason: &str,
+    url: &str,
+) -> Letter {
+    Letter::new("sale_refunded", to, format!("Sale refunded: {title}"))
+        .text(format!(
+            "The sale of your ticket “{title}” was refunded to the buyer, so its earning is \
+             reversed. The ticket is on sale again at its current price; you can edit or \
+             withdraw the listing."
+        ))
+        .fact("Earning reversed", format_money(earning_cents, currency))
+        .fact("Reason", reason)
+        .action("See your payouts", url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,7 @@ pub mod stripe;
 pub mod test_mode;
 pub mod webhook;
 
+use crate::domain::payout::ProviderAccount;
 use std::future::Future;
 
 /// What to charge, and the key that makes repeating the request harmless.
@@ -58,6 +59,20 @@ pub struct CheckoutRequest {
     pub cancel_url: String,
 }
 
+/// A transfer of a seller's earnings to their connected account.
+#[derive(Debug, Clone)]
+pub struct TransferRequest {
+    pub amount_cents: i64,
+    pub currency: String,
+    /// The connected account (`acct_…`).
+    pub destination: String,
+    /// The same for every attempt of one payout.
+    pub idempotency_key: String,
+    /// Names the payout at the provider, so a transfer can be found again after the
+    /// idempotency key has expired there.
+    pub transfer_group: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum GatewayError {
     /// The token is not one this gateway accepts (a client error, not a decline).
@@ -70,6 +85,10 @@ pub enum GatewayError {
     /// call is unknown.
     #[error("payment provider error: {0:#}")]
     Provider(anyhow::Error),
+    /// The provider answered and said no (an account that cannot receive transfers, a balance
+    /// too low): nothing happened, and trying again unchanged will not help.
+    #[error("refused by the payment provider: {0}")]
+    Refused(String),
 }
 
 /// Everything the application asks of a payment provider.
@@ -102,6 +121,44 @@ pub trait PaymentGateway: Send + Sync {
         &self,
         session_id: &str,
     ) -> impl Future<Output = Result<CheckoutState, GatewayError>> + Send;
+}
+
+/// Stripe Connect: sellers' payout accounts and the transfers that pay them.
+pub trait PayoutGateway: Send + Sync {
+    /// Creates a payout account for `user_id` (an Express account at Stripe; a simulated one
+    /// in test mode). Repeating it for the same user returns the same account.
+    fn create_payout_account(
+        &self,
+        user_id: &str,
+        email: &str,
+    ) -> impl Future<Output = Result<String, GatewayError>> + Send;
+
+    /// A one-time onboarding link for `account`; the provider sends the seller back to
+    /// `return_url`, or to `refresh_url` when the link has expired.
+    fn payout_account_link(
+        &self,
+        account: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> impl Future<Output = Result<String, GatewayError>> + Send;
+
+    /// What the provider says about `account` now.
+    fn fetch_payout_account(
+        &self,
+        account: &str,
+    ) -> impl Future<Output = Result<ProviderAccount, GatewayError>> + Send;
+
+    /// Sends money to a connected account; returns the transfer id.
+    fn transfer(
+        &self,
+        request: &TransferRequest,
+    ) -> impl Future<Output = Result<String, GatewayError>> + Send;
+
+    /// The transfer made for `transfer_group`, if there is one.
+    fn find_transfer(
+        &self,
+        transfer_group: &str,
+    ) -> impl Future<Output = Result<Option<String>, GatewayError>> + Send;
 }
 
 /// The active gateway.
@@ -152,6 +209,60 @@ impl PaymentGateway for Gateway {
         match self {
             Gateway::Test(gateway) => gateway.fetch_checkout(session_id).await,
             Gateway::Stripe(gateway) => gateway.fetch_checkout(session_id).await,
+        }
+    }
+}
+
+impl PayoutGateway for Gateway {
+    async fn create_payout_account(
+        &self,
+        user_id: &str,
+        email: &str,
+    ) -> Result<String, GatewayError> {
+        match self {
+            Gateway::Test(gateway) => gateway.create_payout_account(user_id, email).await,
+            Gateway::Stripe(gateway) => gateway.create_payout_account(user_id, email).await,
+        }
+    }
+
+    async fn payout_account_link(
+        &self,
+        account: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<String, GatewayError> {
+        match self {
+            Gateway::Test(gateway) => {
+                gateway
+                    .payout_account_link(account, refresh_url, return_url)
+                    .await
+            }
+            Gateway::Stripe(gateway) => {
+                gateway
+                    .payout_account_link(account, refresh_url, return_url)
+                    .await
+            }
+        }
+    }
+
+    async fn fetch_payout_account(&self, account: &str) -> Result<ProviderAccount, GatewayError> {
+        match self {
+            Gateway::Test(gateway) => gateway.fetch_payout_account(account).await,
+            Gateway::Stripe(gateway) => gateway.fetch_payout_account(account).await,
+        }
+    }
+
+    async fn transfer(&self, request: &TransferRequest) -> Result<String, GatewayError> {
+        match self {
+            Gateway::Test(gateway) => gateway.transfer(request).await,
+            Gateway::Stripe(gateway) => gateway.transfer(request).await,
+        }
+    }
+
+    async fn find_transfer(&self, transfer_group: &str) -> Result<Option<String>, GatewayError> {
+        match self {
+            Gateway::Test(gateway) => gateway.find_transfer(transfer_group).await,
+            Gateway::Stripe(gateway) => gateway.find_transfer(transfer_group).await,
         }
     }
 }

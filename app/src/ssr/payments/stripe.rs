@@ -8,8 +8,9 @@
 
 use super::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
-    PaymentGateway,
+    PaymentGateway, PayoutGateway, TransferRequest,
 };
+use crate::domain::payout::ProviderAccount;
 use std::collections::HashMap;
 use stripe::{IdempotencyKey, RequestStrategy, StripeError, StripeRequest};
 use stripe_checkout::CheckoutSessionMode;
@@ -61,6 +62,107 @@ struct PaymentMethodFromToken<'a> {
 #[derive(serde::Serialize)]
 struct TokenCard<'a> {
     token: &'a str,
+}
+
+/// `POST /v1/accounts`: an Express account that can receive transfers.
+#[derive(serde::Serialize)]
+struct CreateAccount<'a> {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    email: &'a str,
+    capabilities: AccountCapabilities,
+    metadata: AccountMetadata<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct AccountCapabilities {
+    transfers: Requested,
+}
+
+#[derive(serde::Serialize)]
+struct Requested {
+    requested: bool,
+}
+
+#[derive(serde::Serialize)]
+struct AccountMetadata<'a> {
+    user_id: &'a str,
+}
+
+/// `POST /v1/account_links`.
+#[derive(serde::Serialize)]
+struct CreateAccountLink<'a> {
+    account: &'a str,
+    refresh_url: &'a str,
+    return_url: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Debug, miniserde::Deserialize)]
+struct LinkAnswer {
+    url: String,
+}
+
+/// The fields of an Account that decide its status.
+#[derive(Debug, miniserde::Deserialize)]
+struct AccountAnswer {
+    capabilities: Option<CapabilitiesAnswer>,
+    details_submitted: Option<bool>,
+    requirements: Option<RequirementsAnswer>,
+}
+
+#[derive(Debug, miniserde::Deserialize)]
+struct CapabilitiesAnswer {
+    transfers: Option<String>,
+}
+
+#[derive(Debug, miniserde::Deserialize)]
+struct RequirementsAnswer {
+    disabled_reason: Option<String>,
+}
+
+impl AccountAnswer {
+    fn provider_account(&self) -> ProviderAccount {
+        ProviderAccount {
+            transfers_active: self
+                .capabilities
+                .as_ref()
+                .and_then(|c| c.transfers.as_deref())
+                == Some("active"),
+            details_submitted: self.details_submitted.unwrap_or(false),
+            disabled_reason: self
+                .requirements
+                .as_ref()
+                .and_then(|r| r.disabled_reason.clone()),
+        }
+    }
+}
+
+/// `POST /v1/transfers`.
+#[derive(serde::Serialize)]
+struct CreateTransfer<'a> {
+    amount: i64,
+    currency: &'a str,
+    destination: &'a str,
+    transfer_group: &'a str,
+    metadata: TransferMetadata<'a>,
+}
+
+#[derive(serde::Serialize)]
+struct TransferMetadata<'a> {
+    payout: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct ListTransfers<'a> {
+    transfer_group: &'a str,
+    limit: u8,
+}
+
+#[derive(Debug, miniserde::Deserialize)]
+struct TransferList {
+    data: Vec<IdAnswer>,
 }
 
 pub struct StripeGateway {
@@ -132,6 +234,24 @@ fn decline_message(err: &StripeError) -> Option<String> {
                     .clone()
                     .unwrap_or_else(|| "Your card was declined.".to_string())
             })
+        }
+        _ => None,
+    }
+}
+
+/// Stripe answered with an error about the request itself (4xx other than a rate limit or an
+/// idempotency conflict): nothing was made, and the same request will fail the same way.
+fn refusal(err: &StripeError) -> Option<String> {
+    match err {
+        StripeError::Stripe(details, status)
+            if (400..500).contains(status) && ![409, 429].contains(status) =>
+        {
+            Some(
+                details
+                    .message
+                    .clone()
+                    .unwrap_or_else(|| format!("Stripe refused the request ({status})")),
+            )
         }
         _ => None,
     }
@@ -291,5 +411,106 @@ impl PaymentGateway for StripeGateway {
                 _ => CheckoutState::Open,
             },
         )
+    }
+}
+
+impl PayoutGateway for StripeGateway {
+    async fn create_payout_account(
+        &self,
+        user_id: &str,
+        email: &str,
+    ) -> Result<String, GatewayError> {
+        let form = CreateAccount {
+            kind: "express",
+            email,
+            capabilities: AccountCapabilities {
+                transfers: Requested { requested: true },
+            },
+            metadata: AccountMetadata { user_id },
+        };
+        let account: IdAnswer = RequestBuilder::new(StripeMethod::Post, "/accounts")
+            .form(&form)
+            .customize::<IdAnswer>()
+            .request_strategy(key(&format!("ticketing-account-{user_id}"))?)
+            .send(&self.client)
+            .await
+            .map_err(provider)?;
+        Ok(account.id)
+    }
+
+    async fn payout_account_link(
+        &self,
+        account: &str,
+        refresh_url: &str,
+        return_url: &str,
+    ) -> Result<String, GatewayError> {
+        let form = CreateAccountLink {
+            account,
+            refresh_url,
+            return_url,
+            kind: "account_onboarding",
+        };
+        let link: LinkAnswer = RequestBuilder::new(StripeMethod::Post, "/account_links")
+            .form(&form)
+            .customize::<LinkAnswer>()
+            .send(&self.client)
+            .await
+            .map_err(provider)?;
+        Ok(link.url)
+    }
+
+    async fn fetch_payout_account(&self, account: &str) -> Result<ProviderAccount, GatewayError> {
+        if !account.starts_with("acct_")
+            || !account
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        {
+            return Err(GatewayError::Refused(format!(
+                "`{account}` is not a Stripe account id"
+            )));
+        }
+        let answer: AccountAnswer =
+            RequestBuilder::new(StripeMethod::Get, format!("/accounts/{account}"))
+                .customize::<AccountAnswer>()
+                .send(&self.client)
+                .await
+                .map_err(provider)?;
+        Ok(answer.provider_account())
+    }
+
+    async fn transfer(&self, request: &TransferRequest) -> Result<String, GatewayError> {
+        let form = CreateTransfer {
+            amount: request.amount_cents,
+            currency: &request.currency,
+            destination: &request.destination,
+            transfer_group: &request.transfer_group,
+            metadata: TransferMetadata {
+                payout: &request.transfer_group,
+            },
+        };
+        let transfer: IdAnswer = RequestBuilder::new(StripeMethod::Post, "/transfers")
+            .form(&form)
+            .customize::<IdAnswer>()
+            .request_strategy(key(&request.idempotency_key)?)
+            .send(&self.client)
+            .await
+            .map_err(|err| match refusal(&err) {
+                Some(message) => GatewayError::Refused(message),
+                None => provider(err),
+            })?;
+        Ok(transfer.id)
+    }
+
+    async fn find_transfer(&self, transfer_group: &str) -> Result<Option<String>, GatewayError> {
+        let list: TransferList = RequestBuilder::new(StripeMethod::Get, "/transfers")
+            .query(&ListTransfers {
+                transfer_group,
+                limit: 1,
+            })
+            .customize::<TransferList>()
+            .send(&self.client)
+            .await
+            .map_err(provider)?;
+        Ok(list.data.into_iter().next().map(|t| t.id))
     }
 }

@@ -4,8 +4,9 @@
 
 use super::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutSession, CheckoutState, GatewayError,
-    PaymentGateway,
+    PaymentGateway, PayoutGateway, TransferRequest,
 };
+use crate::domain::payout::ProviderAccount;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
@@ -34,12 +35,53 @@ pub struct TestGateway {
     charges: Mutex<HashMap<String, ChargeOutcome>>,
     /// Idempotency key → refund id.
     refunds: Mutex<HashMap<String, String>>,
+    /// Idempotency key → the transfer first made for it.
+    transfers: Mutex<HashMap<String, Transfer>>,
+    /// What the next transfers do, for tests of failures (empty: they succeed).
+    script: Mutex<Vec<TransferStep>>,
+}
+
+/// A simulated transfer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub id: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub destination: String,
+    pub transfer_group: String,
+}
+
+/// How one scripted transfer call goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TransferStep {
+    /// The transfer is made but its answer never arrives (as with a crash, or a connection
+    /// that drops, between the provider's call and our record).
+    LoseAnswer,
+    /// The provider cannot be reached; nothing is made.
+    Unreachable,
+    /// The provider refuses it with this message; nothing is made.
+    Refuse(String),
 }
 
 impl TestGateway {
     /// How many distinct refunds were issued (tests check that late money is refunded once).
     pub fn refund_count(&self) -> usize {
         self.refunds.lock().map(|r| r.len()).unwrap_or(0)
+    }
+
+    /// Every distinct transfer made, in no particular order.
+    pub fn transfers(&self) -> Vec<Transfer> {
+        self.transfers
+            .lock()
+            .map(|t| t.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The next transfer calls go as `steps` say, in order; later ones succeed.
+    pub fn script_transfers(&self, steps: Vec<TransferStep>) {
+        if let Ok(mut script) = self.script.lock() {
+            *script = steps;
+        }
     }
 
     /// How many distinct payments were attempted.
@@ -102,6 +144,88 @@ impl PaymentGateway for TestGateway {
 
     async fn fetch_checkout(&self, _session_id: &str) -> Result<CheckoutState, GatewayError> {
         Err(GatewayError::Unsupported)
+    }
+}
+
+fn poisoned<T>(_: T) -> GatewayError {
+    GatewayError::Provider(anyhow::anyhow!("poisoned"))
+}
+
+impl PayoutGateway for TestGateway {
+    async fn create_payout_account(
+        &self,
+        user_id: &str,
+        _email: &str,
+    ) -> Result<String, GatewayError> {
+        // The same user always gets the same simulated account, as with Stripe's idempotency.
+        let simple: String = user_id
+            .chars()
+            .filter(char::is_ascii_alphanumeric)
+            .collect();
+        Ok(format!("acct_test_{simple}"))
+    }
+
+    async fn payout_account_link(
+        &self,
+        _account: &str,
+        _refresh_url: &str,
+        _return_url: &str,
+    ) -> Result<String, GatewayError> {
+        // Simulated accounts are ready at once: there is no onboarding to link to.
+        Err(GatewayError::Unsupported)
+    }
+
+    async fn fetch_payout_account(&self, _account: &str) -> Result<ProviderAccount, GatewayError> {
+        Ok(ProviderAccount {
+            transfers_active: true,
+            details_submitted: true,
+            disabled_reason: None,
+        })
+    }
+
+    async fn transfer(&self, request: &TransferRequest) -> Result<String, GatewayError> {
+        let step = {
+            let mut script = self.script.lock().map_err(poisoned)?;
+            (!script.is_empty()).then(|| script.remove(0))
+        };
+        match step {
+            Some(TransferStep::Unreachable) => {
+                return Err(GatewayError::Provider(anyhow::anyhow!(
+                    "test mode: the provider is unreachable"
+                )));
+            }
+            Some(TransferStep::Refuse(message)) => return Err(GatewayError::Refused(message)),
+            Some(TransferStep::LoseAnswer) | None => {}
+        }
+        let transfer = self
+            .transfers
+            .lock()
+            .map_err(poisoned)?
+            .entry(request.idempotency_key.clone())
+            .or_insert_with(|| Transfer {
+                id: test_id("tr"),
+                amount_cents: request.amount_cents,
+                currency: request.currency.clone(),
+                destination: request.destination.clone(),
+                transfer_group: request.transfer_group.clone(),
+            })
+            .clone();
+        if step == Some(TransferStep::LoseAnswer) {
+            return Err(GatewayError::Provider(anyhow::anyhow!(
+                "test mode: the transfer was made but its answer was lost"
+            )));
+        }
+        Ok(transfer.id)
+    }
+
+    async fn find_transfer(&self, transfer_group: &str) -> Result<Option<String>, GatewayError> {
+        Ok(self
+            .transfers
+            .lock()
+            .map_err(poisoned)?
+            .values()
+            .find(|t| t.transfer_group == transfer_group)
+            .map(|t| t.id.clone()))
     }
 }
 

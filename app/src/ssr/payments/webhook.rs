@@ -111,6 +111,12 @@ pub enum EventKind {
         charge: ChargeRef,
         refund_id: String,
     },
+    /// `account.updated`: a seller's connected account changed (onboarding finished, or the
+    /// provider restricted it).
+    AccountUpdated {
+        account: String,
+        state: crate::domain::payout::ProviderAccount,
+    },
     /// Anything else, including a checkout completed without payment.
     Ignored,
 }
@@ -169,6 +175,18 @@ pub fn decode(body: &[u8]) -> Result<WebhookEvent, DecodeError> {
             refund_id: text(&object["refunds"]["data"][0]["id"])
                 .unwrap_or_else(|| "refunded at Stripe".to_string()),
         },
+        "account.updated" => match text(&object["id"]) {
+            Some(account) => EventKind::AccountUpdated {
+                account,
+                state: crate::domain::payout::ProviderAccount {
+                    transfers_active: object["capabilities"]["transfers"].as_str()
+                        == Some("active"),
+                    details_submitted: object["details_submitted"].as_bool().unwrap_or(false),
+                    disabled_reason: text(&object["requirements"]["disabled_reason"]),
+                },
+            },
+            None => EventKind::Ignored,
+        },
         _ => EventKind::Ignored,
     };
     Ok(WebhookEvent {
@@ -221,6 +239,18 @@ mod tests {
                     stripe_id: Some("cs_1".into())
                 },
                 payment_intent: "pi_4".into()
+            }
+        );
+        let account = br#"{"id":"evt_6","type":"account.updated","data":{"object":{"id":"acct_1","capabilities":{"transfers":"active"},"details_submitted":true,"requirements":{"disabled_reason":null}}}}"#;
+        assert_eq!(
+            decode(account).unwrap().kind,
+            EventKind::AccountUpdated {
+                account: "acct_1".into(),
+                state: crate::domain::payout::ProviderAccount {
+                    transfers_active: true,
+                    details_submitted: true,
+                    disabled_reason: None,
+                },
             }
         );
         let refunded = br#"{"id":"evt_5","type":"charge.refunded","data":{"object":{"payment_intent":"pi_5","refunds":{"data":[{"id":"re_5"}]}}}}"#;

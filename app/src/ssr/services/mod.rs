@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod mail;
 pub mod orders;
 pub mod payments;
+pub mod payouts;
+pub mod refunds;
 pub mod tickets;
 pub mod two_factor;
 pub mod users;

@@ -58,7 +58,7 @@ fn charge_payload(charge: &Charge) -> serde_json::Value {
 }
 
 /// Appends `event_type` with the charge as it now stands, in the caller's transaction.
-async fn append_charge_event(
+pub(super) async fn append_charge_event(
     conn: &mut sqlx::AnyConnection,
     charge_id: &Id,
     event_type: &str,
@@ -450,10 +450,11 @@ pub async fn settle_payment(
             now,
         )
         .await?;
-        record_sale(&mut tx, &order, now).await?;
+        record_sale(ctx, &mut tx, &order).await?;
         queue_sale_mail(ctx, &mut tx, &order, &code).await?;
         tx.commit().await?;
         ctx.mail_queued();
+        ctx.payouts_due();
         return Ok(Settled::Paid(paid));
     }
 
@@ -504,19 +505,16 @@ async fn buyer_and_ticket(
     Ok((buyer.email, ticket))
 }
 
-/// A completed sale in the ledger: the provider holds the total, the seller's net earning is
-/// pending (in escrow), the platform has its fees.
+/// A completed sale in the ledger, and the seller's earning in escrow.
 async fn record_sale(
+    ctx: &Ctx,
     tx: &mut sqlx::AnyConnection,
     order: &crate::domain::Order,
-    now: Timestamp,
 ) -> Result<(), AppError> {
     let ticket = tickets::find_ticket(tx, &order.ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    let sale = crate::domain::ledger::sale(&ticket.seller_id, &order.amounts());
-    storage::ledger::record(tx, &sale, Some(&order.id), now).await?;
-    Ok(())
+    super::payouts::record_sale(ctx, tx, order, &ticket).await
 }
 
 /// A completed sale tells the buyer (a receipt with the ticket code) and the seller.
@@ -688,8 +686,17 @@ pub async fn apply_stripe_event(ctx: &Ctx, event: WebhookEvent) -> Result<(), Ap
                 settle_payment(ctx, &charge.id, outcome).await?;
             }
         }
-        EventKind::Refunded { charge, refund_id } => {
-            if let Some(charge) = find_charge_for(ctx, &charge).await? {
+        EventKind::Refunded { charge, refund_id } => match find_charge_for(ctx, &charge).await? {
+            // A paid order refunded at Stripe's dashboard: the same record as our own refunds.
+            Some(charge) if charge.status == ChargeStatus::Completed => {
+                match super::refunds::record_refund(ctx, &charge, &refund_id, "Refunded at Stripe")
+                    .await
+                {
+                    Ok(_) | Err(AppError::Invalid(_)) => {}
+                    Err(err) => return Err(err),
+                }
+            }
+            Some(charge) => {
                 let now = ctx.now();
                 let mut tx = ctx.db().begin_write().await?;
                 if charges::mark_refunded(
@@ -705,6 +712,10 @@ pub async fn apply_stripe_event(ctx: &Ctx, event: WebhookEvent) -> Result<(), Ap
                 }
                 tx.commit().await?;
             }
+            None => {}
+        },
+        EventKind::AccountUpdated { account, state } => {
+            super::payouts::apply_account_state(ctx, &account, &state).await?;
         }
         EventKind::Ignored => {}
     }

@@ -20,7 +20,7 @@ pub const COUNT_CAP: i64 = 1000;
 /// Listings per page on `/` and `GET /api/tickets`.
 pub const PAGE_SIZE: i64 = 24;
 
-fn event_payload(ticket: &Ticket) -> serde_json::Value {
+pub(super) fn event_payload(ticket: &Ticket) -> serde_json::Value {
     json!({
         "id": ticket.id,
         "title": ticket.title,

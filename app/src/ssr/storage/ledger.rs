@@ -1,6 +1,6 @@
 //! The `ledger_transactions` and `ledger_entries` tables (rules: `domain::ledger`).
 
-use crate::domain::ledger::{Account, Transaction};
+use crate::domain::ledger::{Account, Kind, Transaction};
 use crate::domain::{Id, Timestamp};
 use sqlx::AnyConnection;
 
@@ -13,12 +13,20 @@ fn account_columns(account: &Account) -> (&'static str, Option<&str>) {
     }
 }
 
-/// Writes a balanced transaction for `order`. An unbalanced one is a bug and is refused before
-/// anything is written; a second sale, release or refund of one order breaks a unique index.
+/// What a transaction is about: the order of a sale, release or refund, or a payout.
+#[derive(Debug, Clone, Copy)]
+pub enum Source<'a> {
+    Order(&'a Id),
+    Payout(&'a Id),
+}
+
+/// Writes a balanced transaction. An unbalanced one is a bug and is refused before anything is
+/// written; a second sale, release or refund of one order, or a second transaction for one
+/// payout, breaks a unique index.
 pub async fn record(
     conn: &mut AnyConnection,
     transaction: &Transaction,
-    order: Option<&Id>,
+    source: Source<'_>,
     now: Timestamp,
 ) -> Result<Id, sqlx::Error> {
     if !transaction.is_balanced() {
@@ -27,12 +35,18 @@ pub async fn record(
         )));
     }
     let id = crate::ssr::clock::new_id();
+    let (order, payout) = match source {
+        Source::Order(order) => (Some(order.as_str()), None),
+        Source::Payout(payout) => (None, Some(payout.as_str())),
+    };
     sqlx::query(
-        "INSERT INTO ledger_transactions (id, kind, order_id, created_at) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO ledger_transactions (id, kind, order_id, payout_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(id.as_str())
     .bind(transaction.kind.as_str())
-    .bind(order.map(Id::as_str))
+    .bind(order)
+    .bind(payout)
     .bind(now.millis())
     .execute(&mut *conn)
     .await?;
@@ -60,6 +74,27 @@ pub async fn sum(conn: &mut AnyConnection, account: &Account) -> Result<i64, sql
     )
     .bind(name)
     .bind(user.unwrap_or(""))
+    .fetch_one(conn)
+    .await?;
+    Ok(total.unwrap_or(0))
+}
+
+/// The sum of the entries on `account` made by transactions of `kind` (for example what a
+/// seller was sent in payouts: the debits of payouts on their available balance).
+pub async fn sum_of_kind(
+    conn: &mut AnyConnection,
+    account: &Account,
+    kind: Kind,
+) -> Result<i64, sqlx::Error> {
+    let (name, user) = account_columns(account);
+    let total: Option<i64> = sqlx::query_scalar(
+        "SELECT CAST(SUM(e.cents) AS BIGINT) FROM ledger_entries e \
+         JOIN ledger_transactions t ON t.id = e.transaction_id \
+         WHERE e.account = $1 AND COALESCE(e.user_id, '') = $2 AND t.kind = $3",
+    )
+    .bind(name)
+    .bind(user.unwrap_or(""))
+    .bind(kind.as_str())
     .fetch_one(conn)
     .await?;
     Ok(total.unwrap_or(0))

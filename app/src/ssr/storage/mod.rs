@@ -7,6 +7,7 @@ pub mod events;
 pub mod ledger;
 pub mod orders;
 pub mod outbox;
+pub mod payouts;
 pub mod tickets;
 pub mod two_factor;
 pub mod user_sessions;

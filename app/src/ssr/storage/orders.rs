@@ -159,3 +159,20 @@ pub async fn update_live_order_status(
     .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Ends a completed order whose payment was refunded. Returns whether it changed.
+pub async fn cancel_completed_order(
+    conn: &mut AnyConnection,
+    id: &Id,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE orders SET status = 'cancelled', version = version + 1, updated_at = $1 \
+         WHERE id = $2 AND status = 'complete'",
+    )
+    .bind(now.millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

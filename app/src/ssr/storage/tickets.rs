@@ -404,6 +404,36 @@ pub async fn find_owner(
     Ok(owner.flatten().map(Id::from_trusted))
 }
 
+/// Gives a ticket sold by `order_id` back to its seller, on sale again at its current price:
+/// the buyer no longer owns it and its code no longer admits. Returns whether it changed.
+pub async fn return_to_seller(
+    conn: &mut AnyConnection,
+    ticket_id: &Id,
+    order_id: &Id,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE tickets SET status = 'available', order_id = NULL, owner_id = NULL, \
+         ticket_code = NULL, reserved_until = NULL, version = version + 1, updated_at = $1 \
+         WHERE id = $2 AND order_id = $3 AND status = 'sold'",
+    )
+    .bind(now.millis())
+    .bind(ticket_id.as_str())
+    .bind(order_id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Whether the ticket's buyer has put it up for resale (a listing made from it exists).
+pub async fn has_resale(conn: &mut AnyConnection, ticket_id: &Id) -> Result<bool, sqlx::Error> {
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE resold_from = $1")
+        .bind(ticket_id.as_str())
+        .fetch_one(conn)
+        .await?;
+    Ok(count > 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

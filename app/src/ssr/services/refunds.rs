@@ -1,0 +1,208 @@
+//! Refunds of paid orders (docs/RULES.md, "Payouts and refunds"): the service the operator's
+//! console and event cancellation call, and what a refund made at Stripe's dashboard applies.
+//!
+//! A refund gives the buyer the whole total back through the gateway (one refund per charge:
+//! its idempotency key), then in one database transaction: the charge is refunded, the order
+//! cancelled, the ticket back on sale by its seller with the buyer's code void, the seller's
+//! earning reversed, and the ledger's refund written — reversing the fees, and the earning from
+//! wherever it is (after a payout the seller's balance goes below zero and later earnings repay
+//! it).
+
+use crate::domain::ledger::{self, Earning};
+use crate::domain::{Charge, ChargeStatus, Id, Order, OrderStatus};
+use crate::error::AppError;
+use crate::ssr::Ctx;
+use crate::ssr::mail::messages;
+use crate::ssr::payments::PaymentGateway;
+use crate::ssr::services::mail;
+use crate::ssr::storage::ledger::Source;
+use crate::ssr::storage::{self, Read, charges, orders, payouts, tickets};
+use sqlx::AnyConnection;
+
+pub const ALREADY_REFUNDED: &str = "Order is already refunded";
+pub const NOT_PAID: &str = "Only a paid order can be refunded";
+pub const RESOLD: &str =
+    "The buyer has put this ticket up for resale; refund or withdraw that listing first";
+/// The longest reason kept with a refund.
+pub const MAX_REASON: usize = 500;
+
+/// A refund of `order_id`, with the reason given to the buyer and the seller.
+#[derive(Debug, Clone)]
+pub struct RefundOrder {
+    pub order_id: Id,
+    pub reason: String,
+}
+
+/// The reason as kept: printable, trimmed, at most [`MAX_REASON`] characters; required.
+pub fn parse_reason(input: &str) -> Result<String, AppError> {
+    let reason: String = input
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_string();
+    if reason.is_empty() {
+        return Err(AppError::invalid_field("reason", "Reason is required"));
+    }
+    if reason.chars().count() > MAX_REASON {
+        return Err(AppError::invalid_field(
+            "reason",
+            &format!("Reason must be at most {MAX_REASON} characters"),
+        ));
+    }
+    Ok(reason)
+}
+
+/// Refunds a paid order in full. A second refund of the same order is refused; two at the
+/// same moment make one refund at the provider (one key per charge) and one record.
+pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppError> {
+    let charge = {
+        let mut conn = ctx.db().read.acquire().await?;
+        let order = orders::find_order(&mut conn, &input.order_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let charges = charges::list_charges_for_order(&mut conn, &order.id).await?;
+        if order.status != OrderStatus::Complete {
+            return Err(AppError::invalid(
+                if charges.iter().any(|c| c.status == ChargeStatus::Refunded) {
+                    ALREADY_REFUNDED
+                } else {
+                    NOT_PAID
+                },
+            ));
+        }
+        if tickets::has_resale(&mut conn, &order.ticket_id).await? {
+            return Err(AppError::invalid(RESOLD));
+        }
+        charges
+            .into_iter()
+            .find(|c| c.status == ChargeStatus::Completed)
+            .ok_or_else(|| AppError::invalid(NOT_PAID))?
+    };
+    let payment = charge.stripe_id.clone().ok_or_else(|| {
+        crate::ssr::error_response::internal(anyhow::anyhow!(
+            "completed charge {} has no provider id",
+            charge.id
+        ))
+    })?;
+    let refund_id = ctx
+        .app()
+        .gateway
+        .refund(&payment, &charge.refund_key())
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, charge = %charge.id, "refund failed at the provider");
+            AppError::PaymentUnavailable
+        })?;
+    record_refund(ctx, &charge, &refund_id, &input.reason).await
+}
+
+/// Records a refund the provider has made for a completed charge (by [`refund_order`], or at
+/// Stripe's dashboard, told by the `charge.refunded` webhook). Refused when it was recorded
+/// already.
+pub async fn record_refund(
+    ctx: &Ctx,
+    charge: &Charge,
+    refund_id: &str,
+    reason: &str,
+) -> Result<Order, AppError> {
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
+    let charge = charges::lock_charge(&mut tx, &charge.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match charge.status {
+        ChargeStatus::Completed => {}
+        ChargeStatus::Refunded => return Err(AppError::invalid(ALREADY_REFUNDED)),
+        ChargeStatus::Created | ChargeStatus::Failed => return Err(AppError::invalid(NOT_PAID)),
+    }
+    let order = orders::read_order(&mut tx, &charge.order_id, Read::Locked)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ticket = tickets::lock_ticket(&mut tx, &order.ticket_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    charges::mark_refunded(&mut tx, &charge.id, refund_id, reason, now).await?;
+    super::payments::append_charge_event(&mut tx, &charge.id, "ChargeRefunded", now).await?;
+    if orders::cancel_completed_order(&mut tx, &order.id, now).await? {
+        let refunded = order.moved_to(OrderStatus::Cancelled);
+        super::orders::append_order_event(&mut tx, "OrderRefunded", &refunded, now).await?;
+    }
+    if tickets::return_to_seller(&mut tx, &ticket.id, &order.id, now).await?
+        && let Some(back) = tickets::find_ticket(&mut tx, &ticket.id).await?
+    {
+        storage::events::insert_event(
+            &mut tx,
+            "TicketUpdated",
+            &back.id,
+            super::tickets::event_payload(&back),
+            now,
+        )
+        .await?;
+    }
+    reverse_earning(&mut tx, &order, &ticket.seller_id, now).await?;
+    queue_refund_mail(ctx, &mut tx, &order, &ticket, reason).await?;
+    tx.commit().await?;
+    ctx.mail_queued();
+    orders::find_order(&mut *ctx.db().read.acquire().await?, &order.id)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// The ledger's refund, from wherever the sale's earning is now.
+async fn reverse_earning(
+    tx: &mut AnyConnection,
+    order: &Order,
+    seller: &Id,
+    now: crate::domain::Timestamp,
+) -> Result<(), AppError> {
+    let earning = match payouts::earning_state(tx, &order.id).await? {
+        None => return Ok(()),
+        Some((false, _)) => Earning::Pending,
+        Some((true, false)) => Earning::Available,
+        Some((true, true)) => Earning::PaidOut,
+    };
+    payouts::mark_reversed(tx, &order.id, now).await?;
+    let refund = ledger::refund(seller, &order.amounts(), earning);
+    storage::ledger::record(tx, &refund, Source::Order(&order.id), now).await?;
+    Ok(())
+}
+
+async fn queue_refund_mail(
+    ctx: &Ctx,
+    tx: &mut AnyConnection,
+    order: &Order,
+    ticket: &crate::domain::Ticket,
+    reason: &str,
+) -> Result<(), AppError> {
+    let (settings, now) = (ctx.settings(), ctx.now());
+    let people = [&order.buyer_id, &ticket.seller_id];
+    let mut addresses = Vec::new();
+    for id in people {
+        addresses.push(
+            storage::users::find_user(tx, id)
+                .await?
+                .ok_or(AppError::NotFound)?
+                .email,
+        );
+    }
+    let buyer = messages::order_refunded(
+        &addresses[0],
+        &ticket.title,
+        order.total_cents(),
+        &settings.currency,
+        reason,
+        &messages::link(&settings.public_url, "/"),
+    );
+    mail::queue(tx, &buyer, now).await?;
+    let seller = messages::sale_refunded(
+        &addresses[1],
+        &ticket.title,
+        order.amounts().seller_net_cents,
+        &settings.currency,
+        reason,
+        &messages::link(&settings.public_url, "/payouts"),
+    );
+    mail::queue(tx, &seller, now).await?;
+    Ok(())
+}

@@ -64,11 +64,13 @@ export default defineConfig({
   ],
   webServer: [
     server(port, 'e2e', {}),
-    // A second site with fees and a resale cap, for tests/fees.spec.ts (E2E_FEES_URL).
+    // A second site with fees, a resale cap and no escrow delay, for tests/fees.spec.ts and
+    // tests/payouts.spec.ts (E2E_FEES_URL).
     server(port + 1, 'fees', {
       BUYER_FEE_PERCENT: '10',
       SELLER_FEE_PERCENT: '5',
       RESALE_PRICE_CAP_PERCENT: '120',
+      PAYOUT_DELAY: '0',
     }),
   ],
 });

@@ -44,9 +44,12 @@ export interface Mail {
   text: string;
 }
 
-/** Every message written so far to the server's MAIL_DIR (no SMTP there), parsed. */
-async function allMail(): Promise<{ to: string; subject: string; text: string }[]> {
-  const folder = join(process.env.E2E_DATA_DIR ?? '', 'mail');
+/** Which server of playwright.config.ts: the main one, or the one with fees (E2E_FEES_URL). */
+export type Site = 'e2e' | 'fees';
+
+/** Every message written so far to a server's MAIL_DIR (no SMTP there), parsed. */
+async function allMail(site: Site = 'e2e'): Promise<{ to: string; subject: string; text: string }[]> {
+  const folder = join(process.env.E2E_DATA_DIR ?? '', site === 'e2e' ? 'mail' : `mail-${site}`);
   let names: string[] = [];
   try {
     names = readdirSync(folder).filter((name) => name.endsWith('.eml')).sort();
@@ -64,11 +67,11 @@ async function allMail(): Promise<{ to: string; subject: string; text: string }[
 
 /** Waits for the newest message to `to` with this subject (the mail worker delivers it within
  * moments of the action that queued it) and returns it. */
-export async function mailTo(to: string, subject: string): Promise<Mail> {
+export async function mailTo(to: string, subject: string, site: Site = 'e2e'): Promise<Mail> {
   let found: Mail | undefined;
   await expect
     .poll(async () => {
-      const matching = (await allMail()).filter((m) => m.to === to && m.subject === subject);
+      const matching = (await allMail(site)).filter((m) => m.to === to && m.subject === subject);
       found = matching[matching.length - 1];
       return found !== undefined;
     }, { message: `a message "${subject}" to ${to}` })
@@ -79,6 +82,14 @@ export async function mailTo(to: string, subject: string): Promise<Mail> {
 /** How many messages with this subject `to` has been sent so far. */
 export async function mailCount(to: string, subject: string): Promise<number> {
   return (await allMail()).filter((m) => m.to === to && m.subject === subject).length;
+}
+
+/** Confirms the address of the account signed in on `page` with the link mailed to it. */
+export async function verifyEmail(page: Page, email: string, javaScriptEnabled: boolean, site: Site = 'e2e'): Promise<void> {
+  const link = linkIn(await mailTo(email, 'Confirm your email address', site), '/auth/verify?token=');
+  await open(page, link, javaScriptEnabled);
+  await page.getByRole('button', { name: 'Confirm my address' }).click();
+  await expect(page.getByRole('status')).toHaveText('Thank you: your email address is confirmed.');
 }
 
 /** The first link in a message's text that contains `path`. */

@@ -141,6 +141,16 @@ pub enum Command {
     /// Apply the database migrations and exit (for deployments that migrate once before
     /// starting their nodes; `serve` migrates too).
     Migrate,
+    /// Refund a paid order in full (the buyer gets the whole total back through the payment
+    /// provider, the ticket goes back on sale, the seller's earning is reversed); both are
+    /// emailed.
+    Refund {
+        /// The order's id.
+        order: String,
+        /// Why, told to the buyer and the seller.
+        #[arg(long)]
+        reason: String,
+    },
     /// Fill an empty database with demo accounts and listings.
     Seed {
         /// Required: says that demo data is what you want.

@@ -26,6 +26,9 @@ async fn main() -> ExitCode {
             }
             .await
         }
+        Some(Command::Refund { order, reason }) => {
+            server::operator::refund(&config, &order, &reason).await
+        }
         Some(Command::Seed {
             demo: true,
             users,

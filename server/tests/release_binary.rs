@@ -413,3 +413,118 @@ async fn a_node_killed_mid_race_leaves_every_invariant_and_the_others_answering(
         .unwrap();
     assert!(reserved >= 1, "the race reserved tickets");
 }
+
+/// `ticketing refund` beside a running node: the buyer gets the whole total back, the ticket is
+/// on sale again, and a second refund of the same order is refused with the reason.
+#[tokio::test]
+#[ignore = "needs the release binary; .ci/test runs it with TICKETING_BIN set"]
+async fn an_operator_refunds_a_paid_order_from_the_command_line() {
+    use serde_json::{Value, json};
+    let (_running, base, folder) = start_alone(None, &[]).await;
+    let person = || {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .unwrap()
+    };
+    let (seller, buyer) = (person(), person());
+    for (client, email) in [
+        (&seller, "seller@example.com"),
+        (&buyer, "buyer@example.com"),
+    ] {
+        let signed_up = client
+            .post(format!("{base}/api/users/signup"))
+            .json(&json!({ "email": email, "password": "violet tram oyster lamp" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_up.status(), 201);
+    }
+    let ticket: Value = seller
+        .post(format!("{base}/api/tickets"))
+        .json(&json!({ "title": "Cup final", "price": 20 }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order: Value = buyer
+        .post(format!("{base}/api/orders"))
+        .json(&json!({ "ticketId": ticket["id"] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paid = buyer
+        .post(format!("{base}/api/payments"))
+        .json(&json!({ "orderId": order["id"], "token": "tok_visa" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 201);
+
+    let order_id = order["id"].as_str().unwrap();
+    let refund = || {
+        let _guard = COPY_AND_START
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        Command::new(folder.path().join("ticketing"))
+            .current_dir(folder.path())
+            .env_clear()
+            .args(["refund", order_id, "--reason", "The match was called off"])
+            .output()
+            .expect("run ticketing refund")
+    };
+    let first = refund();
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{first:?}");
+    assert!(
+        said.contains("refunded: $20.00 back to the buyer"),
+        "{said}"
+    );
+    let shown: Value = seller
+        .get(format!(
+            "{base}/api/tickets/{}",
+            ticket["id"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["status"], "available");
+    let order_now: Value = buyer
+        .get(format!("{base}/api/orders/{order_id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order_now["status"], "cancelled");
+
+    let second = refund();
+    assert!(!second.status.success());
+    assert!(
+        String::from_utf8_lossy(&second.stderr).contains("Order is already refunded"),
+        "{second:?}"
+    );
+    let mail: Vec<String> = std::fs::read_dir(folder.path().join("data/mail"))
+        .unwrap()
+        .map(|entry| std::fs::read_to_string(entry.unwrap().path()).unwrap())
+        .collect();
+    for subject in [
+        "Subject: Refunded: Cup final",
+        "Subject: Sale refunded: Cup final",
+    ] {
+        assert_eq!(
+            mail.iter().filter(|m| m.contains(subject)).count(),
+            1,
+            "{subject}, once"
+        );
+    }
+}

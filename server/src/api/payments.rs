@@ -93,7 +93,7 @@ pub async fn stripe_webhook(
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
     let now_seconds = ctx.now().millis() / 1000;
-    if let Err(err) = webhook::verify(&body, signature, secret.expose(), now_seconds) {
+    if let Err(err) = webhook::verify_any(&body, signature, secret.expose(), now_seconds) {
         tracing::warn!(error = %err, "refused a webhook delivery");
         return Err(AppError::invalid("Invalid webhook signature"));
     }

@@ -11,6 +11,7 @@ mod ledger;
 #[path = "../support/localstripe.rs"]
 mod localstripe;
 mod mail;
+mod money_flow;
 mod nodes;
 mod orders;
 mod payments;

@@ -63,6 +63,25 @@ pub fn verify(
     }
 }
 
+/// Checks `header` against each of the comma-separated `secrets` (Stripe signs the platform's
+/// own events and its connected accounts' events, such as `account.updated`, with the secrets of
+/// two different endpoints, which may share one URL). Accepted when any one verifies.
+pub fn verify_any(
+    payload: &[u8],
+    header: &str,
+    secrets: &str,
+    now_seconds: i64,
+) -> Result<(), SignatureError> {
+    let mut outcome = Err(SignatureError::Mismatch);
+    for secret in secrets.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        match verify(payload, header, secret, now_seconds) {
+            Ok(()) => return Ok(()),
+            Err(err) => outcome = Err(err),
+        }
+    }
+    outcome
+}
+
 /// The header Stripe would send for `payload` at `timestamp` (for tests and tools).
 pub fn sign(payload: &[u8], secret: &str, timestamp: i64) -> String {
     let signature = hex::encode(mac(secret, timestamp, payload).finalize().into_bytes());
@@ -202,6 +221,24 @@ mod tests {
 
     const SECRET: &str = "whsec_test_secret";
     const BODY: &[u8] = br#"{"id":"evt_1","type":"payment_intent.succeeded"}"#;
+
+    #[test]
+    fn either_of_two_endpoint_secrets_verifies() {
+        let header = sign(BODY, "whsec_connect", 1_000);
+        assert_eq!(
+            verify_any(BODY, &header, "whsec_platform, whsec_connect", 1_000),
+            Ok(())
+        );
+        assert_eq!(verify_any(BODY, &header, "whsec_connect", 1_000), Ok(()));
+        assert_eq!(
+            verify_any(BODY, &header, "whsec_platform", 1_000),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify_any(BODY, &header, " , ", 1_000),
+            Err(SignatureError::Mismatch)
+        );
+    }
 
     #[test]
     fn deliveries_decode_into_the_events_the_service_uses() {

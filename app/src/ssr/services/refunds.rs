@@ -61,8 +61,14 @@ pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppErr
         let order = orders::find_order(&mut conn, &input.order_id)
             .await?
             .ok_or(AppError::NotFound)?;
+        // The charges decide (a completed charge and a complete order are written together):
+        // a refund racing this one may commit between any two reads here.
         let charges = charges::list_charges_for_order(&mut conn, &order.id).await?;
-        if order.status != OrderStatus::Complete {
+        let Some(charge) = charges
+            .iter()
+            .find(|c| c.status == ChargeStatus::Completed)
+            .cloned()
+        else {
             return Err(AppError::invalid(
                 if charges.iter().any(|c| c.status == ChargeStatus::Refunded) {
                     ALREADY_REFUNDED
@@ -70,14 +76,11 @@ pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppErr
                     NOT_PAID
                 },
             ));
-        }
+        };
         if tickets::has_resale(&mut conn, &order.ticket_id).await? {
             return Err(AppError::invalid(RESOLD));
         }
-        charges
-            .into_iter()
-            .find(|c| c.status == ChargeStatus::Completed)
-            .ok_or_else(|| AppError::invalid(NOT_PAID))?
+        charge
     };
     let payment = charge.stripe_id.clone().ok_or_else(|| {
         crate::ssr::error_response::internal(anyhow::anyhow!(

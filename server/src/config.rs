@@ -141,6 +141,12 @@ pub enum Command {
     /// Apply the database migrations and exit (for deployments that migrate once before
     /// starting their nodes; `serve` migrates too).
     Migrate,
+    /// Give or take away a role: `admin grant EMAIL --role staff` lets an account check tickets
+    /// in at `/check-in`.
+    Admin {
+        #[command(subcommand)]
+        action: AdminCommand,
+    },
     /// Refund a paid order in full (the buyer gets the whole total back through the payment
     /// provider, the ticket goes back on sale, the seller's earning is reversed); both are
     /// emailed.
@@ -163,6 +169,33 @@ pub enum Command {
         #[arg(long, default_value_t = 300)]
         tickets: usize,
     },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Give the account with this address a role.
+    Grant {
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+    },
+    /// Take the account's role away.
+    Revoke { email: String },
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum RoleArg {
+    Staff,
+    Admin,
+}
+
+impl From<RoleArg> for app::domain::role::Role {
+    fn from(role: RoleArg) -> Self {
+        match role {
+            RoleArg::Staff => app::domain::role::Role::Staff,
+            RoleArg::Admin => app::domain::role::Role::Admin,
+        }
+    }
 }
 
 impl Config {

@@ -1,6 +1,7 @@
 //! `ticketing`: one binary that serves the pages, the JSON API and its own assets.
 
 use clap::Parser;
+use server::config::AdminCommand;
 use server::{Application, Command, Config, seed, telemetry};
 use std::process::ExitCode;
 
@@ -26,6 +27,12 @@ async fn main() -> ExitCode {
             }
             .await
         }
+        Some(Command::Admin {
+            action: AdminCommand::Grant { email, role },
+        }) => server::operator::set_role(&config, &email, Some(role.into())).await,
+        Some(Command::Admin {
+            action: AdminCommand::Revoke { email },
+        }) => server::operator::set_role(&config, &email, None).await,
         Some(Command::Refund { order, reason }) => {
             server::operator::refund(&config, &order, &reason).await
         }

@@ -1,5 +1,6 @@
-//! Commands an operator runs beside the serving nodes, on the same database: for now
-//! `ticketing refund ORDER --reason TEXT` (the operator's console will call the same service).
+//! Commands an operator runs beside the serving nodes, on the same database:
+//! `ticketing refund ORDER --reason TEXT` and `ticketing admin grant|revoke EMAIL` (the
+//! operator's console will call the same services).
 
 use crate::Config;
 use app::domain::Id;
@@ -40,5 +41,23 @@ pub async fn refund(config: &Config, order: &str, reason: &str) -> anyhow::Resul
         order.id,
         format_money(order.total_cents(), &state.settings.currency)
     );
+    Ok(())
+}
+
+/// Gives (or with `None` takes away) the role of the account with this address.
+pub async fn set_role(
+    config: &Config,
+    email: &str,
+    role: Option<app::domain::role::Role>,
+) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url).await?;
+    let state = state(config, db)?;
+    let result = app::ssr::services::roles::set_role(&Ctx::system(&state), email, role).await;
+    state.db.close().await;
+    result.map_err(|err| anyhow::anyhow!("{err}"))?;
+    match role {
+        Some(role) => println!("{} is now {}.", email.trim(), role.as_str()),
+        None => println!("{} has no role now.", email.trim()),
+    }
     Ok(())
 }

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod charge;
+pub mod custody;
 pub mod duration;
 pub mod email;
 pub mod error;
@@ -15,6 +16,7 @@ pub mod money;
 pub mod order;
 pub mod password;
 pub mod payout;
+pub mod role;
 pub mod text;
 pub mod ticket;
 pub mod time;

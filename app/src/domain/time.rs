@@ -55,6 +55,15 @@ impl Timestamp {
         }
     }
 
+    /// The time of day, as the door shows a first admission: `19:42 UTC`.
+    pub fn to_clock(self) -> String {
+        let text = self.to_display();
+        match text.rsplit_once(", ") {
+            Some((_, clock)) if clock.ends_with(" UTC") => clock.to_string(),
+            _ => text,
+        }
+    }
+
     /// The value of a `<input type="datetime-local">` in UTC: `2026-12-31T20:00`.
     pub fn to_datetime_local(self) -> String {
         self.to_rfc3339().chars().take(16).collect()

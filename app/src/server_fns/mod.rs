@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod auth;
+pub mod check_in;
 pub mod orders;
 pub mod payments;
 pub mod payouts;
@@ -11,6 +12,7 @@ pub mod tickets;
 
 pub use account::*;
 pub use auth::*;
+pub use check_in::*;
 pub use orders::*;
 pub use payments::*;
 pub use payouts::*;

@@ -53,13 +53,19 @@ pub async fn start_checkout(order_id: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// A ticket I bought: the code that gets me in, as text and as a QR code (SVG made on the
-/// server), and its resale listing if I put it back on sale.
+/// A ticket I hold or held: the code that gets me in, as text and as a QR code (SVG made on the
+/// server) while it is valid, what became of it otherwise, and its resale listing if I put it
+/// back on sale.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BoughtTicketView {
     pub ticket: TicketView,
-    pub code: String,
-    pub qr_svg: String,
+    /// `valid`, `used` or `revoked`.
+    pub code_status: String,
+    /// The code while it still admits (or admitted) its holder; none once revoked.
+    pub code: Option<String>,
+    pub qr_svg: Option<String>,
+    /// Why the code no longer admits anyone ("Resold — …", "Used at the door on …").
+    pub note: Option<String>,
     pub resale_id: Option<String>,
 }
 
@@ -77,11 +83,33 @@ pub async fn my_tickets() -> Result<MyTicketsView, AppError> {
         bought: mine
             .bought
             .into_iter()
-            .map(|owned| BoughtTicketView {
-                ticket: TicketView::new(&owned.ticket, &ctx),
-                qr_svg: crate::ssr::qr::svg(&owned.code),
-                code: owned.code,
-                resale_id: owned.resale_id.map(|id| id.to_string()),
+            .map(|held| {
+                use crate::domain::custody::CodeStatus;
+                let status = held.code.status;
+                let code = (status != CodeStatus::Revoked).then(|| held.code.code.clone());
+                BoughtTicketView {
+                    ticket: TicketView::new(&held.ticket, &ctx),
+                    code_status: status.as_str().to_string(),
+                    qr_svg: code
+                        .as_deref()
+                        .filter(|_| status == CodeStatus::Valid)
+                        .map(crate::ssr::qr::svg),
+                    code,
+                    note: match status {
+                        CodeStatus::Valid => None,
+                        CodeStatus::Used => Some(format!(
+                            "Used at the door on {}",
+                            held.code.used_at.unwrap_or(ctx.now()).to_display()
+                        )),
+                        CodeStatus::Revoked => Some(
+                            held.code
+                                .revoked_why
+                                .map_or("This code is no longer valid", |why| why.explain())
+                                .to_string(),
+                        ),
+                    },
+                    resale_id: held.resale_id.map(|id| id.to_string()),
+                }
             })
             .collect(),
         selling: mine

@@ -5,6 +5,7 @@ mod account;
 mod auth;
 mod browse;
 mod buy;
+mod check_in;
 mod countdown;
 mod form;
 mod header;
@@ -160,6 +161,7 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/auth/reset") view=auth::ResetPage ssr=SsrMode::Async />
                 <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
                 <Route path=path!("/payouts") view=payouts::PayoutsPage ssr=SsrMode::Async />
+                <Route path=path!("/check-in") view=check_in::CheckInPage ssr=SsrMode::Async />
             </Routes>
         </main>
         <footer class="site-footer">

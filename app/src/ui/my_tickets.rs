@@ -90,8 +90,10 @@ fn BoughtTicket(bought: BoughtTicketView, resell: ServerAction<ResellTicket>) ->
         Signal::derive(move || resell.value().get().and_then(Result::err));
     let BoughtTicketView {
         ticket,
+        code_status,
         code,
         qr_svg,
+        note,
         resale_id,
     } = bought;
     let (ticket_id, resell_label, price_input) = (
@@ -99,35 +101,51 @@ fn BoughtTicket(bought: BoughtTicketView, resell: ServerAction<ResellTicket>) ->
         format!("Resell {}", ticket.title),
         ticket.price_input.clone(),
     );
-    let resale = match resale_id {
-        Some(id) => view! {
-            <p class="muted">"Back on sale: " <a href=format!("/tickets/{id}")>"see the listing"</a></p>
+    let valid = code_status == "valid";
+    let resale = match (resale_id, valid) {
+        (Some(id), _) => Some(
+            view! {
+                <p class="muted">"Back on sale: " <a href=format!("/tickets/{id}")>"see the listing"</a></p>
+            }
+            .into_any(),
+        ),
+        (None, true) => Some(
+            view! {
+                <ActionForm action=resell attr:class="form resell" attr:aria-label=resell_label>
+                    <FormErrors error fields=&["price"] />
+                    <input type="hidden" name="ticket_id" value=ticket_id />
+                    <Field
+                        label="Resale price"
+                        name="price"
+                        inputmode="decimal"
+                        value=price_input
+                        error=field_error(error, "price")
+                    />
+                    <button type="submit" class="secondary">"Resell"</button>
+                </ActionForm>
+            }
+            .into_any(),
+        ),
+        (None, false) => None,
+    };
+    let code_view = match (qr_svg, code.clone()) {
+        (Some(svg), Some(code)) => view! {
+            <div class="qr" role="img" aria-label=format!("QR code for ticket code {code}") inner_html=svg></div>
         }
         .into_any(),
-        None => view! {
-            <ActionForm action=resell attr:class="form resell" attr:aria-label=resell_label>
-                <FormErrors error fields=&["price"] />
-                <input type="hidden" name="ticket_id" value=ticket_id />
-                <Field
-                    label="Resale price"
-                    name="price"
-                    inputmode="decimal"
-                    value=price_input
-                    error=field_error(error, "price")
-                />
-                <button type="submit" class="secondary">"Resell"</button>
-            </ActionForm>
-        }
-        .into_any(),
+        _ => view! { <div class="qr void" aria-hidden="true"></div> }.into_any(),
     };
     view! {
-        <article class="card bought-ticket" data-testid="bought-ticket">
-            <div class="qr" role="img" aria-label=format!("QR code for ticket code {code}") inner_html=qr_svg></div>
+        <article class=format!("card bought-ticket code-{code_status}") data-testid="bought-ticket">
+            {code_view}
             <div>
                 <h3><a href=format!("/tickets/{}", ticket.id)>{ticket.title.clone()}</a></h3>
                 <p class="meta">{ticket.starts_at.clone().unwrap_or_else(|| "Date to be announced".to_string())}</p>
                 {ticket.venue.clone().map(|venue| view! { <p class="meta">{venue}</p> })}
-                <p class="code">"Ticket code " <code data-testid="ticket-code">{code.clone()}</code></p>
+                {code.map(|code| view! {
+                    <p class="code">"Ticket code " <code data-testid="ticket-code">{code}</code></p>
+                })}
+                {note.map(|note| view! { <p class="code-note" data-testid="code-note">{note}</p> })}
                 {resale}
             </div>
         </article>

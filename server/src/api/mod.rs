@@ -3,6 +3,7 @@
 //! answer. Every error leaves as the `{errors:[…]}` envelope,
 //! including unknown routes, wrong methods, malformed JSON and oversized bodies.
 
+mod check_ins;
 mod extract;
 mod orders;
 mod payments;
@@ -47,6 +48,7 @@ pub fn router() -> Router<AppState> {
             "/tickets",
             get(tickets::browse_tickets).post(tickets::list_ticket),
         )
+        .route("/tickets/mine", get(tickets::my_tickets))
         .route(
             "/tickets/{id}",
             get(tickets::get_ticket).put(tickets::edit_ticket),
@@ -61,6 +63,7 @@ pub fn router() -> Router<AppState> {
             get(orders::get_order).delete(orders::cancel_order),
         )
         .route("/payments", post(payments::pay_order))
+        .route("/check-ins", post(check_ins::check_in))
         .route("/payouts", get(payouts::overview))
         .route("/payouts/account", post(payouts::connect_account))
         .route(

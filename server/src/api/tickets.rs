@@ -189,3 +189,43 @@ pub async fn resell_ticket(
     let listing = tickets::resell_ticket(&ctx, input).await?;
     Ok((StatusCode::CREATED, Json(TicketJson::new(&listing, &ctx))))
 }
+
+/// One ticket the signed-in user holds or held, with its code's state.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HeldJson {
+    ticket: TicketJson,
+    /// Null once revoked.
+    code: Option<String>,
+    code_status: &'static str,
+    resale_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct MineJson {
+    bought: Vec<HeldJson>,
+    selling: Vec<TicketJson>,
+}
+
+/// `GET /api/tickets/mine`.
+pub async fn my_tickets(ctx: Ctx) -> Result<Json<MineJson>, AppError> {
+    let mine = tickets::my_tickets(&ctx).await?;
+    Ok(Json(MineJson {
+        bought: mine
+            .bought
+            .iter()
+            .map(|held| HeldJson {
+                ticket: TicketJson::new(&held.ticket, &ctx),
+                code: (held.code.status != app::domain::custody::CodeStatus::Revoked)
+                    .then(|| held.code.code.clone()),
+                code_status: held.code.status.as_str(),
+                resale_id: held.resale_id.as_ref().map(Id::to_string),
+            })
+            .collect(),
+        selling: mine
+            .selling
+            .iter()
+            .map(|t| TicketJson::new(t, &ctx))
+            .collect(),
+    }))
+}

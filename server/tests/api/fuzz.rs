@@ -160,6 +160,8 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
         segment(ids.clone()).prop_map(|id| format!("/api/orders/{id}")),
         Just("/api/payments".to_string()),
         Just("/api/payouts".to_string()),
+        Just("/api/tickets/mine".to_string()),
+        Just("/api/check-ins".to_string()),
         Just("/api/payouts/account".to_string()),
         Just("/api/webhooks/stripe".to_string()),
         segment(ids).prop_map(|s| format!("/api/{s}")),
@@ -197,6 +199,8 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
             "two_factor_disable",
             "payouts_overview",
             "connect_payout_account",
+            "check_in_code",
+            "door_state",
         ])
         .prop_map(|name| format!("/_fn/{name}")),
     ];

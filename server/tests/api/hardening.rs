@@ -119,6 +119,7 @@ async fn hostile_text_in_every_field_is_shown_as_text_on_every_page() {
         (&buyer, format!("/orders/{}", paid["id"].as_str().unwrap())),
         (&buyer, "/tickets/mine".to_string()),
         (&seller, "/payouts".to_string()),
+        (&buyer, "/check-in".to_string()),
     ];
     for id in &tickets {
         pages.push((&seller, format!("/tickets/{id}")));

@@ -42,7 +42,7 @@ async fn pay(app: &TestApp, buyer: &Client, order: &Value, token: &str) -> Statu
 
 async fn ticket_code(app: &TestApp, order: &Value) -> String {
     let mut conn = app.state.db.read.acquire().await.unwrap();
-    sqlx::query_scalar("SELECT ticket_code FROM tickets WHERE id = $1")
+    sqlx::query_scalar("SELECT code FROM ticket_codes WHERE ticket_id = $1 AND status = 'valid'")
         .bind(order["ticket"]["id"].as_str().unwrap())
         .fetch_one(&mut *conn)
         .await

@@ -2,6 +2,8 @@
 //! One module per route family; test names are the behaviour they pin.
 
 mod accounts;
+mod custody;
+mod custody_flow;
 mod errors;
 mod fees;
 mod fuzz;

@@ -2,11 +2,13 @@
 //! rules, call storage, append domain events, and commit.
 
 pub mod accounts;
+pub mod custody;
 pub mod mail;
 pub mod orders;
 pub mod payments;
 pub mod payouts;
 pub mod refunds;
+pub mod roles;
 pub mod tickets;
 pub mod two_factor;
 pub mod users;

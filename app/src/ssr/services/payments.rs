@@ -426,22 +426,22 @@ pub async fn settle_payment(
     if order.is_live_at(now) {
         charges::complete_charge(&mut tx, &charge.id, &stripe_id, now).await?;
         orders::update_live_order_status(&mut tx, &order.id, OrderStatus::Complete, now).await?;
-        let code = crate::ssr::clock::new_ticket_code();
-        if !tickets::mark_ticket_sold(
-            &mut tx,
-            &order.ticket_id,
-            &order.id,
-            &order.buyer_id,
-            &code,
-            now,
-        )
-        .await?
+        if !tickets::mark_ticket_sold(&mut tx, &order.ticket_id, &order.id, &order.buyer_id, now)
+            .await?
         {
             return Err(internal(anyhow::anyhow!(
                 "live order {} does not hold its ticket",
                 order.id
             )));
         }
+        let code = super::custody::hand_over(
+            &mut tx,
+            &order.ticket_id,
+            &order.buyer_id,
+            crate::domain::custody::Revocation::Resold,
+            now,
+        )
+        .await?;
         let paid = append_charge_event(&mut tx, &charge.id, "ChargeCompleted", now).await?;
         super::orders::append_order_event(
             &mut tx,

@@ -131,6 +131,7 @@ pub async fn record_refund(
         let refunded = order.moved_to(OrderStatus::Cancelled);
         super::orders::append_order_event(&mut tx, "OrderRefunded", &refunded, now).await?;
     }
+    super::custody::take_back(&mut tx, &ticket, now).await?;
     if tickets::return_to_seller(&mut tx, &ticket.id, &order.id, now).await?
         && let Some(back) = tickets::find_ticket(&mut tx, &ticket.id).await?
     {

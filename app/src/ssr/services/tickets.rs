@@ -306,18 +306,38 @@ pub async fn get_ticket(ctx: &Ctx, id: &Id) -> Result<Ticket, AppError> {
         .ok_or(AppError::NotFound)
 }
 
-/// What the signed-in user holds: the tickets they bought (with their entry codes) and the
-/// ones they list, newest first.
+/// What the signed-in user holds: every ticket they have held a code for (with that code and
+/// its state: valid, used, or revoked by a resale, transfer or refund) and the ones they list,
+/// newest first.
 pub struct MyTickets {
-    pub bought: Vec<tickets::OwnedTicket>,
+    pub bought: Vec<HeldTicket>,
     pub selling: Vec<Ticket>,
+}
+
+pub struct HeldTicket {
+    pub ticket: Ticket,
+    pub code: crate::ssr::storage::codes::StoredCode,
+    /// The listing its holder made to resell it, if any.
+    pub resale_id: Option<Id>,
 }
 
 pub async fn my_tickets(ctx: &Ctx) -> Result<MyTickets, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
+    let mut bought = Vec::new();
+    for code in crate::ssr::storage::codes::list_held(&mut conn, user).await? {
+        let Some(ticket) = tickets::find_ticket(&mut conn, &code.ticket_id).await? else {
+            continue;
+        };
+        let resale_id = tickets::resale_of(&mut conn, &ticket.id).await?;
+        bought.push(HeldTicket {
+            ticket,
+            code,
+            resale_id,
+        });
+    }
     Ok(MyTickets {
-        bought: tickets::list_tickets_owned_by(&mut conn, user).await?,
+        bought,
         selling: tickets::list_tickets_by_seller(&mut conn, user).await?,
     })
 }
@@ -344,6 +364,10 @@ pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, App
     if tickets::find_owner(&mut tx, ticket_id).await?.as_ref() != Some(owner) {
         return Err(AppError::Forbidden);
     }
+    if tickets::resale_of(&mut tx, ticket_id).await?.is_some() {
+        return Err(AppError::invalid(ALREADY_RESOLD));
+    }
+    super::custody::check_transferable(&mut tx, ticket_id, owner).await?;
     // The face value travels with the ticket: the original listing's, or what was paid for it.
     let face_value = inherited_face_value(bought.face_value.or(input.face_value), bought.price);
     check_cap(ctx.settings().resale_cap, price, Some(face_value))?;

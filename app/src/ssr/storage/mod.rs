@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod charges;
+pub mod codes;
 pub mod events;
 pub mod ledger;
 pub mod orders;

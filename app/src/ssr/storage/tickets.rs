@@ -325,22 +325,20 @@ pub async fn release_ticket_row(
     Ok(result.rows_affected() == 1)
 }
 
-/// Hands a held ticket to the buyer of `order_id`: sold, owned by `buyer`, with its entry code.
-/// Returns whether the row was still held by that order.
+/// Hands a held ticket to the buyer of `order_id`: sold, owned by `buyer` (the entry code is
+/// issued in `ticket_codes`). Returns whether the row was still held by that order.
 pub async fn mark_ticket_sold(
     conn: &mut AnyConnection,
     ticket_id: &Id,
     order_id: &Id,
     buyer: &Id,
-    code: &str,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE tickets SET status = 'sold', owner_id = $1, ticket_code = $2, reserved_until = NULL, \
-         version = version + 1, updated_at = $3 WHERE id = $4 AND order_id = $5 AND status = 'reserved'",
+        "UPDATE tickets SET status = 'sold', owner_id = $1, reserved_until = NULL, \
+         version = version + 1, updated_at = $2 WHERE id = $3 AND order_id = $4 AND status = 'reserved'",
     )
     .bind(buyer.as_str())
-    .bind(code)
     .bind(now.millis())
     .bind(ticket_id.as_str())
     .bind(order_id.as_str())
@@ -349,46 +347,14 @@ pub async fn mark_ticket_sold(
     Ok(result.rows_affected() == 1)
 }
 
-/// A ticket someone bought, with the code that gets them in and its resale listing, if any.
-pub struct OwnedTicket {
-    pub ticket: Ticket,
-    pub code: String,
-    pub resale_id: Option<Id>,
-}
-
-/// Tickets `owner` bought, most recent first.
-pub async fn list_tickets_owned_by(
-    conn: &mut AnyConnection,
-    owner: &Id,
-) -> Result<Vec<OwnedTicket>, sqlx::Error> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        ticket: TicketRow,
-        ticket_code: Option<String>,
-        resale_id: Option<String>,
-    }
-    let columns = COLUMNS
-        .split(", ")
-        .map(|c| format!("t.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {columns}, t.ticket_code, r.id AS resale_id FROM tickets t \
-         LEFT JOIN tickets r ON r.resold_from = t.id \
-         WHERE t.owner_id = $1 AND t.status = 'sold' ORDER BY t.updated_at DESC"
-    ))
-    .bind(owner.as_str())
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| OwnedTicket {
-            ticket: row.ticket.into(),
-            code: row.ticket_code.unwrap_or_default(),
-            resale_id: row.resale_id.map(Id::from_trusted),
-        })
-        .collect())
+/// The resale listing made from `ticket`, if any.
+pub async fn resale_of(conn: &mut AnyConnection, ticket: &Id) -> Result<Option<Id>, sqlx::Error> {
+    let resale: Option<String> =
+        sqlx::query_scalar("SELECT id FROM tickets WHERE resold_from = $1")
+            .bind(ticket.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(resale.map(Id::from_trusted))
 }
 
 /// Who owns a sold ticket, if anyone.
@@ -414,7 +380,7 @@ pub async fn return_to_seller(
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "UPDATE tickets SET status = 'available', order_id = NULL, owner_id = NULL, \
-         ticket_code = NULL, reserved_until = NULL, version = version + 1, updated_at = $1 \
+         reserved_until = NULL, version = version + 1, updated_at = $1 \
          WHERE id = $2 AND order_id = $3 AND status = 'sold'",
     )
     .bind(now.millis())

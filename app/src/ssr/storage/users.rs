@@ -101,3 +101,35 @@ pub async fn count_users(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
         .fetch_one(conn)
         .await
 }
+
+/// A user's role, if they have one.
+pub async fn find_role(
+    conn: &mut AnyConnection,
+    user: &Id,
+) -> Result<Option<crate::domain::role::Role>, sqlx::Error> {
+    let role: Option<Option<String>> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+        .bind(user.as_str())
+        .fetch_optional(conn)
+        .await?;
+    role.flatten()
+        .map(|r| crate::domain::role::Role::parse(&r))
+        .transpose()
+        .map_err(|err| sqlx::Error::Decode(Box::new(err)))
+}
+
+/// Sets (or with `None` removes) the role of the user with this address; false when there is
+/// no such user.
+pub async fn set_role(
+    conn: &mut AnyConnection,
+    email: &str,
+    role: Option<crate::domain::role::Role>,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE email = $3")
+        .bind(role.map(|r| r.as_str()))
+        .bind(now.millis())
+        .bind(email)
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

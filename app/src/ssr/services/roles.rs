@@ -1,0 +1,44 @@
+//! Roles: who may check tickets in (and, with the operator's console, run the marketplace).
+
+use crate::domain::role::Role;
+use crate::domain::{Email, Id};
+use crate::error::AppError;
+use crate::ssr::Ctx;
+use crate::ssr::storage::users;
+
+/// The signed-in user when they are staff or an admin: 401 signed out, 403 otherwise.
+pub async fn require_staff(ctx: &Ctx) -> Result<Id, AppError> {
+    let user = ctx.user()?.clone();
+    let role = users::find_role(&mut *ctx.db().read.acquire().await?, &user).await?;
+    match role {
+        Some(role) if role.checks_in() => Ok(user),
+        _ => Err(AppError::Forbidden),
+    }
+}
+
+/// Whether the signed-in user may check tickets in (pages decide what to show by it).
+pub async fn is_staff(ctx: &Ctx) -> Result<bool, AppError> {
+    match ctx.actor() {
+        None => Ok(false),
+        Some(user) => Ok(users::find_role(&mut *ctx.db().read.acquire().await?, user)
+            .await?
+            .is_some_and(Role::checks_in)),
+    }
+}
+
+/// Grants `role` to the account with this address (`None` takes any role away). Refused when
+/// there is no such account.
+pub async fn set_role(ctx: &Ctx, email: &str, role: Option<Role>) -> Result<(), AppError> {
+    let email = Email::parse(email)?;
+    let mut tx = ctx.db().begin_write().await?;
+    let found = users::set_role(&mut tx, email.as_str(), role, ctx.now()).await?;
+    tx.commit().await?;
+    if found {
+        Ok(())
+    } else {
+        Err(AppError::invalid_field(
+            "email",
+            "No account has this email address",
+        ))
+    }
+}

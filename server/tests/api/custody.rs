@@ -1,0 +1,336 @@
+//! One valid code per seat (docs/RULES.md, "Entry codes"): a resale or a refund revokes the
+//! holder's code in the transaction that moves the seat, and the door admits each valid code
+//! once, however many doors scan it at the same moment.
+
+use crate::helpers::*;
+use app::domain::Id;
+use app::domain::role::Role;
+use app::ssr::Ctx;
+use app::ssr::services::refunds::{self, RefundOrder};
+use app::ssr::services::roles;
+use futures::future::join_all;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+async fn staff(app: &TestApp) -> Client {
+    let (client, email) = app.signed_in_user().await;
+    roles::set_role(&Ctx::system(&app.state), &email, Some(Role::Staff))
+        .await
+        .unwrap();
+    client
+}
+
+/// `buyer` reserves and pays for `ticket_id`; returns the order.
+async fn buy(app: &TestApp, buyer: &Client, ticket_id: &str) -> Value {
+    let order: Value = app
+        .post_json(buyer, "/api/orders", &json!({ "ticketId": ticket_id }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let paid = app
+        .post_json(
+            buyer,
+            "/api/payments",
+            &json!({ "orderId": order["id"], "token": "tok_visa" }),
+        )
+        .await;
+    assert_eq!(paid.status(), StatusCode::CREATED);
+    order
+}
+
+async fn mine(app: &TestApp, client: &Client) -> Value {
+    let response = app.get(client, "/api/tickets/mine").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// The holder's entry for `ticket_id`: (code, codeStatus).
+async fn held(app: &TestApp, client: &Client, ticket_id: &str) -> (Value, String) {
+    let mine = mine(app, client).await;
+    let entry = mine["bought"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["ticket"]["id"] == ticket_id)
+        .unwrap_or_else(|| panic!("{ticket_id} in {mine:#}"))
+        .clone();
+    (
+        entry["code"].clone(),
+        entry["codeStatus"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn scan(app: &TestApp, door: &Client, code: &str) -> Value {
+    let response = app
+        .post_json(door, "/api/check-ins", &json!({ "code": code }))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_resale_revokes_the_sellers_code_and_the_new_buyer_gets_in_once() {
+    let app = spawn_app().await;
+    let door = staff(&app).await;
+    let (seller, _) = app.signed_in_user().await;
+    let ticket = app
+        .create_ticket(&seller, &json!({ "title": "Cup final", "price": 20 }))
+        .await;
+    let ticket_id = ticket["id"].as_str().unwrap();
+    let (first, _) = app.signed_in_user().await;
+    buy(&app, &first, ticket_id).await;
+    let (first_code, status) = held(&app, &first, ticket_id).await;
+    assert_eq!(status, "valid");
+    let first_code = first_code.as_str().unwrap().to_string();
+
+    // Listed again: still the first buyer's seat, code still valid.
+    let resale: Value = app
+        .post_json(
+            &first,
+            &format!("/api/tickets/{ticket_id}/resell"),
+            &json!({ "price": 25 }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resale_id = resale["id"].as_str().unwrap();
+    assert_eq!(held(&app, &first, ticket_id).await.1, "valid");
+
+    // The resale completes: the old code is revoked at once, the new buyer holds the only one.
+    let (second, _) = app.signed_in_user().await;
+    buy(&app, &second, resale_id).await;
+    let (revoked, status) = held(&app, &first, ticket_id).await;
+    assert_eq!((revoked, status.as_str()), (Value::Null, "revoked"));
+    let (second_code, status) = held(&app, &second, resale_id).await;
+    assert_eq!(status, "valid");
+    let second_code = second_code.as_str().unwrap().to_string();
+    assert_ne!(first_code, second_code);
+    let page = app.get(&first, "/tickets/mine").await.text().await.unwrap();
+    assert!(
+        page.contains("Resold — this code is no longer valid"),
+        "{page}"
+    );
+    assert!(!page.contains(&first_code), "the revoked code is not shown");
+
+    // At the door.
+    let old = scan(&app, &door, &first_code).await;
+    assert_eq!(old["result"], "revoked");
+    assert_eq!(old["reason"], "resold");
+    assert_eq!(old["checkedInAt"], Value::Null);
+    let admitted = scan(&app, &door, &second_code.to_lowercase()).await;
+    assert_eq!(admitted["result"], "valid");
+    assert_eq!(admitted["ticket"]["id"], resale_id);
+    let again = scan(&app, &door, &second_code).await;
+    assert_eq!(again["result"], "already_used");
+    assert_eq!(again["checkedInAt"], admitted["checkedInAt"]);
+    assert_eq!(held(&app, &second, resale_id).await.1, "used");
+
+    // A used ticket cannot go back on sale.
+    assert_errors(
+        app.post_json(
+            &second,
+            &format!("/api/tickets/{resale_id}/resell"),
+            &json!({ "price": 30 }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "This ticket was used at the door" }]),
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_doors_scanning_one_code_at_once_admit_it_once() {
+    let app = spawn_app().await;
+    let mut doors = Vec::new();
+    for _ in 0..4 {
+        doors.push(staff(&app).await);
+    }
+    let (buyer, order) = app.reserved_order().await;
+    let paid = app
+        .post_json(
+            &buyer,
+            "/api/payments",
+            &json!({ "orderId": order["id"], "token": "tok_visa" }),
+        )
+        .await;
+    assert_eq!(paid.status(), StatusCode::CREATED);
+    let ticket_id = order["ticket"]["id"].as_str().unwrap();
+    let code = held(&app, &buyer, ticket_id).await.0;
+    let code = code.as_str().unwrap();
+    let results = join_all((0..20).map(|n| scan(&app, &doors[n % doors.len()], code))).await;
+    let valid = results.iter().filter(|r| r["result"] == "valid").count();
+    assert_eq!(valid, 1, "{results:#?}");
+    let first = results.iter().find(|r| r["result"] == "valid").unwrap();
+    for other in results.iter().filter(|r| r["result"] != "valid") {
+        assert_eq!(other["result"], "already_used");
+        assert_eq!(other["checkedInAt"], first["checkedInAt"]);
+    }
+}
+
+#[tokio::test]
+async fn only_staff_check_in_and_any_input_is_an_answer_not_an_error() {
+    let app = spawn_app().await;
+    let code = json!({ "code": "TKT-00000000-00000000-00000000-00000000" });
+    assert_errors(
+        app.post_json(&client(), "/api/check-ins", &code).await,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
+    let (buyer, _) = app.signed_in_user().await;
+    assert_errors(
+        app.post_json(&buyer, "/api/check-ins", &code).await,
+        StatusCode::FORBIDDEN,
+        json!([{ "message": "Forbidden" }]),
+    )
+    .await;
+    let door = staff(&app).await;
+    let cross_site = door
+        .post(app.url("/api/check-ins"))
+        .header("origin", "https://evil.example")
+        .json(&code)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+
+    for input in [
+        "TKT-00000000-00000000-00000000-00000000",
+        "<script>alert(1)</script>",
+        "TKT-\u{0}\u{202e}",
+        "",
+        &"A".repeat(10_000),
+    ] {
+        let answer = scan(&app, &door, input).await;
+        assert_eq!(answer["result"], "unknown", "{input:?}");
+        assert_eq!(answer["ticket"], Value::Null);
+    }
+    for (body, field_message) in [
+        (json!({}), "Code is required"),
+        (json!({ "code": 42 }), "Code must be text"),
+    ] {
+        assert_errors(
+            app.post_json(&door, "/api/check-ins", &body).await,
+            StatusCode::BAD_REQUEST,
+            json!([{ "message": field_message, "field": "code" }]),
+        )
+        .await;
+    }
+    // A non-staff user's page says what it is for, and offers no form.
+    let page = app.get(&buyer, "/check-in").await.text().await.unwrap();
+    assert!(page.contains("This page is for door staff"));
+    assert!(!page.contains("name=\"code\""));
+}
+
+#[tokio::test]
+async fn the_door_page_works_without_javascript() {
+    let app = spawn_app().await;
+    let door = staff(&app).await;
+    let (buyer, order) = app.reserved_order().await;
+    app.post_json(
+        &buyer,
+        "/api/payments",
+        &json!({ "orderId": order["id"], "token": "tok_visa" }),
+    )
+    .await;
+    let code = held(&app, &buyer, order["ticket"]["id"].as_str().unwrap())
+        .await
+        .0;
+    let post = |code: String| {
+        let door = door.clone();
+        let url = app.url("/_fn/check_in_code");
+        let referer = app.url("/check-in");
+        async move {
+            door.post(url)
+                .header("accept", "text/html,application/xhtml+xml")
+                .header("referer", referer)
+                .form(&[("code", code)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let posted = post(code.as_str().unwrap().to_string()).await;
+    assert!(posted.status().is_redirection(), "{}", posted.status());
+    assert_eq!(posted.headers()["location"], "/check-in");
+    let page = app.get(&door, "/check-in").await.text().await.unwrap();
+    assert!(
+        page.contains("scan-valid") && page.contains(">Valid<"),
+        "{page}"
+    );
+    // The result is shown once; the next visit is a fresh form.
+    let fresh = app.get(&door, "/check-in").await.text().await.unwrap();
+    assert!(!fresh.contains("scan-result"));
+
+    post(code.as_str().unwrap().to_string()).await;
+    let page = app.get(&door, "/check-in").await.text().await.unwrap();
+    assert!(page.contains("Already used at "), "{page}");
+
+    post("<b>not a code</b>".to_string()).await;
+    let page = app.get(&door, "/check-in").await.text().await.unwrap();
+    assert!(page.contains(">Unknown<"));
+    assert!(page.contains("&lt;b&gt;not a code&lt;/b&gt;"));
+}
+
+#[tokio::test]
+async fn a_refund_revokes_the_buyers_code_and_a_resale_refund_gives_the_reseller_one_back() {
+    let app = spawn_app().await;
+    let door = staff(&app).await;
+    let (seller, _) = app.signed_in_user().await;
+    let ticket = app
+        .create_ticket(&seller, &json!({ "title": "Derby", "price": 20 }))
+        .await;
+    let ticket_id = ticket["id"].as_str().unwrap();
+    let (first, _) = app.signed_in_user().await;
+    buy(&app, &first, ticket_id).await;
+    let first_code = held(&app, &first, ticket_id).await.0;
+    let resale: Value = app
+        .post_json(
+            &first,
+            &format!("/api/tickets/{ticket_id}/resell"),
+            &json!({ "price": 22 }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resale_id = resale["id"].as_str().unwrap();
+    let (second, _) = app.signed_in_user().await;
+    let order = buy(&app, &second, resale_id).await;
+    let second_code = held(&app, &second, resale_id).await.0;
+
+    refunds::refund_order(
+        &Ctx::system(&app.state),
+        RefundOrder {
+            order_id: Id::parse(order["id"].as_str().unwrap()).unwrap(),
+            reason: "Bought by mistake".into(),
+        },
+    )
+    .await
+    .unwrap();
+
+    // The refunded buyer's code is void; the reseller, who has the seat back, holds a new one.
+    assert_eq!(
+        held(&app, &second, resale_id).await,
+        (Value::Null, "revoked".to_string())
+    );
+    let refunded = scan(&app, &door, second_code.as_str().unwrap()).await;
+    assert_eq!(
+        (refunded["result"].as_str(), refunded["reason"].as_str()),
+        (Some("revoked"), Some("refunded"))
+    );
+    let (back, status) = held(&app, &first, ticket_id).await;
+    assert_eq!(status, "valid");
+    assert_ne!(back, first_code, "a new code, not the revoked one");
+    assert_eq!(
+        scan(&app, &door, first_code.as_str().unwrap()).await["result"],
+        "revoked"
+    );
+    assert_eq!(
+        scan(&app, &door, back.as_str().unwrap()).await["result"],
+        "valid"
+    );
+}

@@ -67,6 +67,8 @@ pub struct BoughtTicketView {
     /// Why the code no longer admits anyone ("Resold — …", "Used at the door on …").
     pub note: Option<String>,
     pub resale_id: Option<String>,
+    /// The address a transfer waits on (until that person makes an account).
+    pub pending_transfer: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -109,6 +111,7 @@ pub async fn my_tickets() -> Result<MyTicketsView, AppError> {
                         ),
                     },
                     resale_id: held.resale_id.map(|id| id.to_string()),
+                    pending_transfer: held.pending_transfer,
                 }
             })
             .collect(),
@@ -133,4 +136,31 @@ pub async fn resell_ticket(ticket_id: String, price: String) -> Result<String, A
     let listing = tickets::resell_ticket(&ctx, input).await?;
     leptos_axum::redirect(&format!("/tickets/{}", listing.id));
     Ok(listing.id.to_string())
+}
+
+/// Gives a bought ticket to someone by email, then shows My tickets again.
+#[server(prefix = "/_fn", endpoint = "transfer_ticket")]
+pub async fn transfer_ticket(ticket_id: String, email: String) -> Result<bool, AppError> {
+    use crate::ssr::services::transfers::{self, TransferTicket};
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let input = TransferTicket {
+        ticket_id: crate::domain::Id::parse(&ticket_id)?,
+        email,
+    };
+    let done = transfers::transfer_ticket(&ctx, input).await?;
+    leptos_axum::redirect(if done.completed {
+        "/tickets/mine?notice=transferred"
+    } else {
+        "/tickets/mine?notice=invited"
+    });
+    Ok(done.completed)
+}
+
+#[server(prefix = "/_fn", endpoint = "cancel_transfer")]
+pub async fn cancel_transfer(ticket_id: String) -> Result<(), AppError> {
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    crate::ssr::services::transfers::cancel_transfer(&ctx, &crate::domain::Id::parse(&ticket_id)?)
+        .await?;
+    leptos_axum::redirect("/tickets/mine?notice=transfer-cancelled");
+    Ok(())
 }

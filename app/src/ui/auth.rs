@@ -23,6 +23,12 @@ pub fn SignUpPage() -> impl IntoView {
     expect_context::<Account>().track(action);
     let error: Signal<Option<AppError>> =
         Signal::derive(move || action.value().get().and_then(Result::err));
+    // A ticket given to this address links here with it filled in.
+    let invited = leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get("email")
+        .map(|email| email.chars().take(254).collect::<String>())
+        .unwrap_or_default();
     view! {
         <Title text="Sign up" />
         <section class="card narrow">
@@ -30,7 +36,14 @@ pub fn SignUpPage() -> impl IntoView {
             <p class="muted">"Sell tickets you can't use, buy tickets you want."</p>
             <ActionForm action=action attr:class="form" attr:aria-label="Sign up">
                 <FormErrors error fields=FIELDS />
-                <Field label="Email" name="email" kind="email" autocomplete="email" error=field_error(error, "email") />
+                <Field
+                    label="Email"
+                    name="email"
+                    kind="email"
+                    autocomplete="email"
+                    value=invited
+                    error=field_error(error, "email")
+                />
                 <Field
                     label="Password"
                     name="password"

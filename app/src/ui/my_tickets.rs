@@ -4,20 +4,68 @@
 use super::browse::TicketCard;
 use super::form::{Field, FormErrors, LoadError, field_error};
 use crate::error::AppError;
-use crate::server_fns::{BoughtTicketView, MyTicketsView, ResellTicket, my_tickets};
+use crate::server_fns::{
+    BoughtTicketView, CancelTransfer, MyTicketsView, ResellTicket, TransferTicket, my_tickets,
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+fn notice_text(notice: &str) -> Option<&'static str> {
+    Some(match notice {
+        "transferred" => "The ticket is theirs now: they have the code, and yours no longer works.",
+        "invited" => {
+            "We have emailed them. The ticket moves to them when they make an account with that address; until then you can cancel."
+        }
+        "transfer-cancelled" => "The transfer is cancelled; the ticket stays yours.",
+        _ => return None,
+    })
+}
+
+/// The forms each bought ticket can post.
+#[derive(Clone, Copy)]
+struct Actions {
+    resell: ServerAction<ResellTicket>,
+    transfer: ServerAction<TransferTicket>,
+    cancel: ServerAction<CancelTransfer>,
+}
 
 #[component]
 pub fn MyTicketsPage() -> impl IntoView {
-    let resell = ServerAction::<ResellTicket>::new();
-    let tickets = Resource::new(move || resell.version().get(), |_| my_tickets());
+    let actions = Actions {
+        resell: ServerAction::<ResellTicket>::new(),
+        transfer: ServerAction::<TransferTicket>::new(),
+        cancel: ServerAction::<CancelTransfer>::new(),
+    };
+    let tickets = Resource::new(
+        move || {
+            (
+                actions.resell.version().get(),
+                actions.transfer.version().get(),
+                actions.cancel.version().get(),
+            )
+        },
+        |_| my_tickets(),
+    );
+    let query = use_query_map();
+    let notice = Signal::derive(move || {
+        let done = match (actions.transfer.value().get(), actions.cancel.value().get()) {
+            (_, Some(Ok(()))) => Some("transfer-cancelled"),
+            (Some(Ok(true)), _) => Some("transferred"),
+            (Some(Ok(false)), _) => Some("invited"),
+            _ => None,
+        };
+        done.map(str::to_string)
+            .or_else(|| query.read().get("notice"))
+            .and_then(|n| notice_text(&n))
+    });
     view! {
         <Title text="My tickets" />
+        {move || notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match tickets.await {
-                    Ok(mine) => view! { <MyTickets mine resell /> }.into_any(),
+                    Ok(mine) => view! { <MyTickets mine actions /> }.into_any(),
                     Err(AppError::Unauthenticated) => view! {
                         <section class="card narrow">
                             <h1>"My tickets"</h1>
@@ -34,7 +82,7 @@ pub fn MyTicketsPage() -> impl IntoView {
 }
 
 #[component]
-fn MyTickets(mine: MyTicketsView, resell: ServerAction<ResellTicket>) -> impl IntoView {
+fn MyTickets(mine: MyTicketsView, actions: Actions) -> impl IntoView {
     let MyTicketsView { bought, selling } = mine;
     view! {
         <section class="my-tickets">
@@ -45,7 +93,7 @@ fn MyTickets(mine: MyTicketsView, resell: ServerAction<ResellTicket>) -> impl In
             } else {
                 view! {
                     <ul class="bought-list">
-                        {bought.into_iter().map(|b| view! { <li><BoughtTicket bought=b resell /></li> }).collect_view()}
+                        {bought.into_iter().map(|b| view! { <li><BoughtTicket bought=b actions /></li> }).collect_view()}
                     </ul>
                 }
                 .into_any()
@@ -85,9 +133,16 @@ fn status_label(status: &str) -> &'static str {
 }
 
 #[component]
-fn BoughtTicket(bought: BoughtTicketView, resell: ServerAction<ResellTicket>) -> impl IntoView {
+fn BoughtTicket(bought: BoughtTicketView, actions: Actions) -> impl IntoView {
+    let Actions {
+        resell,
+        transfer,
+        cancel,
+    } = actions;
     let error: Signal<Option<AppError>> =
         Signal::derive(move || resell.value().get().and_then(Result::err));
+    let transfer_error: Signal<Option<AppError>> =
+        Signal::derive(move || transfer.value().get().and_then(Result::err));
     let BoughtTicketView {
         ticket,
         code_status,
@@ -95,6 +150,7 @@ fn BoughtTicket(bought: BoughtTicketView, resell: ServerAction<ResellTicket>) ->
         qr_svg,
         note,
         resale_id,
+        pending_transfer,
     } = bought;
     let (ticket_id, resell_label, price_input) = (
         ticket.id.clone(),
@@ -102,7 +158,43 @@ fn BoughtTicket(bought: BoughtTicketView, resell: ServerAction<ResellTicket>) ->
         ticket.price_input.clone(),
     );
     let valid = code_status == "valid";
-    let resale = match (resale_id, valid) {
+    let waiting = pending_transfer.is_some();
+    let (cancel_id, give_id) = (ticket_id.clone(), ticket_id.clone());
+    let (pending_label, give_label) = (
+        format!("Transfer of {}", ticket.title),
+        format!("Give {} to a friend", ticket.title),
+    );
+    let give = match (pending_transfer, valid && resale_id.is_none()) {
+        (Some(email), _) => Some(
+            view! {
+                <ActionForm action=cancel attr:class="form transfer-pending" attr:aria-label=pending_label>
+                    <p>"Waiting for " <strong>{email}</strong> " to make an account."</p>
+                    <input type="hidden" name="ticket_id" value=cancel_id />
+                    <button type="submit" class="secondary">"Cancel the transfer"</button>
+                </ActionForm>
+            }
+            .into_any(),
+        ),
+        (None, true) => Some(
+            view! {
+                <ActionForm action=transfer attr:class="form transfer" attr:aria-label=give_label>
+                    <FormErrors error=transfer_error fields=&["email"] />
+                    <input type="hidden" name="ticket_id" value=give_id />
+                    <Field
+                        label="Friend's email"
+                        name="email"
+                        kind="email"
+                        autocomplete="email"
+                        error=field_error(transfer_error, "email")
+                    />
+                    <button type="submit" class="secondary">"Give to a friend"</button>
+                </ActionForm>
+            }
+            .into_any(),
+        ),
+        (None, false) => None,
+    };
+    let resale = match (resale_id, valid && !waiting) {
         (Some(id), _) => Some(
             view! {
                 <p class="muted">"Back on sale: " <a href=format!("/tickets/{id}")>"see the listing"</a></p>
@@ -147,6 +239,7 @@ fn BoughtTicket(bought: BoughtTicketView, resell: ServerAction<ResellTicket>) ->
                 })}
                 {note.map(|note| view! { <p class="code-note" data-testid="code-note">{note}</p> })}
                 {resale}
+                {give}
             </div>
         </article>
     }

@@ -55,6 +55,10 @@ pub fn router() -> Router<AppState> {
         )
         .route("/tickets/{id}/resell", post(tickets::resell_ticket))
         .route(
+            "/tickets/{id}/transfer",
+            post(tickets::transfer_ticket).delete(tickets::cancel_transfer),
+        )
+        .route(
             "/orders",
             get(orders::list_orders).post(orders::reserve_ticket),
         )

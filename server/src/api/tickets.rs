@@ -229,3 +229,45 @@ pub async fn my_tickets(ctx: Ctx) -> Result<Json<MineJson>, AppError> {
             .collect(),
     }))
 }
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransferJson {
+    ticket_id: String,
+    email: String,
+    /// `completed`, or `pending` until an account is made with the address.
+    status: &'static str,
+}
+
+/// `POST /api/tickets/:id/transfer {email}`.
+pub async fn transfer_ticket(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<TransferJson>, AppError> {
+    use app::ssr::services::transfers::{self, TransferTicket};
+    ctx.user()?;
+    let ticket_id = Id::parse(&id)?;
+    let email = match body.get("email") {
+        Some(Value::String(email)) => email.clone(),
+        Some(_) => return Err(AppError::invalid_field("email", "Email must be text")),
+        None => return Err(AppError::invalid_field("email", "Email is required")),
+    };
+    let done = transfers::transfer_ticket(&ctx, TransferTicket { ticket_id, email }).await?;
+    Ok(Json(TransferJson {
+        ticket_id: done.ticket_id.to_string(),
+        email: done.email,
+        status: if done.completed {
+            "completed"
+        } else {
+            "pending"
+        },
+    }))
+}
+
+/// `DELETE /api/tickets/:id/transfer`: the sender cancels a pending transfer.
+pub async fn cancel_transfer(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    ctx.user()?;
+    app::ssr::services::transfers::cancel_transfer(&ctx, &Id::parse(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -334,3 +334,259 @@ async fn a_refund_revokes_the_buyers_code_and_a_resale_refund_gives_the_reseller
         "valid"
     );
 }
+
+/// A bought ticket of a new buyer: (buyer client, buyer email, ticket id).
+async fn bought_ticket(app: &TestApp, title: &str) -> (Client, String, String) {
+    let (seller, _) = app.signed_in_user().await;
+    let ticket = app
+        .create_ticket(&seller, &json!({ "title": title, "price": 20 }))
+        .await;
+    let (buyer, email) = app.signed_in_user().await;
+    let id = ticket["id"].as_str().unwrap().to_string();
+    buy(app, &buyer, &id).await;
+    (buyer, email, id)
+}
+
+async fn transfer(app: &TestApp, from: &Client, ticket_id: &str, to: &str) -> reqwest::Response {
+    app.post_json(
+        from,
+        &format!("/api/tickets/{ticket_id}/transfer"),
+        &json!({ "email": to }),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_ticket_given_to_an_account_moves_at_once_with_a_new_code() {
+    let app = spawn_app().await;
+    let door = staff(&app).await;
+    let (giver, giver_email, ticket_id) = bought_ticket(&app, "Opera <b>night</b>").await;
+    let old_code = held(&app, &giver, &ticket_id).await.0;
+    let (friend, friend_email) = app.signed_in_user().await;
+
+    let response = transfer(&app, &giver, &ticket_id, &friend_email.to_uppercase()).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(
+        body,
+        json!({ "ticketId": ticket_id, "email": friend_email, "status": "completed" })
+    );
+    assert_eq!(
+        held(&app, &giver, &ticket_id).await,
+        (Value::Null, "revoked".to_string())
+    );
+    let (new_code, status) = held(&app, &friend, &ticket_id).await;
+    assert_eq!(status, "valid");
+    assert_ne!(new_code, old_code);
+    let page = app.get(&giver, "/tickets/mine").await.text().await.unwrap();
+    assert!(page.contains("Transferred — this code is no longer valid"));
+
+    let old = scan(&app, &door, old_code.as_str().unwrap()).await;
+    assert_eq!(
+        (old["result"].as_str(), old["reason"].as_str()),
+        (Some("revoked"), Some("transferred"))
+    );
+    assert_eq!(
+        scan(&app, &door, new_code.as_str().unwrap()).await["result"],
+        "valid"
+    );
+
+    app.deliver_mail().await;
+    let mail = app.mailbox().await;
+    let told = mail
+        .iter()
+        .find(|m| m.to == friend_email && m.subject == "A ticket for you: Opera <b>night</b>")
+        .expect("the friend is told");
+    assert!(told.text.contains(&giver_email));
+    assert!(told.html.contains("Opera &lt;b&gt;night&lt;/b&gt;"));
+
+    // The giver holds nothing to give any more.
+    assert_eq!(
+        transfer(&app, &giver, &ticket_id, "third@example.com")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_ticket_given_to_a_new_address_waits_for_that_account_and_can_be_cancelled() {
+    let app = spawn_app().await;
+    let (giver, _, ticket_id) = bought_ticket(&app, "Derby").await;
+    let friend_email = unique_email();
+
+    let response = transfer(&app, &giver, &ticket_id, &friend_email).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], "pending");
+    // Until then the giver still holds it, and can neither give it twice nor resell it.
+    assert_eq!(held(&app, &giver, &ticket_id).await.1, "valid");
+    assert_errors(
+        transfer(&app, &giver, &ticket_id, "other@example.com").await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "This ticket is already being transferred; cancel that first" }]),
+    )
+    .await;
+    let resell = app
+        .post_json(
+            &giver,
+            &format!("/api/tickets/{ticket_id}/resell"),
+            &json!({ "price": 20 }),
+        )
+        .await;
+    assert_eq!(resell.status(), StatusCode::BAD_REQUEST);
+    app.deliver_mail().await;
+    let invitation = app
+        .mailbox()
+        .await
+        .into_iter()
+        .find(|m| m.to == friend_email && m.subject == "A ticket for you: Derby")
+        .expect("an invitation");
+    assert_eq!(
+        invitation.link("http"),
+        format!(
+            "{}/auth/signup?email={}",
+            app.address,
+            friend_email.replace('@', "%40")
+        )
+    );
+
+    // Only the giver can cancel it.
+    let (stranger, _) = app.signed_in_user().await;
+    let path = format!("/api/tickets/{ticket_id}/transfer");
+    let cancel = |client: &Client| client.delete(app.url(&path)).send();
+    assert_eq!(
+        cancel(&stranger).await.unwrap().status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        cancel(&giver).await.unwrap().status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        cancel(&giver).await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // Given again; the friend signs up with that address and has it at once.
+    transfer(&app, &giver, &ticket_id, &friend_email).await;
+    let friend = client();
+    assert_eq!(
+        app.sign_up(&friend, &friend_email, PASSWORD).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(held(&app, &friend, &ticket_id).await.1, "valid");
+    assert_eq!(held(&app, &giver, &ticket_id).await.1, "revoked");
+}
+
+#[tokio::test]
+async fn a_ticket_used_before_its_friend_signs_up_stays_with_the_giver() {
+    let app = spawn_app().await;
+    let door = staff(&app).await;
+    let (giver, _, ticket_id) = bought_ticket(&app, "Gig").await;
+    let friend_email = unique_email();
+    transfer(&app, &giver, &ticket_id, &friend_email).await;
+    let code = held(&app, &giver, &ticket_id).await.0;
+    assert_eq!(
+        scan(&app, &door, code.as_str().unwrap()).await["result"],
+        "valid"
+    );
+    let friend = client();
+    app.sign_up(&friend, &friend_email, PASSWORD).await;
+    assert!(
+        mine(&app, &friend).await["bought"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(held(&app, &giver, &ticket_id).await.1, "used");
+}
+
+#[tokio::test]
+async fn transfers_refuse_strangers_listed_or_used_tickets_and_bad_addresses() {
+    let app = spawn_app().await;
+    let door = staff(&app).await;
+    let (giver, giver_email, ticket_id) = bought_ticket(&app, "Gig").await;
+    assert_errors(
+        transfer(&app, &client(), &ticket_id, "a@example.com").await,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
+    let (stranger, _) = app.signed_in_user().await;
+    assert_eq!(
+        transfer(&app, &stranger, &ticket_id, "a@example.com")
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    let cross_site = giver
+        .post(app.url(&format!("/api/tickets/{ticket_id}/transfer")))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "email": "a@example.com" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert_errors(
+        transfer(&app, &giver, &ticket_id, &giver_email).await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "You already hold this ticket", "field": "email" }]),
+    )
+    .await;
+    for bad in [
+        "<script>@x",
+        "a@b\u{0}.c",
+        "",
+        &format!("{}@example.com", "a".repeat(10_000)),
+    ] {
+        let response = transfer(&app, &giver, &ticket_id, bad).await;
+        assert!(
+            [StatusCode::BAD_REQUEST, StatusCode::PAYLOAD_TOO_LARGE].contains(&response.status()),
+            "{bad:?}: {}",
+            response.status()
+        );
+    }
+    assert_eq!(
+        app.post_json(
+            &giver,
+            &format!("/api/tickets/{ticket_id}/transfer"),
+            &json!({})
+        )
+        .await
+        .status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        transfer(&app, &giver, "not-an-id", "a@example.com")
+            .await
+            .status(),
+        StatusCode::BAD_REQUEST
+    );
+
+    // Listed for resale: refused.
+    let (other_giver, _, listed) = bought_ticket(&app, "Listed").await;
+    app.post_json(
+        &other_giver,
+        &format!("/api/tickets/{listed}/resell"),
+        &json!({ "price": 20 }),
+    )
+    .await;
+    assert_errors(
+        transfer(&app, &other_giver, &listed, "a@example.com").await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "A ticket listed for resale cannot be transferred" }]),
+    )
+    .await;
+
+    // Used at the door: refused.
+    let code = held(&app, &giver, &ticket_id).await.0;
+    scan(&app, &door, code.as_str().unwrap()).await;
+    assert_errors(
+        transfer(&app, &giver, &ticket_id, "a@example.com").await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "This ticket was used at the door" }]),
+    )
+    .await;
+    assert_eq!(held(&app, &giver, &ticket_id).await.1, "used");
+}

@@ -12,6 +12,7 @@ use app::ssr::services::orders::{self, ReserveTicket};
 use app::ssr::services::payments::{self, PayOrder};
 use app::ssr::services::refunds::{self, RefundOrder};
 use app::ssr::services::tickets::{self, ResellTicket};
+use app::ssr::services::transfers::{self, TransferTicket};
 use app::ssr::services::users::{self, Credentials};
 use app::ssr::storage;
 use proptest::prelude::*;
@@ -29,6 +30,8 @@ enum Step {
     Refund { order: usize },
     /// The n-th code ever issued for the seat is scanned.
     Scan { code: usize },
+    /// Whoever holds the seat gives it to a buyer.
+    Transfer { to: usize },
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -37,6 +40,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => Just(Step::Resell),
         1 => (0usize..8).prop_map(|order| Step::Refund { order }),
         2 => (0usize..8).prop_map(|code| Step::Scan { code }),
+        2 => (0..BUYERS).prop_map(|to| Step::Transfer { to }),
     ]
 }
 
@@ -44,11 +48,23 @@ struct World {
     app: TestApp,
     seller: Id,
     buyers: Vec<Id>,
+    emails: Vec<String>,
 }
 
 impl World {
     fn acting(&self, user: &Id) -> Ctx {
         Ctx::system(&self.app.state).acting_as(user.clone())
+    }
+
+    /// The newest listing of the seat that someone owns, and its owner.
+    async fn holder(&self, listings: &[Id]) -> Option<(Id, Id)> {
+        let mut conn = self.app.state.db.read.acquire().await.unwrap();
+        for id in listings.iter().rev() {
+            if let Some(owner) = storage::tickets::find_owner(&mut conn, id).await.unwrap() {
+                return Some((id.clone(), owner));
+            }
+        }
+        None
     }
 
     /// Every code issued for the seat, oldest first: (code, status).
@@ -119,17 +135,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
             }
             Step::Resell => {
                 // The newest sold listing's owner tries; the rules decide.
-                let mut conn = world.app.state.db.read.acquire().await.unwrap();
-                let mut holder = None;
-                for id in listings.iter().rev() {
-                    if let Some(owner) = storage::tickets::find_owner(&mut conn, id).await.unwrap()
-                    {
-                        holder = Some((id.clone(), owner));
-                        break;
-                    }
-                }
-                drop(conn);
-                if let Some((ticket_id, owner)) = holder
+                if let Some((ticket_id, owner)) = world.holder(&listings).await
                     && let Ok(listing) = tickets::resell_ticket(
                         &world.acting(&owner),
                         ResellTicket {
@@ -141,6 +147,18 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
                     .await
                 {
                     listings.push(listing.id);
+                }
+            }
+            Step::Transfer { to } => {
+                if let Some((ticket_id, owner)) = world.holder(&listings).await {
+                    let _ = transfers::transfer_ticket(
+                        &world.acting(&owner),
+                        TransferTicket {
+                            ticket_id,
+                            email: world.emails[*to].clone(),
+                        },
+                    )
+                    .await;
                 }
             }
             Step::Refund { order } => {
@@ -205,6 +223,7 @@ fn no_sequence_of_sales_resales_refunds_and_scans_gives_a_seat_two_valid_codes()
         .await;
         let system = Ctx::system(&app.state);
         let mut ids = Vec::new();
+        let mut emails = Vec::new();
         for n in 0..=BUYERS {
             let credentials = Credentials {
                 email: unique_email(),
@@ -218,12 +237,15 @@ fn no_sequence_of_sales_resales_refunds_and_scans_gives_a_seat_two_valid_codes()
                     .unwrap();
             }
             ids.push(user.id);
+            emails.push(user.email);
         }
         let seller = ids.remove(0);
+        emails.remove(0);
         World {
             app,
             seller,
             buyers: ids,
+            emails,
         }
     });
     let cases = std::env::var("PROPTEST_CASES")

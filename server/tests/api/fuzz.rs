@@ -156,6 +156,7 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
         Just("/api/tickets".to_string()),
         segment(ids.clone()).prop_map(|id| format!("/api/tickets/{id}")),
         segment(ids.clone()).prop_map(|id| format!("/api/tickets/{id}/resell")),
+        segment(ids.clone()).prop_map(|id| format!("/api/tickets/{id}/transfer")),
         Just("/api/orders".to_string()),
         segment(ids.clone()).prop_map(|id| format!("/api/orders/{id}")),
         Just("/api/payments".to_string()),
@@ -200,6 +201,8 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
             "payouts_overview",
             "connect_payout_account",
             "check_in_code",
+            "transfer_ticket",
+            "cancel_transfer",
             "door_state",
         ])
         .prop_map(|name| format!("/_fn/{name}")),

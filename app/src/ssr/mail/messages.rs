@@ -195,6 +195,33 @@ pub fn sale_refunded(
         .action("See your payouts", url)
 }
 
+/// To someone with an account who was given a ticket.
+pub fn ticket_received(to: &str, from: &str, title: &str, url: &str) -> Letter {
+    Letter::new("ticket_received", to, format!("A ticket for you: {title}"))
+        .text(format!(
+            "{from} has given you their ticket “{title}”. It is in your account now, with the \
+             code that gets you in."
+        ))
+        .fact("Ticket", title)
+        .action("See your tickets", url)
+}
+
+/// To an address without an account that was given a ticket.
+pub fn transfer_invitation(to: &str, from: &str, title: &str, url: &str) -> Letter {
+    Letter::new(
+        "transfer_invitation",
+        to,
+        format!("A ticket for you: {title}"),
+    )
+    .text(format!(
+        "{from} wants to give you their ticket “{title}” on Ticketing. Make an account with \
+             this email address and the ticket is yours, with the code that gets you in."
+    ))
+    .fact("Ticket", title)
+    .action("Make my account", url)
+    .text("If you do not know the sender, ignore this message.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

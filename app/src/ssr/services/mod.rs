@@ -10,5 +10,6 @@ pub mod payouts;
 pub mod refunds;
 pub mod roles;
 pub mod tickets;
+pub mod transfers;
 pub mod two_factor;
 pub mod users;

@@ -319,6 +319,8 @@ pub struct HeldTicket {
     pub code: crate::ssr::storage::codes::StoredCode,
     /// The listing its holder made to resell it, if any.
     pub resale_id: Option<Id>,
+    /// The address a transfer of it waits on, if any.
+    pub pending_transfer: Option<String>,
 }
 
 pub async fn my_tickets(ctx: &Ctx) -> Result<MyTickets, AppError> {
@@ -330,10 +332,16 @@ pub async fn my_tickets(ctx: &Ctx) -> Result<MyTickets, AppError> {
             continue;
         };
         let resale_id = tickets::resale_of(&mut conn, &ticket.id).await?;
+        let pending_transfer = if code.status == crate::domain::custody::CodeStatus::Valid {
+            super::transfers::pending_to(&mut conn, &ticket.id).await?
+        } else {
+            None
+        };
         bought.push(HeldTicket {
             ticket,
             code,
             resale_id,
+            pending_transfer,
         });
     }
     Ok(MyTickets {
@@ -368,6 +376,12 @@ pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, App
         return Err(AppError::invalid(ALREADY_RESOLD));
     }
     super::custody::check_transferable(&mut tx, ticket_id, owner).await?;
+    if crate::ssr::storage::transfers::pending_for_ticket(&mut tx, ticket_id)
+        .await?
+        .is_some()
+    {
+        return Err(AppError::invalid(super::transfers::PENDING));
+    }
     // The face value travels with the ticket: the original listing's, or what was paid for it.
     let face_value = inherited_face_value(bought.face_value.or(input.face_value), bought.price);
     check_cap(ctx.settings().resale_cap, price, Some(face_value))?;

@@ -198,6 +198,7 @@ pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, A
     )
     .await?;
     super::accounts::queue_verification(ctx, &mut tx, &id, &email).await?;
+    super::transfers::complete_for_new_account(&mut tx, &id, &email, now).await?;
     tx.commit().await?;
     ctx.mail_queued();
     Ok(User {

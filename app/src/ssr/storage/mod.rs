@@ -10,6 +10,7 @@ pub mod orders;
 pub mod outbox;
 pub mod payouts;
 pub mod tickets;
+pub mod transfers;
 pub mod two_factor;
 pub mod user_sessions;
 pub mod users;

@@ -400,6 +400,25 @@ pub async fn has_resale(conn: &mut AnyConnection, ticket_id: &Id) -> Result<bool
     Ok(count > 0)
 }
 
+/// Gives a sold ticket to `owner` (a transfer); its entry code moves in `ticket_codes`.
+pub async fn set_owner(
+    conn: &mut AnyConnection,
+    ticket_id: &Id,
+    owner: &Id,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE tickets SET owner_id = $1, version = version + 1, updated_at = $2 \
+         WHERE id = $3 AND status = 'sold'",
+    )
+    .bind(owner.as_str())
+    .bind(now.millis())
+    .bind(ticket_id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

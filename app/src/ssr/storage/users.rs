@@ -133,3 +133,15 @@ pub async fn set_role(
         .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// The id of the account with this address, if there is one.
+pub async fn find_id_by_email(
+    conn: &mut AnyConnection,
+    email: &Email,
+) -> Result<Option<Id>, sqlx::Error> {
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+        .bind(email.as_str())
+        .fetch_optional(conn)
+        .await?;
+    Ok(id.map(Id::from_trusted))
+}

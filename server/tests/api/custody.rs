@@ -20,25 +20,6 @@ async fn staff(app: &TestApp) -> Client {
     client
 }
 
-/// `buyer` reserves and pays for `ticket_id`; returns the order.
-async fn buy(app: &TestApp, buyer: &Client, ticket_id: &str) -> Value {
-    let order: Value = app
-        .post_json(buyer, "/api/orders", &json!({ "ticketId": ticket_id }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let paid = app
-        .post_json(
-            buyer,
-            "/api/payments",
-            &json!({ "orderId": order["id"], "token": "tok_visa" }),
-        )
-        .await;
-    assert_eq!(paid.status(), StatusCode::CREATED);
-    order
-}
-
 async fn mine(app: &TestApp, client: &Client) -> Value {
     let response = app.get(client, "/api/tickets/mine").await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -79,7 +60,7 @@ async fn a_resale_revokes_the_sellers_code_and_the_new_buyer_gets_in_once() {
         .await;
     let ticket_id = ticket["id"].as_str().unwrap();
     let (first, _) = app.signed_in_user().await;
-    buy(&app, &first, ticket_id).await;
+    app.buy(&first, ticket_id).await;
     let (first_code, status) = held(&app, &first, ticket_id).await;
     assert_eq!(status, "valid");
     let first_code = first_code.as_str().unwrap().to_string();
@@ -100,7 +81,7 @@ async fn a_resale_revokes_the_sellers_code_and_the_new_buyer_gets_in_once() {
 
     // The resale completes: the old code is revoked at once, the new buyer holds the only one.
     let (second, _) = app.signed_in_user().await;
-    buy(&app, &second, resale_id).await;
+    app.buy(&second, resale_id).await;
     let (revoked, status) = held(&app, &first, ticket_id).await;
     assert_eq!((revoked, status.as_str()), (Value::Null, "revoked"));
     let (second_code, status) = held(&app, &second, resale_id).await;
@@ -285,7 +266,7 @@ async fn a_refund_revokes_the_buyers_code_and_a_resale_refund_gives_the_reseller
         .await;
     let ticket_id = ticket["id"].as_str().unwrap();
     let (first, _) = app.signed_in_user().await;
-    buy(&app, &first, ticket_id).await;
+    app.buy(&first, ticket_id).await;
     let first_code = held(&app, &first, ticket_id).await.0;
     let resale: Value = app
         .post_json(
@@ -299,7 +280,7 @@ async fn a_refund_revokes_the_buyers_code_and_a_resale_refund_gives_the_reseller
         .unwrap();
     let resale_id = resale["id"].as_str().unwrap();
     let (second, _) = app.signed_in_user().await;
-    let order = buy(&app, &second, resale_id).await;
+    let order = app.buy(&second, resale_id).await;
     let second_code = held(&app, &second, resale_id).await.0;
 
     refunds::refund_order(
@@ -343,7 +324,7 @@ async fn bought_ticket(app: &TestApp, title: &str) -> (Client, String, String) {
         .await;
     let (buyer, email) = app.signed_in_user().await;
     let id = ticket["id"].as_str().unwrap().to_string();
-    buy(app, &buyer, &id).await;
+    app.buy(&buyer, &id).await;
     (buyer, email, id)
 }
 

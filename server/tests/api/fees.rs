@@ -160,20 +160,7 @@ async fn with_a_cap_a_listing_needs_a_face_value_and_may_not_ask_more_than_the_c
 /// Buys `ticket` for a new buyer and returns the buyer's client.
 async fn bought(app: &TestApp, ticket: &Value) -> Client {
     let (buyer, _) = app.signed_in_user().await;
-    let order: Value = app
-        .post_json(&buyer, "/api/orders", &json!({ "ticketId": ticket["id"] }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let paid = app
-        .post_json(
-            &buyer,
-            "/api/payments",
-            &json!({ "orderId": order["id"], "token": "tok_visa" }),
-        )
-        .await;
-    assert_eq!(paid.status(), StatusCode::CREATED);
+    app.buy(&buyer, ticket["id"].as_str().unwrap()).await;
     buyer
 }
 

@@ -310,6 +310,25 @@ pub async fn token_sent(app: &TestApp, to: &str, kind: &str) -> String {
 }
 
 impl TestApp {
+    /// `buyer` reserves `ticket_id` and pays for it with the test card; returns the order as
+    /// reserved.
+    pub async fn buy(&self, buyer: &Client, ticket_id: &str) -> Value {
+        let reserved = self
+            .post_json(buyer, "/api/orders", &json!({ "ticketId": ticket_id }))
+            .await;
+        assert_eq!(reserved.status(), StatusCode::CREATED, "reservation");
+        let order: Value = reserved.json().await.unwrap();
+        let paid = self
+            .post_json(
+                buyer,
+                "/api/payments",
+                &json!({ "orderId": order["id"], "token": "tok_visa" }),
+            )
+            .await;
+        assert_eq!(paid.status(), StatusCode::CREATED, "payment");
+        order
+    }
+
     /// A new account whose address is verified by following the mailed link, signed in on a
     /// client of its own: (client, email, user id).
     pub async fn verified_user(&self) -> (Client, String, String) {

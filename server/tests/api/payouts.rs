@@ -40,20 +40,7 @@ async fn round(app: &TestApp) -> Round {
 async fn sell(app: &TestApp, seller: &Client, body: Value) -> (Client, Value) {
     let ticket = app.create_ticket(seller, &body).await;
     let (buyer, _) = app.signed_in_user().await;
-    let order: Value = app
-        .post_json(&buyer, "/api/orders", &json!({ "ticketId": ticket["id"] }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let paid = app
-        .post_json(
-            &buyer,
-            "/api/payments",
-            &json!({ "orderId": order["id"], "token": "tok_visa" }),
-        )
-        .await;
-    assert_eq!(paid.status(), StatusCode::CREATED, "payment");
+    let order = app.buy(&buyer, ticket["id"].as_str().unwrap()).await;
     (buyer, order)
 }
 
@@ -456,23 +443,10 @@ async fn a_refund_in_escrow_gives_everything_back_and_puts_the_ticket_on_sale() 
     assert_eq!(second["status"], "complete");
 }
 
-/// A new buyer reserves and pays for an existing listing.
+/// A new buyer reserves and pays for an existing listing; returns the order as it now stands.
 async fn sell_existing(app: &TestApp, ticket_id: &str) -> (Client, Value) {
     let (buyer, _) = app.signed_in_user().await;
-    let order: Value = app
-        .post_json(&buyer, "/api/orders", &json!({ "ticketId": ticket_id }))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let paid = app
-        .post_json(
-            &buyer,
-            "/api/payments",
-            &json!({ "orderId": order["id"], "token": "tok_visa" }),
-        )
-        .await;
-    assert_eq!(paid.status(), StatusCode::CREATED);
+    let order = app.buy(&buyer, ticket_id).await;
     let shown = app
         .get_json(
             &buyer,

@@ -1,0 +1,123 @@
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { PASSWORD, linkIn, mailTo, open, signUp, uniqueEmail } from './helpers';
+
+/** Gives an account the staff role with the binary's own command, on the e2e site's database. */
+function grantStaff(email: string): void {
+  execFileSync(process.env.TICKETING_BIN ?? '../target/release/ticketing', ['admin', 'grant', email, '--role', 'staff'], {
+    env: { ...process.env, DATABASE_URL: `sqlite://${join(process.env.E2E_DATA_DIR ?? '', 'e2e.db')}`, RUST_LOG: 'warn' },
+    stdio: 'pipe',
+  });
+}
+
+/** A new account in a fresh browser context (API sign-up), for the other people of a story. */
+async function person(browser: Browser, javaScriptEnabled: boolean): Promise<{ page: Page; email: string }> {
+  const context = await browser.newContext({ javaScriptEnabled });
+  const page = await context.newPage();
+  const email = uniqueEmail();
+  await page.goto('/healthz');
+  expect((await page.request.post('/api/users/signup', { data: { email, password: PASSWORD } })).status()).toBe(201);
+  return { page, email };
+}
+
+async function buy(page: Page, ticketId: string, price: string, javaScriptEnabled: boolean): Promise<void> {
+  await open(page, `/tickets/${ticketId}`, javaScriptEnabled);
+  await page.getByRole('button', { name: `Buy for ${price}` }).click();
+  await expect(page).toHaveURL(/\/orders\/[0-9a-f-]{36}$/);
+  if (javaScriptEnabled) await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+  await page.getByRole('button', { name: `Pay ${price}` }).click();
+  await expect(page.getByTestId('order-status')).toHaveText('Paid');
+}
+
+async function scan(door: Page, code: string, javaScriptEnabled: boolean): Promise<void> {
+  await open(door, '/check-in', javaScriptEnabled);
+  await door.getByLabel('Ticket code').fill(code);
+  await door.getByRole('button', { name: 'Check in' }).click();
+}
+
+test('a resold ticket: the old code is refused at the door, the new one admitted once', async ({ page, browser, javaScriptEnabled }) => {
+  const title = `Derby zz${Math.random().toString(36).slice(2, 10)}`;
+  const seller = await person(browser, javaScriptEnabled);
+  const created = await seller.page.request.post('/api/tickets', { data: { title, price: 30, category: 'sports' } });
+  expect(created.status()).toBe(201);
+  const ticketId = (await created.json()).id as string;
+
+  // The first buyer pays, then resells from My tickets.
+  await signUp(page, uniqueEmail(), javaScriptEnabled);
+  await buy(page, ticketId, '$30.00', javaScriptEnabled);
+  await open(page, '/tickets/mine', javaScriptEnabled);
+  const mine = page.getByTestId('bought-ticket').filter({ hasText: title });
+  const oldCode = (await mine.getByTestId('ticket-code').textContent()) as string;
+  await page.getByRole('form', { name: `Resell ${title}` }).getByLabel('Resale price').fill('32');
+  await page.getByRole('button', { name: 'Resell' }).click();
+  await expect(page).toHaveURL(/\/tickets\/[0-9a-f-]{36}$/);
+  const resaleId = page.url().split('/').pop() as string;
+
+  // Someone buys the resale: the first buyer's code is void at once.
+  const second = await person(browser, javaScriptEnabled);
+  await buy(second.page, resaleId, '$32.00', javaScriptEnabled);
+  await open(second.page, '/tickets/mine', javaScriptEnabled);
+  const newCode = (await second.page.getByTestId('bought-ticket').filter({ hasText: title }).getByTestId('ticket-code').textContent()) as string;
+  expect(newCode).not.toBe(oldCode);
+  await open(page, '/tickets/mine', javaScriptEnabled);
+  await expect(mine.getByTestId('code-note')).toHaveText('Resold — this code is no longer valid');
+  await expect(mine.getByTestId('ticket-code')).toHaveCount(0);
+
+  // At the door.
+  const door = await person(browser, javaScriptEnabled);
+  grantStaff(door.email);
+  await scan(door.page, oldCode, javaScriptEnabled);
+  await expect(door.page.getByTestId('scan-headline')).toHaveText('Resold — this code is no longer valid');
+  await scan(door.page, newCode, javaScriptEnabled);
+  await expect(door.page.getByTestId('scan-headline')).toHaveText('Valid');
+  await expect(door.page.getByTestId('scan-result')).toContainText(title);
+  await scan(door.page, newCode, javaScriptEnabled);
+  await expect(door.page.getByTestId('scan-headline')).toHaveText(/^Already used at \d\d:\d\d UTC$/);
+  await scan(door.page, 'TKT-00000000-00000000-00000000-00000000', javaScriptEnabled);
+  await expect(door.page.getByTestId('scan-headline')).toHaveText('Unknown');
+});
+
+test('the door page is for staff only', async ({ page, javaScriptEnabled }) => {
+  await signUp(page, uniqueEmail(), javaScriptEnabled);
+  await open(page, '/check-in', javaScriptEnabled);
+  await expect(page.getByText('This page is for door staff.', { exact: false })).toBeVisible();
+  await expect(page.getByLabel('Ticket code')).toHaveCount(0);
+});
+
+test('a ticket given to a friend who then signs up is theirs, and the giver\'s code stops working', async ({ page, browser, javaScriptEnabled }) => {
+  const title = `Opera zz${Math.random().toString(36).slice(2, 10)}`;
+  const seller = await person(browser, javaScriptEnabled);
+  const created = await seller.page.request.post('/api/tickets', { data: { title, price: 40, category: 'theater' } });
+  const ticketId = (await created.json()).id as string;
+  await signUp(page, uniqueEmail(), javaScriptEnabled);
+  await buy(page, ticketId, '$40.00', javaScriptEnabled);
+
+  const friendEmail = uniqueEmail();
+  await open(page, '/tickets/mine', javaScriptEnabled);
+  const give = page.getByRole('form', { name: `Give ${title} to a friend` });
+  await give.getByLabel("Friend's email").fill(friendEmail);
+  await give.getByRole('button', { name: 'Give to a friend' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'We have emailed them.' })).toBeVisible();
+  await expect(page.getByRole('form', { name: `Transfer of ${title}` })).toContainText(`Waiting for ${friendEmail} to make an account.`);
+
+  // The friend follows the invitation: the address is filled in.
+  const friendContext = await browser.newContext({ javaScriptEnabled });
+  const friend = await friendContext.newPage();
+  const invitation = await mailTo(friendEmail, `A ticket for you: ${title}`);
+  await open(friend, linkIn(invitation, '/auth/signup?email='), javaScriptEnabled);
+  await expect(friend.getByLabel('Email')).toHaveValue(friendEmail);
+  await friend.getByLabel('Password').fill(PASSWORD);
+  await friend.getByRole('button', { name: 'Sign up' }).click();
+  await expect(friend.getByTestId('current-user')).toHaveText(friendEmail);
+  await open(friend, '/tickets/mine', javaScriptEnabled);
+  const theirs = friend.getByTestId('bought-ticket').filter({ hasText: title });
+  await expect(theirs.getByTestId('ticket-code')).toHaveText(/^TKT(-[0-9A-F]{8}){4}$/);
+  await friendContext.close();
+
+  await open(page, '/tickets/mine', javaScriptEnabled);
+  const mine = page.getByTestId('bought-ticket').filter({ hasText: title });
+  await expect(mine.getByTestId('code-note')).toHaveText('Transferred — this code is no longer valid');
+  await expect(mine.getByTestId('ticket-code')).toHaveCount(0);
+});

@@ -340,6 +340,64 @@ def thousand_buyers(ports, cookies, seller_cookie):
     return winners, refused, server_errors, slowest
 
 
+def sales_and_payouts(port, backend, database_url, seller_cookies, buyer_cookies, per_seller=30):
+    """Each seller (their payout account connected) lists `per_seller` tickets; then 16 threads of
+    distinct buyers reserve and pay for all of them, and the payout job (PAYOUT_DELAY=0) pays
+    every seller. Returns (sales/s, p99 ms of reserve + pay, failures, seconds from the last sale
+    until every earning was paid out, unbalanced ledger transactions, provider − fees in cents)."""
+    listings = []
+    for cookie in seller_cookies:
+        status, body, _ = post_json(port, "/api/payouts/account", {}, cookie)
+        if status != 200:
+            raise RuntimeError(f"could not connect a payout account: {status} {body[:200]}")
+        for n in range(per_seller):
+            status, body, _ = post_json(port, "/api/tickets", {"title": f"Payout bench {n}", "price": 20.5}, cookie)
+            if status != 201:
+                raise RuntimeError(f"could not list: {status} {body[:200]}")
+            listings.append(json.loads(body)["id"])
+    jobs = list(zip(listings, buyer_cookies))
+    latencies, failures = [], []
+    lock = threading.Lock()
+
+    def work(start):
+        for i in range(start, len(jobs), 16):
+            ticket, cookie = jobs[i]
+            began = time.perf_counter()
+            status, body, _ = post_json(port, "/api/orders", {"ticketId": ticket}, cookie)
+            if status == 201:
+                order = json.loads(body)["id"]
+                status, body, _ = post_json(port, "/api/payments", {"orderId": order, "token": "tok_visa"}, cookie)
+            with lock:
+                (latencies if status == 201 else failures).append(time.perf_counter() - began)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    last_sale = time.perf_counter()
+    rate = len(latencies) / (last_sale - began)
+    p99 = sorted(latencies)[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
+
+    def outstanding():
+        earned = backend.rows(database_url, "SELECT COALESCE(SUM(net_cents), 0) FROM earnings WHERE reversed_at IS NULL")[0][0]
+        paid = backend.rows(database_url, "SELECT COALESCE(SUM(amount_cents), 0) FROM payouts WHERE status = 'paid'")[0][0]
+        return int(earned) - int(paid)
+
+    deadline = time.perf_counter() + 120
+    while outstanding() > 0 and time.perf_counter() < deadline:
+        time.sleep(0.05)
+    settled = time.perf_counter() - last_sale
+    unbalanced = backend.rows(database_url, "SELECT COUNT(*) FROM (SELECT transaction_id FROM ledger_entries GROUP BY transaction_id HAVING SUM(cents) <> 0) AS u")[0][0]
+    held = backend.rows(
+        database_url,
+        "SELECT COALESCE(SUM(CASE WHEN account = 'provider' THEN cents ELSE 0 END), 0) + "
+        "COALESCE(SUM(CASE WHEN account = 'platform_fees' THEN cents ELSE 0 END), 0) FROM ledger_entries",
+    )[0][0]
+    return rate, p99, len(failures), settled, int(unbalanced), int(held), outstanding()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bin", default=os.path.join(ROOT, "target/release/ticketing"))
@@ -394,7 +452,8 @@ def main():
     for n in range(args.nodes):
         node_folder = os.path.join(folder, f"node{n}")
         os.makedirs(node_folder)
-        servers.append(Server(args.bin, node_folder, database_url))
+        # Payouts as soon as a sale settles, so the bench can time the payout job.
+        servers.append(Server(args.bin, node_folder, database_url, {"PAYOUT_DELAY": "0"}))
     for server in servers:
         server.wait_healthy()
     bases = [f"http://127.0.0.1:{server.port}" for server in servers]
@@ -439,6 +498,9 @@ def main():
     winners, refused, server_errors, slowest = thousand_buyers(ports, cookies[1:1001], cookies[0])
     buyers = refused + winners + server_errors
 
+    # Sales end to end (reserve, pay, ledger, earning, code) and the payout job paying sellers.
+    sales = sales_and_payouts(ports[0], backend, database_url, cookies[400:410], cookies[410:710])
+
     # "Forgot password?" answers alike for known and unknown addresses (each address asked once).
     reset = reset_timing(ports[0], emails[200:400], [f"nobody{n}@example.com" for n in range(200)])
 
@@ -460,6 +522,8 @@ def main():
         (f"`GET /api/tickets`, 64 connections{nodes}", f"{api_rps:,.0f} req/s, p99 {api_p99:.1f} ms", ratio(api_rps), "≥ 8,000 req/s, p99 ≤ 30 ms", f"{api_bad} non-2xx"),
         (f"`POST /api/orders`, distinct tickets, 32 connections, signed-in buyers{nodes}", f"{orders_rps:,.0f} orders/s, p99 {orders_p99:.1f} ms", ratio(orders_rps), "≥ 1,500 orders/s, p99 ≤ 50 ms", f"{orders_bad} of {orders_total} not 201"),
         (f"{buyers:,} simultaneous buyers on one ticket{nodes}", f"{winners} winner, {refused} refused, {server_errors} 5xx/errors, slowest {slowest * 1000:.0f} ms", "", "exactly 1 winner, all ≤ 2 s, no 5xx", ""),
+        ("300 sales (reserve + pay), 16 threads of distinct buyers, 10 sellers", f"{sales[0]:,.0f} sales/s, p99 {sales[1]:.1f} ms", "", "", f"{sales[2]} failed"),
+        ("payout job: last sale → every seller paid (PAYOUT_DELAY=0)", f"{sales[3] * 1000:,.0f} ms", "", "", f"ledger: {sales[4]} unbalanced, provider − fees = {sales[5]} cents, {sales[6]} cents unpaid"),
         ("server resident memory after the load" + ("" if len(rss) == 1 else ", per node"), memory, "", "≤ 60 MB", ""),
     ]
     if database_memory is not None:

@@ -11,6 +11,9 @@ pub struct CurrentUser {
     pub email: String,
     pub email_verified: bool,
     pub two_factor: bool,
+    /// May use `/check-in`.
+    #[serde(default)]
+    pub staff: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -21,6 +24,7 @@ impl From<crate::ssr::services::users::User> for CurrentUser {
             email: user.email,
             email_verified: user.email_verified,
             two_factor: user.two_factor,
+            staff: user.staff,
         }
     }
 }

@@ -29,6 +29,7 @@ pub fn Header() -> impl IntoView {
                                 <a href="/tickets/mine">"My tickets"</a>
                                 <a href="/orders">"My orders"</a>
                                 <a href="/payouts">"Payouts"</a>
+                                {current.staff.then(|| view! { <a href="/check-in">"Check-in"</a> })}
                                 <a href="/account" class="whoami" data-testid="current-user">{current.email}</a>
                                 <ActionForm action=account.sign_out attr:class="inline">
                                     <button type="submit" class="link-button">"Sign out"</button>

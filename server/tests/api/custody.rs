@@ -200,10 +200,14 @@ async fn only_staff_check_in_and_any_input_is_an_answer_not_an_error() {
         )
         .await;
     }
-    // A non-staff user's page says what it is for, and offers no form.
+    // A non-staff user's page says what it is for, and offers no form; only staff see the
+    // header's link to it.
     let page = app.get(&buyer, "/check-in").await.text().await.unwrap();
     assert!(page.contains("This page is for door staff"));
     assert!(!page.contains("name=\"code\""));
+    assert!(!page.contains("href=\"/check-in\""));
+    let home = app.get(&door, "/").await.text().await.unwrap();
+    assert!(home.contains("href=\"/check-in\""));
 }
 
 #[tokio::test]

@@ -24,6 +24,8 @@ pub struct User {
     pub email_verified: bool,
     /// Sign-in asks for a second factor.
     pub two_factor: bool,
+    /// May check tickets in at the door (the staff or admin role).
+    pub staff: bool,
 }
 
 impl From<users::UserRow> for User {
@@ -33,6 +35,11 @@ impl From<users::UserRow> for User {
             email: row.email,
             email_verified: row.email_verified_at.is_some(),
             two_factor: row.two_factor == 1,
+            staff: row
+                .role
+                .as_deref()
+                .and_then(|r| crate::domain::role::Role::parse(r).ok())
+                .is_some_and(crate::domain::role::Role::checks_in),
         }
     }
 }
@@ -206,6 +213,7 @@ pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, A
         email: email.as_str().to_string(),
         email_verified: false,
         two_factor: false,
+        staff: false,
     })
 }
 

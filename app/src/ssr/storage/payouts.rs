@@ -302,14 +302,17 @@ fn payouts(rows: Vec<PayoutRow>) -> Result<Vec<Payout>, sqlx::Error> {
     rows.into_iter().map(Payout::try_from).collect()
 }
 
-/// Sellers with released earnings no payout carries yet, whose account is ready and whose
-/// email is verified: who the payout job may pay.
+/// Sellers with released earnings no payout carries yet and an available balance above zero
+/// (a seller who owes after a refund is skipped until later earnings repay it), whose account
+/// is ready and whose email is verified: who the payout job may pay.
 pub async fn sellers_to_pay(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Id>, sqlx::Error> {
     let sellers: Vec<String> = sqlx::query_scalar(
         "SELECT DISTINCT e.seller_id FROM earnings e \
          JOIN payout_accounts a ON a.user_id = e.seller_id AND a.status = 'ready' \
          JOIN users u ON u.id = e.seller_id AND u.email_verified_at IS NOT NULL \
          WHERE e.released_at IS NOT NULL AND e.reversed_at IS NULL AND e.payout_id IS NULL \
+           AND (SELECT COALESCE(-SUM(l.cents), 0) FROM ledger_entries l \
+                WHERE l.user_id = e.seller_id AND l.account = 'seller_available') > 0 \
          LIMIT $1",
     )
     .bind(limit)

@@ -10,6 +10,8 @@ pub struct UserRow {
     pub email_verified_at: Option<i64>,
     /// 1 when two-factor sign-in is on.
     pub two_factor: i64,
+    /// `staff`, `admin` or none.
+    pub role: Option<String>,
     pub created_at: i64,
 }
 
@@ -45,7 +47,7 @@ pub async fn insert_user(
 pub async fn find_user(conn: &mut AnyConnection, id: &Id) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, email, email_verified_at, \
-         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, created_at \
+         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, role, created_at \
          FROM users WHERE id = $1",
     )
     .bind(id.as_str())

@@ -232,6 +232,7 @@ fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Dur
             render_shell,
         )
         .fallback(fallback)
+        .layer(axum::middleware::from_fn(security::bound_page_render))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             security::session_activity,

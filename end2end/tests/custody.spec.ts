@@ -1,15 +1,5 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { PASSWORD, linkIn, mailTo, open, signUp, uniqueEmail } from './helpers';
-
-/** Gives an account the staff role with the binary's own command, on the e2e site's database. */
-function grantStaff(email: string): void {
-  execFileSync(process.env.TICKETING_BIN ?? '../target/release/ticketing', ['admin', 'grant', email, '--role', 'staff'], {
-    env: { ...process.env, DATABASE_URL: `sqlite://${join(process.env.E2E_DATA_DIR ?? '', 'e2e.db')}`, RUST_LOG: 'warn' },
-    stdio: 'pipe',
-  });
-}
+import { PASSWORD, grantStaff, linkIn, mailTo, open, signUp, uniqueEmail } from './helpers';
 
 /** A new account in a fresh browser context (API sign-up), for the other people of a story. */
 async function person(browser: Browser, javaScriptEnabled: boolean): Promise<{ page: Page; email: string }> {

@@ -1,6 +1,7 @@
 import { expect, type Page } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { simpleParser } from 'mailparser';
 
@@ -115,4 +116,12 @@ export function totp(secretBase32: string, atMillis: number = Date.now()): strin
   const offset = digest[digest.length - 1] & 0x0f;
   const value = (digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000;
   return value.toString().padStart(6, '0');
+}
+
+/** Gives an account the staff role with the binary's own command, on the e2e site's database. */
+export function grantStaff(email: string): void {
+  execFileSync(process.env.TICKETING_BIN ?? '../target/release/ticketing', ['admin', 'grant', email, '--role', 'staff'], {
+    env: { ...process.env, DATABASE_URL: `sqlite://${join(process.env.E2E_DATA_DIR ?? '', 'e2e.db')}`, RUST_LOG: 'warn' },
+    stdio: 'pipe',
+  });
 }

@@ -60,6 +60,9 @@ fn Door(last: Option<CheckInView>, scan: ServerAction<CheckInCode>) -> impl Into
                 />
                 <button type="submit">"Check in"</button>
             </ActionForm>
+            // Filled by the camera scanner (/pkg/check-in.js), which only this page loads.
+            <div class="scanner-slot"></div>
+            <script type="module" src="/pkg/check-in.js" nonce=leptos::nonce::use_nonce()></script>
         </section>
     }
 }

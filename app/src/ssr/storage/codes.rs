@@ -177,11 +177,3 @@ pub async fn list_held(
     .await?;
     rows.into_iter().map(stored).collect()
 }
-
-/// How many valid codes a seat has (never more than one; tests check).
-pub async fn valid_codes_of_seat(conn: &mut AnyConnection, seat: &Id) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM ticket_codes WHERE seat_id = $1 AND status = 'valid'")
-        .bind(seat.as_str())
-        .fetch_one(conn)
-        .await
-}

@@ -154,6 +154,12 @@ async fn twenty_doors_scanning_one_code_at_once_admit_it_once() {
 #[tokio::test]
 async fn only_staff_check_in_and_any_input_is_an_answer_not_an_error() {
     let app = spawn_app().await;
+    assert_errors(
+        app.get(&client(), "/api/tickets/mine").await,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
     let code = json!({ "code": "TKT-00000000-00000000-00000000-00000000" });
     assert_errors(
         app.post_json(&client(), "/api/check-ins", &code).await,
@@ -436,10 +442,21 @@ async fn a_ticket_given_to_a_new_address_waits_for_that_account_and_can_be_cance
         )
     );
 
-    // Only the giver can cancel it.
+    // Only the giver can cancel it, and not from another site or signed out.
     let (stranger, _) = app.signed_in_user().await;
     let path = format!("/api/tickets/{ticket_id}/transfer");
     let cancel = |client: &Client| client.delete(app.url(&path)).send();
+    assert_eq!(
+        cancel(&client()).await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let cross_site = giver
+        .delete(app.url(&path))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
     assert_eq!(
         cancel(&stranger).await.unwrap().status(),
         StatusCode::FORBIDDEN

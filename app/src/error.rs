@@ -20,6 +20,9 @@ pub enum AppError {
     /// 403: signed in, but not allowed.
     #[error("Forbidden")]
     Forbidden,
+    /// 403: the account was suspended by an admin.
+    #[error("Account suspended")]
+    Suspended,
     /// 403 for a browser form posted from another site.
     #[error("Cross-site requests are not allowed")]
     CrossSite,
@@ -133,7 +136,7 @@ impl AppError {
             AppError::Invalid(_) => 400,
             AppError::Unauthenticated => 401,
             AppError::PaymentDeclined(_) => 402,
-            AppError::Forbidden | AppError::CrossSite => 403,
+            AppError::Forbidden | AppError::CrossSite | AppError::Suspended => 403,
             AppError::NotFound => 404,
             AppError::MethodNotAllowed => 405,
             AppError::Conflict(_) => 409,

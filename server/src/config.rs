@@ -99,6 +99,16 @@ pub struct Config {
     #[arg(long, env = "STRIPE_WEBHOOK_SECRET", hide_env_values = true)]
     pub stripe_webhook_secret: Option<String>,
 
+    /// Bearer token for integrators reading `/api/events` and for Prometheus scraping
+    /// `/metrics` (at least 32 characters). Unset: admins' sessions may read the event log and
+    /// `/metrics` answers 401.
+    #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_parser = parse_admin_token)]
+    pub admin_token: Option<String>,
+
+    /// `json` writes one JSON object per log line (for log collectors); `text` is for people.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+
     /// Where the Stripe API is (tests point it at a local emulator) [default: Stripe's own].
     #[arg(long, env = "STRIPE_API_BASE")]
     pub stripe_api_base: Option<String>,
@@ -229,6 +239,8 @@ impl Config {
             site_root: "target/site".to_string(),
             stripe_secret_key: None,
             stripe_webhook_secret: None,
+            admin_token: None,
+            log_format: "text".to_string(),
             stripe_api_base: None,
             smtp_url: None,
             mail_dir: "data/mail".to_string(),
@@ -274,6 +286,19 @@ impl Config {
                 .clone()
                 .filter(|s| !s.trim().is_empty())
                 .map(app::ssr::settings::Secret::new),
+            admin_token: self
+                .admin_token
+                .clone()
+                .map(app::ssr::settings::Secret::new),
         }
     }
+}
+
+/// An admin token is long enough not to be guessed.
+fn parse_admin_token(text: &str) -> Result<String, String> {
+    let token = text.trim();
+    if token.chars().count() < 32 || token.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("ADMIN_TOKEN must be at least 32 characters without spaces".to_string());
+    }
+    Ok(token.to_string())
 }

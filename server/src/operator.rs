@@ -31,7 +31,15 @@ pub async fn refund(config: &Config, order: &str, reason: &str) -> anyhow::Resul
     let db = Db::connect(&config.database_url).await?;
     let state = state(config, db)?;
     let ctx = Ctx::system(&state);
-    let result = refunds::refund_order(&ctx, RefundOrder { order_id, reason }).await;
+    let result = refunds::refund_order(
+        &ctx,
+        RefundOrder {
+            order_id,
+            reason,
+            by: refunds::Operator::CommandLine,
+        },
+    )
+    .await;
     // The messages are in the outbox either way; sending them now saves waiting for a node.
     let _ = app::ssr::services::mail::deliver_due(&ctx).await;
     state.db.close().await;

@@ -79,7 +79,22 @@ impl Sessions {
         };
         user_sessions::record(&mut conn, &session, &app::ssr::clock::new_id())
             .await
-            .map_err(backend)
+            .map_err(backend)?;
+        // A suspension that committed while this sign-in ran ended the sessions it found:
+        // this one was not among them yet, so it ends here.
+        if app::ssr::storage::users::is_suspended(&mut conn, user_id)
+            .await
+            .map_err(backend)?
+        {
+            user_sessions::end_all_but(
+                &mut conn,
+                &app::domain::Id::from_trusted(user_id.to_string()),
+                None,
+            )
+            .await
+            .map_err(backend)?;
+        }
+        Ok(())
     }
 }
 

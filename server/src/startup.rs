@@ -235,6 +235,10 @@ fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Dur
         .layer(axum::middleware::from_fn(security::bound_page_render))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            api::admin::gate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             security::session_activity,
         ))
         .layer(sessions)

@@ -3,6 +3,7 @@
 //! and every rule can be tested with fixed inputs.
 
 pub mod account;
+pub mod audit;
 pub mod charge;
 pub mod custody;
 pub mod duration;

@@ -202,6 +202,9 @@ pub fn check_reservation(
     match ticket.status_at(now) {
         TicketStatus::Sold => return Err(DomainError::invalid(TICKET_SOLD)),
         TicketStatus::Reserved => return Err(DomainError::invalid(TICKET_RESERVED)),
+        TicketStatus::Removed => {
+            return Err(DomainError::invalid(super::ticket::LISTING_REMOVED));
+        }
         TicketStatus::Available => {}
     }
     match seen_price {

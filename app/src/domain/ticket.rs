@@ -14,6 +14,7 @@ pub const CATEGORY_INVALID: &str = "Category must be one of sports, concert, the
 pub const STARTS_AT_INVALID: &str =
     "Event date must be a date and time such as 2026-12-31T20:00:00Z";
 pub const CANNOT_EDIT_RESERVED: &str = "Cannot edit a reserved ticket";
+pub const LISTING_REMOVED: &str = "This listing is no longer on sale";
 pub const STALE_VERSION: &str =
     "This ticket was changed since you loaded it; reload it and try again";
 
@@ -150,14 +151,19 @@ pub enum TicketStatus {
     Available,
     Reserved,
     Sold,
+    /// Off sale: taken down by an admin, or (until the suspension is lifted) an unsold listing
+    /// of a suspended seller. Read from `removed_at` and the seller's account, never stored
+    /// in `status`.
+    Removed,
 }
 
 impl TicketStatus {
     /// Every status.
-    pub const ALL: [TicketStatus; 3] = [
+    pub const ALL: [TicketStatus; 4] = [
         TicketStatus::Available,
         TicketStatus::Reserved,
         TicketStatus::Sold,
+        TicketStatus::Removed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -165,6 +171,7 @@ impl TicketStatus {
             TicketStatus::Available => "available",
             TicketStatus::Reserved => "reserved",
             TicketStatus::Sold => "sold",
+            TicketStatus::Removed => "removed",
         }
     }
 }
@@ -265,6 +272,7 @@ impl Ticket {
             TicketStatus::Reserved | TicketStatus::Sold => {
                 Err(DomainError::invalid(CANNOT_EDIT_RESERVED))
             }
+            TicketStatus::Removed => Err(DomainError::invalid(LISTING_REMOVED)),
         }
     }
 

@@ -14,6 +14,9 @@ pub struct CurrentUser {
     /// May use `/check-in`.
     #[serde(default)]
     pub staff: bool,
+    /// May use `/admin`.
+    #[serde(default)]
+    pub admin: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -25,6 +28,7 @@ impl From<crate::ssr::services::users::User> for CurrentUser {
             email_verified: user.email_verified,
             two_factor: user.two_factor,
             staff: user.staff,
+            admin: user.admin,
         }
     }
 }

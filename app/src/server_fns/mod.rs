@@ -3,6 +3,7 @@
 //! belongs to the JSON API alone.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod check_in;
 pub mod orders;
@@ -11,6 +12,7 @@ pub mod payouts;
 pub mod tickets;
 
 pub use account::*;
+pub use admin::*;
 pub use auth::*;
 pub use check_in::*;
 pub use orders::*;

@@ -26,6 +26,10 @@ pub struct Settings {
     /// Signs Stripe's webhook deliveries (`STRIPE_WEBHOOK_SECRET`); without it the webhook
     /// endpoint refuses every delivery.
     pub stripe_webhook_secret: Option<Secret>,
+    /// The bearer token of integrators (`/api/events`) and of Prometheus (`/metrics`)
+    /// (`ADMIN_TOKEN`); without it only admins' sessions read the event log and `/metrics` is
+    /// closed.
+    pub admin_token: Option<Secret>,
 }
 
 /// A secret value: never printed, never serialized.
@@ -100,6 +104,7 @@ impl Default for Settings {
             resale_cap: None,
             payout_delay_ms: 2 * 86_400_000,
             stripe_webhook_secret: None,
+            admin_token: None,
         }
     }
 }

@@ -42,7 +42,7 @@ impl Filters {
     }
 }
 
-fn urlencode(value: &str) -> String {
+pub(super) fn urlencode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

@@ -30,6 +30,7 @@ pub fn Header() -> impl IntoView {
                                 <a href="/orders">"My orders"</a>
                                 <a href="/payouts">"Payouts"</a>
                                 {current.staff.then(|| view! { <a href="/check-in">"Check-in"</a> })}
+                                {current.admin.then(|| view! { <a href="/admin">"Admin"</a> })}
                                 <a href="/account" class="whoami" data-testid="current-user">{current.email}</a>
                                 <ActionForm action=account.sign_out attr:class="inline">
                                     <button type="submit" class="link-button">"Sign out"</button>

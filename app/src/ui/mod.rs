@@ -2,6 +2,7 @@
 //! hydrates into an app that submits without reloads when JavaScript runs.
 
 mod account;
+mod admin;
 mod auth;
 mod browse;
 mod buy;
@@ -162,6 +163,12 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
                 <Route path=path!("/payouts") view=payouts::PayoutsPage ssr=SsrMode::Async />
                 <Route path=path!("/check-in") view=check_in::CheckInPage ssr=SsrMode::Async />
+                <Route path=path!("/admin") view=admin::AdminDashboard ssr=SsrMode::Async />
+                <Route path=path!("/admin/listings") view=admin::AdminListings ssr=SsrMode::Async />
+                <Route path=path!("/admin/users") view=admin::AdminUsers ssr=SsrMode::Async />
+                <Route path=path!("/admin/orders") view=admin::AdminOrders ssr=SsrMode::Async />
+                <Route path=path!("/admin/payouts") view=admin::AdminPayouts ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view=admin::AdminAudit ssr=SsrMode::Async />
             </Routes>
         </main>
         <footer class="site-footer">

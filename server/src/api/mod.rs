@@ -3,6 +3,7 @@
 //! answer. Every error leaves as the `{errors:[…]}` envelope,
 //! including unknown routes, wrong methods, malformed JSON and oversized bodies.
 
+pub mod admin;
 mod check_ins;
 mod extract;
 mod orders;
@@ -68,6 +69,18 @@ pub fn router() -> Router<AppState> {
         )
         .route("/payments", post(payments::pay_order))
         .route("/check-ins", post(check_ins::check_in))
+        .route("/events", get(admin::events))
+        .route("/admin/orders/{id}/refund", post(admin::refund_order))
+        .route("/admin/tickets/{id}/takedown", post(admin::take_down))
+        .route(
+            "/admin/users/{id}/suspend",
+            post(admin::suspend).delete(admin::lift_suspension),
+        )
+        .route(
+            "/admin/users/{id}/payouts/hold",
+            post(admin::hold_payouts).delete(admin::release_payouts),
+        )
+        .route("/admin/audit", get(admin::audit))
         .route("/payouts", get(payouts::overview))
         .route("/payouts/account", post(payouts::connect_account))
         .route(

@@ -50,7 +50,7 @@ impl TicketJson {
             status: status.as_str(),
             user_id: ticket.seller_id.to_string(),
             order_id: match status {
-                TicketStatus::Available => None,
+                TicketStatus::Available | TicketStatus::Removed => None,
                 TicketStatus::Reserved | TicketStatus::Sold => {
                     ticket.order_id.as_ref().map(Id::to_string)
                 }

@@ -168,6 +168,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
                         RefundOrder {
                             order_id: order_id.clone(),
                             reason: "Random refund".into(),
+                            by: app::ssr::services::refunds::Operator::CommandLine,
                         },
                     )
                     .await;

@@ -2,6 +2,7 @@
 //! One module per route family; test names are the behaviour they pin.
 
 mod accounts;
+mod admin;
 mod custody;
 mod custody_flow;
 mod errors;

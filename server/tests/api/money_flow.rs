@@ -216,6 +216,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
                     let refund = RefundOrder {
                         order_id: order_id.clone(),
                         reason: "Cancelled".into(),
+                        by: app::ssr::services::refunds::Operator::CommandLine,
                     };
                     match refunds::refund_order(&world.system(), refund).await {
                         Ok(_) => {}

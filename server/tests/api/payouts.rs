@@ -78,6 +78,7 @@ async fn refund(app: &TestApp, order: &Value) -> Result<app::domain::Order, app:
         RefundOrder {
             order_id: Id::parse(order["id"].as_str().unwrap()).unwrap(),
             reason: "The event was cancelled".into(),
+            by: app::ssr::services::refunds::Operator::CommandLine,
         },
     )
     .await

@@ -170,6 +170,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
                 prop_assert!(live.is_empty(), "on sale while held: {:?}", live);
                 prop_assert_eq!(complete, 0, "on sale after it was sold");
             }
+            TicketStatus::Removed => prop_assert!(false, "nobody took this listing down"),
         }
     }
     Ok(())

@@ -222,6 +222,77 @@ pub fn transfer_invitation(to: &str, from: &str, title: &str, url: &str) -> Lett
     .text("If you do not know the sender, ignore this message.")
 }
 
+/// To a seller whose listing an admin took down.
+pub fn listing_taken_down(to: &str, title: &str, reason: &str, url: &str) -> Letter {
+    Letter::new(
+        "listing_taken_down",
+        to,
+        format!("Listing taken down: {title}"),
+    )
+    .text(format!(
+        "Your listing “{title}” was taken down by the site's operator and is no longer on \
+             sale. Anyone holding a reservation for it has been released."
+    ))
+    .fact("Reason", reason)
+    .text("If you think this is a mistake, reply to this message.")
+    .action("See your listings", url)
+}
+
+/// To a buyer whose reservation ended because the listing was taken down.
+pub fn reservation_withdrawn(to: &str, title: &str, url: &str) -> Letter {
+    Letter::new(
+        "reservation_withdrawn",
+        to,
+        format!("Your reservation ended: {title}"),
+    )
+    .text(format!(
+        "The listing “{title}” you reserved was taken down by the site's operator, so your \
+         reservation has ended. You have not been charged; if a payment was under way it is \
+         refunded in full."
+    ))
+    .action("Browse other tickets", url)
+}
+
+/// To a user whose account was suspended.
+pub fn account_suspended(to: &str, reason: &str) -> Letter {
+    Letter::new("account_suspended", to, "Your account is suspended")
+        .text(
+            "The site's operator has suspended your Ticketing account: you have been signed \
+             out, you cannot sign in, and your listings are off sale. Tickets you bought stay \
+             yours.",
+        )
+        .fact("Reason", reason)
+        .text("If you think this is a mistake, reply to this message.")
+}
+
+/// To a user whose suspension was lifted.
+pub fn account_reinstated(to: &str, url: &str) -> Letter {
+    Letter::new("account_reinstated", to, "Your account is active again")
+        .text(
+            "The suspension of your Ticketing account has been lifted: you can sign in again, \
+             and your unsold listings are back on sale.",
+        )
+        .action("Sign in", url)
+}
+
+/// To a seller whose payouts an admin held or released.
+pub fn payouts_held(to: &str, held: bool, reason: &str, url: &str) -> Letter {
+    let letter = if held {
+        Letter::new("payouts_held", to, "Your payouts are on hold").text(
+            "The site's operator has put your payouts on hold: your earnings are kept safe \
+             and still released from escrow, but nothing is sent until the hold is lifted.",
+        )
+    } else {
+        Letter::new("payouts_released", to, "Your payouts are resumed").text(
+            "The hold on your payouts has been lifted: your available earnings will be sent \
+             to your payout account shortly.",
+        )
+    };
+    letter
+        .fact("Reason", reason)
+        .action("See your payouts", url)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,6 +2,7 @@
 //! rules, call storage, append domain events, and commit.
 
 pub mod accounts;
+pub mod admin;
 pub mod custody;
 pub mod mail;
 pub mod orders;

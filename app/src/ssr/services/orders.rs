@@ -109,13 +109,15 @@ pub enum Release {
     Cancelled,
     /// The bank declined the payment.
     Declined,
+    /// An admin took the listing down.
+    TakenDown,
 }
 
 impl Release {
     fn event(self) -> &'static str {
         match self {
             Release::Expired => "OrderExpired",
-            Release::Cancelled | Release::Declined => "OrderCancelled",
+            Release::Cancelled | Release::Declined | Release::TakenDown => "OrderCancelled",
         }
     }
 }
@@ -224,6 +226,14 @@ pub async fn get_order(ctx: &Ctx, order_id: &Id) -> Result<OrderWithTicket, AppE
     let mut conn = ctx.db().read.acquire().await?;
     let order = buyers_order(&mut conn, user, order_id, Read::Plain).await?;
     let ticket = tickets::find_ticket(&mut conn, &order.ticket_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(OrderWithTicket { order, ticket })
+}
+
+/// An order with its ticket (for answers about an order someone else acted on).
+pub async fn order_with_ticket(ctx: &Ctx, order: Order) -> Result<OrderWithTicket, AppError> {
+    let ticket = tickets::find_ticket(&mut *ctx.db().read.acquire().await?, &order.ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(OrderWithTicket { order, ticket })

@@ -689,8 +689,14 @@ pub async fn apply_stripe_event(ctx: &Ctx, event: WebhookEvent) -> Result<(), Ap
         EventKind::Refunded { charge, refund_id } => match find_charge_for(ctx, &charge).await? {
             // A paid order refunded at Stripe's dashboard: the same record as our own refunds.
             Some(charge) if charge.status == ChargeStatus::Completed => {
-                match super::refunds::record_refund(ctx, &charge, &refund_id, "Refunded at Stripe")
-                    .await
+                match super::refunds::record_refund(
+                    ctx,
+                    &charge,
+                    &refund_id,
+                    "Refunded at Stripe",
+                    None,
+                )
+                .await
                 {
                     Ok(_) | Err(AppError::Invalid(_)) => {}
                     Err(err) => return Err(err),

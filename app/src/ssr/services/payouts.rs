@@ -292,6 +292,13 @@ pub async fn start_payouts(ctx: &Ctx) -> Result<usize, AppError> {
         if account.status != AccountStatus::Ready {
             continue;
         }
+        // An admin's hold takes the same row lock first (see `admin::hold_payouts`).
+        let held = storage::users::find_user(&mut tx, &seller)
+            .await?
+            .is_none_or(|user| user.payouts_held_at.is_some());
+        if held {
+            continue;
+        }
         let available =
             -storage::ledger::sum(&mut tx, &Account::SellerAvailable(seller.clone())).await?;
         let Some(amount_cents) = ledger::payable(available) else {

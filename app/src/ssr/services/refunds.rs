@@ -23,34 +23,36 @@ pub const ALREADY_REFUNDED: &str = "Order is already refunded";
 pub const NOT_PAID: &str = "Only a paid order can be refunded";
 pub const RESOLD: &str =
     "The buyer has put this ticket up for resale; refund or withdraw that listing first";
-/// The longest reason kept with a refund.
-pub const MAX_REASON: usize = 500;
-
-/// A refund of `order_id`, with the reason given to the buyer and the seller.
+/// A refund of `order_id`, with the reason given to the buyer and the seller, by an operator
+/// (written to the audit log).
 #[derive(Debug, Clone)]
 pub struct RefundOrder {
     pub order_id: Id,
     pub reason: String,
+    pub by: Operator,
 }
 
-/// The reason as kept: printable, trimmed, at most [`MAX_REASON`] characters; required.
+/// Who ordered an operator's action: an admin in the console or the API, or someone with the
+/// command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operator {
+    Admin(Id),
+    CommandLine,
+}
+
+impl Operator {
+    /// The audit log's actor.
+    pub fn actor(&self) -> Option<&Id> {
+        match self {
+            Operator::Admin(id) => Some(id),
+            Operator::CommandLine => None,
+        }
+    }
+}
+
+/// The reason as kept (see [`crate::domain::audit::parse_reason`]).
 pub fn parse_reason(input: &str) -> Result<String, AppError> {
-    let reason: String = input
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_string();
-    if reason.is_empty() {
-        return Err(AppError::invalid_field("reason", "Reason is required"));
-    }
-    if reason.chars().count() > MAX_REASON {
-        return Err(AppError::invalid_field(
-            "reason",
-            &format!("Reason must be at most {MAX_REASON} characters"),
-        ));
-    }
-    Ok(reason)
+    Ok(crate::domain::audit::parse_reason(input)?)
 }
 
 /// Refunds a paid order in full. A second refund of the same order is refused; two at the
@@ -97,17 +99,18 @@ pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppErr
             tracing::error!(error = %err, charge = %charge.id, "refund failed at the provider");
             AppError::PaymentUnavailable
         })?;
-    record_refund(ctx, &charge, &refund_id, &input.reason).await
+    record_refund(ctx, &charge, &refund_id, &input.reason, Some(&input.by)).await
 }
 
 /// Records a refund the provider has made for a completed charge (by [`refund_order`], or at
 /// Stripe's dashboard, told by the `charge.refunded` webhook). Refused when it was recorded
-/// already.
+/// already. An operator's refund is written to the audit log in the same transaction.
 pub async fn record_refund(
     ctx: &Ctx,
     charge: &Charge,
     refund_id: &str,
     reason: &str,
+    by: Option<&Operator>,
 ) -> Result<Order, AppError> {
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
@@ -146,6 +149,17 @@ pub async fn record_refund(
     }
     reverse_earning(&mut tx, &order, &ticket.seller_id, now).await?;
     queue_refund_mail(ctx, &mut tx, &order, &ticket, reason).await?;
+    if let Some(by) = by {
+        storage::audit::append(
+            &mut tx,
+            by.actor(),
+            crate::domain::audit::AuditAction::Refund,
+            order.id.as_str(),
+            reason,
+            now,
+        )
+        .await?;
+    }
     tx.commit().await?;
     ctx.mail_queued();
     orders::find_order(&mut *ctx.db().read.acquire().await?, &order.id)

@@ -1,5 +1,6 @@
 //! Roles: who may check tickets in (and, with the operator's console, run the marketplace).
 
+use crate::domain::audit::AuditAction;
 use crate::domain::role::Role;
 use crate::domain::{Email, Id};
 use crate::error::AppError;
@@ -26,19 +27,30 @@ pub async fn is_staff(ctx: &Ctx) -> Result<bool, AppError> {
     }
 }
 
-/// Grants `role` to the account with this address (`None` takes any role away). Refused when
-/// there is no such account.
+/// Grants `role` to the account with this address (`None` takes any role away), from the
+/// command line; written to the audit log. Refused when there is no such account.
 pub async fn set_role(ctx: &Ctx, email: &str, role: Option<Role>) -> Result<(), AppError> {
     let email = Email::parse(email)?;
+    let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let found = users::set_role(&mut tx, email.as_str(), role, ctx.now()).await?;
-    tx.commit().await?;
-    if found {
-        Ok(())
-    } else {
-        Err(AppError::invalid_field(
+    let Some(user) = users::find_id_by_email(&mut tx, &email).await? else {
+        return Err(AppError::invalid_field(
             "email",
             "No account has this email address",
-        ))
-    }
+        ));
+    };
+    users::set_role(&mut tx, &user, role, now).await?;
+    let (action, reason) = match role {
+        Some(role) => (
+            AuditAction::GrantRole,
+            format!("{}: command line", role.as_str()),
+        ),
+        None => (
+            AuditAction::RevokeRole,
+            "any role: command line".to_string(),
+        ),
+    };
+    crate::ssr::storage::audit::append(&mut tx, None, action, user.as_str(), &reason, now).await?;
+    tx.commit().await?;
+    Ok(())
 }

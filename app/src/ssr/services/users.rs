@@ -26,6 +26,10 @@ pub struct User {
     pub two_factor: bool,
     /// May check tickets in at the door (the staff or admin role).
     pub staff: bool,
+    /// Runs the marketplace (the admin role): may use `/admin`.
+    pub admin: bool,
+    /// Suspended by an admin: may not sign in.
+    pub suspended: bool,
 }
 
 impl From<users::UserRow> for User {
@@ -40,6 +44,8 @@ impl From<users::UserRow> for User {
                 .as_deref()
                 .and_then(|r| crate::domain::role::Role::parse(r).ok())
                 .is_some_and(crate::domain::role::Role::checks_in),
+            admin: row.role.as_deref() == Some(crate::domain::role::Role::Admin.as_str()),
+            suspended: row.suspended_at.is_some(),
         }
     }
 }
@@ -87,6 +93,8 @@ pub async fn sign_in(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppEr
         )));
     }
     let checked = match check_credentials(ctx, credentials).await {
+        // Said only to someone who knows the password; not a failed attempt.
+        Ok(user) if user.suspended => Err(AppError::Suspended),
         Ok(user) => second_factor(ctx, &user, &credentials.code)
             .await
             .map(|()| user),
@@ -214,6 +222,8 @@ pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, A
         email_verified: false,
         two_factor: false,
         staff: false,
+        admin: false,
+        suspended: false,
     })
 }
 

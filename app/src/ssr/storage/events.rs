@@ -3,7 +3,13 @@
 use crate::domain::{Id, Timestamp};
 use sqlx::AnyConnection;
 
-/// Appends one event and returns its id (monotonically increasing).
+/// On PostgreSQL, transactions that append events take turns from their first event to their
+/// commit (SQLite has one writer anyway), so ids become visible in the order they were given:
+/// a reader that has seen event N never later finds a smaller id committed, and paging the log
+/// with `after` misses nothing.
+const EVENT_ORDER_LOCK: i64 = 0x7469_636b_6576;
+
+/// Appends one event and returns its id (monotonically increasing, in commit order).
 pub async fn insert_event(
     conn: &mut AnyConnection,
     event_type: &str,
@@ -11,6 +17,12 @@ pub async fn insert_event(
     payload: serde_json::Value,
     at: Timestamp,
 ) -> Result<i64, sqlx::Error> {
+    if super::backend(conn) == super::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EVENT_ORDER_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
     let id = sqlx::query_scalar(
         "INSERT INTO events (event_type, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -43,4 +55,27 @@ pub async fn list_events_for(
     .bind(aggregate_id.as_str())
     .fetch_all(conn)
     .await
+}
+
+/// Up to `limit` events after the id `after` (exclusive), oldest first.
+pub async fn list_events_after(
+    conn: &mut AnyConnection,
+    after: i64,
+    limit: i64,
+) -> Result<Vec<EventRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, event_type, aggregate_id, payload, created_at FROM events WHERE id > $1 \
+         ORDER BY id LIMIT $2",
+    )
+    .bind(after)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The newest event's id (0 when there is none).
+pub async fn last_event_id(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+        .fetch_one(conn)
+        .await
 }

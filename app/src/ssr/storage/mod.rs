@@ -2,8 +2,10 @@
 //! run several of them inside one transaction.
 
 pub mod accounts;
+pub mod audit;
 pub mod charges;
 pub mod codes;
+pub mod console;
 pub mod events;
 pub mod ledger;
 pub mod orders;

@@ -176,3 +176,26 @@ pub async fn cancel_completed_order(
     .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// Orders for the operator's console, newest first: all, or those whose id, ticket id or
+/// buyer's address is the search.
+pub async fn list_for_console(
+    conn: &mut AnyConnection,
+    search: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Order>, sqlx::Error> {
+    let search = search.trim();
+    let rows: Vec<OrderRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE $1 = '' OR id = $1 OR ticket_id = $1 \
+         OR buyer_id IN (SELECT id FROM users WHERE email = $2) \
+         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    ))
+    .bind(search)
+    .bind(search.to_lowercase())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Order::from).collect())
+}

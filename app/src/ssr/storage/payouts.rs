@@ -310,6 +310,7 @@ pub async fn sellers_to_pay(conn: &mut AnyConnection, limit: i64) -> Result<Vec<
         "SELECT DISTINCT e.seller_id FROM earnings e \
          JOIN payout_accounts a ON a.user_id = e.seller_id AND a.status = 'ready' \
          JOIN users u ON u.id = e.seller_id AND u.email_verified_at IS NOT NULL \
+              AND u.payouts_held_at IS NULL \
          WHERE e.released_at IS NOT NULL AND e.reversed_at IS NULL AND e.payout_id IS NULL \
            AND (SELECT COALESCE(-SUM(l.cents), 0) FROM ledger_entries l \
                 WHERE l.user_id = e.seller_id AND l.account = 'seller_available') > 0 \
@@ -356,6 +357,9 @@ pub async fn insert_payout(
 }
 
 /// Pending payouts whose next attempt is due at `now`.
+/// A payout whose seller's payouts an admin holds waits (with its key) until they are released.
+const NOT_HELD: &str = "seller_id NOT IN (SELECT id FROM users WHERE payouts_held_at IS NOT NULL)";
+
 pub async fn due_payouts(
     conn: &mut AnyConnection,
     now: Timestamp,
@@ -363,7 +367,7 @@ pub async fn due_payouts(
 ) -> Result<Vec<Payout>, sqlx::Error> {
     let rows: Vec<PayoutRow> = sqlx::query_as(&format!(
         "SELECT {PAYOUT_COLUMNS} FROM payouts WHERE status = 'pending' AND next_attempt_at <= $1 \
-         ORDER BY next_attempt_at LIMIT $2"
+         AND {NOT_HELD} ORDER BY next_attempt_at LIMIT $2"
     ))
     .bind(now.millis())
     .bind(limit)
@@ -374,10 +378,11 @@ pub async fn due_payouts(
 
 /// When the next pending payout is due, if any.
 pub async fn next_attempt(conn: &mut AnyConnection) -> Result<Option<Timestamp>, sqlx::Error> {
-    let next: Option<i64> =
-        sqlx::query_scalar("SELECT MIN(next_attempt_at) FROM payouts WHERE status = 'pending'")
-            .fetch_one(conn)
-            .await?;
+    let next: Option<i64> = sqlx::query_scalar(&format!(
+        "SELECT MIN(next_attempt_at) FROM payouts WHERE status = 'pending' AND {NOT_HELD}"
+    ))
+    .fetch_one(conn)
+    .await?;
     Ok(next.map(Timestamp))
 }
 
@@ -481,6 +486,22 @@ pub async fn list_payouts(
     ))
     .bind(seller.as_str())
     .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    payouts(rows)
+}
+
+/// Payouts for the operator's console, newest first.
+pub async fn list_for_console(
+    conn: &mut AnyConnection,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Payout>, sqlx::Error> {
+    let rows: Vec<PayoutRow> = sqlx::query_as(&format!(
+        "SELECT {PAYOUT_COLUMNS} FROM payouts ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
+    ))
+    .bind(limit)
+    .bind(offset)
     .fetch_all(conn)
     .await?;
     payouts(rows)

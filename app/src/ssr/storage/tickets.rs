@@ -5,7 +5,7 @@ use crate::domain::{Category, Id, Price, Ticket, TicketDraft, TicketStatus, Time
 use sqlx::AnyConnection;
 
 const COLUMNS: &str = "id, title, price_cents, face_value_cents, seller_id, order_id, version, category, venue, \
-                       starts_at, status, reserved_until, resold_from, created_at";
+                       starts_at, status, reserved_until, resold_from, created_at, removed_at, seller_suspended";
 
 #[derive(sqlx::FromRow)]
 struct TicketRow {
@@ -25,6 +25,8 @@ struct TicketRow {
     reserved_until: Option<i64>,
     resold_from: Option<String>,
     created_at: i64,
+    removed_at: Option<i64>,
+    seller_suspended: i64,
 }
 
 impl From<TicketRow> for Ticket {
@@ -40,7 +42,15 @@ impl From<TicketRow> for Ticket {
             category: Category::parse(Some(&row.category)).unwrap_or_default(),
             venue: row.venue,
             starts_at: row.starts_at.map(Timestamp::from_millis),
-            status: row.status,
+            // Off sale whatever was last written: taken down, or unsold while its seller is
+            // suspended (a sale or a live hold stands).
+            status: if row.removed_at.is_some()
+                || (row.seller_suspended == 1 && row.status == TicketStatus::Available)
+            {
+                TicketStatus::Removed
+            } else {
+                row.status
+            },
             reserved_until: row.reserved_until.map(Timestamp::from_millis),
             resold_from: row.resold_from.map(Id::from_trusted),
             created_at: Timestamp::from_millis(row.created_at),
@@ -157,7 +167,7 @@ pub struct BrowseFilter {
 fn browse_conditions(backend: Backend, filter: &BrowseFilter) -> (String, usize) {
     let mut sql = String::from(
         " FROM tickets WHERE status <> 'sold' AND (status = 'available' OR reserved_until <= $1) \
-         AND (starts_at IS NULL OR starts_at >= $1)",
+         AND (starts_at IS NULL OR starts_at >= $1) AND removed_at IS NULL AND seller_suspended = 0",
     );
     let mut next = 2;
     if filter.category.is_some() {
@@ -293,7 +303,8 @@ pub async fn reserve_ticket_row(
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "UPDATE tickets SET status = 'reserved', order_id = $1, reserved_until = $2, version = version + 1, updated_at = $3 \
-         WHERE id = $4 AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $5))",
+         WHERE id = $4 AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $5)) \
+         AND removed_at IS NULL AND seller_suspended = 0",
     )
     .bind(order_id.as_str())
     .bind(until.millis())
@@ -393,10 +404,12 @@ pub async fn return_to_seller(
 
 /// Whether the ticket's buyer has put it up for resale (a listing made from it exists).
 pub async fn has_resale(conn: &mut AnyConnection, ticket_id: &Id) -> Result<bool, sqlx::Error> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE resold_from = $1")
-        .bind(ticket_id.as_str())
-        .fetch_one(conn)
-        .await?;
+    let count: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tickets WHERE resold_from = $1 AND removed_at IS NULL",
+    )
+    .bind(ticket_id.as_str())
+    .fetch_one(conn)
+    .await?;
     Ok(count > 0)
 }
 
@@ -417,6 +430,94 @@ pub async fn set_owner(
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Takes a listing off sale for good; refused (false) when it is sold or already taken down.
+pub async fn take_down(
+    conn: &mut AnyConnection,
+    ticket_id: &Id,
+    reason: &str,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE tickets SET removed_at = $1, removed_reason = $2, version = version + 1, \
+         updated_at = $1 WHERE id = $3 AND removed_at IS NULL AND status <> 'sold'",
+    )
+    .bind(now.millis())
+    .bind(reason)
+    .bind(ticket_id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Why a listing was taken down, if it was.
+pub async fn removed_reason(
+    conn: &mut AnyConnection,
+    ticket_id: &Id,
+) -> Result<Option<String>, sqlx::Error> {
+    let reason: Option<Option<String>> =
+        sqlx::query_scalar("SELECT removed_reason FROM tickets WHERE id = $1")
+            .bind(ticket_id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(reason.flatten())
+}
+
+/// Takes a seller's listings off sale while they are suspended, or puts them back. Returns
+/// the listings whose visibility changed.
+pub async fn set_seller_suspended(
+    conn: &mut AnyConnection,
+    seller: &Id,
+    suspended: bool,
+    now: Timestamp,
+) -> Result<Vec<Id>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "UPDATE tickets SET seller_suspended = $1, version = version + 1, updated_at = $2 \
+         WHERE seller_id = $3 AND seller_suspended <> $1 RETURNING id",
+    )
+    .bind(i64::from(suspended))
+    .bind(now.millis())
+    .bind(seller.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(Id::from_trusted).collect())
+}
+
+/// Listings for the operator's console, newest first: all of them, or those whose title has
+/// the search words or whose id is the search.
+pub async fn list_for_console(
+    conn: &mut AnyConnection,
+    search: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    let backend = backend(conn);
+    let Some(terms) = search_terms(search) else {
+        let rows: Vec<TicketRow> = sqlx::query_as(&format!(
+            "SELECT {COLUMNS} FROM tickets ORDER BY created_at DESC, id DESC LIMIT $1 OFFSET $2"
+        ))
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await?;
+        return Ok(rows.into_iter().map(Ticket::from).collect());
+    };
+    let matches = match backend {
+        Backend::Sqlite => "rowid IN (SELECT rowid FROM tickets_fts WHERE tickets_fts MATCH $1)",
+        Backend::Postgres => "search @@ to_tsquery('simple', $1)",
+    };
+    let rows: Vec<TicketRow> = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM tickets WHERE id = $2 OR {matches} \
+         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4"
+    ))
+    .bind(search_query(backend, &terms))
+    .bind(search.trim())
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Ticket::from).collect())
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@ pub struct UserRow {
     pub two_factor: i64,
     /// `staff`, `admin` or none.
     pub role: Option<String>,
+    pub suspended_at: Option<i64>,
+    pub payouts_held_at: Option<i64>,
     pub created_at: i64,
 }
 
@@ -47,8 +49,8 @@ pub async fn insert_user(
 pub async fn find_user(conn: &mut AnyConnection, id: &Id) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, email, email_verified_at, \
-         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, role, created_at \
-         FROM users WHERE id = $1",
+         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, role, suspended_at, \
+         payouts_held_at, created_at FROM users WHERE id = $1",
     )
     .bind(id.as_str())
     .fetch_optional(conn)
@@ -119,23 +121,6 @@ pub async fn find_role(
         .map_err(|err| sqlx::Error::Decode(Box::new(err)))
 }
 
-/// Sets (or with `None` removes) the role of the user with this address; false when there is
-/// no such user.
-pub async fn set_role(
-    conn: &mut AnyConnection,
-    email: &str,
-    role: Option<crate::domain::role::Role>,
-    now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE email = $3")
-        .bind(role.map(|r| r.as_str()))
-        .bind(now.millis())
-        .bind(email)
-        .execute(conn)
-        .await?;
-    Ok(result.rows_affected() == 1)
-}
-
 /// The id of the account with this address, if there is one.
 pub async fn find_id_by_email(
     conn: &mut AnyConnection,
@@ -146,4 +131,112 @@ pub async fn find_id_by_email(
         .fetch_optional(conn)
         .await?;
     Ok(id.map(Id::from_trusted))
+}
+
+/// Suspends (with a reason) or reinstates a user; false when nothing changed (no such user,
+/// or already in that state).
+pub async fn set_suspended(
+    conn: &mut AnyConnection,
+    id: &Id,
+    reason: Option<&str>,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = match reason {
+        Some(reason) => sqlx::query(
+            "UPDATE users SET suspended_at = $1, suspended_reason = $2, updated_at = $1 \
+             WHERE id = $3 AND suspended_at IS NULL",
+        )
+        .bind(now.millis())
+        .bind(reason)
+        .bind(id.as_str()),
+        None => sqlx::query(
+            "UPDATE users SET suspended_at = NULL, suspended_reason = NULL, updated_at = $1 \
+             WHERE id = $2 AND suspended_at IS NOT NULL",
+        )
+        .bind(now.millis())
+        .bind(id.as_str()),
+    }
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Whether the user is suspended.
+pub async fn is_suspended(conn: &mut AnyConnection, id: &str) -> Result<bool, sqlx::Error> {
+    let found: i64 = sqlx::query_scalar(
+        "SELECT CASE WHEN EXISTS (SELECT 1 FROM users WHERE id = $1 AND suspended_at IS NOT NULL) \
+         THEN 1 ELSE 0 END",
+    )
+    .bind(id)
+    .fetch_one(conn)
+    .await?;
+    Ok(found == 1)
+}
+
+/// Holds or releases a seller's payouts; false when nothing changed.
+pub async fn set_payouts_held(
+    conn: &mut AnyConnection,
+    id: &Id,
+    held: bool,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let sql = if held {
+        "UPDATE users SET payouts_held_at = $1, updated_at = $1 WHERE id = $2 AND payouts_held_at IS NULL"
+    } else {
+        "UPDATE users SET payouts_held_at = NULL, updated_at = $1 WHERE id = $2 AND payouts_held_at IS NOT NULL"
+    };
+    let result = sqlx::query(sql)
+        .bind(now.millis())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Sets (or with `None` removes) the role of a user by id; false when there is no such user.
+pub async fn set_role(
+    conn: &mut AnyConnection,
+    id: &Id,
+    role: Option<crate::domain::role::Role>,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
+        .bind(role.map(|r| r.as_str()))
+        .bind(now.millis())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Users for the operator's console, newest first: all, or those whose address contains the
+/// search (or whose id it is).
+pub async fn list_for_console(
+    conn: &mut AnyConnection,
+    search: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<UserRow>, sqlx::Error> {
+    let pattern = format!(
+        "%{}%",
+        search
+            .trim()
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    sqlx::query_as(
+        "SELECT id, email, email_verified_at, \
+         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, role, suspended_at, \
+         payouts_held_at, created_at FROM users \
+         WHERE id = $1 OR LOWER(email) LIKE $2 ESCAPE '\\' \
+         ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+    )
+    .bind(search.trim())
+    .bind(pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(conn)
+    .await
 }

@@ -1,0 +1,275 @@
+//! `/api/admin/*` (admins only: 401 signed out, 403 otherwise, decided by
+//! `services::admin::require_admin`) and `/api/events` for integrators.
+
+use super::orders::OrderJson;
+use super::tickets::TicketJson;
+use super::{ApiJson, ApiQuery};
+use app::AppError;
+use app::domain::audit::{AuditEntry, parse_page};
+use app::domain::{ErrorDetail, Id};
+use app::ssr::AppState;
+use app::ssr::Ctx;
+use app::ssr::services::admin;
+use axum::Json;
+use axum::extract::{FromRequestParts, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The required `reason`: text.
+fn reason(body: &Map<String, Value>) -> Result<&str, AppError> {
+    match body.get("reason") {
+        Some(Value::String(reason)) => Ok(reason),
+        Some(_) => Err(AppError::invalid_field("reason", "Reason must be text")),
+        None => Err(AppError::invalid_field("reason", "Reason is required")),
+    }
+}
+
+/// An id in the path; malformed ids are 404 like unknown ones.
+fn path_id(id: &str) -> Result<Id, AppError> {
+    Id::parse(id).map_err(|_| AppError::NotFound)
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundedJson {
+    #[serde(flatten)]
+    order: OrderJson,
+    refunded: bool,
+}
+
+/// `POST /api/admin/orders/:id/refund {reason}`.
+pub async fn refund_order(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<RefundedJson>, AppError> {
+    let order = admin::refund(&ctx, &path_id(&id)?, reason(&body)?).await?;
+    let found = app::ssr::services::orders::order_with_ticket(&ctx, order).await?;
+    Ok(Json(RefundedJson {
+        order: OrderJson::new(&found, &ctx),
+        refunded: true,
+    }))
+}
+
+/// `POST /api/admin/tickets/:id/takedown {reason}`.
+pub async fn take_down(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<TicketJson>, AppError> {
+    let ticket = admin::take_down(&ctx, &path_id(&id)?, reason(&body)?).await?;
+    Ok(Json(TicketJson::new(&ticket, &ctx)))
+}
+
+#[derive(Serialize)]
+pub struct SuspendedJson {
+    id: String,
+    suspended: bool,
+}
+
+/// `POST /api/admin/users/:id/suspend {reason}`.
+pub async fn suspend(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<SuspendedJson>, AppError> {
+    let user = path_id(&id)?;
+    admin::suspend(&ctx, &user, reason(&body)?).await?;
+    Ok(Json(SuspendedJson {
+        id: user.to_string(),
+        suspended: true,
+    }))
+}
+
+/// `DELETE /api/admin/users/:id/suspend`.
+pub async fn lift_suspension(
+    ctx: Ctx,
+    Path(id): Path<String>,
+) -> Result<Json<SuspendedJson>, AppError> {
+    let user = path_id(&id)?;
+    admin::lift_suspension(&ctx, &user, "").await?;
+    Ok(Json(SuspendedJson {
+        id: user.to_string(),
+        suspended: false,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    after: Option<String>,
+    limit: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntryJson {
+    id: i64,
+    actor_id: Option<String>,
+    action: &'static str,
+    target_type: String,
+    target_id: String,
+    reason: String,
+    created_at: String,
+}
+
+impl From<&AuditEntry> for AuditEntryJson {
+    fn from(entry: &AuditEntry) -> AuditEntryJson {
+        AuditEntryJson {
+            id: entry.id,
+            actor_id: entry.actor_id.as_ref().map(Id::to_string),
+            action: entry.action.as_str(),
+            target_type: entry.target_type.clone(),
+            target_id: entry.target_id.clone(),
+            reason: entry.reason.clone(),
+            created_at: entry.created_at.to_rfc3339(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct AuditJson {
+    entries: Vec<AuditEntryJson>,
+}
+
+/// `GET /api/admin/audit?after=&limit=`: oldest first; `limit` 1–1,000 (default 100).
+pub async fn audit(
+    ctx: Ctx,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<AuditJson>, AppError> {
+    let (after, limit) = page(&query)?;
+    let entries = admin::audit_log(&ctx, after, limit).await?;
+    Ok(Json(AuditJson {
+        entries: entries.iter().map(AuditEntryJson::from).collect(),
+    }))
+}
+
+fn page(query: &PageQuery) -> Result<(i64, i64), AppError> {
+    parse_page(query.after.as_deref(), query.limit.as_deref(), 100, 1000)
+        .map_err(|detail: ErrorDetail| AppError::from(detail))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventJson {
+    id: i64,
+    #[serde(rename = "type")]
+    event_type: String,
+    aggregate_id: String,
+    payload: Value,
+    created_at: String,
+}
+
+#[derive(Serialize)]
+pub struct EventsJson {
+    events: Vec<EventJson>,
+    /// The `after` that reads on from here (the last id given, or the same `after`).
+    next: i64,
+}
+
+/// The bearer token of the `Authorization` header, if there is one.
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// `GET /api/events?after=&limit=` (bearer `ADMIN_TOKEN` or an admin's session; 401 otherwise).
+pub async fn events(
+    ctx: Ctx,
+    headers: HeaderMap,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<EventsJson>, AppError> {
+    let token = headers
+        .contains_key(axum::http::header::AUTHORIZATION)
+        .then(|| bearer(&headers).unwrap_or(""));
+    let (after, limit) = page(&query)?;
+    let rows = admin::read_events(&ctx, token, after, limit).await?;
+    let next = rows.last().map_or(after, |row| row.id);
+    let events = rows
+        .into_iter()
+        .map(|row| EventJson {
+            id: row.id,
+            event_type: row.event_type,
+            aggregate_id: row.aggregate_id,
+            payload: serde_json::from_str(&row.payload).unwrap_or(Value::Null),
+            created_at: app::domain::Timestamp::from_millis(row.created_at).to_rfc3339(),
+        })
+        .collect();
+    Ok(Json(EventsJson { events, next }))
+}
+
+#[derive(Serialize)]
+pub struct DoneJson {
+    id: String,
+    #[serde(rename = "payoutsHeld")]
+    payouts_held: bool,
+}
+
+/// `POST /api/admin/users/:id/payouts/hold {reason}`: the seller's payouts wait.
+pub async fn hold_payouts(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<DoneJson>, AppError> {
+    set_hold(ctx, id, body, true).await
+}
+
+/// `DELETE /api/admin/users/:id/payouts/hold {reason}`: they are sent again.
+pub async fn release_payouts(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<Map<String, Value>>,
+) -> Result<Json<DoneJson>, AppError> {
+    set_hold(ctx, id, body, false).await
+}
+
+async fn set_hold(
+    ctx: Ctx,
+    id: String,
+    body: Map<String, Value>,
+    held: bool,
+) -> Result<Json<DoneJson>, AppError> {
+    let user = path_id(&id)?;
+    admin::hold_payouts(&ctx, &user, held, reason(&body)?).await?;
+    Ok(Json(DoneJson {
+        id: user.to_string(),
+        payouts_held: held,
+    }))
+}
+
+/// Authorization for `/api/admin/*` and the `/admin` pages, in one place: the API answers 401
+/// signed out and 403 to anyone but an admin; the pages render their refusal with status 403.
+/// (The services check again: a server function posted directly is refused there.)
+pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let api = path == "/api/admin" || path.starts_with("/api/admin/");
+    let page = path == "/admin" || path.starts_with("/admin/");
+    if !api && !page {
+        return next.run(request).await;
+    }
+    let (mut parts, body) = request.into_parts();
+    let verdict = match Ctx::from_request_parts(&mut parts, &state).await {
+        Ok(ctx) => admin::require_admin(&ctx).await.map(|_| ()),
+        Err(err) => Err(err),
+    };
+    let request = Request::from_parts(parts, body);
+    match verdict {
+        Ok(()) => next.run(request).await,
+        Err(AppError::Unauthenticated | AppError::Forbidden) if page => {
+            let mut response = next.run(request).await;
+            if response.status().is_success() {
+                *response.status_mut() = StatusCode::FORBIDDEN;
+            }
+            response
+        }
+        Err(err) => err.into_response(),
+    }
+}

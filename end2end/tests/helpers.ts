@@ -120,7 +120,12 @@ export function totp(secretBase32: string, atMillis: number = Date.now()): strin
 
 /** Gives an account the staff role with the binary's own command, on the e2e site's database. */
 export function grantStaff(email: string): void {
-  execFileSync(process.env.TICKETING_BIN ?? '../target/release/ticketing', ['admin', 'grant', email, '--role', 'staff'], {
+  grantRole(email, 'staff');
+}
+
+/** Gives the account a role with the command line, on the main site's database. */
+export function grantRole(email: string, role: 'staff' | 'admin'): void {
+  execFileSync(process.env.TICKETING_BIN ?? '../target/release/ticketing', ['admin', 'grant', email, '--role', role], {
     env: { ...process.env, DATABASE_URL: `sqlite://${join(process.env.E2E_DATA_DIR ?? '', 'e2e.db')}`, RUST_LOG: 'warn' },
     stdio: 'pipe',
   });

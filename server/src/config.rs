@@ -167,6 +167,12 @@ pub enum Command {
         #[arg(long)]
         reason: String,
     },
+    /// Write a consistent copy of the SQLite database to PATH (a new file) while the site runs,
+    /// and check it. For PostgreSQL use `pg_dump`.
+    Backup {
+        /// Where the copy goes; must not exist yet.
+        path: std::path::PathBuf,
+    },
     /// Fill an empty database with demo accounts and listings.
     Seed {
         /// Required: says that demo data is what you want.

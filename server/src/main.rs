@@ -9,7 +9,7 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     return_large_allocations_to_the_os();
     let config = Config::parse();
-    telemetry::init(&config.log);
+    telemetry::init(&config.log, &config.log_format);
     let result = match config.command.clone() {
         None | Some(Command::Serve) => {
             async {
@@ -33,6 +33,7 @@ async fn main() -> ExitCode {
         Some(Command::Admin {
             action: AdminCommand::Revoke { email },
         }) => server::operator::set_role(&config, &email, None).await,
+        Some(Command::Backup { path }) => server::operator::backup(&config, &path).await,
         Some(Command::Refund { order, reason }) => {
             server::operator::refund(&config, &order, &reason).await
         }

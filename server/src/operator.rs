@@ -1,6 +1,6 @@
 //! Commands an operator runs beside the serving nodes, on the same database:
-//! `ticketing refund ORDER --reason TEXT` and `ticketing admin grant|revoke EMAIL` (the
-//! operator's console will call the same services).
+//! `ticketing refund ORDER --reason TEXT`, `ticketing admin grant|revoke EMAIL` (the
+//! operator's console calls the same services) and `ticketing backup PATH`.
 
 use crate::Config;
 use app::domain::Id;
@@ -68,4 +68,43 @@ pub async fn set_role(
         None => println!("{} has no role now.", email.trim()),
     }
     Ok(())
+}
+
+/// Writes a consistent copy of the running SQLite database to `path` (a new file), and checks
+/// that the copy opens and passes SQLite's integrity check. PostgreSQL has `pg_dump` for this.
+pub async fn backup(config: &Config, path: &std::path::Path) -> anyhow::Result<()> {
+    if !config.database_url.starts_with("sqlite:") {
+        anyhow::bail!(
+            "`ticketing backup` copies SQLite databases; for PostgreSQL use its own tool: \
+             pg_dump --format=custom --file=backup.dump \"$DATABASE_URL\""
+        );
+    }
+    if path.exists() {
+        anyhow::bail!("{} exists already; choose a new file", path.display());
+    }
+    let target = path
+        .to_str()
+        .ok_or_else(|| anyhow::anyhow!("the backup path must be valid UTF-8"))?;
+    let db = Db::open(&config.database_url).await?;
+    let copied = async {
+        let mut conn = db.read.acquire().await?;
+        app::ssr::storage::backup::vacuum_into(&mut conn, target).await?;
+        anyhow::Ok(())
+    }
+    .await;
+    db.close().await;
+    copied?;
+    let copy = Db::open(&format!("sqlite://{target}")).await?;
+    let check = app::ssr::storage::backup::integrity_check(&mut *copy.read.acquire().await?).await;
+    copy.close().await;
+    match check? {
+        problems if problems == ["ok"] => {
+            println!("Backed up to {} (integrity check: ok).", path.display());
+            Ok(())
+        }
+        problems => anyhow::bail!(
+            "the copy failed SQLite's integrity check: {}",
+            problems.join("; ")
+        ),
+    }
 }

@@ -1,6 +1,6 @@
 //! Property-based requests against every route of the JSON API and every server function:
 //! whatever the method, path, query, content type and body — hostile strings, huge numbers,
-//! deep JSON, garbage bytes — signed in or not, the server never answers 5xx, and every refusal
+//! deep JSON, garbage bytes — signed out or as an admin, the server never answers 5xx, and every refusal
 //! is the error envelope.
 
 use crate::helpers::*;
@@ -47,6 +47,14 @@ const FIELDS: &[&str] = &[
     "q",
     "sort",
     "page",
+    "reason",
+    "user_id",
+    "suspend",
+    "hold",
+    "staff",
+    "after",
+    "limit",
+    "before",
 ];
 
 fn hostile_text() -> impl Strategy<Value = String> {
@@ -165,6 +173,12 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
         Just("/api/check-ins".to_string()),
         Just("/api/payouts/account".to_string()),
         Just("/api/webhooks/stripe".to_string()),
+        Just("/api/events".to_string()),
+        Just("/api/admin/audit".to_string()),
+        segment(ids.clone()).prop_map(|id| format!("/api/admin/orders/{id}/refund")),
+        segment(ids.clone()).prop_map(|id| format!("/api/admin/tickets/{id}/takedown")),
+        segment(ids.clone()).prop_map(|id| format!("/api/admin/users/{id}/suspend")),
+        segment(ids.clone()).prop_map(|id| format!("/api/admin/users/{id}/payouts/hold")),
         segment(ids).prop_map(|s| format!("/api/{s}")),
         prop::sample::select(vec![
             "sign_up",
@@ -204,6 +218,17 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
             "transfer_ticket",
             "cancel_transfer",
             "door_state",
+            "admin_dashboard",
+            "admin_listings",
+            "admin_users",
+            "admin_orders",
+            "admin_payouts",
+            "admin_audit",
+            "admin_take_down",
+            "admin_suspend",
+            "admin_refund",
+            "admin_hold_payouts",
+            "admin_set_staff",
         ])
         .prop_map(|name| format!("/_fn/{name}")),
     ];
@@ -320,8 +345,17 @@ fn no_request_gets_a_5xx_and_every_refusal_is_the_envelope() {
             .json()
             .await
             .unwrap();
-        let (buyer, _) = app.signed_in_user().await;
-        let ids: Vec<String> = [&ticket["id"], &other["id"], &order["id"]]
+        // The signed-in fuzzer is an admin, so the console's routes are tried past their gate.
+        let (buyer, buyer_email) = app.signed_in_user().await;
+        app::ssr::services::roles::set_role(
+            &app::ssr::Ctx::system(&app.state),
+            &buyer_email,
+            Some(app::domain::role::Role::Admin),
+        )
+        .await
+        .unwrap();
+        let seller_id = app.current_user(&seller).await["id"].clone();
+        let ids: Vec<String> = [&ticket["id"], &other["id"], &order["id"], &seller_id]
             .iter()
             .filter_map(|v| v.as_str().map(str::to_string))
             .collect();

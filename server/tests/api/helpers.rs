@@ -15,7 +15,7 @@ pub struct TestApp {
     pub state: app::ssr::AppState,
     /// The app's clock: it stands still until a test moves it.
     pub clock: Arc<ManualClock>,
-    config: Config,
+    pub config: Config,
     dir: TempDir,
     shutdown: oneshot::Sender<()>,
     server: tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -50,7 +50,7 @@ pub async fn spawn_app() -> TestApp {
 /// Starts the app after `configure` adjusted the defaults (rate limit, reservation window, …).
 pub async fn spawn_app_with(configure: impl FnOnce(&mut Config)) -> TestApp {
     if let Ok(filter) = std::env::var("TEST_LOG") {
-        server::telemetry::init(&filter);
+        server::telemetry::init(&filter, "text");
     }
     let dir = tempfile::tempdir().expect("temporary folder");
     let mut config = Config::defaults();

@@ -3,6 +3,7 @@
 
 mod accounts;
 mod admin;
+mod backup;
 mod custody;
 mod custody_flow;
 mod errors;

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod assets;
 pub mod config;
+pub mod metrics;
 pub mod operator;
 pub mod payments;
 pub mod security;

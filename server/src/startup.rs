@@ -196,6 +196,8 @@ impl Application {
 }
 
 fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Duration) -> Router {
+    // Counters recorded before the recorder exists would be lost.
+    crate::metrics::handle();
     let sessions = SessionManagerLayer::new(session_store)
         .with_name("ticketing_session")
         .with_http_only(true)
@@ -216,6 +218,7 @@ fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Dur
 
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::scrape))
         .nest("/api", api::router())
         // `nest` leaves the bare `/api/` to the pages; it belongs to the API's 404.
         .route("/api/", any(not_found_in_envelope))
@@ -257,6 +260,7 @@ fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Dur
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(axum::middleware::from_fn(security::envelope_errors))
         .layer(axum::middleware::from_fn(security::headers))
+        .layer(axum::middleware::from_fn(crate::metrics::record))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -85,7 +85,10 @@ mod tests {
             tracing::info!(order = "0190", "order paid");
         });
         let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-        assert!(text.contains("order paid") && text.contains("\"0190\""), "{text}");
+        assert!(
+            text.contains("order paid") && text.contains("\"0190\""),
+            "{text}"
+        );
         assert_eq!(text.lines().count(), 1);
         assert!(serde_json::from_str::<serde_json::Value>(text.trim()).is_err());
     }

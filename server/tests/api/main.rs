@@ -15,6 +15,7 @@ mod ledger;
 #[path = "../support/localstripe.rs"]
 mod localstripe;
 mod mail;
+mod metrics;
 mod money_flow;
 mod nodes;
 mod orders;

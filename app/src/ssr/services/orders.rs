@@ -95,6 +95,7 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;
+    metrics::counter!("ticketing_reservations_total").increment(1);
     Ok(OrderWithTicket { order, ticket })
 }
 

@@ -453,6 +453,9 @@ pub async fn settle_payment(
         record_sale(ctx, &mut tx, &order).await?;
         queue_sale_mail(ctx, &mut tx, &order, &code).await?;
         tx.commit().await?;
+        metrics::counter!("ticketing_sales_total").increment(1);
+        metrics::counter!("ticketing_sales_cents_total")
+            .increment(order.total_cents().max(0) as u64);
         ctx.mail_queued();
         ctx.payouts_due();
         return Ok(Settled::Paid(paid));

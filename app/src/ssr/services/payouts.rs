@@ -331,8 +331,14 @@ pub async fn send_due_payouts(ctx: &Ctx) -> Result<(usize, usize), AppError> {
     let (mut paid, mut failed) = (0, 0);
     for payout in due {
         match send_payout(ctx, &payout).await? {
-            Some(PayoutStatus::Paid) => paid += 1,
-            Some(PayoutStatus::Failed) => failed += 1,
+            Some(PayoutStatus::Paid) => {
+                paid += 1;
+                metrics::counter!("ticketing_payouts_total", "result" => "paid").increment(1);
+            }
+            Some(PayoutStatus::Failed) => {
+                failed += 1;
+                metrics::counter!("ticketing_payouts_total", "result" => "failed").increment(1);
+            }
             _ => {}
         }
     }

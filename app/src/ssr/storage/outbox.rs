@@ -152,3 +152,10 @@ pub async fn list_mail(conn: &mut AnyConnection) -> Result<Vec<MailRecord>, sqlx
     .fetch_all(conn)
     .await
 }
+
+/// Messages not yet delivered nor given up on (the mail queue's depth).
+pub async fn count_waiting(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL")
+        .fetch_one(conn)
+        .await
+}

@@ -58,6 +58,9 @@ pub enum AppError {
     /// 503.
     #[error("Error connecting to database")]
     Unavailable,
+    /// 503 when a node has no room for more of something (live-update subscribers).
+    #[error("The server is busy; please try again shortly")]
+    Busy,
     /// 500: anything unexpected. Its cause stays on the server: logged once where the error
     /// leaves it, never serialized, never shown.
     #[error("Something went wrong")]
@@ -145,7 +148,7 @@ impl AppError {
             AppError::TooManyRequests | AppError::SlowDown(_) => 429,
             AppError::Internal(_) => 500,
             AppError::PaymentUnavailable => 502,
-            AppError::Unavailable => 503,
+            AppError::Unavailable | AppError::Busy => 503,
         }
     }
 

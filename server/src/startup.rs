@@ -140,6 +140,14 @@ impl Application {
             )));
         }
 
+        // Live ticket changes for /api/tickets/stream, read from the event log four times a second
+        // while anyone listens (so changes made on other nodes arrive too).
+        workers.push(tokio::spawn(app::ssr::services::feed::run_ticket_feed(
+            app::ssr::Ctx::system(&state),
+            state.ticket_feed.clone(),
+            std::time::Duration::from_millis(250),
+        )));
+
         let router = router(
             state.clone(),
             session_store,

@@ -26,6 +26,8 @@ pub struct AppState {
     /// Payments being charged and settled right now, detached from the requests that began them.
     pub payments: Arc<super::services::payments::InFlightPayments>,
     pub browse_cache: Arc<super::services::tickets::BrowseCache>,
+    /// Public ticket changes for `/api/tickets/stream`.
+    pub ticket_feed: super::services::feed::TicketFeed,
     pub leptos_options: LeptosOptions,
     /// Signs the error links of forms posted without JavaScript.
     pub error_link_key: super::page_security::ErrorLinkKey,
@@ -54,6 +56,7 @@ impl AppState {
             payments: Arc::default(),
             clock,
             browse_cache: Arc::default(),
+            ticket_feed: Default::default(),
             leptos_options,
             error_link_key: Default::default(),
         }

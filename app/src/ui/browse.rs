@@ -112,6 +112,7 @@ pub fn BrowsePage() -> impl IntoView {
                 </select>
                 <button type="submit">"Search"</button>
             </Form>
+            <LiveUpdates />
             <Transition fallback=|| view! { <p class="muted">"Loading tickets…"</p> }>
                 {move || Suspend::new(async move {
                     match listing.await {
@@ -121,6 +122,16 @@ pub fn BrowsePage() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// The live-update script (`/pkg/live.js`, JavaScript only) and the polite live region it
+/// announces changes in; the page renders the region empty and never touches it again.
+#[component]
+pub fn LiveUpdates() -> impl IntoView {
+    view! {
+        <div class="live-slot" role="status" aria-live="polite"></div>
+        <script type="module" src="/pkg/live.js" nonce=leptos::nonce::use_nonce()></script>
     }
 }
 
@@ -165,7 +176,7 @@ fn Listing(page: TicketPageView, filters: Filters) -> impl IntoView {
 pub fn TicketCard(ticket: TicketView) -> impl IntoView {
     let href = format!("/tickets/{}", ticket.id);
     view! {
-        <article class="ticket-card" data-category=ticket.category.clone()>
+        <article class="ticket-card" data-category=ticket.category.clone() data-ticket-id=ticket.id.clone()>
             <span class="badge">{ticket.category_label}</span>
             <h2><a href=href>{ticket.title}</a></h2>
             <p class="meta">

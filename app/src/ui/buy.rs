@@ -24,6 +24,9 @@ pub fn BuySection(ticket: TicketView, reserve: ServerAction<ReserveTicket>) -> i
         "sold" => {
             return view! { <p class="notice" data-testid="buy-blocked">"This ticket has been sold."</p> }.into_any();
         }
+        "removed" => {
+            return view! { <p class="notice" data-testid="buy-blocked">"This listing is no longer on sale."</p> }.into_any();
+        }
         _ => {}
     }
     let window_note =

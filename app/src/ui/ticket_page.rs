@@ -22,6 +22,7 @@ pub fn TicketPage() -> impl IntoView {
     );
 
     view! {
+        <super::browse::LiveUpdates />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match ticket.await {
@@ -43,6 +44,7 @@ fn TicketDetails(
     let status_label = match ticket.status.as_str() {
         "reserved" => "Reserved",
         "sold" => "Sold",
+        "removed" => "No longer on sale",
         _ => "On sale",
     };
     let seller_section = ticket.is_mine.then(|| match ticket.status.as_str() {
@@ -53,6 +55,10 @@ fn TicketDetails(
             </p>
         }
         .into_any(),
+        "removed" => view! {
+            <p class="notice" data-testid="edit-blocked">"This listing is no longer on sale: it was taken down, or your account is suspended. We have emailed you why."</p>
+        }
+        .into_any(),
         _ => view! {
             <p class="notice" data-testid="edit-blocked">"This ticket has been sold, so it can no longer be edited."</p>
         }
@@ -60,11 +66,11 @@ fn TicketDetails(
     });
     view! {
         <Title text=ticket.title.clone() />
-        <article class="card ticket-details">
+        <article class="card ticket-details" data-ticket-id=ticket.id.clone()>
             <p>
                 <span class="badge">{ticket.category_label.clone()}</span>
                 " "
-                <span class=format!("status status-{}", ticket.status) data-testid="ticket-status">{status_label}</span>
+                <span class=format!("status status-{}", ticket.status) data-status=ticket.status.clone() data-testid="ticket-status">{status_label}</span>
             </p>
             <h1>{ticket.title.clone()}</h1>
             <dl class="facts">

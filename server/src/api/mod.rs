@@ -9,6 +9,7 @@ mod extract;
 mod orders;
 mod payments;
 mod payouts;
+pub mod stream;
 mod tickets;
 mod users;
 
@@ -50,6 +51,7 @@ pub fn router() -> Router<AppState> {
             get(tickets::browse_tickets).post(tickets::list_ticket),
         )
         .route("/tickets/mine", get(tickets::my_tickets))
+        .route("/tickets/stream", get(stream::ticket_stream))
         .route(
             "/tickets/{id}",
             get(tickets::get_ticket).put(tickets::edit_ticket),

@@ -28,6 +28,7 @@ mod security;
 mod seed;
 #[path = "../support/smtp.rs"]
 mod smtp;
+mod stream;
 mod stripe_gateway;
 mod tickets;
 mod two_factor;

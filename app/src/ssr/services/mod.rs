@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod custody;
+pub mod feed;
 pub mod mail;
 pub mod orders;
 pub mod payments;

@@ -1,0 +1,241 @@
+//! The live feed of public ticket changes behind `GET /api/tickets/stream`: listed, reserved,
+//! released, sold, repriced, taken down.
+//!
+//! Every change to a ticket appends a domain event in its own transaction (`Ticket*` events
+//! name the ticket, `Order*` events carry its `ticketId`), so the feed reads the event log
+//! rather than asking every service to announce its changes: a change made on any node, by any
+//! path, is seen by every node's subscribers. One task per node tails the log while anyone is
+//! subscribed, reads each changed ticket as it now stands, and broadcasts it. The broadcast
+//! buffer is bounded: a subscriber that falls that far behind is dropped (its stream ends and
+//! the browser's `EventSource` reconnects), never buffered for without limit.
+
+use crate::domain::{Id, Ticket, Timestamp};
+use crate::ssr::Ctx;
+use crate::ssr::storage::{events, tickets};
+use serde::Serialize;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// How many changes a subscriber may be behind before it is dropped.
+pub const BACKLOG: usize = 512;
+/// Subscribers one node serves at once; more are asked to come back later (each holds a
+/// connection, and connections are capped below the file limit).
+pub const MAX_SUBSCRIBERS: usize = 400;
+/// Events read from the log per round.
+const BATCH: i64 = 500;
+
+/// A ticket as the feed shows it: public facts only (no seller, no order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketChange {
+    /// What happened last: `listed`, `updated`, `reserved`, `released`, `sold` or `removed`.
+    pub change: &'static str,
+    pub id: String,
+    pub title: String,
+    /// `available`, `reserved`, `sold` or `removed`, as of the change.
+    pub status: &'static str,
+    /// The price, as pages show it (`$20.00`).
+    pub price: String,
+    pub price_cents: i64,
+    /// What a buyer pays, fees included.
+    pub buyer_price_cents: i64,
+    pub version: i64,
+    pub starts_at: Option<String>,
+}
+
+/// The node's feed: subscribe to hear every change from now on.
+#[derive(Clone)]
+pub struct TicketFeed {
+    sender: broadcast::Sender<Arc<TicketChange>>,
+}
+
+impl Default for TicketFeed {
+    fn default() -> TicketFeed {
+        TicketFeed {
+            sender: broadcast::channel(BACKLOG).0,
+        }
+    }
+}
+
+impl TicketFeed {
+    /// A new subscriber, or `None` when the node serves [`MAX_SUBSCRIBERS`] already.
+    pub fn subscribe(&self) -> Option<broadcast::Receiver<Arc<TicketChange>>> {
+        (self.sender.receiver_count() < MAX_SUBSCRIBERS).then(|| self.sender.subscribe())
+    }
+
+    pub fn subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
+    /// Sends one change to every subscriber (nobody listening is fine).
+    pub fn publish(&self, change: TicketChange) {
+        let _ = self.sender.send(Arc::new(change));
+    }
+}
+
+/// The ticket an event is about and what it did to it, if it changes a ticket's public state.
+pub fn ticket_of(
+    event_type: &str,
+    aggregate_id: &str,
+    payload: &str,
+) -> Option<(Id, &'static str)> {
+    let change = match event_type {
+        "TicketCreated" => "listed",
+        "TicketUpdated" => "updated",
+        "TicketRemoved" => "removed",
+        "OrderCreated" => "reserved",
+        "OrderCompleted" => "sold",
+        "OrderCancelled" | "OrderExpired" | "OrderRefunded" => "released",
+        _ => return None,
+    };
+    let id = if event_type.starts_with("Ticket") {
+        aggregate_id.to_string()
+    } else {
+        serde_json::from_str::<serde_json::Value>(payload)
+            .ok()?
+            .get("ticketId")?
+            .as_str()?
+            .to_string()
+    };
+    Some((Id::parse(&id).ok()?, change))
+}
+
+impl TicketChange {
+    pub fn new(ticket: &Ticket, change: &'static str, ctx: &Ctx, now: Timestamp) -> TicketChange {
+        let settings = ctx.settings();
+        TicketChange {
+            change,
+            id: ticket.id.to_string(),
+            title: ticket.title.clone(),
+            status: ticket.status_at(now).as_str(),
+            price: crate::domain::format_money(ticket.price.cents(), &settings.currency),
+            price_cents: ticket.price.cents(),
+            buyer_price_cents: settings.fees.breakdown(ticket.price).total_cents,
+            version: ticket.version,
+            starts_at: ticket.starts_at.map(Timestamp::to_rfc3339),
+        }
+    }
+}
+
+/// One round: publishes the tickets changed by events after `after`; returns the last event id
+/// read. Each changed ticket is published once per round, as it stands now.
+pub async fn publish_changes(ctx: &Ctx, feed: &TicketFeed, after: i64) -> anyhow::Result<i64> {
+    let mut conn = ctx.db().read.acquire().await?;
+    let read = events::list_events_after(&mut conn, after, BATCH).await?;
+    let Some(last) = read.last().map(|e| e.id) else {
+        return Ok(after);
+    };
+    // Each ticket once, with the last thing that happened to it.
+    let mut changed: Vec<(Id, &'static str)> = Vec::new();
+    for event in &read {
+        if let Some((id, change)) =
+            ticket_of(&event.event_type, &event.aggregate_id, &event.payload)
+        {
+            match changed.iter_mut().find(|(seen, _)| *seen == id) {
+                Some(entry) => entry.1 = change,
+                None => changed.push((id, change)),
+            }
+        }
+    }
+    let now = ctx.now();
+    for (id, change) in changed {
+        if let Some(ticket) = tickets::find_ticket(&mut conn, &id).await? {
+            feed.publish(TicketChange::new(&ticket, change, ctx, now));
+        }
+    }
+    Ok(last)
+}
+
+/// The node's feed task: every `every` it reads the event log on from where it was and, while
+/// anyone is subscribed, publishes what changed (with nobody subscribed it only notes where the
+/// log ends). A subscriber therefore hears every change committed after it subscribed.
+pub async fn run_ticket_feed(ctx: Ctx, feed: TicketFeed, every: std::time::Duration) {
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut after: Option<i64> = None;
+    loop {
+        ticker.tick().await;
+        let round = match after {
+            Some(after) if feed.subscribers() > 0 => publish_changes(&ctx, &feed, after).await,
+            _ => {
+                async { Ok(events::last_event_id(&mut *ctx.db().read.acquire().await?).await?) }
+                    .await
+            }
+        };
+        match round {
+            Ok(last) => after = Some(last),
+            Err(err) => {
+                tracing::warn!(error = %err, "the ticket feed could not read the event log; retrying")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(n: i64) -> TicketChange {
+        TicketChange {
+            change: "listed",
+            id: format!("t{n}"),
+            title: "x".into(),
+            status: "available",
+            price: "$1.00".into(),
+            price_cents: 100,
+            buyer_price_cents: 100,
+            version: n,
+            starts_at: None,
+        }
+    }
+
+    #[test]
+    fn events_name_the_ticket_they_change() {
+        let ticket = "0190f1d2-7c3a-7d4e-8f00-000000000001";
+        assert_eq!(
+            ticket_of("TicketUpdated", ticket, "{}").map(|(id, c)| (id.to_string(), c)),
+            Some((ticket.to_string(), "updated"))
+        );
+        let payload =
+            format!(r#"{{"id":"0190f1d2-7c3a-7d4e-8f00-000000000002","ticketId":"{ticket}"}}"#);
+        assert_eq!(
+            ticket_of(
+                "OrderExpired",
+                "0190f1d2-7c3a-7d4e-8f00-000000000002",
+                &payload
+            )
+            .map(|(id, c)| (id.to_string(), c)),
+            Some((ticket.to_string(), "released"))
+        );
+        assert_eq!(ticket_of("UserCreated", ticket, "{}"), None);
+        assert_eq!(ticket_of("ChargeCompleted", ticket, "{}"), None);
+        assert_eq!(ticket_of("OrderCreated", "x", "not json"), None);
+        assert_eq!(ticket_of("TicketUpdated", "<script>", "{}"), None);
+    }
+
+    #[test]
+    fn a_subscriber_that_falls_behind_is_dropped_not_buffered_without_bound() {
+        let feed = TicketFeed::default();
+        let mut slow = feed.subscribe().unwrap();
+        let mut keeping_up = feed.subscribe().unwrap();
+        for n in 0..(BACKLOG as i64 + 10) {
+            feed.publish(change(n));
+            assert_eq!(keeping_up.try_recv().unwrap().version, n);
+        }
+        assert!(matches!(
+            slow.try_recv(),
+            Err(broadcast::error::TryRecvError::Lagged(10))
+        ));
+    }
+
+    #[test]
+    fn subscribers_are_capped() {
+        let feed = TicketFeed::default();
+        let held: Vec<_> = (0..MAX_SUBSCRIBERS)
+            .map(|_| feed.subscribe().unwrap())
+            .collect();
+        assert!(feed.subscribe().is_none());
+        drop(held);
+        assert!(feed.subscribe().is_some());
+    }
+}

@@ -1,0 +1,52 @@
+//! `GET /api/tickets/stream`: Server-Sent Events of public ticket changes (see
+//! `app::ssr::services::feed`). Each change is one `ticket` event whose data is the ticket as
+//! it now stands: `{id, title, status, price, priceCents, buyerPriceCents, version, startsAt}`.
+
+use app::AppError;
+use app::ssr::AppState;
+use app::ssr::services::feed::TicketChange;
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::Stream;
+use std::convert::Infallible;
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// The subscriber's stream: one event per change, ending when it falls too far behind (the
+/// browser reconnects) or the node stops publishing.
+pub fn events(
+    receiver: broadcast::Receiver<Arc<TicketChange>>,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        match receiver.recv().await {
+            Ok(change) => {
+                let event = Event::default()
+                    .event("ticket")
+                    .id(change.version.to_string())
+                    .json_data(&*change)
+                    .unwrap_or_else(|_| Event::default().comment("unencodable change"));
+                Some((Ok(event), receiver))
+            }
+            Err(broadcast::error::RecvError::Lagged(_) | broadcast::error::RecvError::Closed) => {
+                None
+            }
+        }
+    })
+}
+
+pub async fn ticket_stream(State(state): State<AppState>) -> Response {
+    match state.ticket_feed.subscribe() {
+        Some(receiver) => Sse::new(events(receiver))
+            .keep_alive(KeepAlive::default())
+            .into_response(),
+        None => {
+            let mut response = AppError::Busy.into_response();
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("30"),
+            );
+            response
+        }
+    }
+}

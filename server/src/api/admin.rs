@@ -1,6 +1,7 @@
 //! `/api/admin/*` (admins only: 401 signed out, 403 otherwise, decided by
 //! `services::admin::require_admin`) and `/api/events` for integrators.
 
+use super::openapi::Refusals;
 use super::orders::OrderJson;
 use super::tickets::TicketJson;
 use super::{ApiJson, ApiQuery};
@@ -16,11 +17,20 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+/// Why: 1–500 characters, told to whoever the action affects and kept in the audit log.
+#[derive(Deserialize, ToSchema)]
+pub struct ReasonBody {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    reason: Option<Value>,
+}
 
 /// The required `reason`: text.
-fn reason(body: &Map<String, Value>) -> Result<&str, AppError> {
-    match body.get("reason") {
+fn reason(body: &ReasonBody) -> Result<&str, AppError> {
+    match &body.reason {
         Some(Value::String(reason)) => Ok(reason),
         Some(_) => Err(AppError::invalid_field("reason", "Reason must be text")),
         None => Err(AppError::invalid_field("reason", "Reason is required")),
@@ -32,7 +42,7 @@ fn path_id(id: &str) -> Result<Id, AppError> {
     Id::parse(id).map_err(|_| AppError::NotFound)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RefundedJson {
     #[serde(flatten)]
@@ -40,11 +50,14 @@ pub struct RefundedJson {
     refunded: bool,
 }
 
-/// `POST /api/admin/orders/:id/refund {reason}`.
+/// `POST /api/admin/orders/:id/refund {reason}`: the whole total back to the buyer.
+#[utoipa::path(post, path = "/api/admin/orders/{id}/refund", tag = "admin", request_body = ReasonBody,
+    params(("id" = String, Path, description = "The order's id")),
+    responses((status = 200, body = RefundedJson, description = "Refunded (the order is cancelled)"), Refusals))]
 pub async fn refund_order(
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Json<RefundedJson>, AppError> {
     let order = admin::refund(&ctx, &path_id(&id)?, reason(&body)?).await?;
     let found = app::ssr::services::orders::order_with_ticket(&ctx, order).await?;
@@ -55,26 +68,32 @@ pub async fn refund_order(
 }
 
 /// `POST /api/admin/tickets/:id/takedown {reason}`.
+#[utoipa::path(post, path = "/api/admin/tickets/{id}/takedown", tag = "admin", request_body = ReasonBody,
+    params(("id" = String, Path, description = "The ticket's id")),
+    responses((status = 200, body = TicketJson, description = "Taken down (`status: removed`)"), Refusals))]
 pub async fn take_down(
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Json<TicketJson>, AppError> {
     let ticket = admin::take_down(&ctx, &path_id(&id)?, reason(&body)?).await?;
     Ok(Json(TicketJson::new(&ticket, &ctx)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct SuspendedJson {
     id: String,
     suspended: bool,
 }
 
 /// `POST /api/admin/users/:id/suspend {reason}`.
+#[utoipa::path(post, path = "/api/admin/users/{id}/suspend", tag = "admin", request_body = ReasonBody,
+    params(("id" = String, Path, description = "The user's id")),
+    responses((status = 200, body = SuspendedJson), Refusals))]
 pub async fn suspend(
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Json<SuspendedJson>, AppError> {
     let user = path_id(&id)?;
     admin::suspend(&ctx, &user, reason(&body)?).await?;
@@ -85,6 +104,9 @@ pub async fn suspend(
 }
 
 /// `DELETE /api/admin/users/:id/suspend`.
+#[utoipa::path(delete, path = "/api/admin/users/{id}/suspend", tag = "admin",
+    params(("id" = String, Path, description = "The user's id")),
+    responses((status = 200, body = SuspendedJson), Refusals))]
 pub async fn lift_suspension(
     ctx: Ctx,
     Path(id): Path<String>,
@@ -97,13 +119,16 @@ pub async fn lift_suspension(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Entries after this id (exclusive); default 0.
     after: Option<String>,
+    /// 1–1,000; default 100.
     limit: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AuditEntryJson {
     id: i64,
@@ -129,12 +154,14 @@ impl From<&AuditEntry> for AuditEntryJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct AuditJson {
     entries: Vec<AuditEntryJson>,
 }
 
 /// `GET /api/admin/audit?after=&limit=`: oldest first; `limit` 1–1,000 (default 100).
+#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", params(PageQuery),
+    responses((status = 200, body = AuditJson), Refusals))]
 pub async fn audit(
     ctx: Ctx,
     ApiQuery(query): ApiQuery<PageQuery>,
@@ -151,18 +178,19 @@ fn page(query: &PageQuery) -> Result<(i64, i64), AppError> {
         .map_err(|detail: ErrorDetail| AppError::from(detail))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct EventJson {
     id: i64,
     #[serde(rename = "type")]
     event_type: String,
     aggregate_id: String,
+    #[schema(value_type = Object)]
     payload: Value,
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct EventsJson {
     events: Vec<EventJson>,
     /// The `after` that reads on from here (the last id given, or the same `after`).
@@ -182,6 +210,9 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// `GET /api/events?after=&limit=` (bearer `ADMIN_TOKEN` or an admin's session; 401 otherwise).
+#[utoipa::path(get, path = "/api/events", tag = "admin", params(PageQuery),
+    security(("bearer" = []), ("session" = [])),
+    responses((status = 200, body = EventsJson), Refusals))]
 pub async fn events(
     ctx: Ctx,
     headers: HeaderMap,
@@ -206,7 +237,7 @@ pub async fn events(
     Ok(Json(EventsJson { events, next }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct DoneJson {
     id: String,
     #[serde(rename = "payoutsHeld")]
@@ -214,19 +245,25 @@ pub struct DoneJson {
 }
 
 /// `POST /api/admin/users/:id/payouts/hold {reason}`: the seller's payouts wait.
+#[utoipa::path(post, path = "/api/admin/users/{id}/payouts/hold", tag = "admin", request_body = ReasonBody,
+    params(("id" = String, Path, description = "The seller's id")),
+    responses((status = 200, body = DoneJson), Refusals))]
 pub async fn hold_payouts(
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Json<DoneJson>, AppError> {
     set_hold(ctx, id, body, true).await
 }
 
 /// `DELETE /api/admin/users/:id/payouts/hold {reason}`: they are sent again.
+#[utoipa::path(delete, path = "/api/admin/users/{id}/payouts/hold", tag = "admin", request_body = ReasonBody,
+    params(("id" = String, Path, description = "The seller's id")),
+    responses((status = 200, body = DoneJson), Refusals))]
 pub async fn release_payouts(
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Json<DoneJson>, AppError> {
     set_hold(ctx, id, body, false).await
 }
@@ -234,7 +271,7 @@ pub async fn release_payouts(
 async fn set_hold(
     ctx: Ctx,
     id: String,
-    body: Map<String, Value>,
+    body: ReasonBody,
     held: bool,
 ) -> Result<Json<DoneJson>, AppError> {
     let user = path_id(&id)?;

@@ -1,17 +1,20 @@
 //! `/api/check-ins`: staff scan entry codes at the door.
 
 use super::ApiJson;
+use super::openapi::Refusals;
 use super::tickets::TicketJson;
 use app::AppError;
 use app::ssr::Ctx;
 use app::ssr::services::custody;
 use axum::Json;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckInJson {
+    /// `valid`, `already_used`, `revoked` or `unknown`.
     result: &'static str,
     ticket: Option<TicketJson>,
     checked_in_at: Option<String>,
@@ -20,14 +23,24 @@ pub struct CheckInJson {
     reason: Option<&'static str>,
 }
 
+/// The code scanned or typed at the door.
+#[derive(Deserialize, ToSchema)]
+pub struct CheckInBody {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    code: Option<Value>,
+}
+
 /// `POST /api/check-ins {code}`: 200 with the result whatever the code (an unknown code is a
 /// result, not an error); 401 signed out, 403 without the staff or admin role.
+#[utoipa::path(post, path = "/api/check-ins", tag = "door", request_body = CheckInBody,
+    responses((status = 200, body = CheckInJson), Refusals))]
 pub async fn check_in(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<CheckInBody>,
 ) -> Result<Json<CheckInJson>, AppError> {
     app::ssr::services::roles::require_staff(&ctx).await?;
-    let code = match body.get("code") {
+    let code = match &body.code {
         Some(Value::String(code)) => code.clone(),
         Some(_) => return Err(AppError::invalid_field("code", "Code must be text")),
         None => return Err(AppError::invalid_field("code", "Code is required")),

@@ -6,6 +6,7 @@
 pub mod admin;
 mod check_ins;
 mod extract;
+pub mod openapi;
 mod orders;
 mod payments;
 mod payouts;
@@ -71,6 +72,7 @@ pub fn router() -> Router<AppState> {
         )
         .route("/payments", post(payments::pay_order))
         .route("/check-ins", post(check_ins::check_in))
+        .route("/openapi.json", get(openapi::document))
         .route("/events", get(admin::events))
         .route("/admin/orders/{id}/refund", post(admin::refund_order))
         .route("/admin/tickets/{id}/takedown", post(admin::take_down))

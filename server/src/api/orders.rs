@@ -1,6 +1,7 @@
 //! `/api/orders`: reserve a ticket, list and show my orders, cancel one.
 
 use super::ApiJson;
+use super::openapi::Refusals;
 use super::tickets::TicketJson;
 use app::AppError;
 use app::domain::{Id, Price};
@@ -10,20 +11,26 @@ use app::ssr::services::orders::{self, OrderWithTicket, ReserveTicket};
 use axum::Json;
 use axum::extract::Path;
 use axum::http::StatusCode;
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 /// An order as the API shows it, with its ticket embedded.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderJson {
     id: String,
+    /// The buyer.
     user_id: String,
+    /// `created`, `awaiting:payment`, `complete` or `cancelled`, as of the request.
     status: &'static str,
+    #[schema(value_type = f64)]
     price: Value,
     /// The buyer's fee, fixed at reservation.
+    #[schema(value_type = f64)]
     fee: Value,
     /// What the buyer pays: `price + fee`.
+    #[schema(value_type = f64)]
     total: Value,
     expires_at: String,
     version: i64,
@@ -54,10 +61,24 @@ pub(super) fn money(cents: i64) -> Value {
     Price::from_stored(cents).to_json()
 }
 
+/// A reservation: the ticket, and the price the buyer was shown (refused with 409 when the
+/// seller has changed it since).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReserveBody {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    ticket_id: Option<Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<f64>)]
+    price: Option<Value>,
+}
+
 /// `ticketId`: required, a well-formed id.
-fn parse_ticket_id(body: &Map<String, Value>) -> Result<Id, AppError> {
+fn parse_ticket_id(body: &ReserveBody) -> Result<Id, AppError> {
     let text = body
-        .get("ticketId")
+        .ticket_id
+        .as_ref()
         .and_then(Value::as_str)
         .unwrap_or_default();
     if text.trim().is_empty() {
@@ -67,16 +88,18 @@ fn parse_ticket_id(body: &Map<String, Value>) -> Result<Id, AppError> {
 }
 
 /// `price`: optional, what the buyer was shown.
-fn parse_seen_price(body: &Map<String, Value>) -> Result<Option<Price>, ErrorDetail> {
-    match body.get("price") {
+fn parse_seen_price(body: &ReserveBody) -> Result<Option<Price>, ErrorDetail> {
+    match body.price.as_ref() {
         None | Some(Value::Null) => Ok(None),
         value => Price::from_json(value).map(Some),
     }
 }
 
+#[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = ReserveBody,
+    responses((status = 201, body = OrderJson, description = "Reserved for the reservation window"), Refusals))]
 pub async fn reserve_ticket(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<ReserveBody>,
 ) -> Result<(StatusCode, Json<OrderJson>), AppError> {
     ctx.user()?;
     let input = match (parse_ticket_id(&body), parse_seen_price(&body)) {
@@ -94,6 +117,8 @@ pub async fn reserve_ticket(
     Ok((StatusCode::CREATED, Json(OrderJson::new(&reserved, &ctx))))
 }
 
+#[utoipa::path(get, path = "/api/orders", tag = "orders",
+    responses((status = 200, body = Vec<OrderJson>, description = "The buyer's orders, newest first"), Refusals))]
 pub async fn list_orders(ctx: Ctx) -> Result<Json<Vec<OrderJson>>, AppError> {
     let listed = orders::list_orders(&ctx).await?;
     Ok(Json(
@@ -101,12 +126,18 @@ pub async fn list_orders(ctx: Ctx) -> Result<Json<Vec<OrderJson>>, AppError> {
     ))
 }
 
+#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "The order's id")),
+    responses((status = 200, body = OrderJson), Refusals))]
 pub async fn get_order(ctx: Ctx, Path(id): Path<String>) -> Result<Json<OrderJson>, AppError> {
     ctx.user()?;
     let found = orders::get_order(&ctx, &Id::parse(&id)?).await?;
     Ok(Json(OrderJson::new(&found, &ctx)))
 }
 
+#[utoipa::path(delete, path = "/api/orders/{id}", tag = "orders",
+    params(("id" = String, Path, description = "The order's id")),
+    responses((status = 204, description = "Cancelled; the ticket is on sale again"), Refusals))]
 pub async fn cancel_order(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     ctx.user()?;
     orders::cancel_order(&ctx, &Id::parse(&id)?).await?;

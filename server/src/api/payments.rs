@@ -1,6 +1,7 @@
 //! `POST /api/payments` (pay an order with a Stripe token) and `POST /api/webhooks/stripe`.
 
 use super::ApiJson;
+use super::openapi::Refusals;
 use app::AppError;
 use app::domain::{Charge, Id};
 use app::error::ErrorDetail;
@@ -10,16 +11,19 @@ use app::ssr::services::payments::{self, PayOrder};
 use axum::Json;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, StatusCode};
-use serde::Serialize;
-use serde_json::{Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 /// A charge as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChargeJson {
     id: String,
     order_id: String,
+    /// `created`, `completed`, `failed` or `refunded`.
     status: &'static str,
+    #[schema(value_type = f64)]
     amount: Value,
     currency: String,
 }
@@ -36,27 +40,42 @@ impl From<&Charge> for ChargeJson {
     }
 }
 
+/// A payment: the order and a card token (`tok_visa` and friends in test mode).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayBody {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    order_id: Option<Value>,
+    #[serde(default)]
+    #[schema(value_type = String)]
+    token: Option<Value>,
+}
+
 fn required_text<'a>(
-    body: &'a Map<String, Value>,
+    value: Option<&'a Value>,
     field: &str,
     message: &str,
 ) -> Result<&'a str, ErrorDetail> {
-    body.get(field)
+    value
         .and_then(Value::as_str)
         .map(str::trim)
         .filter(|text| !text.is_empty())
         .ok_or_else(|| ErrorDetail::field(field, message))
 }
 
+#[utoipa::path(post, path = "/api/payments", tag = "payments", request_body = PayBody,
+    responses((status = 201, body = ChargeJson, description = "Paid"), Refusals))]
 pub async fn pay_order(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<PayBody>,
 ) -> Result<(StatusCode, Json<ChargeJson>), AppError> {
     ctx.user()?;
-    let order_id = required_text(&body, "orderId", "Order id is required").and_then(|id| {
-        Id::parse(id).map_err(|_| ErrorDetail::field("orderId", "Order id is not valid"))
-    });
-    let token = required_text(&body, "token", "Token is required");
+    let order_id = required_text(body.order_id.as_ref(), "orderId", "Order id is required")
+        .and_then(|id| {
+            Id::parse(id).map_err(|_| ErrorDetail::field("orderId", "Order id is not valid"))
+        });
+    let token = required_text(body.token.as_ref(), "token", "Token is required");
     let input = match (order_id, token) {
         (Ok(order_id), Ok(token)) => PayOrder {
             order_id,
@@ -75,12 +94,20 @@ pub async fn pay_order(
     Ok((StatusCode::CREATED, Json(ChargeJson::from(&charge))))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ReceivedJson {
+    received: bool,
+}
+
 /// Stripe's deliveries: the signature is checked over the raw body before anything is read.
+#[utoipa::path(post, path = "/api/webhooks/stripe", tag = "payments",
+    request_body(content = Object, description = "A Stripe event, signed in `Stripe-Signature`"),
+    responses((status = 200, body = ReceivedJson), Refusals))]
 pub async fn stripe_webhook(
     ctx: Ctx,
     headers: HeaderMap,
     body: Bytes,
-) -> Result<Json<Value>, AppError> {
+) -> Result<Json<ReceivedJson>, AppError> {
     let secret = ctx
         .settings()
         .stripe_webhook_secret
@@ -99,5 +126,5 @@ pub async fn stripe_webhook(
     }
     let event = webhook::decode(&body).map_err(|err| AppError::invalid(&err.to_string()))?;
     payments::apply_stripe_event(&ctx, event).await?;
-    Ok(Json(serde_json::json!({ "received": true })))
+    Ok(Json(ReceivedJson { received: true }))
 }

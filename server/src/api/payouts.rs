@@ -1,5 +1,6 @@
 //! `/api/payouts`: a seller's balances, earnings and payouts, and connecting a payout account.
 
+use super::openapi::Refusals;
 use super::orders::money;
 use app::AppError;
 use app::ssr::Ctx;
@@ -7,12 +8,16 @@ use app::ssr::services::payouts::{self, Overview};
 use axum::Json;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PayoutsJson {
+    #[schema(value_type = f64)]
     pending: Value,
+    #[schema(value_type = f64)]
     available: Value,
+    #[schema(value_type = f64)]
     paid_out: Value,
     /// When the next earning in escrow is released (RFC 3339), if any.
     next_release_at: Option<String>,
@@ -21,27 +26,29 @@ pub struct PayoutsJson {
     earnings: Vec<EarningJson>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AccountJson {
     status: &'static str,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct PayoutJson {
     id: String,
+    #[schema(value_type = f64)]
     amount: Value,
     status: &'static str,
     stripe_transfer_id: Option<String>,
     created_at: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct EarningJson {
     order_id: String,
     ticket_id: String,
+    #[schema(value_type = f64)]
     amount: Value,
     status: &'static str,
     release_at: String,
@@ -83,13 +90,15 @@ impl From<&Overview> for PayoutsJson {
     }
 }
 
-/// `GET /api/payouts`.
+/// `GET /api/payouts`: the signed-in seller's balances, earnings and payouts.
+#[utoipa::path(get, path = "/api/payouts", tag = "payouts",
+    responses((status = 200, body = PayoutsJson), Refusals))]
 pub async fn overview(ctx: Ctx) -> Result<Json<PayoutsJson>, AppError> {
     let overview = payouts::overview(&ctx).await?;
     Ok(Json(PayoutsJson::from(&overview)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectedJson {
     status: &'static str,
@@ -97,10 +106,16 @@ pub struct ConnectedJson {
     onboarding_url: Option<String>,
 }
 
+/// Connecting asks for nothing: `{}`.
+#[derive(serde::Deserialize, ToSchema)]
+pub struct ConnectBody {}
+
 /// `POST /api/payouts/account` with `{}`.
+#[utoipa::path(post, path = "/api/payouts/account", tag = "payouts", request_body = ConnectBody,
+    responses((status = 200, body = ConnectedJson), Refusals))]
 pub async fn connect_account(
     ctx: Ctx,
-    super::ApiJson(_body): super::ApiJson<serde_json::Map<String, Value>>,
+    super::ApiJson(_body): super::ApiJson<ConnectBody>,
 ) -> Result<Json<ConnectedJson>, AppError> {
     let connected = payouts::connect_account(&ctx).await?;
     Ok(Json(ConnectedJson {

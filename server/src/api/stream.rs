@@ -2,6 +2,7 @@
 //! `app::ssr::services::feed`). Each change is one `ticket` event whose data is the ticket as
 //! it now stands: `{id, title, status, price, priceCents, buyerPriceCents, version, startsAt}`.
 
+use super::openapi::Refusals;
 use app::AppError;
 use app::ssr::AppState;
 use app::ssr::services::feed::TicketChange;
@@ -35,6 +36,11 @@ pub fn events(
     })
 }
 
+/// Server-Sent Events: one `ticket` event per change, whose data is the ticket's public facts.
+#[utoipa::path(get, path = "/api/tickets/stream", tag = "tickets",
+    responses((status = 200, content_type = "text/event-stream",
+        description = "`event: ticket` with `data: {change, id, title, status, price, priceCents, buyerPriceCents, version, startsAt}`"),
+        Refusals))]
 pub async fn ticket_stream(State(state): State<AppState>) -> Response {
     match state.ticket_feed.subscribe() {
         Some(receiver) => Sse::new(events(receiver))

@@ -1,5 +1,6 @@
 //! `/api/tickets`: browse, show, list and edit tickets.
 
+use super::openapi::Refusals;
 use super::{ApiJson, ApiQuery};
 use app::AppError;
 use app::domain::{DomainError, Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp, Title};
@@ -10,26 +11,67 @@ use axum::Json;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
 
 /// A ticket as the API shows it.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TicketJson {
     id: String,
     title: String,
+    #[schema(value_type = f64)]
     price: Value,
     /// What a buyer pays: the price and the buyer's fee.
+    #[schema(value_type = f64)]
     buyer_price: Value,
+    #[schema(value_type = Option<f64>)]
     face_value: Option<Value>,
+    /// `sports`, `concert`, `theater` or `other`.
     category: &'static str,
     venue: Option<String>,
     starts_at: Option<String>,
+    /// `available`, `reserved`, `sold` or `removed`, as of the request.
     status: &'static str,
+    /// The seller.
     user_id: String,
+    /// The holding order while reserved, the paying order once sold.
     order_id: Option<String>,
     version: i64,
     created_at: String,
+}
+
+/// A listing as its seller writes it. Fields are read leniently: a field of the wrong type is
+/// reported as that field being invalid.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TicketBody {
+    /// 1–120 characters, one line.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    title: Option<Value>,
+    /// More than 0, at most 1,000,000, two decimals at most.
+    #[serde(default)]
+    #[schema(value_type = f64)]
+    price: Option<Value>,
+    /// The price printed on the ticket (required while resale prices are capped).
+    #[serde(default)]
+    #[schema(value_type = Option<f64>)]
+    face_value: Option<Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    category: Option<Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    venue: Option<Value>,
+    /// RFC 3339.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    starts_at: Option<Value>,
+    /// When editing: the version the edit is based on (absent: whatever is current).
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    version: Option<Value>,
 }
 
 impl TicketJson {
@@ -64,11 +106,11 @@ impl TicketJson {
 /// Reads an optional text field: absent or null is `None`; anything but a string is an error
 /// for that field.
 fn optional_text<'a>(
-    body: &'a Map<String, Value>,
+    value: Option<&'a Value>,
     field: &str,
     message: &str,
 ) -> Result<Option<&'a str>, ErrorDetail> {
-    match body.get(field) {
+    match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text)),
         Some(_) => Err(ErrorDetail::field(field, message)),
@@ -76,19 +118,27 @@ fn optional_text<'a>(
 }
 
 /// Validates a ticket body; every invalid field is reported.
-fn parse_draft(body: &Map<String, Value>) -> Result<TicketDraft, DomainError> {
-    let title = Title::from_json(body.get("title"));
-    let price = Price::from_json(body.get("price"));
-    let category = optional_text(body, "category", app::domain::ticket::CATEGORY_INVALID);
-    let venue = optional_text(body, "venue", "Venue must be text");
-    let starts_at = optional_text(body, "startsAt", app::domain::ticket::STARTS_AT_INVALID);
-    let face_value = app::domain::money::face_value_from_json(body.get("faceValue"));
+fn parse_draft(body: &TicketBody) -> Result<TicketDraft, DomainError> {
+    let title = Title::from_json(body.title.as_ref());
+    let price = Price::from_json(body.price.as_ref());
+    let category = optional_text(
+        body.category.as_ref(),
+        "category",
+        app::domain::ticket::CATEGORY_INVALID,
+    );
+    let venue = optional_text(body.venue.as_ref(), "venue", "Venue must be text");
+    let starts_at = optional_text(
+        body.starts_at.as_ref(),
+        "startsAt",
+        app::domain::ticket::STARTS_AT_INVALID,
+    );
+    let face_value = app::domain::money::face_value_from_json(body.face_value.as_ref());
     TicketDraft::parse(title, price, face_value, category, venue, starts_at)
 }
 
 /// `version` for optimistic concurrency: absent means "whatever is current".
-fn parse_version(body: &Map<String, Value>) -> Result<Option<i64>, AppError> {
-    match body.get("version") {
+fn parse_version(body: &TicketBody) -> Result<Option<i64>, AppError> {
+    match &body.version {
         None | Some(Value::Null) => Ok(None),
         Some(value) => value
             .as_i64()
@@ -98,14 +148,23 @@ fn parse_version(body: &Map<String, Value>) -> Result<Option<i64>, AppError> {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BrowseParams {
+    /// Words the title must contain (each also as a prefix).
     q: Option<String>,
+    /// `sports`, `concert`, `theater` or `other`.
     category: Option<String>,
+    /// `new` (default), `date` or `price`.
     sort: Option<String>,
+    /// From 1.
     page: Option<String>,
 }
 
+/// Listings a buyer can reserve now, 24 a page. `x-total-count` and `x-total-pages` give the
+/// count (up to a cap), `x-has-more` whether there is a next page.
+#[utoipa::path(get, path = "/api/tickets", tag = "tickets", params(BrowseParams),
+    responses((status = 200, body = Vec<TicketJson>), Refusals))]
 pub async fn browse_tickets(
     ctx: Ctx,
     ApiQuery(params): ApiQuery<BrowseParams>,
@@ -130,24 +189,32 @@ pub async fn browse_tickets(
     Ok((headers, Json(listed.collect())))
 }
 
+#[utoipa::path(get, path = "/api/tickets/{id}", tag = "tickets",
+    params(("id" = String, Path, description = "The ticket's id")),
+    responses((status = 200, body = TicketJson), Refusals))]
 pub async fn get_ticket(ctx: Ctx, Path(id): Path<String>) -> Result<Json<TicketJson>, AppError> {
     let ticket = tickets::get_ticket(&ctx, &Id::parse(&id)?).await?;
     Ok(Json(TicketJson::new(&ticket, &ctx)))
 }
 
+#[utoipa::path(post, path = "/api/tickets", tag = "tickets", request_body = TicketBody,
+    responses((status = 201, body = TicketJson), Refusals))]
 pub async fn list_ticket(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<TicketBody>,
 ) -> Result<(StatusCode, Json<TicketJson>), AppError> {
     ctx.user()?;
     let ticket = tickets::list_ticket(&ctx, parse_draft(&body)?).await?;
     Ok((StatusCode::CREATED, Json(TicketJson::new(&ticket, &ctx))))
 }
 
+#[utoipa::path(put, path = "/api/tickets/{id}", tag = "tickets", request_body = TicketBody,
+    params(("id" = String, Path, description = "The ticket's id")),
+    responses((status = 200, body = TicketJson), Refusals))]
 pub async fn edit_ticket(
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<TicketBody>,
 ) -> Result<Json<TicketJson>, AppError> {
     ctx.user()?;
     let input = EditTicket {
@@ -162,15 +229,18 @@ pub async fn edit_ticket(
 /// `POST /api/tickets/:id/resell` `{price, faceValue?}`: the holder of a bought ticket lists it
 /// again. The face value is the original listing's (or the given one, when the original had
 /// none; else what was paid), and the resale cap applies.
+#[utoipa::path(post, path = "/api/tickets/{id}/resell", tag = "tickets", request_body = ResellBody,
+    params(("id" = String, Path, description = "The bought ticket's id")),
+    responses((status = 201, body = TicketJson, description = "The new listing"), Refusals))]
 pub async fn resell_ticket(
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<ResellBody>,
 ) -> Result<(StatusCode, Json<TicketJson>), AppError> {
     ctx.user()?;
     let ticket_id = Id::parse(&id)?;
-    let price = Price::from_json(body.get("price"));
-    let face_value = app::domain::money::face_value_from_json(body.get("faceValue"));
+    let price = Price::from_json(body.price.as_ref());
+    let face_value = app::domain::money::face_value_from_json(body.face_value.as_ref());
     let input = match (price, face_value) {
         (Ok(price), Ok(face_value)) => tickets::ResellTicket {
             ticket_id,
@@ -190,24 +260,39 @@ pub async fn resell_ticket(
     Ok((StatusCode::CREATED, Json(TicketJson::new(&listing, &ctx))))
 }
 
+/// A resale: the asking price, and the face value when the original listing had none.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResellBody {
+    #[serde(default)]
+    #[schema(value_type = f64)]
+    price: Option<Value>,
+    #[serde(default)]
+    #[schema(value_type = Option<f64>)]
+    face_value: Option<Value>,
+}
+
 /// One ticket the signed-in user holds or held, with its code's state.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HeldJson {
     ticket: TicketJson,
     /// Null once revoked.
     code: Option<String>,
+    /// `valid`, `used` or `revoked`.
     code_status: &'static str,
     resale_id: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct MineJson {
     bought: Vec<HeldJson>,
     selling: Vec<TicketJson>,
 }
 
-/// `GET /api/tickets/mine`.
+/// `GET /api/tickets/mine`: what the signed-in user bought (with entry codes) and sells.
+#[utoipa::path(get, path = "/api/tickets/mine", tag = "tickets",
+    responses((status = 200, body = MineJson), Refusals))]
 pub async fn my_tickets(ctx: Ctx) -> Result<Json<MineJson>, AppError> {
     let mine = tickets::my_tickets(&ctx).await?;
     Ok(Json(MineJson {
@@ -230,7 +315,7 @@ pub async fn my_tickets(ctx: Ctx) -> Result<Json<MineJson>, AppError> {
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TransferJson {
     ticket_id: String,
@@ -239,16 +324,27 @@ pub struct TransferJson {
     status: &'static str,
 }
 
+/// Who is given the ticket.
+#[derive(Deserialize, ToSchema)]
+pub struct TransferBody {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    email: Option<Value>,
+}
+
 /// `POST /api/tickets/:id/transfer {email}`.
+#[utoipa::path(post, path = "/api/tickets/{id}/transfer", tag = "tickets", request_body = TransferBody,
+    params(("id" = String, Path, description = "The bought ticket's id")),
+    responses((status = 200, body = TransferJson), Refusals))]
 pub async fn transfer_ticket(
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<Map<String, Value>>,
+    ApiJson(body): ApiJson<TransferBody>,
 ) -> Result<Json<TransferJson>, AppError> {
     use app::ssr::services::transfers::{self, TransferTicket};
     ctx.user()?;
     let ticket_id = Id::parse(&id)?;
-    let email = match body.get("email") {
+    let email = match &body.email {
         Some(Value::String(email)) => email.clone(),
         Some(_) => return Err(AppError::invalid_field("email", "Email must be text")),
         None => return Err(AppError::invalid_field("email", "Email is required")),
@@ -266,6 +362,9 @@ pub async fn transfer_ticket(
 }
 
 /// `DELETE /api/tickets/:id/transfer`: the sender cancels a pending transfer.
+#[utoipa::path(delete, path = "/api/tickets/{id}/transfer", tag = "tickets",
+    params(("id" = String, Path, description = "The ticket's id")),
+    responses((status = 204, description = "The transfer is cancelled"), Refusals))]
 pub async fn cancel_transfer(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     ctx.user()?;
     app::ssr::services::transfers::cancel_transfer(&ctx, &Id::parse(&id)?).await?;

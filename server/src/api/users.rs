@@ -1,6 +1,7 @@
 //! `/api/users/*`: sign-up, sign-in, sign-out and the current user.
 
 use super::ApiJson;
+use super::openapi::Refusals;
 use app::AppError;
 use app::ssr::Ctx;
 use app::ssr::services::users::{self, Credentials, User};
@@ -10,22 +11,43 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
-/// `{email, password}`. Fields are read leniently so that a missing or non-string field is
-/// reported as that field being invalid, not as a malformed body.
-#[derive(Deserialize)]
-pub struct CredentialsBody {
-    #[serde(default)]
-    email: Value,
-    #[serde(default)]
-    password: Value,
-    #[serde(default)]
-    code: Value,
+/// A body of text fields read leniently: a missing or non-string field is an empty one, which
+/// the service reports as that field being invalid (not as a malformed body).
+macro_rules! text_body {
+    ($(#[$doc:meta])* $name:ident { $($(#[$field_doc:meta])* $field:ident),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Deserialize, ToSchema)]
+        #[serde(rename_all = "camelCase")]
+        pub struct $name {
+            $(
+                $(#[$field_doc])*
+                #[serde(default)]
+                #[schema(value_type = String)]
+                $field: Value,
+            )*
+        }
+    };
 }
+
+/// A text field as the services read it (anything but a string is empty).
+fn text(value: &Value) -> String {
+    value.as_str().unwrap_or_default().to_string()
+}
+
+text_body!(
+    /// Sign-up and sign-in.
+    CredentialsBody {
+        email,
+        password,
+        /// At sign-in with two-factor on: a code from the authenticator app or a recovery code.
+        code,
+    }
+);
 
 impl CredentialsBody {
     fn credentials(&self) -> Credentials {
-        let text = |value: &Value| value.as_str().unwrap_or_default().to_string();
         Credentials {
             email: text(&self.email),
             password: text(&self.password),
@@ -34,7 +56,46 @@ impl CredentialsBody {
     }
 }
 
-#[derive(Serialize)]
+text_body!(
+    /// The token from a mailed link.
+    TokenBody { token }
+);
+text_body!(EmailBody { email });
+text_body!(
+    /// A new password with the token from the reset link.
+    ResetBody { token, password }
+);
+text_body!(PasswordChangeBody {
+    current_password,
+    password
+});
+text_body!(
+    /// The account's password and the new address.
+    EmailChangeBody { password, email }
+);
+text_body!(PasswordBody { password });
+text_body!(
+    /// A code from the authenticator app.
+    CodeBody { code }
+);
+text_body!(
+    /// The password and a code from the app (or a recovery code).
+    DisableBody { password, code }
+);
+
+/// An answer with nothing to say: `{}`.
+#[derive(Serialize, ToSchema)]
+pub struct EmptyJson {}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RecoveryCodesJson {
+    /// Ten codes, each signing in once without the app.
+    recovery_codes: Vec<String>,
+}
+
+/// An account as the API shows it.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserJson {
     id: String,
@@ -54,85 +115,83 @@ impl From<User> for UserJson {
     }
 }
 
-/// A body whose string fields are read leniently: a missing or non-string field is an empty
-/// one, which the service reports as that field being invalid.
-#[derive(Deserialize)]
-pub struct Fields(#[serde(default)] serde_json::Map<String, Value>);
-
-impl Fields {
-    fn text(&self, name: &str) -> String {
-        self.0
-            .get(name)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    }
+fn accepted() -> (StatusCode, Json<EmptyJson>) {
+    (StatusCode::ACCEPTED, Json(EmptyJson {}))
 }
 
-fn accepted() -> (StatusCode, Json<Value>) {
-    (StatusCode::ACCEPTED, Json(serde_json::json!({})))
+fn ok() -> Json<EmptyJson> {
+    Json(EmptyJson {})
 }
 
-fn ok() -> Json<Value> {
-    Json(serde_json::json!({}))
-}
-
+#[utoipa::path(post, path = "/api/users/verify", tag = "users", request_body = TokenBody,
+    responses((status = 200, body = UserJson), Refusals))]
 pub async fn verify_email(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Fields>,
+    ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<Json<UserJson>, AppError> {
-    let user = accounts::verify_email(&ctx, &body.text("token")).await?;
+    let user = accounts::verify_email(&ctx, &text(&body.token)).await?;
     Ok(Json(user.into()))
 }
 
-pub async fn resend_verification(ctx: Ctx) -> Result<(StatusCode, Json<Value>), AppError> {
+#[utoipa::path(post, path = "/api/users/verify/resend", tag = "users",
+    responses((status = 202, body = EmptyJson), Refusals))]
+pub async fn resend_verification(ctx: Ctx) -> Result<(StatusCode, Json<EmptyJson>), AppError> {
     accounts::resend_verification(&ctx).await?;
     Ok(accepted())
 }
 
+#[utoipa::path(post, path = "/api/users/password-reset", tag = "users", request_body = EmailBody,
+    responses((status = 202, body = EmptyJson), Refusals))]
 pub async fn request_password_reset(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Fields>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
-    accounts::request_password_reset(&ctx, &body.text("email")).await?;
+    ApiJson(body): ApiJson<EmailBody>,
+) -> Result<(StatusCode, Json<EmptyJson>), AppError> {
+    accounts::request_password_reset(&ctx, &text(&body.email)).await?;
     Ok(accepted())
 }
 
+#[utoipa::path(post, path = "/api/users/password-reset/confirm", tag = "users",
+    request_body = ResetBody, responses((status = 200, body = EmptyJson), Refusals))]
 pub async fn reset_password(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Fields>,
-) -> Result<Json<Value>, AppError> {
-    accounts::reset_password(&ctx, &body.text("token"), &body.text("password")).await?;
+    ApiJson(body): ApiJson<ResetBody>,
+) -> Result<Json<EmptyJson>, AppError> {
+    accounts::reset_password(&ctx, &text(&body.token), &text(&body.password)).await?;
     Ok(ok())
 }
 
+#[utoipa::path(post, path = "/api/users/password", tag = "users",
+    request_body = PasswordChangeBody, responses((status = 200, body = EmptyJson), Refusals))]
 pub async fn change_password(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Fields>,
-) -> Result<Json<Value>, AppError> {
+    ApiJson(body): ApiJson<PasswordChangeBody>,
+) -> Result<Json<EmptyJson>, AppError> {
     ctx.user()?;
     let change = accounts::PasswordChange {
-        current_password: body.text("currentPassword"),
-        password: body.text("password"),
+        current_password: text(&body.current_password),
+        password: text(&body.password),
     };
     accounts::change_password(&ctx, &change).await?;
     Ok(ok())
 }
 
+#[utoipa::path(post, path = "/api/users/email", tag = "users", request_body = EmailChangeBody,
+    responses((status = 202, body = EmptyJson), Refusals))]
 pub async fn change_email(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Fields>,
-) -> Result<(StatusCode, Json<Value>), AppError> {
+    ApiJson(body): ApiJson<EmailChangeBody>,
+) -> Result<(StatusCode, Json<EmptyJson>), AppError> {
     ctx.user()?;
     let change = accounts::EmailChange {
-        password: body.text("password"),
-        email: body.text("email"),
+        password: text(&body.password),
+        email: text(&body.email),
     };
     accounts::request_email_change(&ctx, &change).await?;
     Ok(accepted())
 }
 
-#[derive(Serialize)]
+/// A signed-in session of the user's.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionJson {
     id: String,
@@ -142,6 +201,8 @@ pub struct SessionJson {
     last_seen_at: String,
 }
 
+#[utoipa::path(get, path = "/api/users/sessions", tag = "users",
+    responses((status = 200, body = Vec<SessionJson>), Refusals))]
 pub async fn list_sessions(ctx: Ctx) -> Result<Json<Vec<SessionJson>>, AppError> {
     let sessions = accounts::list_sessions(&ctx).await?;
     Ok(Json(
@@ -158,53 +219,66 @@ pub async fn list_sessions(ctx: Ctx) -> Result<Json<Vec<SessionJson>>, AppError>
     ))
 }
 
+#[utoipa::path(delete, path = "/api/users/sessions/{id}", tag = "users",
+    params(("id" = String, Path, description = "The session's public id")),
+    responses((status = 204, description = "The session has ended"), Refusals))]
 pub async fn end_session(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {
     accounts::end_session(&ctx, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SetupJson {
     secret: String,
     otpauth_url: String,
 }
 
+#[utoipa::path(post, path = "/api/users/2fa/setup", tag = "users", request_body = PasswordBody,
+    responses((status = 200, body = SetupJson), Refusals))]
 pub async fn two_factor_setup(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Fields>,
+    ApiJson(body): ApiJson<PasswordBody>,
 ) -> Result<Json<SetupJson>, AppError> {
     ctx.user()?;
-    let setup = two_factor::setup(&ctx, &body.text("password")).await?;
+    let setup = two_factor::setup(&ctx, &text(&body.password)).await?;
     Ok(Json(SetupJson {
         secret: setup.secret,
         otpauth_url: setup.otpauth_url,
     }))
 }
 
+#[utoipa::path(post, path = "/api/users/2fa/enable", tag = "users", request_body = CodeBody,
+    responses((status = 200, body = RecoveryCodesJson), Refusals))]
 pub async fn two_factor_enable(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Fields>,
-) -> Result<Json<Value>, AppError> {
+    ApiJson(body): ApiJson<CodeBody>,
+) -> Result<Json<RecoveryCodesJson>, AppError> {
     ctx.user()?;
-    let codes = two_factor::enable(&ctx, &body.text("code")).await?;
-    Ok(Json(serde_json::json!({ "recoveryCodes": codes })))
+    let recovery_codes = two_factor::enable(&ctx, &text(&body.code)).await?;
+    Ok(Json(RecoveryCodesJson { recovery_codes }))
 }
 
+#[utoipa::path(post, path = "/api/users/2fa/disable", tag = "users", request_body = DisableBody,
+    responses((status = 200, body = EmptyJson), Refusals))]
 pub async fn two_factor_disable(
     ctx: Ctx,
-    ApiJson(body): ApiJson<Fields>,
-) -> Result<Json<Value>, AppError> {
+    ApiJson(body): ApiJson<DisableBody>,
+) -> Result<Json<EmptyJson>, AppError> {
     ctx.user()?;
-    two_factor::disable(&ctx, &body.text("password"), &body.text("code")).await?;
+    two_factor::disable(&ctx, &text(&body.password), &text(&body.code)).await?;
     Ok(ok())
 }
 
+#[utoipa::path(delete, path = "/api/users/sessions", tag = "users",
+    responses((status = 204, description = "Every other session has ended"), Refusals))]
 pub async fn end_other_sessions(ctx: Ctx) -> Result<StatusCode, AppError> {
     accounts::end_other_sessions(&ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/users/signup", tag = "users", request_body = CredentialsBody,
+    responses((status = 201, body = UserJson, description = "Signed up and signed in (the session cookie is set)"), Refusals))]
 pub async fn sign_up(
     ctx: Ctx,
     ApiJson(body): ApiJson<CredentialsBody>,
@@ -213,6 +287,8 @@ pub async fn sign_up(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
+#[utoipa::path(post, path = "/api/users/signin", tag = "users", request_body = CredentialsBody,
+    responses((status = 200, body = UserJson, description = "Signed in (a new session cookie is set)"), Refusals))]
 pub async fn sign_in(
     ctx: Ctx,
     ApiJson(body): ApiJson<CredentialsBody>,
@@ -221,17 +297,21 @@ pub async fn sign_in(
     Ok(Json(user.into()))
 }
 
-pub async fn sign_out(ctx: Ctx) -> Result<Json<Value>, AppError> {
+#[utoipa::path(post, path = "/api/users/signout", tag = "users",
+    responses((status = 200, body = EmptyJson), Refusals))]
+pub async fn sign_out(ctx: Ctx) -> Result<Json<EmptyJson>, AppError> {
     users::sign_out(&ctx).await?;
-    Ok(Json(serde_json::json!({})))
+    Ok(ok())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CurrentUserJson {
     current_user: Option<UserJson>,
 }
 
+#[utoipa::path(get, path = "/api/users/currentuser", tag = "users",
+    responses((status = 200, body = CurrentUserJson), Refusals))]
 pub async fn current_user(ctx: Ctx) -> Result<Json<CurrentUserJson>, AppError> {
     let current_user = users::current_user(&ctx).await?.map(UserJson::from);
     Ok(Json(CurrentUserJson { current_user }))

@@ -129,6 +129,35 @@ async fn hostile_text_in_every_field_is_shown_as_text_on_every_page() {
         pages.push((&seller, format!("/tickets/{id}")));
         pages.push((&buyer, format!("/tickets/{id}")));
     }
+    // The console shows the same text, and reasons an admin typed.
+    let (admin, admin_email) = app.signed_in_user().await;
+    app::ssr::services::roles::set_role(
+        &app::ssr::Ctx::system(&app.state),
+        &admin_email,
+        Some(app::domain::role::Role::Admin),
+    )
+    .await
+    .unwrap();
+    let taken_down = app
+        .post_json(
+            &admin,
+            &format!("/api/admin/tickets/{}/takedown", tickets[2]),
+            &json!({ "reason": HOSTILE[0] }),
+        )
+        .await;
+    assert_eq!(taken_down.status(), StatusCode::OK);
+    for path in [
+        "/admin",
+        "/admin/listings",
+        "/admin/listings?q=%3Cscript%3Ewindow",
+        "/admin/users",
+        "/admin/users?q=%22%3E%3Cimg",
+        "/admin/orders",
+        "/admin/payouts",
+        "/admin/audit",
+    ] {
+        pages.push((&admin, path.to_string()));
+    }
     for (client, path) in pages {
         let (html, policy) = page(&app, client, &path).await;
         assert_inert(&html, &policy, &path);

@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod backup;
+mod contract;
 mod custody;
 mod custody_flow;
 mod errors;
@@ -18,6 +19,7 @@ mod mail;
 mod metrics;
 mod money_flow;
 mod nodes;
+mod openapi;
 mod orders;
 mod payments;
 mod payouts;

@@ -18,6 +18,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0,
 ];
 
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The process's recorder, installed the first time it is asked for (one per process: several
 /// servers in one test process share it).
 pub fn handle() -> &'static PrometheusHandle {
@@ -31,6 +34,18 @@ pub fn handle() -> &'static PrometheusHandle {
         // Another recorder installed first (a library's, in tests) leaves ours unused but
         // harmless; the handle still renders what it records.
         let _ = metrics::set_global_recorder(recorder);
+        // Histogram samples wait in buffers until they are folded into their buckets: without
+        // this, a node nobody scrapes would keep every request's latency in memory.
+        let upkeep = handle.clone();
+        std::thread::Builder::new()
+            .name("metrics-upkeep".into())
+            .spawn(move || {
+                loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                }
+            })
+            .expect("the metrics upkeep thread starts");
         handle
     })
 }
@@ -57,18 +72,36 @@ pub fn route_label(path: &str, status: StatusCode) -> String {
     route.chars().take(80).collect()
 }
 
+/// The method as a label without allocating; methods nobody routes are `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 /// Counts every request and times it, by method, route and status.
 pub async fn record(req: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = req.method().as_str().to_string();
+    let method = method_label(req.method());
     let path = req.uri().path().to_string();
     let response = next.run(req).await;
     let status = response.status();
     let route = route_label(&path, status);
     let labels = [
-        ("method", method),
-        ("route", route),
-        ("status", status.as_u16().to_string()),
+        ("method", metrics::SharedString::const_str(method)),
+        ("route", metrics::SharedString::from(route)),
+        (
+            "status",
+            metrics::SharedString::from(status.as_u16().to_string()),
+        ),
     ];
     metrics::counter!("http_requests_total", &labels).increment(1);
     metrics::histogram!("http_request_duration_seconds", &labels[..2])

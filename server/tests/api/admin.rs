@@ -14,19 +14,6 @@ use serde_json::{Value, json};
 const HOSTILE_REASON: &str = "<script>alert(1)</script>\u{0}\u{202e} fraud\r\nreport";
 const REASON_AS_KEPT: &str = "<script>alert(1)</script>   fraud  report";
 
-/// A new admin, signed in: (client, user id).
-async fn admin(app: &TestApp) -> (Client, String) {
-    let (client, email) = app.signed_in_user().await;
-    roles::set_role(&Ctx::system(&app.state), &email, Some(Role::Admin))
-        .await
-        .unwrap();
-    let id = app.current_user(&client).await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    (client, id)
-}
-
 async fn send(
     app: &TestApp,
     client: &Client,
@@ -68,7 +55,7 @@ async fn browse_ids(app: &TestApp) -> Vec<String> {
 #[tokio::test]
 async fn every_admin_route_refuses_the_signed_out_everyone_but_admins_and_other_sites() {
     let app = spawn_app().await;
-    let (admin, _) = admin(&app).await;
+    let (admin, _) = app.admin().await;
     let (seller, _) = app.signed_in_user().await;
     let ticket = app
         .create_ticket(&seller, &json!({ "title": "Cup final", "price": 20 }))
@@ -162,9 +149,7 @@ async fn every_admin_route_refuses_the_signed_out_everyone_but_admins_and_other_
     }
     let staff = {
         let (client, email) = app.signed_in_user().await;
-        roles::set_role(&Ctx::system(&app.state), &email, Some(Role::Staff))
-            .await
-            .unwrap();
+        app.grant(&email, Role::Staff).await;
         client
     };
     let refused = app.get(&staff, "/api/admin/audit").await;
@@ -214,7 +199,7 @@ async fn every_admin_route_refuses_the_signed_out_everyone_but_admins_and_other_
 #[tokio::test]
 async fn a_take_down_ends_the_hold_tells_seller_and_buyer_and_is_audited() {
     let app = spawn_app().await;
-    let (admin, admin_id) = admin(&app).await;
+    let (admin, admin_id) = app.admin().await;
     let (seller, seller_email) = app.signed_in_user().await;
     let ticket = app
         .create_ticket(
@@ -369,7 +354,7 @@ async fn a_take_down_ends_the_hold_tells_seller_and_buyer_and_is_audited() {
 #[tokio::test]
 async fn a_suspension_ends_sessions_hides_listings_and_refuses_sign_in_until_lifted() {
     let app = spawn_app().await;
-    let (admin, admin_id) = admin(&app).await;
+    let (admin, admin_id) = app.admin().await;
     let (seller, seller_email) = app.signed_in_user().await;
     let other_device = client();
     assert_eq!(
@@ -450,7 +435,7 @@ async fn a_suspension_ends_sessions_hides_listings_and_refuses_sign_in_until_lif
         json!([{ "message": "You cannot do this to your own account" }]),
     )
     .await;
-    let (_, other_admin) = self::admin(&app).await;
+    let (_, other_admin) = app.admin().await;
     let peer = app
         .post_json(
             &admin,
@@ -515,7 +500,7 @@ async fn a_suspension_ends_sessions_hides_listings_and_refuses_sign_in_until_lif
 #[tokio::test]
 async fn sign_ins_racing_a_suspension_leave_no_session_behind() {
     let app = spawn_app_with(|config| config.auth_rate_limit = 0).await;
-    let (admin, _) = admin(&app).await;
+    let (admin, _) = app.admin().await;
     let (seller, email) = app.signed_in_user().await;
     let seller_id = user_id(&app, &seller).await;
     let devices: Vec<Client> = (0..8).map(|_| client()).collect();
@@ -542,7 +527,7 @@ async fn sign_ins_racing_a_suspension_leave_no_session_behind() {
 #[tokio::test]
 async fn admins_refund_a_paid_order_once_however_many_try() {
     let app = spawn_app().await;
-    let (admin, admin_id) = admin(&app).await;
+    let (admin, admin_id) = app.admin().await;
     let (seller, _) = app.signed_in_user().await;
     let ticket = app
         .create_ticket(&seller, &json!({ "title": "Cup final", "price": 20 }))
@@ -554,7 +539,7 @@ async fn admins_refund_a_paid_order_once_however_many_try() {
 
     let mut admins = vec![(admin.clone(), admin_id)];
     for _ in 0..3 {
-        admins.push(self::admin(&app).await);
+        admins.push(app.admin().await);
     }
     let body = json!({ "reason": "Event cancelled" });
     let answers = join_all(
@@ -635,7 +620,7 @@ async fn admins_refund_a_paid_order_once_however_many_try() {
 #[tokio::test]
 async fn held_payouts_are_not_sent_until_released() {
     let app = spawn_app_with(|config| config.payout_delay = 0).await;
-    let (admin, _) = admin(&app).await;
+    let (admin, _) = app.admin().await;
     let (seller, seller_email, seller_id) = app.verified_user().await;
     assert_eq!(
         app.post_json(&seller, "/api/payouts/account", &json!({}))
@@ -716,7 +701,7 @@ async fn held_payouts_are_not_sent_until_released() {
 #[tokio::test]
 async fn the_audit_log_pages_in_order_and_cannot_be_rewritten() {
     let app = spawn_app().await;
-    let (admin, _) = admin(&app).await;
+    let (admin, _) = app.admin().await;
     let ctx = Ctx::system(&app.state);
     let mut emails = Vec::new();
     for _ in 0..5 {
@@ -858,7 +843,7 @@ async fn integrators_read_the_event_log_with_the_admin_token_or_an_admins_sessio
         )
         .await;
     }
-    let (admin, _) = admin(&app).await;
+    let (admin, _) = app.admin().await;
     let by_admin = app.get(&admin, "/api/events?limit=1").await;
     assert_eq!(by_admin.status(), StatusCode::OK);
     for query in ["limit=0", "limit=1001", "after=-5", "after=1.5"] {

@@ -289,12 +289,7 @@ async fn send(
         .map_err(|e| TestCaseError::fail(e.to_string()))?;
     let status = response.status();
     prop_assert!(!status.is_server_error(), "{status} for {fuzzed:?}");
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
+    let content_type = content_type(&response);
     // The live stream never ends: its answer is judged by its head.
     let bytes = if content_type.starts_with("text/event-stream") {
         Vec::new()
@@ -373,13 +368,8 @@ fn no_request_gets_a_5xx_and_every_refusal_is_the_envelope() {
             .unwrap();
         // The signed-in fuzzer is an admin, so the console's routes are tried past their gate.
         let (buyer, buyer_email) = app.signed_in_user().await;
-        app::ssr::services::roles::set_role(
-            &app::ssr::Ctx::system(&app.state),
-            &buyer_email,
-            Some(app::domain::role::Role::Admin),
-        )
-        .await
-        .unwrap();
+        app.grant(&buyer_email, app::domain::role::Role::Admin)
+            .await;
         let seller_id = app.current_user(&seller).await["id"].clone();
         let ids: Vec<String> = [&ticket["id"], &other["id"], &order["id"], &seller_id]
             .iter()

@@ -131,13 +131,8 @@ async fn hostile_text_in_every_field_is_shown_as_text_on_every_page() {
     }
     // The console shows the same text, and reasons an admin typed.
     let (admin, admin_email) = app.signed_in_user().await;
-    app::ssr::services::roles::set_role(
-        &app::ssr::Ctx::system(&app.state),
-        &admin_email,
-        Some(app::domain::role::Role::Admin),
-    )
-    .await
-    .unwrap();
+    app.grant(&admin_email, app::domain::role::Role::Admin)
+        .await;
     let taken_down = app
         .post_json(
             &admin,

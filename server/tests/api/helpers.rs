@@ -346,14 +346,39 @@ impl TestApp {
     }
 }
 
-pub async fn assert_errors(response: Response, status: StatusCode, errors: Value) {
-    assert_eq!(response.status(), status, "status");
-    let content_type = response
+/// The response's `Content-Type`, or an empty string.
+pub fn content_type(response: &Response) -> String {
+    response
         .headers()
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
-        .to_string();
+        .to_string()
+}
+
+impl TestApp {
+    /// Gives the account with this address a role, as `ticketing admin grant` does.
+    pub async fn grant(&self, email: &str, role: app::domain::role::Role) {
+        app::ssr::services::roles::set_role(&app::ssr::Ctx::system(&self.state), email, Some(role))
+            .await
+            .expect("the role is granted");
+    }
+
+    /// A new admin, signed in on a client of its own: (client, user id).
+    pub async fn admin(&self) -> (Client, String) {
+        let (client, email) = self.signed_in_user().await;
+        self.grant(&email, app::domain::role::Role::Admin).await;
+        let id = self.current_user(&client).await["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (client, id)
+    }
+}
+
+pub async fn assert_errors(response: Response, status: StatusCode, errors: Value) {
+    assert_eq!(response.status(), status, "status");
+    let content_type = content_type(&response);
     assert!(
         content_type.starts_with("application/json"),
         "content type was {content_type:?}"

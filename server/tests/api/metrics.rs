@@ -90,13 +90,7 @@ async fn the_scraper_sees_requests_sales_and_the_queues_and_nobody_else_sees_any
 
     // Anyone else: 401 in the envelope, an admin's session included.
     let (admin, email) = app.signed_in_user().await;
-    app::ssr::services::roles::set_role(
-        &app::ssr::Ctx::system(&app.state),
-        &email,
-        Some(app::domain::role::Role::Admin),
-    )
-    .await
-    .unwrap();
+    app.grant(&email, app::domain::role::Role::Admin).await;
     for request in [
         client().get(app.url("/metrics")),
         admin.get(app.url("/metrics")),

@@ -5,7 +5,6 @@
 use crate::contract::{Checked, Contract};
 use crate::helpers::*;
 use app::domain::role::Role;
-use app::ssr::Ctx;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -33,12 +32,7 @@ impl Journey<'_> {
         }
         let response = request.send().await.unwrap();
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
+        let content_type = content_type(&response);
         let bytes = if content_type.starts_with("text/event-stream") {
             Vec::new()
         } else {
@@ -347,7 +341,7 @@ async fn every_operation_answers_as_its_openapi_document_says() {
 
     // The door, payouts.
     let (door, door_email) = app.signed_in_user().await;
-    roles(&app, &door_email, Role::Staff).await;
+    app.grant(&door_email, Role::Staff).await;
     let _ = code;
     let friend_code = j
         .call(&friend, M::GET, "/api/tickets/mine", None, S::OK)
@@ -379,7 +373,7 @@ async fn every_operation_answers_as_its_openapi_document_says() {
 
     // The console and the event log.
     let (admin, admin_email) = app.signed_in_user().await;
-    roles(&app, &admin_email, Role::Admin).await;
+    app.grant(&admin_email, Role::Admin).await;
     let fourth = app
         .create_ticket(&seller, &json!({ "title": "Fourth", "price": 5 }))
         .await;
@@ -508,12 +502,6 @@ async fn every_operation_answers_as_its_openapi_document_says() {
             .keys()
             .all(|p| p.starts_with("/api/"))
     );
-}
-
-async fn roles(app: &TestApp, email: &str, role: Role) {
-    app::ssr::services::roles::set_role(&Ctx::system(&app.state), email, Some(role))
-        .await
-        .unwrap();
 }
 
 #[tokio::test]

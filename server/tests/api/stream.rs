@@ -180,13 +180,7 @@ async fn a_taken_down_listing_is_announced_removed() {
         .await;
     let id = ticket["id"].as_str().unwrap();
     let (admin, email) = app.signed_in_user().await;
-    app::ssr::services::roles::set_role(
-        &app::ssr::Ctx::system(&app.state),
-        &email,
-        Some(app::domain::role::Role::Admin),
-    )
-    .await
-    .unwrap();
+    app.grant(&email, app::domain::role::Role::Admin).await;
     let removed = app
         .post_json(
             &admin,

@@ -16,6 +16,8 @@ pub struct Sessions {
     store: Store,
     /// Where `user_sessions` is written (the application's write pool).
     db: AnyPool,
+    /// For recording a signed-in session in step with suspensions (a write transaction).
+    app_db: Db,
 }
 
 #[derive(Clone, Debug)]
@@ -47,18 +49,19 @@ impl Sessions {
         Ok(Sessions {
             store,
             db: db.write.clone(),
+            app_db: db.clone(),
         })
     }
 
     /// Brings `user_sessions` in line with a session just written.
     async fn note(&self, record: &Record) -> Result<()> {
-        let mut conn = self.db.acquire().await.map_err(backend)?;
         let id = record.id.to_string();
         let user_id = record
             .data
             .get(app::ssr::session::USER_ID)
             .and_then(|v| v.as_str());
         let Some(user_id) = user_id else {
+            let mut conn = self.db.acquire().await.map_err(backend)?;
             return user_sessions::forget(&mut conn, &id).await.map_err(backend);
         };
         let millis = |key: &str| record.data.get(key).and_then(|v| v.as_i64());
@@ -77,24 +80,27 @@ impl Sessions {
             last_seen_at: millis(app::ssr::session::SEEN_AT).unwrap_or(signed_in_at),
             expires_at,
         };
-        user_sessions::record(&mut conn, &session, &app::ssr::clock::new_id())
+        // Recorded in a write transaction holding the user's row, which a suspension updates
+        // first: either the suspension sees this session and ends it, or this sees the
+        // suspension and ends the session itself, on SQLite and PostgreSQL alike.
+        let user = app::domain::Id::from_trusted(user_id.to_string());
+        let mut tx = self.app_db.begin_write().await.map_err(backend)?;
+        app::ssr::storage::users::lock_user(&mut tx, &user)
             .await
             .map_err(backend)?;
-        // A suspension that committed while this sign-in ran ended the sessions it found:
-        // this one was not among them yet, so it ends here.
-        if app::ssr::storage::users::is_suspended(&mut conn, user_id)
+        if app::ssr::storage::users::is_suspended(&mut tx, user_id)
             .await
             .map_err(backend)?
         {
-            user_sessions::end_all_but(
-                &mut conn,
-                &app::domain::Id::from_trusted(user_id.to_string()),
-                None,
-            )
-            .await
-            .map_err(backend)?;
+            user_sessions::end_session_id(&mut tx, &id)
+                .await
+                .map_err(backend)?;
+        } else {
+            user_sessions::record(&mut tx, &session, &app::ssr::clock::new_id())
+                .await
+                .map_err(backend)?;
         }
-        Ok(())
+        tx.commit().await.map_err(backend)
     }
 }
 

@@ -236,12 +236,7 @@ fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Dur
         )
         // Server functions are registered one by one with the page routes; this catches the rest.
         .route("/_fn/{*name}", any(not_found_in_envelope))
-        .leptos_routes_with_context(
-            &state,
-            generate_route_list(App),
-            leptos_context,
-            render_shell,
-        )
+        .leptos_routes_with_context(&state, route_list(), leptos_context, render_shell)
         .fallback(fallback)
         .layer(axum::middleware::from_fn(security::bound_page_render))
         .layer(axum::middleware::from_fn_with_state(
@@ -268,9 +263,22 @@ fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Dur
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
         .layer(axum::middleware::from_fn(security::envelope_errors))
         .layer(axum::middleware::from_fn(security::headers))
+        // Pages and JSON travel compressed (brotli or gzip, as the client accepts); the
+        // embedded assets are compressed ahead of time and the live stream never is.
+        .layer(tower_http::compression::CompressionLayer::new())
         .layer(axum::middleware::from_fn(crate::metrics::record))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The app's routes, listed once per process. Listing them runs the whole app with resource
+/// loading suppressed by a process-wide flag (leptos-rs/leptos#4773): a page whose resource is
+/// first polled meanwhile, on another server in the same process (several nodes, the tests),
+/// would never finish. The list never changes, so one listing serves every start.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// 404 in the envelope, for addresses under `/api` and `/_fn` that lead nowhere.

@@ -10,7 +10,7 @@ use crate::server_fns::{
     pending_two_factor, take_recovery_codes,
 };
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 /// What a completed form says at the top of the page (plain forms come back with `?notice=`).
@@ -101,6 +101,7 @@ pub fn AccountPage() -> impl IntoView {
     let user = account.user;
     view! {
         <Title text="Your account" />
+        <Meta name="description" content="Your Ticketing account: email address, password, two-factor sign-in and signed-in sessions." />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match user.await {

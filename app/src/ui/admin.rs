@@ -7,7 +7,7 @@ use super::form::{FormErrors, LoadError};
 use crate::error::AppError;
 use crate::server_fns::*;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 /// Which page of the console.
@@ -59,6 +59,7 @@ impl Section {
 fn Console(section: Section, children: Children) -> impl IntoView {
     view! {
         <Title text=format!("Admin · {}", section.label()) />
+        <Meta name="description" content="The marketplace operator's console." />
         <section class="console">
             <nav class="console-nav" aria-label="Console">
                 {Section::ALL
@@ -79,6 +80,8 @@ fn Console(section: Section, children: Children) -> impl IntoView {
 fn refusal(error: AppError) -> AnyView {
     match error {
         AppError::Unauthenticated | AppError::Forbidden => view! {
+            <Title text="Admin" />
+            <Meta name="description" content="The marketplace operator's console." />
             <section class="card narrow">
                 <h1>"Admin"</h1>
                 <p>"This page is for the marketplace's admins."</p>
@@ -140,7 +143,7 @@ fn ReasonInput(id: String, #[prop(default = true)] required: bool) -> impl IntoV
 pub fn AdminDashboard() -> impl IntoView {
     let figures = Resource::new(|| (), |_| admin_dashboard());
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match figures.await {
                     Ok(d) => view! {
@@ -162,7 +165,7 @@ pub fn AdminDashboard() -> impl IntoView {
                     Err(error) => refusal(error),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -187,7 +190,7 @@ pub fn AdminListings() -> impl IntoView {
     );
     let error = Signal::derive(move || take_down.value().get().and_then(Result::err));
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 let q = q.clone();
                 Suspend::new(async move {
@@ -231,7 +234,7 @@ pub fn AdminListings() -> impl IntoView {
                     }
                 })
             }}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -261,7 +264,7 @@ pub fn AdminUsers() -> impl IntoView {
             .or_else(|| staff.value().get().and_then(Result::err))
     });
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 let q = q.clone();
                 Suspend::new(async move {
@@ -326,7 +329,7 @@ pub fn AdminUsers() -> impl IntoView {
                     }
                 })
             }}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -341,7 +344,7 @@ pub fn AdminOrders() -> impl IntoView {
     );
     let error = Signal::derive(move || refund.value().get().and_then(Result::err));
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 let q = q.clone();
                 Suspend::new(async move {
@@ -384,7 +387,7 @@ pub fn AdminOrders() -> impl IntoView {
                     }
                 })
             }}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -395,7 +398,7 @@ pub fn AdminPayouts() -> impl IntoView {
     let rows = Resource::new(move || hold.version().get(), move |_| admin_payouts(page));
     let error = Signal::derive(move || hold.value().get().and_then(Result::err));
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match rows.await {
                     Ok(rows) => {
@@ -432,7 +435,7 @@ pub fn AdminPayouts() -> impl IntoView {
                     Err(error) => refusal(error),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -445,7 +448,7 @@ pub fn AdminAudit() -> impl IntoView {
         .and_then(|b| b.parse::<i64>().ok());
     let rows = Resource::new(|| (), move |_| admin_audit(before));
     view! {
-        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match rows.await {
                     Ok(rows) => {
@@ -474,6 +477,6 @@ pub fn AdminAudit() -> impl IntoView {
                     Err(error) => refusal(error),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }

@@ -6,7 +6,7 @@ use super::form::{Field, FormErrors, field_error};
 use crate::error::AppError;
 use crate::server_fns::{RequestPasswordReset, ResetPassword, SignIn, SignUp, VerifyEmail};
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 /// A query parameter of the page's address.
@@ -31,6 +31,7 @@ pub fn SignUpPage() -> impl IntoView {
         .unwrap_or_default();
     view! {
         <Title text="Sign up" />
+        <Meta name="description" content="Create a Ticketing account to buy and sell tickets for sports, concerts and theater." />
         <section class="card narrow">
             <h1>"Create your account"</h1>
             <p class="muted">"Sell tickets you can't use, buy tickets you want."</p>
@@ -74,6 +75,7 @@ pub fn SignInPage() -> impl IntoView {
     });
     view! {
         <Title text="Sign in" />
+        <Meta name="description" content="Sign in to Ticketing to buy tickets, sell yours and see your orders." />
         <section class="card narrow">
             <h1>"Sign in"</h1>
             {move || (notice.get().as_deref() == Some("password-reset")).then(|| view! {
@@ -122,6 +124,7 @@ pub fn VerifyPage() -> impl IntoView {
     });
     view! {
         <Title text="Confirm your email address" />
+        <Meta name="description" content="Confirm the email address of your Ticketing account." />
         <section class="card narrow">
             <h1>"Confirm your email address"</h1>
             {move || if done.get() {
@@ -154,6 +157,7 @@ pub fn ForgotPage() -> impl IntoView {
     });
     view! {
         <Title text="Forgot password" />
+        <Meta name="description" content="Get a link to reset the password of your Ticketing account." />
         <section class="card narrow">
             <h1>"Forgot your password?"</h1>
             {move || sent.get().then(|| view! {
@@ -182,6 +186,7 @@ pub fn ResetPage() -> impl IntoView {
     let done = Signal::derive(move || matches!(action.value().get(), Some(Ok(()))));
     view! {
         <Title text="Choose a new password" />
+        <Meta name="description" content="Choose a new password for your Ticketing account." />
         <section class="card narrow">
             <h1>"Choose a new password"</h1>
             {move || if done.get() {

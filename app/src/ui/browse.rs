@@ -6,7 +6,7 @@ use super::form::LoadError;
 use crate::domain::Category;
 use crate::server_fns::{TicketPageView, TicketView, browse_tickets};
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
@@ -75,6 +75,7 @@ pub fn BrowsePage() -> impl IntoView {
 
     view! {
         <Title text="" />
+        <Meta name="description" content="Buy and sell tickets for sports, concerts, theater and other live events. Reserve a ticket and you have 15 minutes to pay." />
         <section class="browse">
             <div class="browse-head">
                 <h1>"Tickets on sale"</h1>

@@ -7,7 +7,7 @@ use super::form::{Field, FormErrors, LoadError, field_error};
 use crate::error::AppError;
 use crate::server_fns::{CheckInCode, CheckInView, DoorView, door_state};
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 
 #[component]
 pub fn CheckInPage() -> impl IntoView {
@@ -15,6 +15,7 @@ pub fn CheckInPage() -> impl IntoView {
     let page = Resource::new(move || scan.version().get(), |_| door_state());
     view! {
         <Title text="Check-in" />
+        <Meta name="description" content="Door check-in: scan or type a ticket code to see at once whether it admits." />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {

@@ -13,14 +13,21 @@ pub fn Header() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 mode.await.ok().filter(|m| m.test_mode).map(|_| view! {
-                    <p class="test-banner" role="note" data-testid="test-mode-banner">
+                    // A landmark of its own, so that no content sits outside one.
+                    <aside class="test-banner" aria-label="Test mode" data-testid="test-mode-banner">
                         "Test mode — no real payments"
-                    </p>
+                    </aside>
                 })
             })}
         </Transition>
         <header class="site-header">
-            <a href="/" class="brand">"Ticketing"</a>
+            // The ticket glyph is drawn here, not taken from an emoji font a device may lack.
+            <a href="/" class="brand">
+                <svg viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+                    <path fill="currentColor" d="M3 6a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2v3a3 3 0 0 0 0 6v3a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2v-3a3 3 0 0 0 0-6V6Zm11 0v2h2V6h-2Zm0 5v2h2v-2h-2Zm0 5v2h2v-2h-2Z" />
+                </svg>
+                "Ticketing"
+            </a>
             <nav class="account" aria-label="Account">
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {

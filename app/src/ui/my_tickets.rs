@@ -8,7 +8,7 @@ use crate::server_fns::{
     BoughtTicketView, CancelTransfer, MyTicketsView, ResellTicket, TransferTicket, my_tickets,
 };
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 fn notice_text(notice: &str) -> Option<&'static str> {
@@ -61,6 +61,7 @@ pub fn MyTicketsPage() -> impl IntoView {
     });
     view! {
         <Title text="My tickets" />
+        <Meta name="description" content="The tickets you bought, with their entry codes, and the tickets you sell." />
         {move || notice.get().map(|text| view! { <p class="notice" role="status">{text}</p> })}
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {

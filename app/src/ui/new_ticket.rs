@@ -5,13 +5,14 @@ use super::ticket_form::TicketFields;
 use crate::error::AppError;
 use crate::server_fns::ListTicket;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 
 #[component]
 pub fn NewTicketPage() -> impl IntoView {
     let user = expect_context::<Account>().user;
     view! {
         <Title text="Sell a ticket" />
+        <Meta name="description" content="List a ticket for sale on Ticketing: title, price, category, venue and date." />
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 match user.await {

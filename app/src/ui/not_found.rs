@@ -1,7 +1,7 @@
 //! The friendly 404 page, also answered with HTTP status 404.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 
 #[component]
 pub fn NotFound() -> impl IntoView {
@@ -11,6 +11,7 @@ pub fn NotFound() -> impl IntoView {
     }
     view! {
         <Title text="Page not found" />
+        <Meta name="description" content="There is nothing at this address on Ticketing." />
         <section class="card narrow">
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. It may have been sold out of existence."</p>

@@ -6,7 +6,7 @@ use super::form::{Field, FormErrors, LoadError, field_error};
 use crate::error::AppError;
 use crate::server_fns::{CancelOrder, OrderView, PayOrder, StartCheckout, get_order, list_orders};
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 /// Shown instead of a page that needs an account.
@@ -30,6 +30,7 @@ pub fn OrdersPage() -> impl IntoView {
     );
     view! {
         <Title text="My orders" />
+        <Meta name="description" content="Your Ticketing orders: reservations waiting for payment, paid tickets and cancelled orders." />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match orders.await {
@@ -109,6 +110,7 @@ pub fn OrderPage() -> impl IntoView {
     };
     view! {
         <Title text="Your order" />
+        <Meta name="description" content="One of your Ticketing orders: its ticket, its price and its payment." />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match order.await {

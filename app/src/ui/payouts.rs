@@ -8,7 +8,7 @@ use crate::server_fns::{
     ConnectPayoutAccount, EarningItem, PayoutItem, PayoutsView, payouts_overview,
 };
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 fn notice_text(notice: &str) -> Option<&'static str> {
@@ -40,6 +40,7 @@ pub fn PayoutsPage() -> impl IntoView {
     });
     view! {
         <Title text="Payouts" />
+        <Meta name="description" content="What your ticket sales have earned: in escrow, available and paid out, and your payout account." />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 let onboarding = onboarding.clone();

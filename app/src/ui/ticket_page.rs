@@ -6,7 +6,7 @@ use super::ticket_form::TicketFields;
 use crate::error::AppError;
 use crate::server_fns::{EditTicket, ReserveTicket, TicketView, get_ticket};
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -66,6 +66,13 @@ fn TicketDetails(
     });
     view! {
         <Title text=ticket.title.clone() />
+        <Meta name="description" content=format!(
+            "{} — {}, {}. {} on Ticketing.",
+            ticket.title,
+            ticket.starts_at.clone().unwrap_or_else(|| "date to be announced".to_string()),
+            ticket.venue.clone().unwrap_or_else(|| "venue to be announced".to_string()),
+            ticket.total,
+        ) />
         <article class="card ticket-details" data-ticket-id=ticket.id.clone()>
             <p>
                 <span class="badge">{ticket.category_label.clone()}</span>

@@ -501,26 +501,29 @@ async fn a_suspension_ends_sessions_hides_listings_and_refuses_sign_in_until_lif
 async fn sign_ins_racing_a_suspension_leave_no_session_behind() {
     let app = spawn_app_with(|config| config.auth_rate_limit = 0).await;
     let (admin, _) = app.admin().await;
-    let (seller, email) = app.signed_in_user().await;
-    let seller_id = user_id(&app, &seller).await;
-    let devices: Vec<Client> = (0..8).map(|_| client()).collect();
-    let path = format!("/api/admin/users/{seller_id}/suspend");
-    let sign_ins = join_all(
-        devices
-            .iter()
-            .map(|device| app.sign_in(device, &email, PASSWORD)),
-    );
-    let reason = json!({ "reason": "Chargebacks" });
-    let suspension = app.post_json(&admin, &path, &reason);
-    let (_, suspended) = futures::join!(sign_ins, suspension);
-    assert_eq!(suspended.status(), StatusCode::OK);
-    for device in devices.iter().chain([&seller]) {
-        let me: Value = app.get_json(device, "/api/users/currentuser").await;
-        assert_eq!(
-            me["currentUser"],
-            Value::Null,
-            "a session outlived the suspension"
+    // Several rounds, each a fresh account signing in on eight devices while it is suspended.
+    for _ in 0..5 {
+        let (seller, email) = app.signed_in_user().await;
+        let seller_id = user_id(&app, &seller).await;
+        let devices: Vec<Client> = (0..8).map(|_| client()).collect();
+        let path = format!("/api/admin/users/{seller_id}/suspend");
+        let sign_ins = join_all(
+            devices
+                .iter()
+                .map(|device| app.sign_in(device, &email, PASSWORD)),
         );
+        let reason = json!({ "reason": "Chargebacks" });
+        let suspension = app.post_json(&admin, &path, &reason);
+        let (_, suspended) = futures::join!(sign_ins, suspension);
+        assert_eq!(suspended.status(), StatusCode::OK);
+        for device in devices.iter().chain([&seller]) {
+            let me: Value = app.get_json(device, "/api/users/currentuser").await;
+            assert_eq!(
+                me["currentUser"],
+                Value::Null,
+                "a session outlived the suspension"
+            );
+        }
     }
 }
 

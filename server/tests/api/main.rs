@@ -21,6 +21,7 @@ mod money_flow;
 mod nodes;
 mod openapi;
 mod orders;
+mod pages;
 mod payments;
 mod payouts;
 #[path = "../support/recorded_stripe.rs"]

@@ -117,6 +117,20 @@ pub async fn end_one(
     Ok(true)
 }
 
+/// Ends the session with this id, whoever's it is (its data and its row).
+pub async fn end_session_id(conn: &mut AnyConnection, session_id: &str) -> Result<(), sqlx::Error> {
+    let table = session_table(conn);
+    sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+        .bind(session_id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM user_sessions WHERE session_id = $1")
+        .bind(session_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// Ends all of `user`'s sessions except `keep` (the one asking, if any); returns how many.
 pub async fn end_all_but(
     conn: &mut AnyConnection,

@@ -111,12 +111,7 @@ pub async fn record(req: Request, next: Next) -> Response {
 
 /// `GET /metrics`: bearer `ADMIN_TOKEN` only (401 otherwise, and always without the setting).
 pub async fn scrape(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().split_once(' '))
-        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        .map(|(_, token)| token);
+    let token = crate::api::admin::bearer(&headers);
     if !token.is_some_and(|t| app::ssr::services::admin::is_admin_token(&state.settings, t)) {
         return AppError::Unauthenticated.into_response();
     }

@@ -198,7 +198,7 @@ pub struct EventsJson {
 }
 
 /// The bearer token of the `Authorization` header, if there is one.
-fn bearer(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
     let value = headers
         .get(axum::http::header::AUTHORIZATION)?
         .to_str()

@@ -5,11 +5,10 @@ use sqlx::AnyConnection;
 
 /// Listings a buyer could reserve at `now` (the browse page's condition).
 pub async fn count_on_sale(conn: &mut AnyConnection, now: Timestamp) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM tickets WHERE status <> 'sold' \
-         AND (status = 'available' OR reserved_until <= $1) \
-         AND (starts_at IS NULL OR starts_at >= $1) AND removed_at IS NULL AND seller_suspended = 0",
-    )
+    sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM tickets WHERE {}",
+        super::tickets::ON_SALE
+    ))
     .bind(now.millis())
     .fetch_one(conn)
     .await

@@ -162,13 +162,16 @@ pub struct BrowseFilter {
     pub offset: i64,
 }
 
+/// What a buyer could reserve at `$1` (the time now): not sold, not held, event not over, not
+/// taken down, seller not suspended. The browse page and the operator's dashboard count the
+/// same listings by it.
+pub(super) const ON_SALE: &str = "status <> 'sold' AND (status = 'available' OR reserved_until <= $1) \
+     AND (starts_at IS NULL OR starts_at >= $1) AND removed_at IS NULL AND seller_suspended = 0";
+
 /// The `FROM … WHERE …` of the browse query for `filter`, with `$1` the time now and the
 /// category and search, when given, as `$2` and on; returns it with the next free placeholder.
 fn browse_conditions(backend: Backend, filter: &BrowseFilter) -> (String, usize) {
-    let mut sql = String::from(
-        " FROM tickets WHERE status <> 'sold' AND (status = 'available' OR reserved_until <= $1) \
-         AND (starts_at IS NULL OR starts_at >= $1) AND removed_at IS NULL AND seller_suspended = 0",
-    );
+    let mut sql = format!(" FROM tickets WHERE {ON_SALE}");
     let mut next = 2;
     if filter.category.is_some() {
         sql.push_str(&format!(" AND category = ${next}"));

@@ -43,6 +43,9 @@ pub enum AppError {
         "The payment could not be confirmed right now; your order will show the result shortly"
     )]
     PaymentUnavailable,
+    /// 408: the request's body did not arrive in time.
+    #[error("The request took too long to arrive")]
+    TimedOut,
     /// 413.
     #[error("Request body is too large")]
     PayloadTooLarge,
@@ -142,6 +145,7 @@ impl AppError {
             AppError::Forbidden | AppError::CrossSite | AppError::Suspended => 403,
             AppError::NotFound => 404,
             AppError::MethodNotAllowed => 405,
+            AppError::TimedOut => 408,
             AppError::Conflict(_) => 409,
             AppError::PayloadTooLarge => 413,
             AppError::UnsupportedMediaType(_) => 415,
@@ -255,6 +259,7 @@ impl AppError {
                 AppError::NotFound,
                 AppError::MethodNotAllowed,
                 AppError::PaymentUnavailable,
+                AppError::TimedOut,
                 AppError::PayloadTooLarge,
                 AppError::TooManyRequests,
                 AppError::Unavailable,
@@ -308,6 +313,7 @@ mod tests {
             AppError::Unauthenticated,
             AppError::Forbidden,
             AppError::TooManyRequests,
+            AppError::TimedOut,
             AppError::Unavailable,
             AppError::internal_unexplained(),
             AppError::invalid_field("title", "Title is required"),

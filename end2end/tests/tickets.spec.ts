@@ -65,3 +65,29 @@ test('signed out, the sell page asks the visitor to sign in', async ({ page, jav
   await open(page, '/tickets/new', javaScriptEnabled);
   await expect(page.getByText('Sign in to list a ticket for sale.')).toBeVisible();
 });
+
+test('an event time is entered and shown on the venue\'s clock, across a change of clocks', async ({ page, javaScriptEnabled }) => {
+  const title = `Proms ${uniqueWord()}`;
+  await signUp(page, uniqueEmail(), javaScriptEnabled);
+  await open(page, '/tickets/new', javaScriptEnabled);
+  await page.getByLabel('Title').fill(title);
+  await page.getByLabel('Price').fill('30');
+  await page.getByLabel('Event date and time at the venue (optional)').fill('2031-07-05T19:30');
+  await page.getByLabel('Time zone of the venue').selectOption('Europe/London');
+  await page.getByRole('button', { name: 'List ticket' }).click();
+  await expect(page).toHaveURL(/\/tickets\/[0-9a-f-]{36}$/);
+  // Summer in London is BST, an hour ahead of UTC.
+  await expect(page.getByTestId('ticket-when')).toContainText('Sat 5 Jul 2031, 19:30 BST');
+  await expect(page.getByTestId('ticket-when').locator('time')).toHaveAttribute('datetime', '2031-07-05T19:30:00.000+01:00');
+
+  // Moved to December: the same wall-clock time, now GMT; the form keeps the venue's zone.
+  await expect(page.getByLabel('Time zone of the venue')).toHaveValue('Europe/London');
+  await expect(page.getByLabel('Event date and time at the venue (optional)')).toHaveValue('2031-07-05T19:30');
+  await page.getByLabel('Event date and time at the venue (optional)').fill('2031-12-06T19:30');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page.getByTestId('ticket-when')).toContainText('Sat 6 Dec 2031, 19:30 GMT');
+
+  // The next listing's form starts on the zone this seller used last.
+  await open(page, '/tickets/new', javaScriptEnabled);
+  await expect(page.getByLabel('Time zone of the venue')).toHaveValue('Europe/London');
+});

@@ -67,6 +67,11 @@ pub struct Config {
     #[arg(long, env = "RESALE_PRICE_CAP_PERCENT", value_parser = app::domain::fees::Percent::parse)]
     pub resale_price_cap_percent: Option<app::domain::fees::Percent>,
 
+    /// The time zone the listing form offers a seller who has not chosen one before (an IANA
+    /// name such as Europe/London); afterwards it offers their last choice.
+    #[arg(long, env = "DEFAULT_TIME_ZONE", default_value = "UTC", value_parser = parse_zone)]
+    pub default_time_zone: app::domain::Zone,
+
     /// How long sellers' earnings stay in escrow after the event starts (or after the sale,
     /// for tickets without an event date) before they are paid out; 0 pays at once.
     #[arg(long, env = "PAYOUT_DELAY", default_value = "2d", value_parser = app::domain::duration::parse_delay)]
@@ -238,6 +243,7 @@ impl Config {
             buyer_fee_percent: Default::default(),
             seller_fee_percent: Default::default(),
             resale_price_cap_percent: None,
+            default_time_zone: app::domain::Zone::UTC,
             payout_delay: 2 * 86_400_000,
             payout_poll: 60_000,
             header_timeout: 15_000,
@@ -286,6 +292,7 @@ impl Config {
                 seller: self.seller_fee_percent,
             },
             resale_cap: self.resale_price_cap_percent,
+            default_time_zone: self.default_time_zone,
             payout_delay_ms: self.payout_delay,
             stripe_webhook_secret: self
                 .stripe_webhook_secret
@@ -307,4 +314,9 @@ fn parse_admin_token(text: &str) -> Result<String, String> {
         return Err("ADMIN_TOKEN must be at least 32 characters without spaces".to_string());
     }
     Ok(token.to_string())
+}
+
+/// `DEFAULT_TIME_ZONE`: an IANA zone name; anything else refuses to start.
+fn parse_zone(input: &str) -> Result<app::domain::Zone, String> {
+    app::domain::Zone::parse(input).map_err(|e| e.message)
 }

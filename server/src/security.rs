@@ -150,6 +150,8 @@ pub async fn server_fn_guard(State(state): State<AppState>, req: Request, next: 
                 .is_some_and(|cause| cause.is::<http_body_util::LengthLimitError>());
             return if too_large {
                 AppError::PayloadTooLarge.into_response()
+            } else if timed_out(&err) {
+                AppError::TimedOut.into_response()
             } else {
                 AppError::invalid("The request body could not be read").into_response()
             };
@@ -252,7 +254,7 @@ pub async fn envelope_errors(req: Request, next: Next) -> Response {
         403 => AppError::Forbidden,
         404 => AppError::NotFound,
         405 => AppError::MethodNotAllowed,
-        408 => AppError::invalid("The request took too long to arrive"),
+        408 => AppError::TimedOut,
         413 => AppError::PayloadTooLarge,
         415 => AppError::UnsupportedMediaType("Unsupported content type".to_string()),
         429 => AppError::TooManyRequests,
@@ -308,6 +310,18 @@ pub async fn bound_page_render(req: Request, next: Next) -> Response {
         "This page could not be shown just now. Please try again.",
     )
         .into_response()
+}
+
+/// Whether reading a body failed because it stopped arriving (`RequestBodyTimeoutLayer`).
+pub fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(err);
+    while let Some(err) = cause {
+        if err.is::<tower_http::timeout::TimeoutError>() {
+            return true;
+        }
+        cause = err.source();
+    }
+    false
 }
 
 #[cfg(test)]

@@ -57,17 +57,18 @@ const OTHER: &[&str] = &[
     "Circus Spectacular",
     "Film Festival Opening Night",
 ];
-const VENUES: &[&str] = &[
-    "Riverside Arena",
-    "Grand Theatre",
-    "City Stadium",
-    "The Velvet Room",
-    "Harbor Hall",
-    "Opera House",
-    "Northside Park",
-    "Convention Centre",
-    "The Old Mill",
-    "Sunset Amphitheatre",
+/// Venues and the time zones they are in.
+const VENUES: &[(&str, &str)] = &[
+    ("Riverside Arena", "Europe/London"),
+    ("Grand Theatre", "America/New_York"),
+    ("City Stadium", "Europe/Berlin"),
+    ("The Velvet Room", "Europe/London"),
+    ("Harbor Hall", "America/Los_Angeles"),
+    ("Opera House", "Australia/Sydney"),
+    ("Northside Park", "America/Chicago"),
+    ("Convention Centre", "Asia/Tokyo"),
+    ("The Old Mill", "Europe/Dublin"),
+    ("Sunset Amphitheatre", "America/Los_Angeles"),
 ];
 const SEATS: &[&str] = &[
     "Row A",
@@ -95,7 +96,7 @@ impl Rng {
         (self.next() % n as u64) as usize
     }
 
-    fn pick<'a>(&mut self, items: &'a [&'a str]) -> &'a str {
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
         items[self.below(items.len())]
     }
 }
@@ -158,15 +159,26 @@ async fn seed(
         let hour = [14, 18, 19, 20][rng.below(4)];
         let day_start = (now.millis() / 86_400_000 + days_ahead) * 86_400_000;
         let price = Price::from_cents(price_cents).map_err(|e| anyhow::anyhow!(e.message))?;
+        let (venue, zone) = rng.pick(VENUES);
+        let zone = app::domain::Zone::parse(zone).map_err(|e| anyhow::anyhow!(e.message))?;
         let draft = TicketDraft {
             title: Title::parse(&title).map_err(|e| anyhow::anyhow!(e.message))?,
             price,
             // Demo tickets are listed at face value, so a resale cap never refuses them.
             face_value: Some(price),
             category,
-            venue: Some(rng.pick(VENUES).to_string()),
+            venue: Some(venue.to_string()),
+            // The show starts at `hour` on the venue's clock (a listing in 12 has no date yet).
             starts_at: (rng.below(12) != 0)
-                .then(|| app::domain::Timestamp::from_millis(day_start + hour * 3_600_000)),
+                .then(|| {
+                    let local = chrono::DateTime::from_timestamp_millis(day_start)?
+                        .naive_utc()
+                        .date()
+                        .and_hms_opt(hour, 0, 0)?;
+                    zone.instant_of(local).ok()
+                })
+                .flatten(),
+            time_zone: Some(zone),
         };
         let seller = ctx.acting_as(sellers[n % sellers.len()].clone());
         clock.advance(1);

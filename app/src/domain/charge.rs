@@ -98,6 +98,7 @@ mod tests {
             category: Category::Concert,
             venue: None,
             starts_at: None,
+            time_zone: None,
             status: TicketStatus::Available,
             reserved_until: None,
             resold_from: None,

@@ -22,6 +22,7 @@ pub mod text;
 pub mod ticket;
 pub mod time;
 pub mod two_factor;
+pub mod zone;
 
 pub use charge::{Charge, ChargeStatus};
 pub use duration::parse_duration;
@@ -33,3 +34,4 @@ pub use order::{Order, OrderStatus};
 pub use password::Password;
 pub use ticket::{Category, Ticket, TicketDraft, TicketStatus, Title};
 pub use time::Timestamp;
+pub use zone::Zone;

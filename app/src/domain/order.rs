@@ -258,6 +258,7 @@ mod tests {
             category: Category::Sports,
             venue: None,
             starts_at: None,
+            time_zone: None,
             status: TicketStatus::Available,
             reserved_until: None,
             resold_from: None,

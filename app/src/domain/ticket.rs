@@ -1,5 +1,6 @@
 //! Tickets (listings): what a seller may write into one, and when it may be changed.
 
+use super::zone::Zone;
 use super::{DomainError, ErrorDetail};
 use super::{Id, Price, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -122,9 +123,13 @@ pub fn parse_venue(input: Option<&str>) -> Result<Option<String>, ErrorDetail> {
     }
 }
 
-/// When the event starts: optional; RFC 3339, or `YYYY-MM-DDTHH:MM[:SS]` (a browser's
-/// date-time input) read as UTC. Blank means none.
-pub fn parse_starts_at(input: Option<&str>) -> Result<Option<Timestamp>, ErrorDetail> {
+/// When the event starts: optional. RFC 3339 with an offset names the instant itself; a
+/// wall-clock time (`YYYY-MM-DDTHH:MM[:SS]`, a browser's date-time input) is read in the venue's
+/// zone, or in UTC when the listing has none. Blank means none.
+pub fn parse_starts_at(
+    input: Option<&str>,
+    zone: Option<Zone>,
+) -> Result<Option<Timestamp>, ErrorDetail> {
     let text = input.map(str::trim).unwrap_or_default();
     if text.is_empty() {
         return Ok(None);
@@ -133,14 +138,22 @@ pub fn parse_starts_at(input: Option<&str>) -> Result<Option<Timestamp>, ErrorDe
     if let Some(at) = Timestamp::parse_rfc3339(text) {
         return Ok(Some(at));
     }
-    let with_seconds = if text.len() == 16 {
-        format!("{text}:00Z")
-    } else {
-        format!("{text}Z")
-    };
-    Timestamp::parse_rfc3339(&with_seconds)
-        .map(Some)
-        .ok_or_else(invalid)
+    if text.len() > 19 {
+        return Err(invalid());
+    }
+    let local = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M"))
+        .map_err(|_| invalid())?;
+    let zone = zone.unwrap_or(Zone::UTC);
+    zone.instant_of(local).map(Some).map_err(|_| {
+        ErrorDetail::field(
+            "startsAt",
+            &format!(
+                "{} does not happen in {zone}: the clocks go forward then; pick another time",
+                text.replace('T', " ")
+            ),
+        )
+    })
 }
 
 /// The stored state of a ticket. A `Reserved` ticket whose hold has lapsed is available again
@@ -189,6 +202,8 @@ pub struct TicketDraft {
     pub category: Category,
     pub venue: Option<String>,
     pub starts_at: Option<Timestamp>,
+    /// The venue's time zone: the event's time is shown there. `None` shows it in UTC.
+    pub time_zone: Option<Zone>,
 }
 
 impl TicketDraft {
@@ -201,34 +216,53 @@ impl TicketDraft {
         category: Result<Option<&str>, ErrorDetail>,
         venue: Result<Option<&str>, ErrorDetail>,
         starts_at: Result<Option<&str>, ErrorDetail>,
+        time_zone: Result<Option<&str>, ErrorDetail>,
     ) -> Result<TicketDraft, DomainError> {
         let category = category.and_then(Category::parse);
         let venue = venue.and_then(parse_venue);
-        let starts_at = starts_at.and_then(parse_starts_at);
-        match (title, price, face_value, category, venue, starts_at) {
-            (Ok(title), Ok(price), Ok(face_value), Ok(category), Ok(venue), Ok(starts_at)) => {
-                Ok(TicketDraft {
-                    title,
-                    price,
-                    face_value,
-                    category,
-                    venue,
-                    starts_at,
-                })
+        let time_zone = time_zone.and_then(Zone::parse_optional);
+        // A wall-clock time is read in the zone given; with an invalid zone, only the zone is
+        // reported (the time cannot be placed).
+        let starts_at = match &time_zone {
+            Ok(zone) => starts_at.and_then(|s| parse_starts_at(s, *zone)),
+            Err(_) => starts_at.map(|_| None),
+        };
+        match (
+            title, price, face_value, category, venue, starts_at, time_zone,
+        ) {
+            (
+                Ok(title),
+                Ok(price),
+                Ok(face_value),
+                Ok(category),
+                Ok(venue),
+                Ok(starts_at),
+                Ok(time_zone),
+            ) => Ok(TicketDraft {
+                title,
+                price,
+                face_value,
+                category,
+                venue,
+                starts_at,
+                time_zone,
+            }),
+            (title, price, face_value, category, venue, starts_at, time_zone) => {
+                Err(DomainError::Invalid(
+                    [
+                        title.err(),
+                        price.err(),
+                        face_value.err(),
+                        category.err(),
+                        venue.err(),
+                        starts_at.err(),
+                        time_zone.err(),
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                ))
             }
-            (title, price, face_value, category, venue, starts_at) => Err(DomainError::Invalid(
-                [
-                    title.err(),
-                    price.err(),
-                    face_value.err(),
-                    category.err(),
-                    venue.err(),
-                    starts_at.err(),
-                ]
-                .into_iter()
-                .flatten()
-                .collect(),
-            )),
         }
     }
 }
@@ -246,6 +280,8 @@ pub struct Ticket {
     pub category: Category,
     pub venue: Option<String>,
     pub starts_at: Option<Timestamp>,
+    /// The venue's time zone; `None` (listings from before zones) shows times in UTC.
+    pub time_zone: Option<Zone>,
     pub status: TicketStatus,
     /// While reserved: when the hold lapses.
     pub reserved_until: Option<Timestamp>,
@@ -304,6 +340,7 @@ mod tests {
             category: Category::Sports,
             venue: None,
             starts_at: None,
+            time_zone: None,
             status,
             reserved_until: reserved_until.map(Timestamp),
             resold_from: None,
@@ -354,19 +391,60 @@ mod tests {
 
     #[test]
     fn event_dates_accept_rfc3339_and_browser_inputs() {
-        assert_eq!(parse_starts_at(None), Ok(None));
-        assert_eq!(parse_starts_at(Some("  ")), Ok(None));
+        assert_eq!(parse_starts_at(None, None), Ok(None));
+        assert_eq!(parse_starts_at(Some("  "), None), Ok(None));
         let expected = Timestamp::parse_rfc3339("2026-12-31T20:00:00Z");
         assert_eq!(
-            parse_starts_at(Some("2026-12-31T20:00:00Z")).unwrap(),
+            parse_starts_at(Some("2026-12-31T20:00:00Z"), None).unwrap(),
             expected
         );
-        assert_eq!(parse_starts_at(Some("2026-12-31T20:00")).unwrap(), expected);
         assert_eq!(
-            parse_starts_at(Some("2026-12-31T21:00:00+01:00")).unwrap(),
+            parse_starts_at(Some("2026-12-31T20:00"), None).unwrap(),
             expected
         );
-        assert!(parse_starts_at(Some("next friday")).is_err());
+        assert_eq!(
+            parse_starts_at(Some("2026-12-31T20:00:00"), None).unwrap(),
+            expected
+        );
+        assert_eq!(
+            parse_starts_at(Some("2026-12-31T21:00:00+01:00"), None).unwrap(),
+            expected
+        );
+        for bad in [
+            "next friday",
+            "2026-02-30T20:00",
+            "2026-12-31T20:00:00:00",
+            "<b>",
+        ] {
+            let err = parse_starts_at(Some(bad), None).unwrap_err();
+            assert_eq!(err.message, STARTS_AT_INVALID, "{bad}");
+        }
+    }
+
+    #[test]
+    fn wall_clock_times_are_read_in_the_venues_zone() {
+        let london = Zone::parse("Europe/London").ok();
+        let new_york = Zone::parse("America/New_York").ok();
+        let at = |s| Timestamp::parse_rfc3339(s);
+        assert_eq!(
+            parse_starts_at(Some("2026-07-04T19:00"), london).unwrap(),
+            at("2026-07-04T18:00:00Z")
+        );
+        assert_eq!(
+            parse_starts_at(Some("2026-07-04T19:00"), new_york).unwrap(),
+            at("2026-07-04T23:00:00Z")
+        );
+        // An explicit offset is the instant, whatever the zone.
+        assert_eq!(
+            parse_starts_at(Some("2026-07-04T19:00:00Z"), new_york).unwrap(),
+            at("2026-07-04T19:00:00Z")
+        );
+        let skipped = parse_starts_at(Some("2026-03-29T01:30"), london).unwrap_err();
+        assert_eq!(skipped.field.as_deref(), Some("startsAt"));
+        assert_eq!(
+            skipped.message,
+            "2026-03-29 01:30 does not happen in Europe/London: the clocks go forward then; pick another time"
+        );
     }
 
     #[test]
@@ -378,6 +456,7 @@ mod tests {
             Ok(Some("opera")),
             Ok(Some(&"v".repeat(121))),
             Ok(Some("soon")),
+            Ok(None),
         )
         .unwrap_err();
         let DomainError::Invalid(details) = err else {
@@ -385,6 +464,24 @@ mod tests {
         };
         let fields: Vec<_> = details.into_iter().filter_map(|d| d.field).collect();
         assert_eq!(fields, ["title", "price", "category", "venue", "startsAt"]);
+        // With an unknown zone the time cannot be placed: only the zone is reported.
+        let err = TicketDraft::parse(
+            Title::parse("Show"),
+            Price::from_cents(100),
+            Ok(None),
+            Ok(None),
+            Ok(None),
+            Ok(Some("2026-07-04T19:00")),
+            Ok(Some("Mars/Olympus_Mons")),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            DomainError::Invalid(vec![ErrorDetail::field(
+                "timeZone",
+                super::super::zone::TIME_ZONE_INVALID
+            )])
+        );
     }
 
     #[test]

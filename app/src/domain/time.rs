@@ -69,6 +69,24 @@ impl Timestamp {
         self.to_rfc3339().chars().take(16).collect()
     }
 
+    /// Shown at the venue: in `zone`, or in UTC, labelled so, for a listing without one.
+    pub fn display_in(self, zone: Option<super::Zone>) -> String {
+        zone.map_or_else(|| self.to_display(), |zone| zone.display(self))
+    }
+
+    /// RFC 3339 with the venue's offset, or in UTC (`Z`) for a listing without a zone.
+    pub fn rfc3339_in(self, zone: Option<super::Zone>) -> String {
+        zone.map_or_else(|| self.to_rfc3339(), |zone| zone.rfc3339(self))
+    }
+
+    /// A date-time input's value at the venue, or in UTC for a listing without a zone.
+    pub fn datetime_local_in(self, zone: Option<super::Zone>) -> String {
+        zone.map_or_else(
+            || self.to_datetime_local(),
+            |zone| zone.datetime_local(self),
+        )
+    }
+
     /// Parses RFC 3339 with any offset (`2026-12-31T20:00:00Z`, `2026-12-31T21:00:00+01:00`).
     pub fn parse_rfc3339(input: &str) -> Option<Timestamp> {
         let at = time::OffsetDateTime::parse(

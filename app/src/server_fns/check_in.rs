@@ -49,8 +49,7 @@ pub async fn check_in_code(code: String) -> Result<(), AppError> {
         starts_at: scan
             .ticket
             .as_ref()
-            .and_then(|t| t.starts_at)
-            .map(|at| at.to_display()),
+            .and_then(|t| t.starts_at.map(|at| at.display_in(t.time_zone))),
         code: code.trim().chars().take(MAX_CODE_INPUT).collect(),
     };
     ctx.visitor()?.session.insert(LAST_SCAN, &view).await?;

@@ -27,10 +27,14 @@ pub struct TicketView {
     pub category: String,
     pub category_label: String,
     pub venue: Option<String>,
-    /// `Thu 31 Dec 2026, 20:00 UTC`
+    /// At the venue: `Thu 31 Dec 2026, 20:00 GMT` (`… UTC` for a listing without a zone).
     pub starts_at: Option<String>,
-    /// `2026-12-31T20:00`, for date-time inputs.
+    /// RFC 3339 with the venue's offset, for `<time datetime>`.
+    pub starts_at_rfc3339: Option<String>,
+    /// `2026-12-31T20:00` on the venue's clock, for date-time inputs.
     pub starts_at_input: String,
+    /// The venue's IANA time zone (`Europe/London`), when the listing has one.
+    pub time_zone: Option<String>,
     /// `available`, `reserved` or `sold`, as of the request.
     pub status: String,
     pub version: i64,
@@ -61,11 +65,13 @@ impl TicketView {
             category: ticket.category.as_str().to_string(),
             category_label: ticket.category.label().to_string(),
             venue: ticket.venue.clone(),
-            starts_at: ticket.starts_at.map(|at| at.to_display()),
+            starts_at: ticket.starts_at.map(|at| at.display_in(ticket.time_zone)),
+            starts_at_rfc3339: ticket.starts_at.map(|at| at.rfc3339_in(ticket.time_zone)),
             starts_at_input: ticket
                 .starts_at
-                .map(|at| at.to_datetime_local())
+                .map(|at| at.datetime_local_in(ticket.time_zone))
                 .unwrap_or_default(),
+            time_zone: ticket.time_zone.map(|zone| zone.name().to_string()),
             status: ticket.status_at(now).as_str().to_string(),
             version: ticket.version,
             is_mine: ctx.actor() == Some(&ticket.seller_id),
@@ -130,6 +136,7 @@ fn parse_form_draft(
     category: Option<&str>,
     venue: Option<&str>,
     starts_at: Option<&str>,
+    time_zone: Option<&str>,
 ) -> Result<crate::domain::TicketDraft, crate::domain::DomainError> {
     use crate::domain::{Price, TicketDraft, Title};
     TicketDraft::parse(
@@ -139,7 +146,16 @@ fn parse_form_draft(
         Ok(category),
         Ok(venue),
         Ok(starts_at),
+        Ok(time_zone),
     )
+}
+
+/// The time zone the listing form starts on: the seller's last choice, else the site's default.
+#[server(prefix = "/_fn", endpoint = "listing_time_zone")]
+pub async fn listing_time_zone() -> Result<String, AppError> {
+    let ctx = crate::ssr::fn_context::ctx().await?;
+    let zone = crate::ssr::services::tickets::listing_time_zone(&ctx).await?;
+    Ok(zone.name().to_string())
 }
 
 #[server(prefix = "/_fn", endpoint = "list_ticket")]
@@ -150,6 +166,7 @@ pub async fn list_ticket(
     venue: Option<String>,
     starts_at: Option<String>,
     face_value: Option<String>,
+    time_zone: Option<String>,
 ) -> Result<String, AppError> {
     let ctx = crate::ssr::fn_context::signed_in().await?;
     let draft = parse_form_draft(
@@ -159,6 +176,7 @@ pub async fn list_ticket(
         category.as_deref(),
         venue.as_deref(),
         starts_at.as_deref(),
+        time_zone.as_deref(),
     );
     let ticket = crate::ssr::services::tickets::list_ticket(&ctx, draft?).await?;
     leptos_axum::redirect(&format!("/tickets/{}", ticket.id));
@@ -176,6 +194,7 @@ pub async fn edit_ticket(
     venue: Option<String>,
     starts_at: Option<String>,
     face_value: Option<String>,
+    time_zone: Option<String>,
 ) -> Result<TicketView, AppError> {
     use crate::ssr::services::tickets::{self, EditTicket};
     let ctx = crate::ssr::fn_context::signed_in().await?;
@@ -188,6 +207,7 @@ pub async fn edit_ticket(
             category.as_deref(),
             venue.as_deref(),
             starts_at.as_deref(),
+            time_zone.as_deref(),
         ),
         expected_version: version,
     };

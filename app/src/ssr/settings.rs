@@ -20,6 +20,8 @@ pub struct Settings {
     pub fees: crate::domain::fees::Fees,
     /// The most a listing may ask, as a share of its face value (`RESALE_PRICE_CAP_PERCENT`).
     pub resale_cap: Option<crate::domain::fees::Percent>,
+    /// The zone the listing form offers a seller who never chose one (`DEFAULT_TIME_ZONE`).
+    pub default_time_zone: crate::domain::Zone,
     /// How long a seller's earning stays in escrow after the event starts (or after the sale,
     /// without an event date), in milliseconds (`PAYOUT_DELAY`).
     pub payout_delay_ms: i64,
@@ -63,6 +65,7 @@ impl std::fmt::Debug for Settings {
             .field("order_rate_limit", &self.order_rate_limit)
             .field("fees", &self.fees)
             .field("resale_cap", &self.resale_cap)
+            .field("default_time_zone", &self.default_time_zone)
             .field("payout_delay_ms", &self.payout_delay_ms)
             .field(
                 "stripe_webhook_secret",
@@ -102,6 +105,7 @@ impl Default for Settings {
             order_rate_limit: 30,
             fees: Default::default(),
             resale_cap: None,
+            default_time_zone: crate::domain::Zone::UTC,
             payout_delay_ms: 2 * 86_400_000,
             stripe_webhook_secret: None,
             admin_token: None,

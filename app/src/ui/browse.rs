@@ -181,7 +181,10 @@ pub fn TicketCard(ticket: TicketView) -> impl IntoView {
             <span class="badge">{ticket.category_label}</span>
             <h2><a href=href>{ticket.title}</a></h2>
             <p class="meta">
-                {ticket.starts_at.unwrap_or_else(|| "Date to be announced".to_string())}
+                {match (ticket.starts_at, ticket.starts_at_rfc3339) {
+                    (Some(shown), Some(at)) => view! { <time datetime=at>{shown}</time> }.into_any(),
+                    _ => "Date to be announced".into_any(),
+                }}
             </p>
             {ticket.venue.map(|venue| view! { <p class="meta">{venue}</p> })}
             <p class="price">{ticket.price}</p>

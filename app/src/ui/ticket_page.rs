@@ -82,7 +82,18 @@ fn TicketDetails(
             <h1>{ticket.title.clone()}</h1>
             <dl class="facts">
                 <dt>"When"</dt>
-                <dd>{ticket.starts_at.clone().unwrap_or_else(|| "Date to be announced".to_string())}</dd>
+                <dd data-testid="ticket-when">
+                    {match (ticket.starts_at.clone(), ticket.starts_at_rfc3339.clone()) {
+                        (Some(shown), Some(at)) => view! {
+                            <time datetime=at>{shown}</time>
+                            {ticket.time_zone.clone().map(|zone| view! {
+                                <span class="muted">{format!(" · {} time", zone.replace('_', " "))}</span>
+                            })}
+                        }
+                        .into_any(),
+                        _ => "Date to be announced".into_any(),
+                    }}
+                </dd>
                 <dt>"Where"</dt>
                 <dd>{ticket.venue.clone().unwrap_or_else(|| "Venue to be announced".to_string())}</dd>
                 <dt>"Price"</dt>
@@ -122,7 +133,7 @@ fn EditForm(ticket: TicketView, edit: ServerAction<EditTicket>) -> impl IntoView
             <ActionForm action=edit attr:class="form" attr:aria-label="Edit ticket">
                 <input type="hidden" name="id" value=ticket.id.clone() />
                 <input type="hidden" name="version" value=ticket.version />
-                <TicketFields ticket=Some(ticket) error />
+                <TicketFields ticket=Some(ticket) zone=None error />
                 <button type="submit" disabled=move || edit.pending().get()>"Save changes"</button>
                 <Show when=saved>
                     <p class="saved" role="status">"Saved."</p>

@@ -37,6 +37,7 @@ where
                 other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => {
                     AppError::PayloadTooLarge
                 }
+                other if crate::security::timed_out(&other) => AppError::TimedOut,
                 _ => AppError::invalid("The request body could not be read"),
             }),
         }

@@ -1,6 +1,6 @@
 //! `GET /api/tickets/stream`: Server-Sent Events of public ticket changes (see
 //! `app::ssr::services::feed`). Each change is one `ticket` event whose data is the ticket as
-//! it now stands: `{id, title, status, price, priceCents, buyerPriceCents, version, startsAt}`.
+//! it now stands: `{id, title, status, price, priceCents, buyerPriceCents, version, startsAt, timeZone}`.
 
 use super::openapi::Refusals;
 use app::AppError;
@@ -39,7 +39,7 @@ pub fn events(
 /// Server-Sent Events: one `ticket` event per change, whose data is the ticket's public facts.
 #[utoipa::path(get, path = "/api/tickets/stream", tag = "tickets",
     responses((status = 200, content_type = "text/event-stream",
-        description = "`event: ticket` with `data: {change, id, title, status, price, priceCents, buyerPriceCents, version, startsAt}`"),
+        description = "`event: ticket` with `data: {change, id, title, status, price, priceCents, buyerPriceCents, version, startsAt, timeZone}`"),
         Refusals))]
 pub async fn ticket_stream(State(state): State<AppState>) -> Response {
     match state.ticket_feed.subscribe() {

@@ -3,7 +3,7 @@
 use super::openapi::Refusals;
 use super::{ApiJson, ApiQuery};
 use app::AppError;
-use app::domain::{DomainError, Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp, Title};
+use app::domain::{DomainError, Id, Price, Ticket, TicketDraft, TicketStatus, Title};
 use app::error::ErrorDetail;
 use app::ssr::Ctx;
 use app::ssr::services::tickets::{self, BrowseQuery, EditTicket};
@@ -30,7 +30,11 @@ pub struct TicketJson {
     /// `sports`, `concert`, `theater` or `other`.
     category: &'static str,
     venue: Option<String>,
+    /// RFC 3339 with the venue's offset on that day (`2026-07-04T19:00:00.000+01:00`), or in
+    /// UTC (`Z`) for a listing without a time zone.
     starts_at: Option<String>,
+    /// The venue's IANA time zone (`Europe/London`); `null` for listings shown in UTC.
+    time_zone: Option<&'static str>,
     /// `available`, `reserved`, `sold` or `removed`, as of the request.
     status: &'static str,
     /// The seller.
@@ -64,10 +68,15 @@ pub struct TicketBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     venue: Option<Value>,
-    /// RFC 3339.
+    /// RFC 3339 with an offset, or the venue's wall-clock time (`2026-07-04T19:00`) read in
+    /// `timeZone` (in UTC without one).
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     starts_at: Option<Value>,
+    /// The venue's IANA time zone, such as `Europe/London`: the event's time is shown there.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    time_zone: Option<Value>,
     /// When editing: the version the edit is based on (absent: whatever is current).
     #[serde(default)]
     #[schema(value_type = Option<i64>)]
@@ -88,7 +97,8 @@ impl TicketJson {
             face_value: ticket.face_value.map(Price::to_json),
             category: ticket.category.as_str(),
             venue: ticket.venue.clone(),
-            starts_at: ticket.starts_at.map(Timestamp::to_rfc3339),
+            starts_at: ticket.starts_at.map(|at| at.rfc3339_in(ticket.time_zone)),
+            time_zone: ticket.time_zone.map(app::domain::Zone::name),
             status: status.as_str(),
             user_id: ticket.seller_id.to_string(),
             order_id: match status {
@@ -132,8 +142,15 @@ fn parse_draft(body: &TicketBody) -> Result<TicketDraft, DomainError> {
         "startsAt",
         app::domain::ticket::STARTS_AT_INVALID,
     );
+    let time_zone = optional_text(
+        body.time_zone.as_ref(),
+        "timeZone",
+        app::domain::zone::TIME_ZONE_INVALID,
+    );
     let face_value = app::domain::money::face_value_from_json(body.face_value.as_ref());
-    TicketDraft::parse(title, price, face_value, category, venue, starts_at)
+    TicketDraft::parse(
+        title, price, face_value, category, venue, starts_at, time_zone,
+    )
 }
 
 /// `version` for optimistic concurrency: absent means "whatever is current".

@@ -88,6 +88,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
         category: Category::Sports,
         venue: None,
         starts_at: None,
+        time_zone: None,
     };
     let first = tickets::list_ticket(&world.acting(&world.seller), draft)
         .await

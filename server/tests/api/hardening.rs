@@ -111,7 +111,18 @@ async fn hostile_text_in_every_field_is_shown_as_text_on_every_page() {
         .await;
     assert_eq!(payment.status(), StatusCode::CREATED);
 
+    // The account page lists each signed-in browser as it named itself.
+    let (named, named_email) = app.signed_in_user().await;
+    let hostile_browser = Client::builder()
+        .cookie_store(true)
+        .user_agent(HOSTILE.join(" "))
+        .build()
+        .unwrap();
+    let signed_in = app.sign_in(&hostile_browser, &named_email, PASSWORD).await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+
     let mut pages: Vec<(&Client, String)> = vec![
+        (&named, "/account".to_string()),
         (&seller, "/".to_string()),
         (&seller, "/?q=window".to_string()),
         (&seller, "/tickets/mine".to_string()),
@@ -376,6 +387,29 @@ async fn server_function_refusals_keep_their_status_and_the_envelope() {
 #[tokio::test]
 async fn oversized_bodies_are_413_in_the_envelope_on_every_route() {
     let app = spawn_app().await;
+    // Forms to the server functions stop at 64 KiB, well below the 2 MiB default.
+    let sign_in_with = |size: usize| {
+        client()
+            .post(app.url("/_fn/sign_in"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("email={}&password=x", "x".repeat(size)))
+            .send()
+    };
+    let over = sign_in_with(100 * 1024).await.unwrap();
+    assert_errors(
+        over,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        json!([{ "message": "Request body is too large" }]),
+    )
+    .await;
+    let under = sign_in_with(60 * 1024).await.unwrap();
+    assert_ne!(
+        under.status(),
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "60 KiB is read"
+    );
+    assert!(under.status().is_client_error(), "{}", under.status());
+
     let big = "x".repeat(2 * 1024 * 1024);
     let form = client()
         .post(app.url("/_fn/sign_in"))
@@ -807,6 +841,52 @@ async fn a_charge_left_in_flight_by_a_crash_is_finished_at_start_up() {
     assert_eq!(charges[0].status, ChargeStatus::Completed);
 }
 
+#[tokio::test]
+async fn a_resumed_charge_asks_the_provider_again_under_its_own_idempotency_key() {
+    let (base, recorder) = crate::recorded_stripe::recording_stripe().await;
+    let app = spawn_app_with(|config| {
+        config.stripe_secret_key = Some("sk_test_recorded".into());
+        config.stripe_api_base = Some(base.clone());
+    })
+    .await;
+    let (buyer, order) = app.reserved_order().await;
+    let order_id = order["id"].as_str().unwrap().to_string();
+    // A crash right after the charge was recorded, before the provider answered.
+    let key = {
+        use app::ssr::storage::{charges, orders};
+        let id = Id::parse(&order_id).unwrap();
+        let mut tx = app.state.db.begin_write().await.unwrap();
+        let stored = orders::find_order(&mut tx, &id).await.unwrap().unwrap();
+        let now = app.clock.now();
+        let charge = Charge::for_order(app::ssr::clock::new_id(), &stored, "usd", now);
+        charges::insert_charge(&mut tx, &charge, Some("pm_card_visa"))
+            .await
+            .unwrap();
+        orders::update_live_order_status(&mut tx, &id, OrderStatus::AwaitingPayment, now)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        charge.idempotency_key
+    };
+    let app = app.stop().await.start().await;
+    app.state.payments.settle_all().await;
+    assert_eq!(order_status(&app, &buyer, &order_id).await, "complete");
+    let calls: Vec<_> = recorder
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.path == "/v1/payment_intents")
+        .cloned()
+        .collect();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        calls[0].idempotency_key.as_deref(),
+        Some(key.as_str()),
+        "a repeat the provider recognises, so money cannot move twice"
+    );
+}
+
 // ---- slow and idle clients ----
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -852,10 +932,51 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     );
 }
 
+#[tokio::test]
+async fn a_client_that_stalls_mid_body_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|config| config.header_timeout = 300).await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    // Headers promise 1,000 bytes; ten arrive, then nothing.
+    slow.write_all(
+        b"POST /api/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+          Content-Length: 1000\r\n\r\n{\"title\":",
+    )
+    .await
+    .unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the stalled body was cut off");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(
+        text.starts_with("HTTP/1.1 408")
+            && text.ends_with(r#"{"errors":[{"message":"The request took too long to arrive"}]}"#),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_kept_alive_connection_left_idle_is_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|config| config.header_timeout = 300).await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    // The answer comes, then the connection is kept alive, then, left idle, closed.
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the idle connection was closed");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+}
+
 // ---- sessions ----
 
 #[tokio::test]
-async fn a_session_slides_with_activity_and_ends_ninety_days_after_sign_in() {
+async fn a_session_slides_with_activity_ends_after_fourteen_idle_days_and_ninety_after_sign_in() {
     use std::str::FromStr;
     use tower_sessions::SessionStore;
     const DAY: i64 = 24 * 3600 * 1000;
@@ -893,6 +1014,23 @@ async fn a_session_slides_with_activity_and_ends_ninety_days_after_sign_in() {
         record.expiry_date
     );
     assert!(app.current_user(&client).await.is_object());
+
+    // Fourteen days without a visit: the session is over.
+    let idle_client = crate::helpers::client();
+    let response = app.sign_up(&idle_client, &unique_email(), PASSWORD).await;
+    let idle_cookie = set_cookie(&response, SESSION_COOKIE).unwrap().to_string();
+    let idle_id = idle_cookie
+        .split(';')
+        .next()
+        .and_then(|pair| pair.split_once('='))
+        .map(|(_, v)| tower_sessions::session::Id::from_str(v).unwrap())
+        .unwrap();
+    let mut idle = store.load(&idle_id).await.unwrap().unwrap();
+    idle.data
+        .insert("seen_at".into(), json!(now - 14 * DAY - 1));
+    idle.expiry_date = time::OffsetDateTime::now_utc() - time::Duration::seconds(1);
+    store.save(&idle).await.unwrap();
+    assert_eq!(app.current_user(&idle_client).await, Value::Null);
 
     // However active, ninety days after sign-in the session is over.
     let mut record = store.load(&id).await.unwrap().unwrap();

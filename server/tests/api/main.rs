@@ -34,5 +34,6 @@ mod smtp;
 mod stream;
 mod stripe_gateway;
 mod tickets;
+mod time_zones;
 mod two_factor;
 mod users;

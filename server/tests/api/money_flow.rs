@@ -92,6 +92,7 @@ impl World {
             category: Category::Concert,
             venue: None,
             starts_at: days.map(|d| Timestamp(now.millis() + d * 24 * HOUR + HOUR)),
+            time_zone: None,
         };
         let ticket = tickets::list_ticket(&self.system().acting_as(seller.clone()), draft)
             .await

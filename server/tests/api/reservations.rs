@@ -79,6 +79,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
         category: app::domain::Category::Sports,
         venue: None,
         starts_at: None,
+        time_zone: None,
     };
     let ticket = tickets::list_ticket(&world.as_user(&world.seller), draft)
         .await
@@ -135,6 +136,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
                         category: app::domain::Category::Sports,
                         venue: None,
                         starts_at: None,
+                        time_zone: None,
                     }),
                     expected_version: None,
                 };

@@ -497,6 +497,7 @@ async fn seed(app: &TestApp, count: usize) -> Id {
             venue: Some(format!("Hall {}", i % 10)),
             starts_at: (i % 5 != 0)
                 .then(|| start.plus_millis(86_400_000 * (1 + ((i * 37) % 300) as i64))),
+            time_zone: None,
         };
         let at = Arc::new(ManualClock::at(start.plus_millis(i as i64)));
         let ctx = Ctx::system(&app.state)

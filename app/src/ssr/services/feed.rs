@@ -40,7 +40,10 @@ pub struct TicketChange {
     /// What a buyer pays, fees included.
     pub buyer_price_cents: i64,
     pub version: i64,
+    /// RFC 3339 with the venue's offset.
     pub starts_at: Option<String>,
+    /// The venue's IANA time zone, when the listing has one.
+    pub time_zone: Option<&'static str>,
 }
 
 /// The node's feed: subscribe to hear every change from now on.
@@ -112,7 +115,8 @@ impl TicketChange {
             price_cents: ticket.price.cents(),
             buyer_price_cents: settings.fees.breakdown(ticket.price).total_cents,
             version: ticket.version,
-            starts_at: ticket.starts_at.map(Timestamp::to_rfc3339),
+            starts_at: ticket.starts_at.map(|at| at.rfc3339_in(ticket.time_zone)),
+            time_zone: ticket.time_zone.map(crate::domain::Zone::name),
         }
     }
 }
@@ -186,6 +190,7 @@ mod tests {
             buyer_price_cents: 100,
             version: n,
             starts_at: None,
+            time_zone: None,
         }
     }
 

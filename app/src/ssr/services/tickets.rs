@@ -2,7 +2,9 @@
 
 use crate::domain::fees::{check_cap, inherited_face_value};
 use crate::domain::ticket::STALE_VERSION;
-use crate::domain::{Category, DomainError, Id, Price, Ticket, TicketDraft, Timestamp, Title};
+use crate::domain::{
+    Category, DomainError, Id, Price, Ticket, TicketDraft, Timestamp, Title, Zone,
+};
 use crate::error::{AppError, ErrorDetail};
 use crate::ssr::Ctx;
 use crate::ssr::clock;
@@ -27,7 +29,8 @@ pub(super) fn event_payload(ticket: &Ticket) -> serde_json::Value {
         "priceCents": ticket.price.cents(),
         "category": ticket.category,
         "venue": ticket.venue,
-        "startsAt": ticket.starts_at.map(Timestamp::to_rfc3339),
+        "startsAt": ticket.starts_at.map(|at| at.rfc3339_in(ticket.time_zone)),
+        "timeZone": ticket.time_zone,
         "userId": ticket.seller_id,
         "version": ticket.version,
         "status": ticket.status,
@@ -54,6 +57,18 @@ pub async fn list_ticket(ctx: &Ctx, draft: TicketDraft) -> Result<Ticket, AppErr
     .await?;
     tx.commit().await?;
     Ok(ticket)
+}
+
+/// The zone the listing form offers: the signed-in seller's last choice, else the site's
+/// default (`DEFAULT_TIME_ZONE`).
+pub async fn listing_time_zone(ctx: &Ctx) -> Result<Zone, AppError> {
+    let last = match ctx.actor() {
+        Some(seller) => {
+            tickets::last_time_zone(&mut *ctx.db().read.acquire().await?, seller).await?
+        }
+        None => None,
+    };
+    Ok(last.unwrap_or(ctx.settings().default_time_zone))
 }
 
 /// A seller's change to a listing: the new fields as parsed (their errors are reported only to
@@ -392,6 +407,7 @@ pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, App
         category: bought.category,
         venue: bought.venue.clone(),
         starts_at: bought.starts_at,
+        time_zone: bought.time_zone,
     };
     let listing = match tickets::insert_ticket(
         &mut tx,

@@ -1,11 +1,11 @@
 //! The `tickets` table and its title search index.
 
 use super::{Backend, Read, backend};
-use crate::domain::{Category, Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp};
+use crate::domain::{Category, Id, Price, Ticket, TicketDraft, TicketStatus, Timestamp, Zone};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str = "id, title, price_cents, face_value_cents, seller_id, order_id, version, category, venue, \
-                       starts_at, status, reserved_until, resold_from, created_at, removed_at, seller_suspended";
+                       starts_at, time_zone, status, reserved_until, resold_from, created_at, removed_at, seller_suspended";
 
 #[derive(sqlx::FromRow)]
 struct TicketRow {
@@ -19,6 +19,7 @@ struct TicketRow {
     category: String,
     venue: Option<String>,
     starts_at: Option<i64>,
+    time_zone: Option<String>,
     /// An unknown status fails the read (a corrupt row), instead of being guessed.
     #[sqlx(try_from = "String")]
     status: TicketStatus,
@@ -42,6 +43,9 @@ impl From<TicketRow> for Ticket {
             category: Category::parse(Some(&row.category)).unwrap_or_default(),
             venue: row.venue,
             starts_at: row.starts_at.map(Timestamp::from_millis),
+            // Every stored name came from `Zone::name`, and the database keeps old names as
+            // aliases; a name it does not know shows the time in UTC, labelled so.
+            time_zone: row.time_zone.and_then(|name| Zone::parse(&name).ok()),
             // Off sale whatever was last written: taken down, or unsold while its seller is
             // suspended (a sale or a live hold stands).
             status: if row.removed_at.is_some()
@@ -67,8 +71,8 @@ pub async fn insert_ticket(
     now: Timestamp,
 ) -> Result<Ticket, sqlx::Error> {
     let row: TicketRow = sqlx::query_as(&format!(
-        "INSERT INTO tickets (id, title, price_cents, seller_id, category, venue, starts_at, resold_from, created_at, updated_at, face_value_cents) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING {COLUMNS}"
+        "INSERT INTO tickets (id, title, price_cents, seller_id, category, venue, starts_at, resold_from, created_at, updated_at, face_value_cents, time_zone) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING {COLUMNS}"
     ))
     .bind(id.as_str())
     .bind(draft.title.as_str())
@@ -81,9 +85,25 @@ pub async fn insert_ticket(
     .bind(now.millis())
     .bind(now.millis())
     .bind(draft.face_value.map(Price::cents))
+    .bind(draft.time_zone.map(Zone::name))
     .fetch_one(conn)
     .await?;
     Ok(row.into())
+}
+
+/// The time zone of the seller's most recently written listing that has one.
+pub async fn last_time_zone(
+    conn: &mut AnyConnection,
+    seller: &Id,
+) -> Result<Option<Zone>, sqlx::Error> {
+    let name: Option<String> = sqlx::query_scalar(
+        "SELECT time_zone FROM tickets WHERE seller_id = $1 AND time_zone IS NOT NULL \
+         ORDER BY updated_at DESC, id DESC LIMIT 1",
+    )
+    .bind(seller.as_str())
+    .fetch_optional(conn)
+    .await?;
+    Ok(name.and_then(|name| Zone::parse(&name).ok()))
 }
 
 pub async fn find_ticket(conn: &mut AnyConnection, id: &Id) -> Result<Option<Ticket>, sqlx::Error> {
@@ -122,7 +142,7 @@ pub async fn update_ticket_fields(
 ) -> Result<Option<Ticket>, sqlx::Error> {
     let row: Option<TicketRow> = sqlx::query_as(&format!(
         "UPDATE tickets SET title = $1, price_cents = $2, category = $3, venue = $4, starts_at = $5, \
-         version = version + 1, updated_at = $6, face_value_cents = $9 \
+         version = version + 1, updated_at = $6, face_value_cents = $9, time_zone = $10 \
          WHERE id = $7 AND version = $8 RETURNING {COLUMNS}"
     ))
     .bind(draft.title.as_str())
@@ -134,6 +154,7 @@ pub async fn update_ticket_fields(
     .bind(id.as_str())
     .bind(version)
     .bind(draft.face_value.map(Price::cents))
+    .bind(draft.time_zone.map(Zone::name))
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Ticket::from))

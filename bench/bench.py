@@ -267,7 +267,7 @@ def compressed_size(port, path):
 def first_visit(port):
     status, headers, html = get(port, "/", {"Accept-Encoding": "identity"})
     html = html.decode()
-    assets = sorted(set(re.findall(r'(/pkg/[\w.-]+\.(?:js|css|wasm))', html)))
+    assets = sorted(set(re.findall(r'(/pkg/[\w./-]+\.(?:js|css|wasm))', html)))
     if not any(a.endswith(".js") for a in assets):
         raise RuntimeError("the page references no script")
     if not any(a.endswith(".wasm") for a in assets):

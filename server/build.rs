@@ -11,7 +11,11 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let table = out_dir.join("embedded_assets.rs");
     if std::env::var_os("CARGO_FEATURE_EMBED").is_none() {
-        std::fs::write(&table, "pub static ASSETS: &[Asset] = &[];\n").expect("write asset table");
+        std::fs::write(
+            &table,
+            "pub static ASSETS: &[Asset] = &[];\npub static BUNDLE_HASH: &str = \"\";\n",
+        )
+        .expect("write asset table");
         return;
     }
     let manifest =
@@ -73,6 +77,21 @@ fn main() {
         .expect("format");
     }
     code.push_str("];\n");
+    // The front end is served from a folder named by a hash of everything in it (names and
+    // contents), so its files keep their names (the JS glue, its wasm and the scripts they
+    // import find each other by relative paths) and a new build is a new folder.
+    let bundle = files
+        .iter()
+        .filter(|file| file.starts_with(site.join("pkg")))
+        .fold(FNV_OFFSET, |hash, file| {
+            let name = file
+                .strip_prefix(&site)
+                .expect("inside site")
+                .to_string_lossy();
+            let hash = fnv1a_from(hash, name.as_bytes());
+            fnv1a_from(hash, &std::fs::read(file).expect("read site file"))
+        });
+    writeln!(code, "pub static BUNDLE_HASH: &str = \"{bundle:016x}\";").expect("format");
     std::fs::write(&table, code).expect("write asset table");
 }
 
@@ -122,8 +141,14 @@ fn brotli(bytes: &[u8]) -> Vec<u8> {
     out
 }
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+    fnv1a_from(FNV_OFFSET, bytes)
+}
+
+fn fnv1a_from(start: u64, bytes: &[u8]) -> u64 {
+    bytes.iter().fold(start, |hash, b| {
         (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
     })
 }

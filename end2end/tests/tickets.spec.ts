@@ -72,7 +72,7 @@ test('an event time is entered and shown on the venue\'s clock, across a change 
   await open(page, '/tickets/new', javaScriptEnabled);
   await page.getByLabel('Title').fill(title);
   await page.getByLabel('Price').fill('30');
-  await page.getByLabel('Event date and time at the venue (optional)').fill('2031-07-05T19:30');
+  await page.getByLabel("Event date and time, on the venue's clock (optional)").fill('2031-07-05T19:30');
   await page.getByLabel('Time zone of the venue').selectOption('Europe/London');
   await page.getByRole('button', { name: 'List ticket' }).click();
   await expect(page).toHaveURL(/\/tickets\/[0-9a-f-]{36}$/);
@@ -82,8 +82,8 @@ test('an event time is entered and shown on the venue\'s clock, across a change 
 
   // Moved to December: the same wall-clock time, now GMT; the form keeps the venue's zone.
   await expect(page.getByLabel('Time zone of the venue')).toHaveValue('Europe/London');
-  await expect(page.getByLabel('Event date and time at the venue (optional)')).toHaveValue('2031-07-05T19:30');
-  await page.getByLabel('Event date and time at the venue (optional)').fill('2031-12-06T19:30');
+  await expect(page.getByLabel("Event date and time, on the venue's clock (optional)")).toHaveValue('2031-07-05T19:30');
+  await page.getByLabel("Event date and time, on the venue's clock (optional)").fill('2031-12-06T19:30');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await expect(page.getByTestId('ticket-when')).toContainText('Sat 6 Dec 2031, 19:30 GMT');
 

@@ -30,14 +30,41 @@ pub fn find(path: &str) -> Option<&'static Asset> {
     ASSETS.iter().find(|asset| asset.path == path)
 }
 
+/// Where pages load the front end from: `pkg/<hash of the whole folder>` in the release binary,
+/// whose files under that path never change (cached for a year); plain `pkg` when the site is
+/// read from disk (development).
+pub fn pkg_dir() -> String {
+    if BUNDLE_HASH.is_empty() {
+        "pkg".to_string()
+    } else {
+        format!("pkg/{BUNDLE_HASH}")
+    }
+}
+
+/// The embedded file a content-addressed path names (`/pkg/<hash>/ticketing.wasm`), when the
+/// hash is this binary's.
+fn find_hashed(path: &str) -> Option<&'static Asset> {
+    if BUNDLE_HASH.is_empty() {
+        return None;
+    }
+    let file = path
+        .strip_prefix("/pkg/")?
+        .strip_prefix(BUNDLE_HASH)?
+        .strip_prefix('/')?;
+    find(&format!("/pkg/{file}"))
+}
+
 /// Answers `req` with a site file, or hands the request back when there is none.
 pub async fn serve(state: &AppState, req: Request<Body>) -> Result<Response, Request<Body>> {
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
         return Err(req);
     }
     if embedded() {
+        if let Some(asset) = find_hashed(req.uri().path()) {
+            return Ok(respond(asset, req.headers(), Caching::Immutable));
+        }
         return match find(req.uri().path()) {
-            Some(asset) => Ok(respond(asset, req.headers())),
+            Some(asset) => Ok(respond(asset, req.headers(), Caching::Revalidate)),
             None => Err(req),
         };
     }
@@ -60,12 +87,23 @@ pub async fn serve(state: &AppState, req: Request<Body>) -> Result<Response, Req
     }
 }
 
-fn respond(asset: &'static Asset, request: &HeaderMap) -> Response {
-    let cache = if asset.path.starts_with("/pkg/") {
-        // Same URL for every build: let browsers keep a copy but check it on each visit.
-        "public, max-age=0, must-revalidate"
-    } else {
-        "public, max-age=86400"
+/// How long a browser may keep a file without asking again.
+#[derive(Clone, Copy)]
+enum Caching {
+    /// A content-hashed name: its bytes never change, so a year, never revalidated.
+    Immutable,
+    /// A name every build reuses: `/pkg/` files are checked on each visit (by ETag), the rest
+    /// (the favicon) kept a day.
+    Revalidate,
+}
+
+fn respond(asset: &'static Asset, request: &HeaderMap, caching: Caching) -> Response {
+    let cache = match caching {
+        Caching::Immutable => "public, max-age=31536000, immutable",
+        Caching::Revalidate if asset.path.starts_with("/pkg/") => {
+            "public, max-age=0, must-revalidate"
+        }
+        Caching::Revalidate => "public, max-age=86400",
     };
     let not_modified = request
         .get(header::IF_NONE_MATCH)

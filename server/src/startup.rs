@@ -51,6 +51,8 @@ pub fn leptos_options(config: &Config, site_addr: SocketAddr) -> anyhow::Result<
         .context("the workspace's Leptos metadata cannot be read")?;
     options.site_root = config.site_root.as_str().into();
     options.site_addr = site_addr;
+    // Pages load the front end from a folder named by its content hash, kept by browsers for good.
+    options.site_pkg_dir = crate::assets::pkg_dir().into();
     Ok(options)
 }
 

@@ -166,30 +166,42 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
     let page = client.get(&base).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
-    assert!(
-        html.contains("/pkg/ticketing.js"),
-        "the page loads the front end: {html}"
-    );
-    assert!(html.contains("/pkg/ticketing.css"));
+    // The front end is loaded from a folder named by its content hash: `/pkg/<16 hex digits>/`.
+    let hash = html
+        .split("/pkg/")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .filter(|hash| hash.len() == 16 && hash.chars().all(|c| c.is_ascii_hexdigit()))
+        .unwrap_or_else(|| panic!("the page loads a content-hashed bundle: {html}"))
+        .to_string();
+    for ext in ["js", "wasm", "css"] {
+        assert!(
+            html.contains(&format!("/pkg/{hash}/ticketing.{ext}")),
+            "{ext}: {html}"
+        );
+    }
+    let immutable = "public, max-age=31536000, immutable";
 
     let wasm = client
-        .get(format!("{base}/pkg/ticketing.wasm"))
+        .get(format!("{base}/pkg/{hash}/ticketing.wasm"))
         .send()
         .await
         .unwrap();
     assert_eq!(wasm.status(), 200);
     assert_eq!(wasm.headers()["content-type"], "application/wasm");
+    assert_eq!(wasm.headers()["cache-control"], immutable);
     assert!(
         wasm.bytes().await.unwrap().starts_with(b"\0asm"),
         "a real wasm module"
     );
 
     let js = client
-        .get(format!("{base}/pkg/ticketing.js"))
+        .get(format!("{base}/pkg/{hash}/ticketing.js"))
         .send()
         .await
         .unwrap();
     assert_eq!(js.status(), 200);
+    assert_eq!(js.headers()["cache-control"], immutable);
     assert!(
         js.headers()["content-type"]
             .to_str()
@@ -198,12 +210,13 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
     );
 
     let css = client
-        .get(format!("{base}/pkg/ticketing.css"))
+        .get(format!("{base}/pkg/{hash}/ticketing.css"))
         .header("accept-encoding", "br")
         .send()
         .await
         .unwrap();
     assert_eq!(css.status(), 200);
+    assert_eq!(css.headers()["cache-control"], immutable);
     assert!(
         css.headers()["content-type"]
             .to_str()
@@ -215,7 +228,25 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
         "br",
         "assets are served precompressed"
     );
-    let etag = css.headers()["etag"].clone();
+
+    // Another build's hash names nothing here; the plain names are still served, revalidated.
+    let stale = client
+        .get(format!("{base}/pkg/0123456789abcdef/ticketing.wasm"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 404);
+    let plain = client
+        .get(format!("{base}/pkg/ticketing.css"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+    assert_eq!(
+        plain.headers()["cache-control"],
+        "public, max-age=0, must-revalidate"
+    );
+    let etag = plain.headers()["etag"].clone();
     let again = client
         .get(format!("{base}/pkg/ticketing.css"))
         .header("if-none-match", etag)

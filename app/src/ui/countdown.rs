@@ -9,6 +9,20 @@ pub fn format_left(millis: i64) -> String {
     format!("{}:{:02}", seconds / 60, seconds % 60)
 }
 
+/// What a screen reader is told, politely: only when the time left crosses 15, 10, 5, 2 or 1
+/// minutes, and when it is over, not at every tick.
+pub fn announcement(millis: i64) -> String {
+    if millis <= 0 {
+        return "Time is up: the reservation has ended".to_string();
+    }
+    let minutes = (millis + 59_999) / 60_000;
+    match [1, 2, 5, 10, 15].into_iter().find(|m| minutes <= *m) {
+        Some(1) => "Less than a minute left to pay".to_string(),
+        Some(m) => format!("Less than {m} minutes left to pay"),
+        None => format!("{minutes} minutes left to pay"),
+    }
+}
+
 /// Shows `millis_left` as `m:ss` and counts down in the browser; calls `on_expired` once when
 /// the window is over (the page then asks the server for the order's real state).
 #[component]
@@ -47,12 +61,34 @@ pub fn Countdown(millis_left: i64, #[prop(into)] on_expired: Callback<()>) -> im
     let _ = on_expired;
     view! {
         <span class="countdown" data-testid="time-left" role="timer">{move || format_left(left.get())}</span>
+        <span class="visually-hidden" role="status" aria-live="polite" data-testid="time-left-announcement">
+            {move || announcement(left.get())}
+        </span>
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::format_left;
+    use super::{announcement, format_left};
+
+    #[test]
+    fn the_time_left_is_announced_at_a_few_milestones_only() {
+        let said: Vec<String> = (0..=900).rev().map(|s| announcement(s * 1000)).collect();
+        let mut changes = said.clone();
+        changes.dedup();
+        assert_eq!(
+            changes,
+            [
+                "Less than 15 minutes left to pay",
+                "Less than 10 minutes left to pay",
+                "Less than 5 minutes left to pay",
+                "Less than 2 minutes left to pay",
+                "Less than a minute left to pay",
+                "Time is up: the reservation has ended",
+            ]
+        );
+        assert_eq!(announcement(20 * 60_000), "20 minutes left to pay");
+    }
 
     #[test]
     fn time_left_reads_as_minutes_and_seconds_rounded_up() {

@@ -32,18 +32,39 @@ pub fn Header() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match user.await {
-                            Ok(Some(current)) => view! {
-                                <a href="/tickets/mine">"My tickets"</a>
-                                <a href="/orders">"My orders"</a>
-                                <a href="/payouts">"Payouts"</a>
-                                {current.staff.then(|| view! { <a href="/check-in">"Check-in"</a> })}
-                                {current.admin.then(|| view! { <a href="/admin">"Admin"</a> })}
-                                <a href="/account" class="whoami" data-testid="current-user">{current.email}</a>
-                                <ActionForm action=account.sign_out attr:class="inline">
-                                    <button type="submit" class="link-button">"Sign out"</button>
-                                </ActionForm>
+                            Ok(Some(current)) => {
+                                let (staff, admin) = (current.staff, current.admin);
+                                view! {
+                                    <a href="/tickets/mine" class="wide">"My tickets"</a>
+                                    <a href="/orders" class="wide">"My orders"</a>
+                                    <a href="/payouts" class="wide">"Payouts"</a>
+                                    {staff.then(|| view! { <a href="/check-in" class="wide">"Check-in"</a> })}
+                                    {admin.then(|| view! { <a href="/admin" class="wide">"Admin"</a> })}
+                                    <a href="/account" class="whoami wide" data-testid="current-user">{current.email.clone()}</a>
+                                    <ActionForm action=account.sign_out attr:class="inline wide">
+                                        <button type="submit" class="link-button">"Sign out"</button>
+                                    </ActionForm>
+                                    // Phones: the same links folded into one menu (no script needed).
+                                    <details class="account-menu">
+                                        <summary>"Menu"</summary>
+                                        <ul>
+                                            <li class="menu-email">{current.email}</li>
+                                            <li><a href="/tickets/mine">"My tickets"</a></li>
+                                            <li><a href="/orders">"My orders"</a></li>
+                                            <li><a href="/payouts">"Payouts"</a></li>
+                                            {staff.then(|| view! { <li><a href="/check-in">"Check-in"</a></li> })}
+                                            {admin.then(|| view! { <li><a href="/admin">"Admin"</a></li> })}
+                                            <li><a href="/account">"Account"</a></li>
+                                            <li>
+                                                <ActionForm action=account.sign_out attr:class="inline">
+                                                    <button type="submit" class="link-button">"Sign out"</button>
+                                                </ActionForm>
+                                            </li>
+                                        </ul>
+                                    </details>
+                                }
+                                .into_any()
                             }
-                            .into_any(),
                             _ => view! {
                                 <a href="/auth/signin">"Sign in"</a>
                                 <a href="/auth/signup" class="button">"Sign up"</a>

@@ -21,7 +21,7 @@ mod ticket_page;
 use crate::error::AppError;
 use crate::server_fns::{CurrentUser, PaymentMode, SignOut, get_current_user, get_payment_mode};
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
@@ -37,6 +37,12 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                // The bundle's name carries its content hash in the release binary.
+                <link
+                    rel="stylesheet"
+                    id="leptos"
+                    href=format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
+                />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
@@ -121,7 +127,6 @@ pub fn escape_html_text(text: &str) -> String {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="leptos" href="/pkg/ticketing.css" />
         <Title formatter=page_title />
         <Router>
             <Layout />

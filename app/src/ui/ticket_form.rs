@@ -102,7 +102,7 @@ pub fn TicketFields(
             error=field_error(error, "venue")
         />
         <Field
-            label="Event date and time at the venue (optional)"
+            label="Event date and time, on the venue's clock (optional)"
             name="starts_at"
             kind="datetime-local"
             required=false

@@ -59,6 +59,59 @@ const FIELDS: &[&str] = &[
     "before",
 ];
 
+/// Every server function behind the pages (`/_fn/<name>`); a test checks the list is complete.
+const SERVER_FNS: &[&str] = &[
+    "sign_up",
+    "sign_in",
+    "sign_out",
+    "current_user",
+    "browse_tickets",
+    "get_ticket",
+    "list_ticket",
+    "edit_ticket",
+    "reserve_ticket",
+    "get_order",
+    "list_orders",
+    "cancel_order",
+    "pay_order",
+    "start_checkout",
+    "my_tickets",
+    "resell_ticket",
+    "payment_mode",
+    "verify_email",
+    "resend_verification",
+    "request_password_reset",
+    "reset_password",
+    "change_password",
+    "change_email",
+    "list_sessions",
+    "end_session",
+    "end_other_sessions",
+    "two_factor_setup",
+    "pending_two_factor",
+    "two_factor_enable",
+    "take_recovery_codes",
+    "two_factor_disable",
+    "payouts_overview",
+    "connect_payout_account",
+    "check_in_code",
+    "transfer_ticket",
+    "cancel_transfer",
+    "door_state",
+    "admin_dashboard",
+    "admin_listings",
+    "admin_users",
+    "admin_orders",
+    "admin_payouts",
+    "admin_audit",
+    "admin_take_down",
+    "admin_suspend",
+    "admin_refund",
+    "admin_hold_payouts",
+    "admin_set_staff",
+    "listing_time_zone",
+];
+
 fn hostile_text() -> impl Strategy<Value = String> {
     prop_oneof![
         Just(String::new()),
@@ -176,63 +229,14 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
         Just("/api/payouts/account".to_string()),
         Just("/api/webhooks/stripe".to_string()),
         Just("/api/events".to_string()),
+        Just("/api/openapi.json".to_string()),
         Just("/api/admin/audit".to_string()),
         segment(ids.clone()).prop_map(|id| format!("/api/admin/orders/{id}/refund")),
         segment(ids.clone()).prop_map(|id| format!("/api/admin/tickets/{id}/takedown")),
         segment(ids.clone()).prop_map(|id| format!("/api/admin/users/{id}/suspend")),
         segment(ids.clone()).prop_map(|id| format!("/api/admin/users/{id}/payouts/hold")),
         segment(ids).prop_map(|s| format!("/api/{s}")),
-        prop::sample::select(vec![
-            "sign_up",
-            "sign_in",
-            "sign_out",
-            "current_user",
-            "browse_tickets",
-            "get_ticket",
-            "list_ticket",
-            "edit_ticket",
-            "reserve_ticket",
-            "get_order",
-            "list_orders",
-            "cancel_order",
-            "pay_order",
-            "start_checkout",
-            "my_tickets",
-            "resell_ticket",
-            "payment_mode",
-            "verify_email",
-            "resend_verification",
-            "request_password_reset",
-            "reset_password",
-            "change_password",
-            "change_email",
-            "list_sessions",
-            "end_session",
-            "end_other_sessions",
-            "two_factor_setup",
-            "pending_two_factor",
-            "two_factor_enable",
-            "take_recovery_codes",
-            "two_factor_disable",
-            "payouts_overview",
-            "connect_payout_account",
-            "check_in_code",
-            "transfer_ticket",
-            "cancel_transfer",
-            "door_state",
-            "admin_dashboard",
-            "admin_listings",
-            "admin_users",
-            "admin_orders",
-            "admin_payouts",
-            "admin_audit",
-            "admin_take_down",
-            "admin_suspend",
-            "admin_refund",
-            "admin_hold_payouts",
-            "admin_set_staff",
-        ])
-        .prop_map(|name| format!("/_fn/{name}")),
+        prop::sample::select(SERVER_FNS.to_vec()).prop_map(|name| format!("/_fn/{name}")),
     ];
     let body = prop_oneof![
         Just(Body::None),
@@ -393,4 +397,20 @@ fn no_request_gets_a_5xx_and_every_refusal_is_the_envelope() {
     if let Err(err) = result {
         panic!("{err}");
     }
+}
+
+#[test]
+fn the_fuzzer_knows_every_server_function() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../app/src/server_fns");
+    let mut declared = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let source = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        for part in source.split("endpoint = \"").skip(1) {
+            declared.push(part[..part.find('"').unwrap()].to_string());
+        }
+    }
+    declared.sort();
+    let mut known: Vec<String> = SERVER_FNS.iter().map(|s| s.to_string()).collect();
+    known.sort();
+    assert_eq!(known, declared);
 }

@@ -150,6 +150,12 @@ impl Application {
             std::time::Duration::from_millis(250),
         )));
 
+        // Which wasm chunks each lazy page needs, for the preload links in its `<head>`.
+        if let Some(manifest) = crate::assets::find("/pkg/__wasm_split_manifest.json") {
+            let json = std::str::from_utf8(manifest.raw).context("the split manifest")?;
+            app::ssr::split_manifest::set(json).context("the split manifest")?;
+        }
+
         let router = router(
             state.clone(),
             session_store,

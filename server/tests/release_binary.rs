@@ -229,6 +229,37 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
         "assets are served precompressed"
     );
 
+    // Each page's code is a chunk of its own, named in the page's head for the browser to
+    // fetch beside the main module (once the server has rendered the page before).
+    let again = client
+        .get(&base)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let chunks: Vec<&str> = again
+        .split("href=\"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .filter(|href| {
+            href.ends_with(".wasm") && (href.contains("/split_") || href.contains("/chunk_"))
+        })
+        .collect();
+    assert!(
+        !chunks.is_empty(),
+        "the home page preloads its chunks: {again}"
+    );
+    for chunk in chunks.iter().take(5) {
+        assert!(chunk.starts_with(&format!("/pkg/{hash}/")), "{chunk}");
+        let response = client.get(format!("{base}{chunk}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{chunk}");
+        assert_eq!(response.headers()["content-type"], "application/wasm");
+        assert_eq!(response.headers()["cache-control"], immutable);
+        assert!(response.bytes().await.unwrap().starts_with(b"\0asm"));
+    }
+
     // Another build's hash names nothing here; the plain names are still served, revalidated.
     let stale = client
         .get(format!("{base}/pkg/0123456789abcdef/ticketing.wasm"))

@@ -16,6 +16,7 @@ pub mod rate_limit;
 pub mod services;
 pub mod session;
 pub mod settings;
+pub mod split_manifest;
 pub mod state;
 pub mod storage;
 pub mod totp;

@@ -23,12 +23,14 @@ use crate::server_fns::{CurrentUser, PaymentMode, SignOut, get_current_user, get
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, SsrMode, path};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::ssr::page_security::send_policy_with_nonce();
+    #[cfg(feature = "ssr")]
+    crate::ssr::split_manifest::provide(&options.site_pkg_dir);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -37,7 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
-                // The bundle's name carries its content hash in the release binary.
+                // In the release binary the folder's name is a hash of its contents.
                 <link
                     rel="stylesheet"
                     id="leptos"
@@ -134,6 +136,51 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// A page whose code the browser loads when it is first visited: a wasm chunk of its own
+/// (`#[lazy_route]`), split out of the main module at build time. The server renders it as any
+/// other page.
+macro_rules! lazy_pages {
+    ($($route:ident => $module:ident :: $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(this: Self) -> AnyView {
+                let $route = this;
+                let _ = $route;
+                view! { <$module::$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    BrowseRoute => browse::BrowsePage,
+    MyTicketsRoute => my_tickets::MyTicketsPage,
+    NewTicketRoute => new_ticket::NewTicketPage,
+    TicketRoute => ticket_page::TicketPage,
+    OrdersRoute => orders::OrdersPage,
+    OrderRoute => orders::OrderPage,
+    SignUpRoute => auth::SignUpPage,
+    SignInRoute => auth::SignInPage,
+    VerifyRoute => auth::VerifyPage,
+    ForgotRoute => auth::ForgotPage,
+    ResetRoute => auth::ResetPage,
+    AccountRoute => account::AccountPage,
+    PayoutsRoute => payouts::PayoutsPage,
+    CheckInRoute => check_in::CheckInPage,
+    AdminDashboardRoute => admin::AdminDashboard,
+    AdminListingsRoute => admin::AdminListings,
+    AdminUsersRoute => admin::AdminUsers,
+    AdminOrdersRoute => admin::AdminOrders,
+    AdminPayoutsRoute => admin::AdminPayouts,
+    AdminAuditRoute => admin::AdminAudit,
+}
+
 #[component]
 fn Layout() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
@@ -154,26 +201,26 @@ fn Layout() -> impl IntoView {
         <header::Header />
         <main id="main">
             <Routes fallback=not_found::NotFound>
-                <Route path=path!("/") view=browse::BrowsePage ssr=SsrMode::Async />
-                <Route path=path!("/tickets/mine") view=my_tickets::MyTicketsPage ssr=SsrMode::Async />
-                <Route path=path!("/tickets/new") view=new_ticket::NewTicketPage ssr=SsrMode::Async />
-                <Route path=path!("/tickets/:id") view=ticket_page::TicketPage ssr=SsrMode::Async />
-                <Route path=path!("/orders") view=orders::OrdersPage ssr=SsrMode::Async />
-                <Route path=path!("/orders/:id") view=orders::OrderPage ssr=SsrMode::Async />
-                <Route path=path!("/auth/signup") view=auth::SignUpPage ssr=SsrMode::Async />
-                <Route path=path!("/auth/signin") view=auth::SignInPage ssr=SsrMode::Async />
-                <Route path=path!("/auth/verify") view=auth::VerifyPage ssr=SsrMode::Async />
-                <Route path=path!("/auth/forgot") view=auth::ForgotPage ssr=SsrMode::Async />
-                <Route path=path!("/auth/reset") view=auth::ResetPage ssr=SsrMode::Async />
-                <Route path=path!("/account") view=account::AccountPage ssr=SsrMode::Async />
-                <Route path=path!("/payouts") view=payouts::PayoutsPage ssr=SsrMode::Async />
-                <Route path=path!("/check-in") view=check_in::CheckInPage ssr=SsrMode::Async />
-                <Route path=path!("/admin") view=admin::AdminDashboard ssr=SsrMode::Async />
-                <Route path=path!("/admin/listings") view=admin::AdminListings ssr=SsrMode::Async />
-                <Route path=path!("/admin/users") view=admin::AdminUsers ssr=SsrMode::Async />
-                <Route path=path!("/admin/orders") view=admin::AdminOrders ssr=SsrMode::Async />
-                <Route path=path!("/admin/payouts") view=admin::AdminPayouts ssr=SsrMode::Async />
-                <Route path=path!("/admin/audit") view=admin::AdminAudit ssr=SsrMode::Async />
+                <Route path=path!("/") view={Lazy::<BrowseRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/tickets/mine") view={Lazy::<MyTicketsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/tickets/new") view={Lazy::<NewTicketRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/tickets/:id") view={Lazy::<TicketRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/orders") view={Lazy::<OrdersRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/orders/:id") view={Lazy::<OrderRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/auth/signup") view={Lazy::<SignUpRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/auth/signin") view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/auth/verify") view={Lazy::<VerifyRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/auth/forgot") view={Lazy::<ForgotRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/auth/reset") view={Lazy::<ResetRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/account") view={Lazy::<AccountRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/payouts") view={Lazy::<PayoutsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/check-in") view={Lazy::<CheckInRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/admin") view={Lazy::<AdminDashboardRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/admin/listings") view={Lazy::<AdminListingsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/admin/users") view={Lazy::<AdminUsersRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/admin/orders") view={Lazy::<AdminOrdersRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/admin/payouts") view={Lazy::<AdminPayoutsRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/admin/audit") view={Lazy::<AdminAuditRoute>::new()} ssr=SsrMode::Async />
             </Routes>
         </main>
         <footer class="site-footer">

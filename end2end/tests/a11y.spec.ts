@@ -1,19 +1,9 @@
-import { test, expect, type Browser, type Page } from '@playwright/test';
+import { test, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { PASSWORD, grantRole, open, uniqueEmail } from './helpers';
+import { grantRole, open, person } from './helpers';
 
 // Every page, in every state a person meets it in, passes axe-core with no serious or critical
 // violation, with JavaScript on and off (the two projects).
-
-/** A new account in a browser context of its own (API sign-up). */
-async function person(browser: Browser, javaScriptEnabled: boolean): Promise<{ page: Page; email: string }> {
-  const context = await browser.newContext({ javaScriptEnabled });
-  const page = await context.newPage();
-  const email = uniqueEmail();
-  await page.goto('/healthz');
-  expect((await page.request.post('/api/users/signup', { data: { email, password: PASSWORD } })).status()).toBe(201);
-  return { page, email };
-}
 
 /** The page exactly as a browser without JavaScript shows it, opened in a context that can run
  * axe: the same HTML (its scripts removed, so nothing hydrates) with the site's real styles. */

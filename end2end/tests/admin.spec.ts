@@ -1,15 +1,5 @@
-import { test, expect, type Browser, type Page } from '@playwright/test';
-import { PASSWORD, grantRole, open, uniqueEmail } from './helpers';
-
-/** A new account in a fresh browser context (API sign-up). */
-async function person(browser: Browser, javaScriptEnabled: boolean): Promise<{ page: Page; email: string }> {
-  const context = await browser.newContext({ javaScriptEnabled });
-  const page = await context.newPage();
-  const email = uniqueEmail();
-  await page.goto('/healthz');
-  expect((await page.request.post('/api/users/signup', { data: { email, password: PASSWORD } })).status()).toBe(201);
-  return { page, email };
-}
+import { test, expect, type Page } from '@playwright/test';
+import { PASSWORD, grantRole, open, person } from './helpers';
 
 /** Fills the reason of the row's form whose button is `action`, and presses it. */
 async function act(page: Page, rowTestId: string, rowText: string, action: string, reason: string): Promise<void> {

@@ -1,15 +1,5 @@
-import { test, expect, type Browser, type Page } from '@playwright/test';
-import { PASSWORD, grantStaff, linkIn, mailTo, open, signUp, uniqueEmail } from './helpers';
-
-/** A new account in a fresh browser context (API sign-up), for the other people of a story. */
-async function person(browser: Browser, javaScriptEnabled: boolean): Promise<{ page: Page; email: string }> {
-  const context = await browser.newContext({ javaScriptEnabled });
-  const page = await context.newPage();
-  const email = uniqueEmail();
-  await page.goto('/healthz');
-  expect((await page.request.post('/api/users/signup', { data: { email, password: PASSWORD } })).status()).toBe(201);
-  return { page, email };
-}
+import { test, expect, type Page } from '@playwright/test';
+import { PASSWORD, grantStaff, linkIn, mailTo, open, person, signUp, uniqueEmail } from './helpers';
 
 async function buy(page: Page, ticketId: string, price: string, javaScriptEnabled: boolean): Promise<void> {
   await open(page, `/tickets/${ticketId}`, javaScriptEnabled);

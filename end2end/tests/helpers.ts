@@ -1,4 +1,4 @@
-import { expect, type Page } from '@playwright/test';
+import { expect, type Browser, type Page } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -30,6 +30,16 @@ export async function markDocument(page: Page): Promise<void> {
 export async function expectSameDocument(page: Page): Promise<void> {
   const marked = await page.evaluate(() => (window as unknown as { __ticketingMark?: boolean }).__ticketingMark === true);
   expect(marked, 'the form was submitted without reloading the page').toBe(true);
+}
+
+/** A new account in a browser context of its own (API sign-up), for the other people of a story. */
+export async function person(browser: Browser, javaScriptEnabled: boolean): Promise<{ page: Page; email: string }> {
+  const context = await browser.newContext({ javaScriptEnabled });
+  const page = await context.newPage();
+  const email = uniqueEmail();
+  await page.goto('/healthz');
+  expect((await page.request.post('/api/users/signup', { data: { email, password: PASSWORD } })).status()).toBe(201);
+  return { page, email };
 }
 
 export async function signUp(page: Page, email: string, javaScriptEnabled: boolean): Promise<void> {

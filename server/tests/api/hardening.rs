@@ -912,20 +912,26 @@ async fn idle_connections_cannot_lock_out_a_real_visitor() {
     drop(idle);
 }
 
-#[tokio::test]
-async fn a_client_that_never_finishes_its_headers_is_disconnected() {
+/// Sends `bytes` on a fresh connection to a server whose header timeout is 300 ms, then reads
+/// until the server closes the connection; panics if it is still open after 10 s. Returns what
+/// the server answered.
+async fn left_hanging(bytes: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let app = spawn_app_with(|config| config.header_timeout = 300).await;
     let address = app.address.trim_start_matches("http://").to_string();
-    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
-    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .unwrap();
+    let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+    socket.write_all(bytes).await.unwrap();
     let mut buf = Vec::new();
+    // A reset counts as closed, with whatever was read before it.
+    let read = tokio::time::timeout(Duration::from_secs(10), socket.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the server closed the connection within 10 s");
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[tokio::test]
+async fn a_client_that_never_finishes_its_headers_is_disconnected() {
     // The server closes the connection (answering 408 or nothing) instead of waiting forever.
-    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
-    assert!(read.is_ok(), "the half-sent request was cut off");
-    let text = String::from_utf8_lossy(&buf);
+    let text = left_hanging(b"GET / HTTP/1.1\r\nHost: x\r\n").await;
     assert!(
         text.is_empty() || text.starts_with("HTTP/1.1 408"),
         "{text}"
@@ -934,21 +940,12 @@ async fn a_client_that_never_finishes_its_headers_is_disconnected() {
 
 #[tokio::test]
 async fn a_client_that_stalls_mid_body_is_cut_off() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = spawn_app_with(|config| config.header_timeout = 300).await;
-    let address = app.address.trim_start_matches("http://").to_string();
-    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
     // Headers promise 1,000 bytes; ten arrive, then nothing.
-    slow.write_all(
+    let text = left_hanging(
         b"POST /api/tickets HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
           Content-Length: 1000\r\n\r\n{\"title\":",
     )
-    .await
-    .unwrap();
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), slow.read_to_end(&mut buf)).await;
-    assert!(read.is_ok(), "the stalled body was cut off");
-    let text = String::from_utf8_lossy(&buf);
+    .await;
     assert!(
         text.starts_with("HTTP/1.1 408")
             && text.ends_with(r#"{"errors":[{"message":"The request took too long to arrive"}]}"#),
@@ -958,18 +955,8 @@ async fn a_client_that_stalls_mid_body_is_cut_off() {
 
 #[tokio::test]
 async fn a_kept_alive_connection_left_idle_is_closed() {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = spawn_app_with(|config| config.header_timeout = 300).await;
-    let address = app.address.trim_start_matches("http://").to_string();
-    let mut idle = tokio::net::TcpStream::connect(&address).await.unwrap();
-    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-        .await
-        .unwrap();
     // The answer comes, then the connection is kept alive, then, left idle, closed.
-    let mut buf = Vec::new();
-    let read = tokio::time::timeout(Duration::from_secs(10), idle.read_to_end(&mut buf)).await;
-    assert!(read.is_ok(), "the idle connection was closed");
-    let text = String::from_utf8_lossy(&buf);
+    let text = left_hanging(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await;
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
 }
 

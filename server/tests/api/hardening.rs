@@ -811,28 +811,31 @@ async fn a_retry_while_the_payment_is_in_flight_waits_for_it() {
     assert_eq!(order_status(&app, &buyer, &order_id).await, "complete");
 }
 
+/// What a crash right after recording a charge leaves: the charge `created` with its payment
+/// token, the order awaiting payment, and no answer from the provider recorded.
+async fn strand_a_charge(app: &TestApp, order_id: &str, token: &str) -> Charge {
+    use app::ssr::storage::{charges, orders};
+    let id = Id::parse(order_id).unwrap();
+    let mut tx = app.state.db.begin_write().await.unwrap();
+    let stored = orders::find_order(&mut tx, &id).await.unwrap().unwrap();
+    let now = app.clock.now();
+    let charge = Charge::for_order(app::ssr::clock::new_id(), &stored, "usd", now);
+    charges::insert_charge(&mut tx, &charge, Some(token))
+        .await
+        .unwrap();
+    orders::update_live_order_status(&mut tx, &id, OrderStatus::AwaitingPayment, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    charge
+}
+
 #[tokio::test]
 async fn a_charge_left_in_flight_by_a_crash_is_finished_at_start_up() {
     let app = spawn_app().await;
     let (buyer, order) = app.reserved_order().await;
     let order_id = order["id"].as_str().unwrap().to_string();
-    // What a crash right after recording the charge leaves: a charge `created`, the order
-    // awaiting payment, and no answer from the bank recorded.
-    {
-        use app::ssr::storage::{charges, orders};
-        let id = Id::parse(&order_id).unwrap();
-        let mut tx = app.state.db.begin_write().await.unwrap();
-        let stored = orders::find_order(&mut tx, &id).await.unwrap().unwrap();
-        let now = app.clock.now();
-        let charge = Charge::for_order(app::ssr::clock::new_id(), &stored, "usd", now);
-        charges::insert_charge(&mut tx, &charge, Some("tok_visa"))
-            .await
-            .unwrap();
-        orders::update_live_order_status(&mut tx, &id, OrderStatus::AwaitingPayment, now)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    }
+    strand_a_charge(&app, &order_id, "tok_visa").await;
     let app = app.stop().await.start().await;
     app.state.payments.settle_all().await;
     assert_eq!(order_status(&app, &buyer, &order_id).await, "complete");
@@ -851,23 +854,9 @@ async fn a_resumed_charge_asks_the_provider_again_under_its_own_idempotency_key(
     .await;
     let (buyer, order) = app.reserved_order().await;
     let order_id = order["id"].as_str().unwrap().to_string();
-    // A crash right after the charge was recorded, before the provider answered.
-    let key = {
-        use app::ssr::storage::{charges, orders};
-        let id = Id::parse(&order_id).unwrap();
-        let mut tx = app.state.db.begin_write().await.unwrap();
-        let stored = orders::find_order(&mut tx, &id).await.unwrap().unwrap();
-        let now = app.clock.now();
-        let charge = Charge::for_order(app::ssr::clock::new_id(), &stored, "usd", now);
-        charges::insert_charge(&mut tx, &charge, Some("pm_card_visa"))
-            .await
-            .unwrap();
-        orders::update_live_order_status(&mut tx, &id, OrderStatus::AwaitingPayment, now)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        charge.idempotency_key
-    };
+    let key = strand_a_charge(&app, &order_id, "pm_card_visa")
+        .await
+        .idempotency_key;
     let app = app.stop().await.start().await;
     app.state.payments.settle_all().await;
     assert_eq!(order_status(&app, &buyer, &order_id).await, "complete");

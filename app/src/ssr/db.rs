@@ -225,6 +225,15 @@ impl Db {
     pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         self.writes
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        self.begin_write_keeping_reads().await
+    }
+
+    /// [`Db::begin_write`] for a transaction that can only take listings off sale (a
+    /// reservation): reads cached under the current [`Db::write_generation`] stay, and the
+    /// caller tells the cache what it took (`BrowseCache::taken`).
+    pub async fn begin_write_keeping_reads(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
         let faults = STORAGE_FAULTS.load(std::sync::atomic::Ordering::Acquire);
         if self
             .faults_seen

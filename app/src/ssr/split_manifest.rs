@@ -20,12 +20,23 @@ pub fn set(json: &str) -> Result<(), serde_json::Error> {
 }
 
 /// Makes the manifest known to the page being rendered, with the chunks under `/{pkg_dir}`.
+/// Built once and shared by every render (Leptos only reads it).
 pub fn provide(pkg_dir: &str) {
-    if let Some(manifest) = MANIFEST.get() {
-        provide_context(leptos::WasmSplitManifest(ArcStoredValue::new((
+    static SHARED: OnceLock<(String, leptos::WasmSplitManifest)> = OnceLock::new();
+    let Some(manifest) = MANIFEST.get() else {
+        return;
+    };
+    let build = || {
+        leptos::WasmSplitManifest(ArcStoredValue::new((
             format!("/{pkg_dir}"),
             manifest.clone(),
             LOADER.to_string(),
-        ))));
-    }
+        )))
+    };
+    let (shared_dir, shared) = SHARED.get_or_init(|| (pkg_dir.to_string(), build()));
+    provide_context(if shared_dir == pkg_dir {
+        shared.clone()
+    } else {
+        build()
+    });
 }

@@ -636,3 +636,43 @@ async fn a_lapsed_order_never_blocks_the_next_buyer_even_before_the_sweeper_runs
         ["OrderCreated", "OrderExpired"]
     );
 }
+
+/// In an on-sale most attempts find the seat already taken. They are refused from a read, not
+/// queued behind the one writer: here a transaction holds the ticket's row (and, on SQLite, the
+/// only write connection) while a late buyer tries, and the refusal still arrives.
+#[tokio::test]
+async fn a_taken_seat_is_refused_without_waiting_for_the_writer() {
+    let app = spawn_app().await;
+    let (_, order) = app.reserved_order().await;
+    let ticket = order["ticket"]["id"].as_str().unwrap().to_string();
+    let (late, _) = app.signed_in_user().await;
+
+    let mut busy = app.state.db.begin_write().await.unwrap();
+    app::ssr::storage::tickets::lock_ticket(&mut busy, &Id::from_trusted(ticket.clone()))
+        .await
+        .unwrap();
+    let refused = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        reserve(&app, &late, &ticket, None),
+    )
+    .await
+    .expect("refused while the writer is busy");
+    assert_errors(
+        refused,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": app::domain::order::TICKET_RESERVED }]),
+    )
+    .await;
+    busy.rollback().await.unwrap();
+
+    // The writer free again, a seat still on sale is reserved as ever.
+    let (seller, _) = app.signed_in_user().await;
+    let free = app
+        .create_ticket(
+            &seller,
+            &json!({ "title": "Cup final, row B", "price": 45.5 }),
+        )
+        .await;
+    let reserved = reserve(&app, &late, free["id"].as_str().unwrap(), None).await;
+    assert_eq!(reserved.status(), StatusCode::CREATED);
+}

@@ -694,3 +694,130 @@ async fn past_a_thousand_listings_the_count_stops_but_paging_goes_on() {
     let (_, total) = page(&app, "?category=sports").await;
     assert!(total < 1_000, "a narrower filter is counted exactly");
 }
+
+/// The titles on the first browse page for `word`, and the total the page reports.
+async fn titles_for(app: &TestApp, word: &str) -> (Vec<String>, i64) {
+    let (listed, total) = page(app, &format!("?q={word}")).await;
+    let titles = listed
+        .iter()
+        .map(|t| t["title"].as_str().unwrap().to_string())
+        .collect();
+    (titles, total)
+}
+
+/// During an on-sale every reservation is a write. They no longer empty the browse cache (which
+/// would send every visitor to the database): a page cached a moment ago still serves, for at
+/// most a second, but never with a listing reserved since.
+#[tokio::test]
+async fn a_reservation_hides_its_listing_from_cached_pages_without_emptying_them() {
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    let seat = |n: u32| json!({ "title": format!("Stadium cachecheck seat {n}"), "price": 40 });
+    let first = app.create_ticket(&seller, &seat(1)).await;
+    let second = app.create_ticket(&seller, &seat(2)).await;
+    // Signing in is a write too: done before the page is cached.
+    let (buyer, _) = app.signed_in_user().await;
+    let (titles, total) = titles_for(&app, "cachecheck").await;
+    assert_eq!(titles.len(), 2);
+    assert_eq!(total, 2);
+
+    // Behind the app's back (no write transaction of its own), the second listing is renamed:
+    // whoever still sees the old name was served from the cache.
+    let mut conn = app.state.db.write.acquire().await.unwrap();
+    sqlx::query("UPDATE tickets SET title = 'Stadium cachecheck renamed' WHERE id = $1")
+        .bind(second["id"].as_str().unwrap())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+
+    let reserved = app
+        .post_json(&buyer, "/api/orders", &json!({ "ticketId": first["id"] }))
+        .await;
+    assert_eq!(reserved.status(), StatusCode::CREATED);
+    let (titles, total) = titles_for(&app, "cachecheck").await;
+    assert_eq!(
+        titles,
+        ["Stadium cachecheck seat 2"],
+        "cached, minus the reserved seat"
+    );
+    assert_eq!(total, 1);
+
+    // A second later the page is read afresh.
+    app.clock
+        .advance(app::ssr::services::tickets::BrowseCache::MAX_AGE_MS);
+    let (titles, _) = titles_for(&app, "cachecheck").await;
+    assert_eq!(titles, ["Stadium cachecheck renamed"]);
+
+    // Any other write still empties the cache at once: a new listing shows straight away, and
+    // so does a reservation cancelled (its seat back on sale).
+    app.create_ticket(&seller, &seat(3)).await;
+    let (titles, _) = titles_for(&app, "cachecheck").await;
+    assert_eq!(titles.len(), 2);
+    let order: Value = reserved.json().await.unwrap();
+    let cancelled = buyer
+        .delete(app.url(&format!("/api/orders/{}", order["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert!(cancelled.status().is_success(), "{}", cancelled.status());
+    let (titles, _) = titles_for(&app, "cachecheck").await;
+    assert_eq!(titles.len(), 3);
+}
+
+/// Many buyers reserve while many visitors browse, all at once: once the reservations are
+/// answered, no page (cached or not, the clock standing still) lists a reserved seat.
+#[tokio::test]
+async fn racing_reservations_and_browsing_never_leave_a_reserved_seat_listed() {
+    let app = spawn_app_with(|config| {
+        config.max_live_orders = 0;
+        config.order_rate_limit = 0;
+    })
+    .await;
+    let (seller, _) = app.signed_in_user().await;
+    let mut ids = Vec::new();
+    for n in 0..20 {
+        let ticket = app
+            .create_ticket(
+                &seller,
+                &json!({ "title": format!("Stadium racecheck seat {n}"), "price": 40 }),
+            )
+            .await;
+        ids.push(ticket["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(titles_for(&app, "racecheck").await.1, 20);
+    let (buyer, _) = app.signed_in_user().await;
+    let reserving = ids.iter().take(15).map(|id| {
+        let (app, buyer) = (&app, &buyer);
+        async move {
+            app.post_json(buyer, "/api/orders", &json!({ "ticketId": id }))
+                .await
+                .status()
+        }
+    });
+    let browsing = (0..30).map(|_| titles_for(&app, "racecheck"));
+    let (statuses, _) = tokio::join!(
+        futures::future::join_all(reserving),
+        futures::future::join_all(browsing)
+    );
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::CREATED),
+        "{statuses:?}"
+    );
+    let mut expected: Vec<String> = (15..20)
+        .map(|n| format!("Stadium racecheck seat {n}"))
+        .collect();
+    expected.sort();
+    let (mut titles, total) = titles_for(&app, "racecheck").await;
+    titles.sort();
+    assert_eq!(titles, expected);
+    // A cached page's total may still count a seat reserved while it was read (never fewer
+    // than it lists); a second later it is exact.
+    assert!((5..=20).contains(&total), "{total}");
+    app.clock
+        .advance(app::ssr::services::tickets::BrowseCache::MAX_AGE_MS);
+    let (mut titles, total) = titles_for(&app, "racecheck").await;
+    titles.sort();
+    assert_eq!(titles, expected);
+    assert_eq!(total, 5);
+}

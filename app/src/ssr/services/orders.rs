@@ -56,7 +56,15 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
     ctx.app().order_limiter.check(buyer.clone())?;
     let settings = ctx.settings();
     let now = ctx.now();
-    let mut tx = ctx.db().begin_write().await?;
+    // In an on-sale most attempts find the seat already taken. A plain read says so without
+    // queueing for the one writer (or the ticket's row lock): the seat was taken at that moment,
+    // so refusing then is what the locked check below would have answered a moment earlier.
+    let seen = tickets::find_ticket(&mut *ctx.db().read.acquire().await?, &input.ticket_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    check_reservation(&seen, buyer, input.seen_price, now)?;
+    // A reservation only takes a listing off sale: cached browse pages stay, minus this one.
+    let mut tx = ctx.db().begin_write_keeping_reads().await?;
     let ticket = tickets::lock_ticket(&mut tx, &input.ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
@@ -95,6 +103,9 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
         .await?
         .ok_or(AppError::NotFound)?;
     tx.commit().await?;
+    ctx.app()
+        .browse_cache
+        .taken(&ticket.id, ctx.db().write_generation());
     metrics::counter!("ticketing_reservations_total").increment(1);
     Ok(OrderWithTicket { order, ticket })
 }

@@ -228,12 +228,24 @@ pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), Ap
 }
 
 /// Recent browse pages, shared by every visitor: a burst of people opening the home page costs
-/// one query, not one each. An entry serves only while no write transaction has begun since it
-/// was read and for at most [`BrowseCache::MAX_AGE_MS`], so a listing is never more than a
-/// second behind (and reservations never rely on it: they decide inside their transaction).
+/// one query, not one each. An entry serves for at most [`BrowseCache::MAX_AGE_MS`], so a
+/// listing is never more than a second behind (and reservations never rely on it: they decide
+/// inside their transaction), and only while no write transaction has begun since it was read,
+/// except reservations: during an on-sale there is one every millisecond, and a cache that each
+/// of them emptied would send every visitor to the database. A reservation only takes a listing
+/// off sale, so instead it tells the cache which one ([`BrowseCache::taken`]) and pages are
+/// served without it from then on.
 #[derive(Default)]
 pub struct BrowseCache {
-    entries: std::sync::Mutex<std::collections::HashMap<BrowseFilter, CachedPage>>,
+    state: std::sync::Mutex<CacheState>,
+}
+
+#[derive(Default)]
+struct CacheState {
+    entries: std::collections::HashMap<BrowseFilter, CachedPage>,
+    /// Listings reserved under `taken_generation`, hidden from every page cached under it.
+    taken: std::collections::HashSet<Id>,
+    taken_generation: u64,
 }
 
 struct CachedPage {
@@ -242,30 +254,50 @@ struct CachedPage {
     page: TicketPage,
 }
 
+impl CacheState {
+    /// Forgets what was taken under an older generation: pages cached then no longer serve.
+    fn at_generation(&mut self, generation: u64) {
+        if self.taken_generation != generation {
+            self.taken.clear();
+            self.taken_generation = generation;
+        }
+    }
+}
+
 impl BrowseCache {
     pub const MAX_AGE_MS: i64 = 1_000;
     const MAX_ENTRIES: usize = 512;
+    const MAX_TAKEN: usize = 4_096;
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, CacheState> {
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 
     fn get(&self, filter: &BrowseFilter, generation: u64, now: Timestamp) -> Option<TicketPage> {
-        let entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries
-            .get(filter)
-            .filter(|e| {
-                e.generation == generation
-                    && now.millis() >= e.at.millis()
-                    && now.millis() - e.at.millis() < Self::MAX_AGE_MS
-            })
-            .map(|e| e.page.clone())
+        let mut state = self.lock();
+        state.at_generation(generation);
+        let state = &*state;
+        let cached = state.entries.get(filter).filter(|e| {
+            e.generation == generation
+                && now.millis() >= e.at.millis()
+                && now.millis() - e.at.millis() < Self::MAX_AGE_MS
+        })?;
+        let mut page = cached.page.clone();
+        if !state.taken.is_empty() {
+            let listed = page.tickets.len();
+            page.tickets.retain(|t| !state.taken.contains(&t.id));
+            page.total =
+                (page.total - (listed - page.tickets.len()) as i64).max(page.tickets.len() as i64);
+        }
+        Some(page)
     }
 
     fn put(&self, filter: BrowseFilter, generation: u64, now: Timestamp, page: &TicketPage) {
-        let mut entries = self
-            .entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut state = self.lock();
+        state.at_generation(generation);
+        let entries = &mut state.entries;
         if entries.len() >= Self::MAX_ENTRIES {
             entries.retain(|_, e| {
                 e.generation == generation && now.millis() - e.at.millis() < Self::MAX_AGE_MS
@@ -283,6 +315,18 @@ impl BrowseCache {
             },
         );
     }
+
+    /// `ticket` was just reserved (in a write transaction that did not move the generation on):
+    /// no cached page shows it any more.
+    pub fn taken(&self, ticket: &Id, generation: u64) {
+        let mut state = self.lock();
+        state.at_generation(generation);
+        if state.taken.len() >= Self::MAX_TAKEN {
+            state.entries.clear();
+            state.taken.clear();
+        }
+        state.taken.insert(ticket.clone());
+    }
 }
 
 /// The listings a buyer can reserve now, searched, filtered, sorted and paged.
@@ -299,10 +343,13 @@ pub async fn browse_tickets(ctx: &Ctx, query: &BrowseQuery) -> Result<TicketPage
         return Ok(cached);
     }
     let mut conn = db.read.acquire().await?;
+    // Counted before listed: a seat reserved in between is then counted but not listed (a total
+    // one too high for at most a second), never listed but not counted, which would make the
+    // cache's later subtraction of reserved seats count it twice.
+    let counted = tickets::count_available_tickets(&mut conn, &filter, now, COUNT_CAP + 1).await?;
     let mut tickets = tickets::list_available_tickets(&mut conn, &filter, now).await?;
     let has_next = tickets.len() as i64 > PAGE_SIZE;
     tickets.truncate(PAGE_SIZE as usize);
-    let counted = tickets::count_available_tickets(&mut conn, &filter, now, COUNT_CAP + 1).await?;
     let result = TicketPage {
         tickets,
         page,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    return_large_allocations_to_the_os();
+    give_memory_back_to_the_os();
     let config = Config::parse();
     telemetry::init(&config.log, &config.log_format);
     let result = match config.command.clone() {
@@ -61,7 +61,6 @@ async fn main() -> ExitCode {
     }
 }
 
-/// Resolves on Ctrl-C or SIGTERM, after which in-flight requests finish and the database closes.
 /// The bench's profiler (`--features profile`): samples every thread 499 times a second. With
 /// `PROFILE_FLAMEGRAPH=PATH`, each SIGUSR1 writes the samples since the last one to `PATH.N`
 /// (N = 1, 2, …; written whole, then renamed into place) so that a bench can profile its phases
@@ -151,6 +150,7 @@ mod profiling {
     }
 }
 
+/// Resolves on Ctrl-C or SIGTERM, after which in-flight requests finish and the database closes.
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -176,9 +176,10 @@ async fn shutdown_signal() {
 /// Each password hash takes 19 MiB. glibc raises its mmap threshold after such a block is freed,
 /// so later ones come from per-thread arenas that never shrink, and a burst of sign-ins would
 /// leave the process holding hundreds of megabytes. A fixed threshold keeps large blocks mmapped:
-/// freed, they go straight back to the system.
+/// freed, they go straight back to the system. Smaller blocks freed inside the heaps are handed
+/// back every few seconds.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn return_large_allocations_to_the_os() {
+fn give_memory_back_to_the_os() {
     const M_MMAP_THRESHOLD: i32 = -3;
     unsafe extern "C" {
         fn mallopt(param: i32, value: i32) -> i32;
@@ -209,4 +210,4 @@ fn return_large_allocations_to_the_os() {
 const TRIM_EVERY_SECONDS: u64 = 5;
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn return_large_allocations_to_the_os() {}
+fn give_memory_back_to_the_os() {}

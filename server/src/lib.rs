@@ -7,6 +7,7 @@ pub mod assets;
 pub mod config;
 pub mod metrics;
 pub mod operator;
+pub mod page_cache;
 pub mod payments;
 pub mod security;
 pub mod seed;

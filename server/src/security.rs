@@ -8,24 +8,61 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// Refuses a state-changing request that a browser sent on behalf of another site. Browsers
-/// label every request with `Sec-Fetch-Site`; older ones are judged by `Origin` (or `Referer`)
-/// against our public origin and the `Host` they addressed. Requests carrying none of these are
-/// not from a browser, so no ambient cookie can be abused, and pass.
-pub async fn reject_cross_site(
+/// The checks and finishing touches every request gets, in one layer outside the sessions (one
+/// layer rather than one each: every layer costs each request a boxed future and a copy of the
+/// state, which at tens of thousands of requests a second is most of the work). In order:
+/// cross-site state changes are refused, unsigned error links are dropped from page addresses,
+/// server functions get their body limit and form-post redirects; then whatever answers, a plain
+/// refusal is put in the error envelope and the security headers are added.
+pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let response = check(&state, req, next).await;
+    headers(envelope_errors(response))
+}
+
+async fn check(state: &AppState, req: Request, next: Next) -> Response {
+    if refused_as_cross_site(state, &req) {
+        return AppError::CrossSite.into_response();
+    }
+    if let Some(redirect) = drop_unsigned_error_link(state, &req) {
+        return redirect;
+    }
+    if req.uri().path().starts_with("/_fn/") {
+        return server_fn_guard(state, req, next).await;
+    }
+    if let Some((filter, address)) = crate::page_cache::cacheable(&req) {
+        return crate::page_cache::serve(state, filter, address, req, next).await;
+    }
+    next.run(req).await
+}
+
+/// The checks that need the session, in one layer inside the sessions: activity is noted on the
+/// session, `/admin` and `/api/admin` are gated, and pages are rendered within a time limit.
+pub async fn guard_in_session(
     State(state): State<AppState>,
+    session: tower_sessions::Session,
     req: Request,
     next: Next,
 ) -> Response {
+    if let Err(err) = session_activity(&state, &session, req.uri().path()).await {
+        return err.into_response();
+    }
+    crate::api::admin::gate(&state, req, next).await
+}
+
+/// Whether this is a state-changing request that a browser sent on behalf of another site.
+/// Browsers label every request with `Sec-Fetch-Site`; older ones are judged by `Origin` (or
+/// `Referer`) against our public origin and the `Host` they addressed. Requests carrying none
+/// of these are not from a browser, so no ambient cookie can be abused, and pass.
+fn refused_as_cross_site(state: &AppState, req: &Request) -> bool {
     let safe = matches!(
         *req.method(),
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE
     );
     if !safe && is_cross_site(req.headers(), state.settings.public_origin()) {
         tracing::warn!(method = %req.method(), path = %req.uri().path(), "refused a cross-site request");
-        return AppError::CrossSite.into_response();
+        return true;
     }
-    next.run(req).await
+    false
 }
 
 fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
@@ -66,8 +103,12 @@ fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
 /// Security headers on every response; the content security policy on HTML pages. A rendered
 /// page already carries a policy naming its own script nonce; any other HTML gets one that runs
 /// no inline script at all.
-pub async fn headers(req: Request, next: Next) -> Response {
-    let mut response = next.run(req).await;
+/// The headers every answer carries, for an answer made before the layers that add them.
+pub fn finish(response: Response) -> Response {
+    headers(response)
+}
+
+fn headers(mut response: Response) -> Response {
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)
@@ -93,14 +134,12 @@ pub async fn headers(req: Request, next: Next) -> Response {
 }
 
 /// Sessions slide: a signed-in session seen again has its idle expiry moved on (written at most
-/// hourly), and ends 90 days after sign-in however active.
-pub async fn session_activity(
-    State(state): State<AppState>,
-    session: tower_sessions::Session,
-    req: Request,
-    next: Next,
-) -> Response {
-    let path = req.uri().path();
+/// hourly), and ends 90 days after sign-in however active. Assets leave the session alone.
+async fn session_activity(
+    state: &AppState,
+    session: &tower_sessions::Session,
+    path: &str,
+) -> Result<(), AppError> {
     let asset = path.starts_with("/pkg/")
         || path == "/healthz"
         || path
@@ -108,13 +147,10 @@ pub async fn session_activity(
             .next()
             .is_some_and(|last| last.contains('.'));
     if asset {
-        return next.run(req).await;
+        return Ok(());
     }
     let now = state.clock.now().millis();
-    if let Err(err) = app::ssr::session::note_activity(&session, now).await {
-        return err.into_response();
-    }
-    next.run(req).await
+    app::ssr::session::note_activity(session, now).await
 }
 
 /// Largest body a page's form may post to a server function.
@@ -123,10 +159,7 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 /// Server functions (`/_fn/…`): their bodies are limited like every other route's (413 in the
 /// envelope), a refused plain form post goes back to its page with `303 See Other` whatever the
 /// error's status, and the error it carries in the address is signed so the page can trust it.
-pub async fn server_fn_guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if !req.uri().path().starts_with("/_fn/") {
-        return next.run(req).await;
-    }
+async fn server_fn_guard(state: &AppState, req: Request, next: Next) -> Response {
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -170,7 +203,7 @@ pub async fn server_fn_guard(State(state): State<AppState>, req: Request, next: 
     if let Some(signed) = location
         .to_str()
         .ok()
-        .and_then(|location| sign_error_link(&state, location))
+        .and_then(|location| sign_error_link(state, location))
         .and_then(|signed| HeaderValue::from_str(&signed).ok())
     {
         response.headers_mut().insert(header::LOCATION, signed);
@@ -200,23 +233,17 @@ fn sign_error_link(state: &AppState, location: &str) -> Option<String> {
 /// A page address carrying an error (`?__err=…`) that this server did not sign, or whose
 /// signature ran out, is sent to the same page without it: nobody can make our alert boxes say
 /// what they like.
-pub async fn verify_error_links(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let Some(query) = req.uri().query().filter(|q| q.contains("__err")) else {
-        return next.run(req).await;
-    };
+fn drop_unsigned_error_link(state: &AppState, req: &Request) -> Option<Response> {
+    let query = req.uri().query().filter(|q| q.contains("__err"))?;
     let trusted = error_link_parts(query).is_some_and(|(path, err, sig)| {
         sig.is_some_and(|sig| {
             state
                 .error_link_key
-                .verify(&path, &err, &sig, now_secs(&state))
+                .verify(&path, &err, &sig, now_secs(state))
         })
     });
     if trusted {
-        return next.run(req).await;
+        return None;
     }
     let kept: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .unwrap_or_default()
@@ -229,14 +256,13 @@ pub async fn verify_error_links(
         target.push('?');
         target.push_str(&query);
     }
-    axum::response::Redirect::to(&target).into_response()
+    Some(axum::response::Redirect::to(&target).into_response())
 }
 
 /// Whatever refused a request (an extractor, a layer, a timeout), the answer is the error
 /// envelope: a plain-text error body is replaced by the envelope for its status. Pages (HTML)
 /// and JSON bodies are left as they are.
-pub async fn envelope_errors(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
+fn envelope_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return response;

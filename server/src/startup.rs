@@ -215,7 +215,7 @@ fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Dur
     // Counters recorded before the recorder exists would be lost.
     crate::metrics::handle();
     let sessions = SessionManagerLayer::new(session_store)
-        .with_name("ticketing_session")
+        .with_name(crate::page_cache::SESSION_COOKIE)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(state.settings.secure_cookies())
@@ -246,34 +246,24 @@ fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Dur
         .route("/_fn/{*name}", any(not_found_in_envelope))
         .leptos_routes_with_context(&state, route_list(), leptos_context, render_shell)
         .fallback(fallback)
-        .layer(axum::middleware::from_fn(security::bound_page_render))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            api::admin::gate,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security::session_activity,
+            security::guard_in_session,
         ))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            security::server_fn_guard,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security::verify_error_links,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security::reject_cross_site,
+            security::guard,
         ))
         .layer(RequestBodyTimeoutLayer::new(body_timeout))
-        .layer(axum::middleware::from_fn(security::envelope_errors))
-        .layer(axum::middleware::from_fn(security::headers))
         // Pages and JSON travel compressed (brotli or gzip, as the client accepts); the
         // embedded assets are compressed ahead of time and the live stream never is.
         .layer(tower_http::compression::CompressionLayer::new())
+        // Kept pages and listings go out before all of the above (see page_cache.rs).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::page_cache::hot,
+        ))
         .layer(axum::middleware::from_fn(crate::metrics::record))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

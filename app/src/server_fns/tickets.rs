@@ -105,7 +105,14 @@ pub async fn browse_tickets(
         sort,
         page,
     };
-    let page = tickets::browse_tickets(&ctx, &query).await?;
+    let (filter, number) = tickets::browse_filter(&query)?;
+    let page = tickets::browse_filtered(&ctx, filter.clone(), number).await?;
+    // A render that may be kept (the page cache) learns which page it showed.
+    if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>()
+        && let Some(seen) = parts.extensions.get::<tickets::PageSeen>()
+    {
+        seen.note(filter, page.version);
+    }
     Ok(TicketPageView {
         tickets: page
             .tickets

@@ -11,7 +11,7 @@ mod orders;
 mod payments;
 mod payouts;
 pub mod stream;
-mod tickets;
+pub(crate) mod tickets;
 mod users;
 
 use app::AppError;

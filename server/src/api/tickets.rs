@@ -9,7 +9,8 @@ use app::ssr::Ctx;
 use app::ssr::services::tickets::{self, BrowseQuery, EditTicket};
 use axum::Json;
 use axum::extract::Path;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -185,14 +186,26 @@ pub struct BrowseParams {
 pub async fn browse_tickets(
     ctx: Ctx,
     ApiQuery(params): ApiQuery<BrowseParams>,
-) -> Result<(HeaderMap, Json<Vec<TicketJson>>), AppError> {
+) -> Result<Response, AppError> {
     let query = BrowseQuery {
         q: params.q,
         category: params.category,
         sort: params.sort,
         page: params.page,
     };
-    let page = tickets::browse_tickets(&ctx, &query).await?;
+    let (filter, number) = tickets::browse_filter(&query)?;
+    // Everybody asking for the same page while it is unchanged gets the same bytes.
+    if let Some(kept) = tickets::kept_rendering::<BrowseJson>(&ctx, &filter, "") {
+        return Ok(kept.response());
+    }
+    let page = tickets::browse_filtered(&ctx, filter.clone(), number).await?;
+    let listed: Vec<TicketJson> = page
+        .tickets
+        .iter()
+        .map(|t| TicketJson::new(t, &ctx))
+        .collect();
+    let body = serde_json::to_vec(&listed)
+        .map_err(|err| app::ssr::error_response::internal(anyhow::Error::from(err)))?;
     let mut headers = HeaderMap::new();
     if let Some(total_pages) = page.total_pages() {
         headers.insert("x-total-count", HeaderValue::from(page.total));
@@ -202,8 +215,71 @@ pub async fn browse_tickets(
         "x-has-more",
         HeaderValue::from_static(if page.has_next { "true" } else { "false" }),
     );
-    let listed = page.tickets.iter().map(|t| TicketJson::new(t, &ctx));
-    Ok((headers, Json(listed.collect())))
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let rendered = std::sync::Arc::new(BrowseJson::new(headers, body));
+    tickets::keep_rendering(&ctx, &filter, "", page.version, rendered.clone());
+    Ok(rendered.response())
+}
+
+/// A browse page as `GET /api/tickets` answers it, kept with the cached page (see
+/// [`tickets::keep_rendering`]); compressed once for each encoding a client asks for.
+pub(crate) struct BrowseJson {
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+    gzip: std::sync::OnceLock<axum::body::Bytes>,
+    brotli: std::sync::OnceLock<axum::body::Bytes>,
+}
+
+impl BrowseJson {
+    fn new(headers: HeaderMap, body: Vec<u8>) -> BrowseJson {
+        BrowseJson {
+            headers,
+            body: body.into(),
+            gzip: Default::default(),
+            brotli: Default::default(),
+        }
+    }
+
+    fn response(&self) -> Response {
+        let mut response = Response::new(axum::body::Body::from(self.body.clone()));
+        *response.headers_mut() = self.headers.clone();
+        response
+    }
+
+    /// The answer in `encoding`, as the compression layer would have made it.
+    pub(crate) fn respond(&self, encoding: crate::page_cache::Encoding) -> Response {
+        use crate::page_cache::Encoding;
+        let body = match encoding {
+            Encoding::Identity => return self.response(),
+            Encoding::Gzip => self
+                .gzip
+                .get_or_init(|| crate::page_cache::gzip(&self.body)),
+            Encoding::Brotli => self
+                .brotli
+                .get_or_init(|| crate::page_cache::brotli(&self.body)),
+        };
+        let mut response = Response::new(axum::body::Body::from(body.clone()));
+        let headers = response.headers_mut();
+        headers.clone_from(&self.headers);
+        encoding.label(headers);
+        response
+    }
+}
+
+/// The kept answer to `GET /api/tickets?{query}`, if the page it shows is unchanged.
+pub(crate) fn kept_browse(ctx: &Ctx, query: &str) -> Option<std::sync::Arc<BrowseJson>> {
+    let params: BrowseParams = serde_urlencoded::from_str(query).ok()?;
+    let (filter, _) = tickets::browse_filter(&BrowseQuery {
+        q: params.q,
+        category: params.category,
+        sort: params.sort,
+        page: params.page,
+    })
+    .ok()?;
+    tickets::kept_rendering::<BrowseJson>(ctx, &filter, "")
 }
 
 #[utoipa::path(get, path = "/api/tickets/{id}", tag = "tickets",

@@ -37,12 +37,23 @@ async fn pages_and_json_are_compressed_for_clients_that_accept_it() {
     assert_eq!(encoding, None);
     let plain = plain.bytes().await.unwrap().len();
 
+    // A visitor without a session gets the kept copy of the page, gzipped around its nonce
+    // (page_cache.rs); a page rendered for the request would come in brotli.
     let (page, encoding) = fetch(&app, "/", Some("br, gzip")).await;
     assert_eq!(page.status(), StatusCode::OK);
-    assert_eq!(encoding.as_deref(), Some("br"));
     let compressed = page.bytes().await.unwrap();
     let mut html = Vec::new();
-    brotli::BrotliDecompress(&mut &compressed[..], &mut html).unwrap();
+    match encoding.as_deref() {
+        Some("br") => brotli::BrotliDecompress(&mut &compressed[..], &mut html).unwrap(),
+        Some("gzip") => {
+            std::io::Read::read_to_end(
+                &mut flate2::read::GzDecoder::new(&compressed[..]),
+                &mut html,
+            )
+            .unwrap();
+        }
+        other => panic!("not compressed: {other:?}"),
+    }
     assert_eq!(html.len(), plain, "the same page");
     assert!(String::from_utf8(html).unwrap().contains("Cup final 23"));
     assert!(
@@ -50,6 +61,21 @@ async fn pages_and_json_are_compressed_for_clients_that_accept_it() {
         "{} of {plain} bytes",
         compressed.len()
     );
+
+    // Brotli where a client prefers it (the JSON is kept compressed in each encoding asked for).
+    let (page, encoding) = fetch(&app, "/?page=1", Some("br")).await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    let mut html = Vec::new();
+    brotli::BrotliDecompress(&mut &page.bytes().await.unwrap()[..], &mut html).unwrap();
+    assert!(String::from_utf8(html).unwrap().contains("Cup final 23"));
+    for _ in 0..2 {
+        let (json, encoding) = fetch(&app, "/api/tickets", Some("br;q=1, gzip;q=0.5")).await;
+        assert_eq!(encoding.as_deref(), Some("br"));
+        let mut text = Vec::new();
+        brotli::BrotliDecompress(&mut &json.bytes().await.unwrap()[..], &mut text).unwrap();
+        let listed: serde_json::Value = serde_json::from_slice(&text).unwrap();
+        assert_eq!(listed.as_array().unwrap().len(), 24);
+    }
 
     let (json, encoding) = fetch(&app, "/api/tickets", Some("gzip")).await;
     assert_eq!(encoding.as_deref(), Some("gzip"));
@@ -127,4 +153,110 @@ async fn every_page_describes_itself_once() {
         "{}",
         &html[..html.len().min(1500)]
     );
+}
+
+/// The nonce a page's policy names, and every nonce its scripts carry.
+fn nonces(response_policy: &str, body: &str) -> (String, Vec<String>) {
+    let policy = response_policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("the policy names a nonce")
+        .to_string();
+    let carried = body
+        .split("nonce=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().to_string())
+        .collect();
+    (policy, carried)
+}
+
+async fn home(client: &reqwest::Client, app: &TestApp, query: &str) -> (String, String) {
+    let response = client
+        .get(app.url(&format!("/{query}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let policy = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    (policy, response.text().await.unwrap())
+}
+
+/// The home page a visitor without a session sees is rendered once per version of its listings
+/// and sent as it is: each copy with a nonce of its own, never one a signed-in visitor gets, and
+/// never a listing behind what `/api/tickets` shows.
+#[tokio::test]
+async fn the_home_page_kept_for_visitors_follows_the_listings_and_their_sessions() {
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    let first = app
+        .create_ticket(
+            &seller,
+            &json!({ "title": "Homecache seat 1", "price": 40 }),
+        )
+        .await;
+    app.create_ticket(
+        &seller,
+        &json!({ "title": "Homecache <script>alert(1)</script> seat 2", "price": 40 }),
+    )
+    .await;
+    let (buyer, _) = app.signed_in_user().await;
+    let visitor = client();
+
+    let mut seen = std::collections::HashSet::new();
+    let mut bodies = Vec::new();
+    for _ in 0..3 {
+        let (policy, body) = home(&visitor, &app, "?q=homecache").await;
+        let (nonce, carried) = nonces(&policy, &body);
+        assert!(!carried.is_empty());
+        assert!(
+            carried.iter().all(|n| *n == nonce),
+            "every script carries the policy's nonce"
+        );
+        assert!(
+            seen.insert(nonce.clone()),
+            "each copy has a nonce of its own"
+        );
+        assert!(body.contains("Homecache seat 1"));
+        assert!(body.contains("Homecache &lt;script&gt;alert(1)&lt;/script&gt; seat 2"));
+        assert!(!body.contains("<script>alert(1)"));
+        assert!(body.contains("Sign up to sell"));
+        bodies.push(body.replace(&nonce, "NONCE"));
+    }
+    assert_eq!(bodies[1], bodies[2], "the same page but for its nonce");
+
+    // A reservation takes its seat off the page at once.
+    let reserved = app
+        .post_json(&buyer, "/api/orders", &json!({ "ticketId": first["id"] }))
+        .await;
+    assert_eq!(reserved.status(), StatusCode::CREATED);
+    let (_, body) = home(&visitor, &app, "?q=homecache").await;
+    assert!(!body.contains("Homecache seat 1"));
+    assert!(body.contains("seat 2"));
+
+    // A signed-in visitor gets their own page, and the next visitor without a session not theirs.
+    let (_, body) = home(&buyer, &app, "?q=homecache").await;
+    assert!(body.contains("Sell a ticket") && !body.contains("Sign up to sell"));
+    let (_, body) = home(&visitor, &app, "?q=homecache").await;
+    assert!(body.contains("Sign up to sell") && !body.contains("Sell a ticket"));
+
+    // A new listing (a write) shows straight away.
+    app.create_ticket(
+        &seller,
+        &json!({ "title": "Homecache seat 3", "price": 40 }),
+    )
+    .await;
+    let (_, body) = home(&visitor, &app, "?q=homecache").await;
+    assert!(body.contains("Homecache seat 3"));
+
+    // The search box repeats the address as typed, so two spellings of one search (the same
+    // listings) are two pages.
+    let (_, plain) = home(&visitor, &app, "?q=homecache").await;
+    assert!(plain.contains("value=\"homecache\""));
+    let (_, exclaimed) = home(&visitor, &app, "?q=homecache%21").await;
+    assert!(exclaimed.contains("value=\"homecache!\""), "{exclaimed}");
+    assert!(exclaimed.contains("Homecache seat 3"));
 }

@@ -821,3 +821,41 @@ async fn racing_reservations_and_browsing_never_leave_a_reserved_seat_listed() {
     assert_eq!(titles, expected);
     assert_eq!(total, 5);
 }
+
+/// At the end of each second a busy page falls out of the cache while dozens of visitors ask
+/// for it: they wait for one read of it rather than each reading the same rows.
+#[tokio::test]
+async fn visitors_missing_the_same_page_together_cause_one_read() {
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    for n in 0..3 {
+        app.create_ticket(
+            &seller,
+            &json!({ "title": format!("Arena onceread seat {n}"), "price": 30 }),
+        )
+        .await;
+    }
+    let cache = &app.state.browse_cache;
+    for round in 0..2 {
+        let before = cache.pages_read();
+        let visits = (0..40).map(|_| {
+            let app = &app;
+            async move {
+                let response = client()
+                    .get(app.url("/api/tickets?q=onceread"))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), StatusCode::OK);
+                let listed: Vec<Value> = response.json().await.unwrap();
+                listed.len()
+            }
+        });
+        let counts = futures::future::join_all(visits).await;
+        assert!(counts.iter().all(|&n| n == 3), "{counts:?}");
+        assert_eq!(cache.pages_read() - before, 1, "round {round}");
+        // A second later the page is read again, once.
+        app.clock
+            .advance(app::ssr::services::tickets::BrowseCache::MAX_AGE_MS);
+    }
+}

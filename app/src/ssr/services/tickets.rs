@@ -152,6 +152,34 @@ pub struct TicketPage {
     /// False when more than [`COUNT_CAP`] match (then `total` is the cap).
     pub total_exact: bool,
     pub has_next: bool,
+    /// Which cached read this page is, and how many of its listings have been reserved since:
+    /// two pages with the same version show the same listings. A rendering of the page (its
+    /// JSON, its HTML) stays good while [`BrowseCache::current`] still gives this version.
+    pub version: PageVersion,
+}
+
+/// See [`TicketPage::version`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct PageVersion {
+    /// The cache entry the page came from (numbered from 1 for each read; 0: not cached).
+    entry: u64,
+    /// How many of that entry's listings were hidden as reserved.
+    hidden: usize,
+}
+
+/// Where a page render notes the browse page it showed (put among the request's extensions by
+/// whoever wants to keep the render; the `browse_tickets` server function fills it in).
+#[derive(Clone, Default)]
+pub struct PageSeen(std::sync::Arc<std::sync::Mutex<Option<(BrowseFilter, PageVersion)>>>);
+
+impl PageSeen {
+    pub fn note(&self, filter: BrowseFilter, version: PageVersion) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) = Some((filter, version));
+    }
+
+    pub fn seen(&self) -> Option<(BrowseFilter, PageVersion)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 impl TicketPage {
@@ -238,6 +266,12 @@ pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), Ap
 #[derive(Default)]
 pub struct BrowseCache {
     state: std::sync::Mutex<CacheState>,
+    /// Pages read from the database so far.
+    pages_read: std::sync::atomic::AtomicU64,
+    /// A lock for each page being read from the database, so that it is read once.
+    reads: std::sync::Mutex<
+        std::collections::HashMap<BrowseFilter, std::sync::Arc<tokio::sync::Mutex<()>>>,
+    >,
 }
 
 #[derive(Default)]
@@ -246,12 +280,45 @@ struct CacheState {
     /// Listings reserved under `taken_generation`, hidden from every page cached under it.
     taken: std::collections::HashSet<Id>,
     taken_generation: u64,
+    /// The number of the last entry read.
+    entries_read: u64,
 }
 
 struct CachedPage {
     generation: u64,
     at: Timestamp,
     page: TicketPage,
+    /// What callers made of this page (see [`BrowseCache::keep_rendering`]).
+    renderings: Vec<Rendering>,
+}
+
+/// One rendering of a cached page: its kind, its variant, and how many of the page's listings
+/// were hidden when it was made.
+struct Rendering {
+    kind: std::any::TypeId,
+    variant: Box<str>,
+    hidden: usize,
+    value: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+}
+
+impl CachedPage {
+    fn fresh(&self, generation: u64, now: Timestamp) -> bool {
+        self.generation == generation
+            && now.millis() >= self.at.millis()
+            && now.millis() - self.at.millis() < BrowseCache::MAX_AGE_MS
+    }
+
+    /// How many of this page's listings are among `taken`.
+    fn hidden(&self, taken: &std::collections::HashSet<Id>) -> usize {
+        if taken.is_empty() {
+            return 0;
+        }
+        self.page
+            .tickets
+            .iter()
+            .filter(|t| taken.contains(&t.id))
+            .count()
+    }
 }
 
 impl CacheState {
@@ -279,24 +346,117 @@ impl BrowseCache {
         let mut state = self.lock();
         state.at_generation(generation);
         let state = &*state;
-        let cached = state.entries.get(filter).filter(|e| {
-            e.generation == generation
-                && now.millis() >= e.at.millis()
-                && now.millis() - e.at.millis() < Self::MAX_AGE_MS
-        })?;
+        let cached = state
+            .entries
+            .get(filter)
+            .filter(|e| e.fresh(generation, now))?;
         let mut page = cached.page.clone();
-        if !state.taken.is_empty() {
-            let listed = page.tickets.len();
+        let hidden = cached.hidden(&state.taken);
+        if hidden > 0 {
             page.tickets.retain(|t| !state.taken.contains(&t.id));
-            page.total =
-                (page.total - (listed - page.tickets.len()) as i64).max(page.tickets.len() as i64);
+            page.total = (page.total - hidden as i64).max(page.tickets.len() as i64);
+            page.version.hidden = hidden;
         }
         Some(page)
     }
 
-    fn put(&self, filter: BrowseFilter, generation: u64, now: Timestamp, page: &TicketPage) {
+    /// The rendering of the page cached for `filter` that [`BrowseCache::keep_rendering`] kept
+    /// as a `T` under `variant`, while the page still shows what a new read would.
+    pub fn rendering<T: std::any::Any + Send + Sync>(
+        &self,
+        filter: &BrowseFilter,
+        variant: &str,
+        generation: u64,
+        now: Timestamp,
+    ) -> Option<std::sync::Arc<T>> {
         let mut state = self.lock();
         state.at_generation(generation);
+        let cached = state
+            .entries
+            .get(filter)
+            .filter(|e| e.fresh(generation, now))?;
+        let kind = std::any::TypeId::of::<T>();
+        let kept = cached
+            .renderings
+            .iter()
+            .find(|r| r.kind == kind && &*r.variant == variant)?;
+        if kept.hidden != cached.hidden(&state.taken) {
+            return None;
+        }
+        kept.value.clone().downcast::<T>().ok()
+    }
+
+    /// Keeps `value`, made from the page `filter` read at `version`, with that page while it is
+    /// cached and shows the same listings. `variant` tells renderings of one kind apart (the
+    /// page's address, when it shows more than the listings).
+    pub fn keep_rendering<T: std::any::Any + Send + Sync>(
+        &self,
+        filter: &BrowseFilter,
+        variant: &str,
+        version: PageVersion,
+        value: std::sync::Arc<T>,
+    ) {
+        const MAX_RENDERINGS: usize = 16;
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let Some(cached) = state.entries.get_mut(filter) else {
+            return;
+        };
+        if cached.page.version.entry != version.entry
+            || cached.hidden(&state.taken) != version.hidden
+        {
+            return;
+        }
+        let kind = std::any::TypeId::of::<T>();
+        cached
+            .renderings
+            .retain(|r| !(r.kind == kind && &*r.variant == variant));
+        if cached.renderings.len() >= MAX_RENDERINGS {
+            cached.renderings.clear();
+        }
+        cached.renderings.push(Rendering {
+            kind,
+            variant: variant.into(),
+            hidden: version.hidden,
+            value,
+        });
+    }
+
+    /// How many pages have been read from the database (the rest were served from the cache).
+    pub fn pages_read(&self) -> u64 {
+        self.pages_read.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// The lock that readers of `filter`'s page take turns on.
+    fn read_turn(&self, filter: &BrowseFilter) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+        if reads.len() >= Self::MAX_ENTRIES {
+            // Left by readers whose requests were dropped midway.
+            reads.retain(|_, turn| std::sync::Arc::strong_count(turn) > 1);
+        }
+        reads.entry(filter.clone()).or_default().clone()
+    }
+
+    /// Forgets `filter`'s lock once no reader holds or awaits it (clones are only made under
+    /// the map's lock, so none can appear meanwhile).
+    fn end_turn(&self, filter: &BrowseFilter, turn: std::sync::Arc<tokio::sync::Mutex<()>>) {
+        let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+        if std::sync::Arc::strong_count(&turn) == 2 {
+            reads.remove(filter);
+        }
+    }
+
+    /// Keeps `page` (read at `generation`) and numbers it as a new entry.
+    fn put(&self, filter: BrowseFilter, generation: u64, now: Timestamp, page: &mut TicketPage) {
+        self.pages_read
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut state = self.lock();
+        state.at_generation(generation);
+        state.entries_read += 1;
+        page.version = PageVersion {
+            entry: state.entries_read,
+            hidden: 0,
+        };
         let entries = &mut state.entries;
         if entries.len() >= Self::MAX_ENTRIES {
             entries.retain(|_, e| {
@@ -312,6 +472,7 @@ impl BrowseCache {
                 generation,
                 at: now,
                 page: page.clone(),
+                renderings: Vec::new(),
             },
         );
     }
@@ -331,34 +492,90 @@ impl BrowseCache {
 
 /// The listings a buyer can reserve now, searched, filtered, sorted and paged.
 pub async fn browse_tickets(ctx: &Ctx, query: &BrowseQuery) -> Result<TicketPage, AppError> {
-    let (db, cache, now) = (ctx.db(), &ctx.app().browse_cache, ctx.now());
+    let (filter, page) = browse_filter(query)?;
+    browse_filtered(ctx, filter, page).await
+}
+
+/// What identifies a browse query's page in the cache, and the page number: the parsed query,
+/// reading one row more than a page (which tells whether there is a next page).
+pub fn browse_filter(query: &BrowseQuery) -> Result<(BrowseFilter, i64), AppError> {
     let (filter, page) = parse_browse_query(query)?;
-    // One row more than a page tells whether there is a next page.
-    let filter = BrowseFilter {
-        limit: PAGE_SIZE + 1,
-        ..filter
-    };
-    let generation = db.write_generation();
-    if let Some(cached) = cache.get(&filter, generation, now) {
+    Ok((
+        BrowseFilter {
+            limit: PAGE_SIZE + 1,
+            ..filter
+        },
+        page,
+    ))
+}
+
+/// A rendering of the page `filter` reads that is still good (see
+/// [`BrowseCache::rendering`]).
+pub fn kept_rendering<T: std::any::Any + Send + Sync>(
+    ctx: &Ctx,
+    filter: &BrowseFilter,
+    variant: &str,
+) -> Option<std::sync::Arc<T>> {
+    ctx.app()
+        .browse_cache
+        .rendering(filter, variant, ctx.db().write_generation(), ctx.now())
+}
+
+/// Keeps a rendering of `page`, read for `filter` (see [`BrowseCache::keep_rendering`]).
+pub fn keep_rendering<T: std::any::Any + Send + Sync>(
+    ctx: &Ctx,
+    filter: &BrowseFilter,
+    variant: &str,
+    version: PageVersion,
+    value: std::sync::Arc<T>,
+) {
+    ctx.app()
+        .browse_cache
+        .keep_rendering(filter, variant, version, value);
+}
+
+/// [`browse_tickets`] for a query already parsed by [`browse_filter`].
+pub async fn browse_filtered(
+    ctx: &Ctx,
+    filter: BrowseFilter,
+    page: i64,
+) -> Result<TicketPage, AppError> {
+    let (db, cache) = (ctx.db(), &ctx.app().browse_cache);
+    if let Some(cached) = cache.get(&filter, db.write_generation(), ctx.now()) {
         return Ok(cached);
     }
-    let mut conn = db.read.acquire().await?;
-    // Counted before listed: a seat reserved in between is then counted but not listed (a total
-    // one too high for at most a second), never listed but not counted, which would make the
-    // cache's later subtraction of reserved seats count it twice.
-    let counted = tickets::count_available_tickets(&mut conn, &filter, now, COUNT_CAP + 1).await?;
-    let mut tickets = tickets::list_available_tickets(&mut conn, &filter, now).await?;
-    let has_next = tickets.len() as i64 > PAGE_SIZE;
-    tickets.truncate(PAGE_SIZE as usize);
-    let result = TicketPage {
-        tickets,
-        page,
-        total: counted.min(COUNT_CAP),
-        total_exact: counted <= COUNT_CAP,
-        has_next,
-    };
-    cache.put(filter, generation, now, &result);
-    Ok(result)
+    // Visitors who miss the same page together wait for one read of it instead of each
+    // reading the same rows (at the end of each second, every visitor of a busy page would).
+    let turn = cache.read_turn(&filter);
+    let read = async {
+        let _reading = turn.lock().await;
+        let (generation, now) = (db.write_generation(), ctx.now());
+        if let Some(cached) = cache.get(&filter, generation, now) {
+            return Ok(cached);
+        }
+        let mut conn = db.read.acquire().await?;
+        // Counted before listed: a seat reserved in between is then counted but not listed (a
+        // total one too high for at most a second), never listed but not counted, which would
+        // make the cache's later subtraction of reserved seats count it twice.
+        let counted =
+            tickets::count_available_tickets(&mut conn, &filter, now, COUNT_CAP + 1).await?;
+        let mut tickets = tickets::list_available_tickets(&mut conn, &filter, now).await?;
+        let has_next = tickets.len() as i64 > PAGE_SIZE;
+        tickets.truncate(PAGE_SIZE as usize);
+        let mut result = TicketPage {
+            tickets,
+            page,
+            total: counted.min(COUNT_CAP),
+            total_exact: counted <= COUNT_CAP,
+            has_next,
+            version: PageVersion::default(),
+        };
+        cache.put(filter.clone(), generation, now, &mut result);
+        Ok::<_, AppError>(result)
+    }
+    .await;
+    cache.end_turn(&filter, turn);
+    read
 }
 
 /// One listing in any status.
@@ -494,7 +711,84 @@ mod tests {
             total,
             total_exact: true,
             has_next: false,
+            version: PageVersion::default(),
         }
+    }
+
+    fn listed(n: u8) -> Ticket {
+        let id = |n: u8| Id::from_trusted(format!("00000000-0000-7000-8000-0000000000{n:02}"));
+        Ticket {
+            id: id(n),
+            title: format!("Seat {n}"),
+            price: Price::from_stored(5000),
+            face_value: None,
+            seller_id: id(99),
+            order_id: None,
+            version: 0,
+            category: Category::Sports,
+            venue: None,
+            starts_at: None,
+            time_zone: None,
+            status: crate::domain::TicketStatus::Available,
+            reserved_until: None,
+            resold_from: None,
+            created_at: Timestamp(0),
+        }
+    }
+
+    /// A rendering serves while its page shows the same listings: another page's seat taken
+    /// leaves it, its own seat taken, a write or the second passing ends it.
+    #[test]
+    fn a_rendering_lasts_exactly_as_long_as_the_listings_it_shows() {
+        let cache = BrowseCache::default();
+        let filter = BrowseFilter {
+            limit: PAGE_SIZE + 1,
+            ..BrowseFilter::default()
+        };
+        let mut read = TicketPage {
+            tickets: vec![listed(1), listed(2)],
+            ..page(2)
+        };
+        cache.put(filter.clone(), 7, Timestamp(10_000), &mut read);
+        let shown = cache.get(&filter, 7, Timestamp(10_000)).unwrap();
+        cache.keep_rendering(&filter, "", shown.version, std::sync::Arc::new("two seats"));
+        let kept = |at: i64, generation: u64| {
+            cache
+                .rendering::<&str>(&filter, "", generation, Timestamp(at))
+                .map(|r| *r)
+        };
+        assert_eq!(kept(10_500, 7), Some("two seats"));
+        assert_eq!(
+            cache.rendering::<&str>(&filter, "/?q=x", 7, Timestamp(10_500)),
+            None,
+            "another variant is not served"
+        );
+        assert_eq!(
+            cache.rendering::<String>(&filter, "", 7, Timestamp(10_500)),
+            None,
+            "nor another kind"
+        );
+
+        cache.taken(&listed(42).id, 7);
+        assert_eq!(
+            kept(10_500, 7),
+            Some("two seats"),
+            "a seat on no page of ours"
+        );
+        cache.taken(&listed(2).id, 7);
+        assert_eq!(kept(10_500, 7), None, "one of its seats was taken");
+
+        // Made again from the page as it now reads (one seat), it serves again.
+        let shown = cache.get(&filter, 7, Timestamp(10_600)).unwrap();
+        assert_eq!(shown.tickets.len(), 1);
+        cache.keep_rendering(&filter, "", shown.version, std::sync::Arc::new("one seat"));
+        assert_eq!(kept(10_600, 7), Some("one seat"));
+        // A rendering of an older version of the page is not kept.
+        cache.keep_rendering(&filter, "", read.version, std::sync::Arc::new("stale"));
+        assert_eq!(kept(10_600, 7), Some("one seat"));
+
+        assert_eq!(kept(10_600, 8), None, "a write began");
+        assert_eq!(kept(11_000, 7), None, "a second old");
     }
 
     #[test]
@@ -508,7 +802,7 @@ mod tests {
             category: Some(Category::Sports),
             ..filter.clone()
         };
-        cache.put(filter.clone(), 7, Timestamp(10_000), &page(3));
+        cache.put(filter.clone(), 7, Timestamp(10_000), &mut page(3));
         assert_eq!(
             cache.get(&filter, 7, Timestamp(10_999)).map(|p| p.total),
             Some(3)

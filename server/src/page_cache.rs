@@ -1,0 +1,573 @@
+//! The home page as visitors who are not signed in see it, rendered once for each version of the
+//! listings it shows and then sent as it is, with a fresh script nonce each time.
+//!
+//! A visitor without a session sees the same page as every other such visitor: the listings
+//! (from the browse cache, at most a second old) and nothing about themselves. So the render is
+//! kept with the browse cache's entry for those listings ([`tickets::keep_rendering`]) and goes
+//! when they change: a new read, any write, or a reservation of one of its own listings. The
+//! one part of a render that must differ per response, the nonce its scripts carry (and its
+//! content security policy names), is swapped for a new one in every copy sent.
+//!
+//! Anyone with a session cookie, and any address carrying a form's error (`__err`), is rendered
+//! as before: their page may say who they are or what went wrong.
+
+use app::ssr::services::tickets::{self, BrowseQuery, PageSeen};
+use app::ssr::storage::tickets::BrowseFilter;
+use app::ssr::{AppState, Ctx};
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+/// Larger renders are sent but not kept.
+const MAX_KEPT_BYTES: usize = 2 * 1024 * 1024;
+
+/// The name of the session cookie (see `startup::router`).
+pub const SESSION_COOKIE: &str = "ticketing_session";
+
+/// The home page's address, if `req` asks for it as a visitor without a session: the browse
+/// filter it shows and the address (which the page's search form repeats).
+pub fn cacheable(req: &Request) -> Option<(BrowseFilter, String)> {
+    if req.method() != Method::GET || req.uri().path() != "/" {
+        return None;
+    }
+    let query = req.uri().query().unwrap_or_default();
+    if query.contains("__") || has_session_cookie(req.headers()) {
+        return None;
+    }
+    #[derive(serde::Deserialize)]
+    struct Params {
+        q: Option<String>,
+        category: Option<String>,
+        sort: Option<String>,
+        page: Option<String>,
+    }
+    let params: Params = serde_urlencoded::from_str(query).ok()?;
+    // As the page asks for it (`ui/browse.rs`): absent fields as empty ones.
+    let (filter, _) = tickets::browse_filter(&BrowseQuery {
+        q: Some(params.q.unwrap_or_default()),
+        category: Some(params.category.unwrap_or_default()),
+        sort: Some(params.sort.unwrap_or_default()),
+        page: params.page,
+    })
+    .ok()?;
+    Some((filter, query.to_string()))
+}
+
+fn has_session_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .any(|pair| {
+            pair.trim_start()
+                .split_once('=')
+                .is_some_and(|(name, _)| name == SESSION_COOKIE)
+        })
+}
+
+/// Answers a [`cacheable`] request from the kept render, or renders it and keeps the render.
+pub async fn serve(
+    state: &AppState,
+    filter: BrowseFilter,
+    address: String,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let ctx = Ctx::system(state);
+    if let Some(kept) = tickets::kept_rendering::<KeptPage>(&ctx, &filter, &address) {
+        return kept.response();
+    }
+    let seen = PageSeen::default();
+    req.extensions_mut().insert(seen.clone());
+    let response = next.run(req).await;
+    let Some((shown, version)) = seen.seen() else {
+        return response;
+    };
+    let is_html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if response.status() != StatusCode::OK || !is_html {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(err) => {
+            return app::ssr::error_response::internal(anyhow::anyhow!(
+                "the page's render failed midway: {err}"
+            ))
+            .into_response();
+        }
+    };
+    if body.len() <= MAX_KEPT_BYTES
+        && let Some(kept) = KeptPage::new(&parts.headers, &body)
+    {
+        tickets::keep_rendering(&ctx, &shown, &address, version, Arc::new(kept));
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+/// A render split around its nonce.
+pub(crate) struct KeptPage {
+    /// The render's headers but its content security policy and length.
+    headers: HeaderMap,
+    /// The body's text between the places its nonce was.
+    pieces: Vec<Bytes>,
+    /// The same pieces gzip-compressed, made the first time a client asks for gzip.
+    gzipped: std::sync::OnceLock<Vec<GzipPiece>>,
+}
+
+/// One piece of a kept page, compressed on its own: raw deflate blocks that refer to nothing
+/// outside the piece and end on a byte boundary (a sync flush), so that pieces and the nonces
+/// between them, sent as stored blocks, make one valid gzip stream.
+struct GzipPiece {
+    deflated: Vec<u8>,
+    crc: flate2::Crc,
+}
+
+impl KeptPage {
+    /// `None` when the render has no nonce in its policy (nothing to swap: not a page to keep).
+    fn new(headers: &HeaderMap, body: &Bytes) -> Option<KeptPage> {
+        let policy = headers
+            .get(header::CONTENT_SECURITY_POLICY)?
+            .to_str()
+            .ok()?;
+        let nonce = policy.split("'nonce-").nth(1)?.split('\'').next()?;
+        if nonce.len() < 16 {
+            return None;
+        }
+        let text = std::str::from_utf8(body).ok()?;
+        let mut pieces = Vec::new();
+        let mut at = 0;
+        for (start, _) in text.match_indices(nonce) {
+            pieces.push(body.slice(at..start));
+            at = start + nonce.len();
+        }
+        pieces.push(body.slice(at..));
+        let mut headers = headers.clone();
+        for name in [
+            header::CONTENT_SECURITY_POLICY,
+            header::CONTENT_LENGTH,
+            header::TRANSFER_ENCODING,
+            header::DATE,
+        ] {
+            headers.remove(name);
+        }
+        Some(KeptPage {
+            headers,
+            pieces,
+            gzipped: Default::default(),
+        })
+    }
+
+    /// A copy with a nonce of its own, gzip-compressed without compressing the page again: the
+    /// pieces were compressed once, and each nonce goes between them as a stored block.
+    fn gzip_response(&self) -> Response {
+        use std::io::Write as _;
+        let pieces = self.gzipped.get_or_init(|| {
+            self.pieces
+                .iter()
+                .map(|piece| {
+                    let mut encoder = flate2::write::DeflateEncoder::new(
+                        Vec::new(),
+                        flate2::Compression::default(),
+                    );
+                    // Writing to a vector cannot fail; flushing ends on a byte boundary.
+                    let _ = encoder.write_all(piece);
+                    let _ = encoder.flush();
+                    let mut crc = flate2::Crc::new();
+                    crc.update(piece);
+                    GzipPiece {
+                        deflated: encoder.get_ref().clone(),
+                        crc,
+                    }
+                })
+                .collect()
+        });
+        let nonce = leptos::nonce::Nonce::new();
+        let mut nonce_crc = flate2::Crc::new();
+        nonce_crc.update(nonce.as_bytes());
+        let stored_nonce = {
+            let length = nonce.len() as u16;
+            let mut block = vec![0u8];
+            block.extend_from_slice(&length.to_le_bytes());
+            block.extend_from_slice(&(!length).to_le_bytes());
+            block.extend_from_slice(nonce.as_bytes());
+            block
+        };
+        let mut body = Vec::with_capacity(
+            pieces.iter().map(|p| p.deflated.len()).sum::<usize>()
+                + stored_nonce.len() * pieces.len()
+                + 32,
+        );
+        // The gzip header: deflate, no name, no time, unknown system.
+        body.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff]);
+        let mut crc = flate2::Crc::new();
+        for (n, piece) in pieces.iter().enumerate() {
+            if n > 0 {
+                body.extend_from_slice(&stored_nonce);
+                crc.combine(&nonce_crc);
+            }
+            body.extend_from_slice(&piece.deflated);
+            crc.combine(&piece.crc);
+        }
+        // The last block: stored, empty, final. Then the checksum and length of the page.
+        body.extend_from_slice(&[1, 0, 0, 0xff, 0xff]);
+        body.extend_from_slice(&crc.sum().to_le_bytes());
+        body.extend_from_slice(&crc.amount().to_le_bytes());
+        self.finish(Body::from(body), &nonce, Encoding::Gzip)
+    }
+
+    /// A copy with a nonce of its own.
+    fn response(&self) -> Response {
+        let nonce = leptos::nonce::Nonce::new();
+        let length = self.pieces.iter().map(Bytes::len).sum::<usize>()
+            + nonce.len() * (self.pieces.len() - 1);
+        let mut body = Vec::with_capacity(length);
+        for (n, piece) in self.pieces.iter().enumerate() {
+            if n > 0 {
+                body.extend_from_slice(nonce.as_bytes());
+            }
+            body.extend_from_slice(piece);
+        }
+        self.finish(Body::from(body), &nonce, Encoding::Identity)
+    }
+
+    fn finish(&self, body: Body, nonce: &str, encoding: Encoding) -> Response {
+        let mut response = Response::new(body);
+        let headers = response.headers_mut();
+        headers.clone_from(&self.headers);
+        let policy = app::ssr::page_security::content_security_policy(Some(nonce));
+        if let Ok(policy) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, policy);
+        }
+        encoding.label(headers);
+        response
+    }
+
+    /// A copy in `encoding`, if the page can be sent in it without compressing it again.
+    fn respond(&self, encoding: Encoding) -> Option<Response> {
+        match encoding {
+            Encoding::Identity => Some(self.response()),
+            Encoding::Gzip => Some(self.gzip_response()),
+            Encoding::Brotli => None,
+        }
+    }
+}
+
+/// How a kept answer travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+impl Encoding {
+    /// The best encoding `Accept-Encoding` allows among `offered` (in order of preference);
+    /// identity when it names none of them.
+    pub fn chosen(headers: &HeaderMap, offered: &[Encoding]) -> Encoding {
+        let mut best: Option<(Encoding, f32)> = None;
+        for value in headers.get_all(header::ACCEPT_ENCODING) {
+            let Ok(value) = value.to_str() else { continue };
+            for item in value.split(',') {
+                let mut parts = item.split(';');
+                let name = parts.next().unwrap_or_default().trim();
+                let quality = parts
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
+                let Some(quality) = quality.filter(|q| *q > 0.0) else {
+                    continue;
+                };
+                let encoding = match name.to_ascii_lowercase().as_str() {
+                    "br" => Encoding::Brotli,
+                    "gzip" => Encoding::Gzip,
+                    _ => continue,
+                };
+                let Some(rank) = offered.iter().position(|e| *e == encoding) else {
+                    continue;
+                };
+                let better = best.is_none_or(|(current, q)| {
+                    quality > q
+                        || (quality == q
+                            && rank < offered.iter().position(|e| *e == current).unwrap_or(0))
+                });
+                if better {
+                    best = Some((encoding, quality));
+                }
+            }
+        }
+        best.map_or(Encoding::Identity, |(encoding, _)| encoding)
+    }
+
+    /// Marks `headers` as an answer in this encoding (and as one that depends on the request's).
+    pub fn label(self, headers: &mut HeaderMap) {
+        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+        headers.remove(header::CONTENT_LENGTH);
+        let name = match self {
+            Encoding::Identity => return,
+            Encoding::Gzip => "gzip",
+            Encoding::Brotli => "br",
+        };
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
+    }
+}
+
+/// `bytes` gzip-compressed.
+pub fn gzip(bytes: &[u8]) -> Bytes {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    // Writing to a vector cannot fail.
+    let _ = encoder.write_all(bytes);
+    encoder.finish().unwrap_or_default().into()
+}
+
+/// `bytes` brotli-compressed (quality 5: most of the gain for a small part of the time).
+pub fn brotli(bytes: &[u8]) -> Bytes {
+    let mut out = Vec::new();
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: 5,
+        lgwin: 20,
+        ..Default::default()
+    };
+    // Reading from a slice into a vector cannot fail.
+    let _ = brotli::BrotliCompress(&mut &bytes[..], &mut out, &params);
+    out.into()
+}
+
+/// The hot path, ahead of the rest of the stack: the home page for a visitor without a session
+/// and `GET /api/tickets`, answered from what was kept of them while it is current, in the
+/// encoding the client prefers among those kept. Everything else, and every miss, goes on as
+/// usual (and a miss keeps what it renders for the next visitor).
+pub async fn hot(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if req.method() == Method::GET {
+        let served = match req.uri().path() {
+            "/" => cacheable(&req).and_then(|(filter, address)| {
+                let ctx = Ctx::system(&state);
+                let kept = tickets::kept_rendering::<KeptPage>(&ctx, &filter, &address)?;
+                // Kept pages go out as they are or gzipped (a nonce can go between gzip's
+                // blocks, not brotli's); a client that takes brotli only gets the usual path.
+                let encoding = match Encoding::chosen(req.headers(), &[Encoding::Gzip]) {
+                    Encoding::Identity
+                        if Encoding::chosen(req.headers(), &[Encoding::Brotli])
+                            == Encoding::Brotli =>
+                    {
+                        return None;
+                    }
+                    encoding => encoding,
+                };
+                kept.respond(encoding)
+            }),
+            "/api/tickets" => {
+                let query = req.uri().query().unwrap_or_default();
+                let ctx = Ctx::system(&state);
+                crate::api::tickets::kept_browse(&ctx, query).map(|kept| {
+                    kept.respond(Encoding::chosen(
+                        req.headers(),
+                        &[Encoding::Brotli, Encoding::Gzip],
+                    ))
+                })
+            }
+            _ => None,
+        };
+        if let Some(response) = served {
+            return crate::security::finish(response);
+        }
+    }
+    next.run(req).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(uri: &str, cookie: Option<&str>) -> Request {
+        let mut builder = Request::builder().uri(uri);
+        if let Some(cookie) = cookie {
+            builder = builder.header(header::COOKIE, cookie);
+        }
+        builder.body(Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn only_the_home_page_without_a_session_or_an_error_is_kept() {
+        assert!(cacheable(&request("/", None)).is_some());
+        assert!(cacheable(&request("/?q=jazz&sort=price&page=2", None)).is_some());
+        assert!(cacheable(&request("/", Some("theme=dark"))).is_some());
+        assert!(cacheable(&request("/", Some("theme=dark; ticketing_session=abc"))).is_none());
+        assert!(cacheable(&request("/", Some("ticketing_session=abc"))).is_none());
+        assert!(cacheable(&request("/?__err=x&__path=y", None)).is_none());
+        assert!(cacheable(&request("/tickets/mine", None)).is_none());
+        // Queries the page would refuse are rendered (with their error), not kept.
+        assert!(cacheable(&request("/?sort=sideways", None)).is_none());
+        let mut post = request("/", None);
+        *post.method_mut() = Method::POST;
+        assert!(cacheable(&post).is_none());
+        // The address is the variant: two spellings of one search are kept apart.
+        let (a, first) = cacheable(&request("/?q=jazz", None)).unwrap();
+        let (b, second) = cacheable(&request("/?q=jazz%21", None)).unwrap();
+        assert_eq!(a, b);
+        assert_ne!(first, second);
+    }
+
+    #[test]
+    fn every_copy_carries_a_fresh_nonce_everywhere_the_render_had_one() {
+        let nonce = "OKKx-YGX7VlnMRK50ZLtSw";
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&app::ssr::page_security::content_security_policy(Some(
+                nonce,
+            )))
+            .unwrap(),
+        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        let body = Bytes::from(format!(
+            "<script nonce=\"{nonce}\">a</script><p>x</p><script nonce=\"{nonce}\">b</script>"
+        ));
+        let kept = KeptPage::new(&headers, &body).unwrap();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..3 {
+            let response = kept.response();
+            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_string();
+            let fresh = policy
+                .split("'nonce-")
+                .nth(1)
+                .unwrap()
+                .split('\'')
+                .next()
+                .unwrap();
+            assert_ne!(fresh, nonce);
+            assert!(
+                seen.insert(fresh.to_string()),
+                "each copy has its own nonce"
+            );
+            let (_, body) = response.into_parts();
+            let body = futures::executor::block_on(axum::body::to_bytes(body, 1 << 20)).unwrap();
+            let text = std::str::from_utf8(&body).unwrap();
+            assert_eq!(
+                text,
+                format!(
+                    "<script nonce=\"{fresh}\">a</script><p>x</p><script nonce=\"{fresh}\">b</script>"
+                )
+            );
+            assert_eq!(response_type(&kept), "text/html");
+        }
+        // A render without a nonce in its policy is not kept.
+        let mut plain = headers.clone();
+        plain.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'self'"),
+        );
+        assert!(KeptPage::new(&plain, &body).is_none());
+    }
+
+    #[test]
+    fn a_gzipped_copy_is_the_page_with_its_own_nonce() {
+        use std::io::Read as _;
+        let nonce = "OKKx-YGX7VlnMRK50ZLtSw";
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_str(&app::ssr::page_security::content_security_policy(Some(
+                nonce,
+            )))
+            .unwrap(),
+        );
+        // Long and repetitive, so that deflate refers back within each piece, plus a piece
+        // that is empty (two nonces in a row) and one at the very end.
+        let row = "<li><article class=\"ticket-card\">Stadium seat</article></li>".repeat(200);
+        let body = Bytes::from(format!(
+            "<head><script nonce=\"{nonce}\">x</script></head><body>{row}{nonce}{nonce}{row}</body>{nonce}"
+        ));
+        let kept = KeptPage::new(&headers, &body).unwrap();
+        for _ in 0..2 {
+            let response = kept.respond(Encoding::Gzip).unwrap();
+            assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
+            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .to_string();
+            let fresh = policy
+                .split("'nonce-")
+                .nth(1)
+                .unwrap()
+                .split('\'')
+                .next()
+                .unwrap()
+                .to_string();
+            let (_, body) = response.into_parts();
+            let zipped = futures::executor::block_on(axum::body::to_bytes(body, 1 << 20)).unwrap();
+            assert!(zipped.len() < 2_000, "compressed: {} bytes", zipped.len());
+            let mut text = String::new();
+            flate2::read::GzDecoder::new(&zipped[..])
+                .read_to_string(&mut text)
+                .expect("a valid gzip stream, checksum and length included");
+            assert_eq!(
+                text,
+                format!(
+                    "<head><script nonce=\"{fresh}\">x</script></head><body>{row}{fresh}{fresh}{row}</body>{fresh}"
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn the_encoding_is_the_clients_preference_among_those_offered() {
+        let ask = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                header::ACCEPT_ENCODING,
+                HeaderValue::from_str(value).unwrap(),
+            );
+            headers
+        };
+        let both = [Encoding::Brotli, Encoding::Gzip];
+        assert_eq!(
+            Encoding::chosen(&HeaderMap::new(), &both),
+            Encoding::Identity
+        );
+        assert_eq!(
+            Encoding::chosen(&ask("gzip, deflate, br"), &both),
+            Encoding::Brotli
+        );
+        assert_eq!(Encoding::chosen(&ask("gzip"), &both), Encoding::Gzip);
+        assert_eq!(
+            Encoding::chosen(&ask("br;q=0.5, gzip"), &both),
+            Encoding::Gzip
+        );
+        assert_eq!(
+            Encoding::chosen(&ask("br;q=0, gzip;q=0"), &both),
+            Encoding::Identity
+        );
+        assert_eq!(Encoding::chosen(&ask("BR"), &both), Encoding::Brotli);
+        assert_eq!(
+            Encoding::chosen(&ask("br"), &[Encoding::Gzip]),
+            Encoding::Identity
+        );
+        assert_eq!(
+            Encoding::chosen(&ask("deflate, identity"), &both),
+            Encoding::Identity
+        );
+        assert_eq!(
+            Encoding::chosen(&ask("gzip;q=abc"), &both),
+            Encoding::Identity
+        );
+    }
+
+    fn response_type(kept: &KeptPage) -> String {
+        kept.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .to_string()
+    }
+}

@@ -6,8 +6,12 @@ use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
 
+/// Cheap to clone (one shared allocation): every middleware, extractor and render takes a copy.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+/// What [`AppState`] shares; reached through it by `Deref`.
+pub struct Shared {
     pub db: Db,
     /// Where every service takes the time from (the system clock; a manual one in tests).
     pub clock: super::clock::SharedClock,
@@ -26,6 +30,8 @@ pub struct AppState {
     /// Payments being charged and settled right now, detached from the requests that began them.
     pub payments: Arc<super::services::payments::InFlightPayments>,
     pub browse_cache: Arc<super::services::tickets::BrowseCache>,
+    /// Reservations waiting for SQLite's writer, committed together.
+    pub reservations: super::services::orders::Reservations,
     /// Public ticket changes for `/api/tickets/stream`.
     pub ticket_feed: super::services::feed::TicketFeed,
     pub leptos_options: LeptosOptions,
@@ -44,7 +50,7 @@ impl AppState {
     ) -> AppState {
         let auth_limiter = Arc::new(RateLimiter::per_minute(settings.auth_rate_limit));
         let order_limiter = Arc::new(RateLimiter::per_minute(settings.order_rate_limit));
-        AppState {
+        AppState(Arc::new(Shared {
             order_limiter,
             db,
             settings: Arc::new(settings),
@@ -56,10 +62,19 @@ impl AppState {
             payments: Arc::default(),
             clock,
             browse_cache: Arc::default(),
+            reservations: Default::default(),
             ticket_feed: Default::default(),
             leptos_options,
             error_link_key: Default::default(),
-        }
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
     }
 }
 

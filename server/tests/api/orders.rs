@@ -676,3 +676,103 @@ async fn a_taken_seat_is_refused_without_waiting_for_the_writer() {
     let reserved = reserve(&app, &late, free["id"].as_str().unwrap(), None).await;
     assert_eq!(reserved.status(), StatusCode::CREATED);
 }
+
+/// SQLite has one writer, so reservations that arrive together share its transactions (group
+/// commit). Each is still decided and answered on its own: every buyer of a seat nobody else
+/// wants gets it, exactly one of those racing for the same seat does, a seller is refused their
+/// own seat, and what the database holds is exactly what was answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reservations_arriving_together_share_a_transaction_but_not_their_answers() {
+    let app = spawn_app_with(unlimited).await;
+    let (seller, _) = app.signed_in_user().await;
+    let buyers: Vec<Client> = join_all((0..40).map(|_| app.signed_in_user()))
+        .await
+        .into_iter()
+        .map(|(c, _)| c)
+        .collect();
+    let mut seats = Vec::new();
+    for n in 0..30 {
+        let seat = app
+            .create_ticket(
+                &seller,
+                &json!({ "title": format!("Together seat {n}"), "price": 25 }),
+            )
+            .await;
+        seats.push(seat["id"].as_str().unwrap().to_string());
+    }
+    let contested = app
+        .create_ticket(
+            &seller,
+            &json!({ "title": "Together front row", "price": 90 }),
+        )
+        .await;
+    let contested = contested["id"].as_str().unwrap().to_string();
+    let (own_seller, _) = app.signed_in_user().await;
+    let own = app
+        .create_ticket(
+            &own_seller,
+            &json!({ "title": "Together own seat", "price": 10 }),
+        )
+        .await;
+    let own = own["id"].as_str().unwrap().to_string();
+
+    let before = app.state.reservations.shared_transactions();
+    let mut attempts: Vec<(&Client, String, &str)> = Vec::new();
+    for (n, buyer) in buyers.iter().enumerate() {
+        match seats.get(n) {
+            Some(seat) => attempts.push((buyer, seat.clone(), "alone")),
+            None => attempts.push((buyer, contested.clone(), "contested")),
+        }
+    }
+    attempts.push((&own_seller, own.clone(), "own"));
+    let answers = join_all(
+        attempts
+            .iter()
+            .map(|(client, ticket, _)| reserve(&app, client, ticket, None)),
+    )
+    .await;
+
+    let mut winners = 0;
+    let mut answered_orders = Vec::new();
+    for ((_, ticket, kind), response) in attempts.iter().zip(answers) {
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        match *kind {
+            "alone" => {
+                assert_eq!(status, StatusCode::CREATED, "{body}");
+                assert_eq!(body["ticket"]["id"], json!(ticket));
+                answered_orders.push(body["id"].as_str().unwrap().to_string());
+            }
+            "contested" if status == StatusCode::CREATED => {
+                winners += 1;
+                answered_orders.push(body["id"].as_str().unwrap().to_string());
+            }
+            "contested" => assert_eq!(
+                body,
+                json!({ "errors": [{ "message": "Ticket is already reserved" }] })
+            ),
+            _ => assert_eq!(status, StatusCode::BAD_REQUEST, "{body}"),
+        }
+    }
+    assert_eq!(winners, 1, "exactly one buyer gets the contested seat");
+
+    let mut conn = app.state.db.read.acquire().await.unwrap();
+    let mut stored: Vec<String> = sqlx::query_scalar("SELECT id FROM orders")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    stored.sort();
+    answered_orders.sort();
+    assert_eq!(
+        stored, answered_orders,
+        "the database holds exactly the orders answered"
+    );
+
+    if !on_postgres() {
+        let after = app.state.reservations.shared_transactions();
+        assert!(
+            after.0 > before.0 && after.1 - before.1 >= 2,
+            "some reservations shared a transaction: {before:?} → {after:?}"
+        );
+    }
+}

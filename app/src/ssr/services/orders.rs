@@ -54,7 +54,6 @@ pub struct ReserveTicket {
 pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWithTicket, AppError> {
     let buyer = ctx.user()?;
     ctx.app().order_limiter.check(buyer.clone())?;
-    let settings = ctx.settings();
     let now = ctx.now();
     // In an on-sale most attempts find the seat already taken. A plain read says so without
     // queueing for the one writer (or the ticket's row lock): the seat was taken at that moment,
@@ -63,21 +62,83 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
         .await?
         .ok_or(AppError::NotFound)?;
     check_reservation(&seen, buyer, input.seen_price, now)?;
+    let attempt = Attempt {
+        buyer: buyer.clone(),
+        input,
+        now,
+    };
+    let reserved = match ctx.db().backend() {
+        // SQLite has one writer: reservations arriving together share its transactions.
+        storage::Backend::Sqlite => ctx.app().reservations.reserve(ctx, attempt).await?,
+        // PostgreSQL locks rows: each reservation takes its own transaction, side by side.
+        storage::Backend::Postgres => reserve_alone(ctx, &attempt).await?,
+    };
+    ctx.app()
+        .browse_cache
+        .taken(&reserved.ticket.id, ctx.db().write_generation());
+    metrics::counter!("ticketing_reservations_total").increment(1);
+    Ok(reserved)
+}
+
+/// One buyer's attempt to reserve one ticket, as read from their request.
+pub struct Attempt {
+    buyer: Id,
+    input: ReserveTicket,
+    now: Timestamp,
+}
+
+/// How an attempt inside a shared transaction ended without a reservation.
+enum Failed {
+    /// Refused before it wrote anything: the others in the transaction are unaffected.
+    Refused(AppError),
+    /// Went wrong after writing: the transaction must not be committed.
+    Broken(AppError),
+}
+
+impl From<sqlx::Error> for Failed {
+    fn from(err: sqlx::Error) -> Failed {
+        Failed::Broken(err.into())
+    }
+}
+
+/// A reservation in a transaction of its own.
+async fn reserve_alone(ctx: &Ctx, attempt: &Attempt) -> Result<OrderWithTicket, AppError> {
     // A reservation only takes a listing off sale: cached browse pages stay, minus this one.
     let mut tx = ctx.db().begin_write_keeping_reads().await?;
-    let ticket = tickets::lock_ticket(&mut tx, &input.ticket_id)
+    let reserved = match reserve_in(&mut tx, ctx, attempt).await {
+        Ok(reserved) => reserved,
+        Err(Failed::Refused(err) | Failed::Broken(err)) => return Err(err),
+    };
+    tx.commit().await?;
+    Ok(reserved)
+}
+
+/// The reservation itself, inside the caller's write transaction.
+async fn reserve_in(
+    tx: &mut AnyConnection,
+    ctx: &Ctx,
+    attempt: &Attempt,
+) -> Result<OrderWithTicket, Failed> {
+    let settings = ctx.settings();
+    let Attempt { buyer, input, now } = attempt;
+    let now = *now;
+    let refused = Failed::Refused;
+    // A database error is never a refusal: whatever it left of the transaction is not kept.
+    let ticket = tickets::lock_ticket(tx, &input.ticket_id)
         .await?
-        .ok_or(AppError::NotFound)?;
-    check_reservation(&ticket, buyer, input.seen_price, now)?;
+        .ok_or(Failed::Refused(AppError::NotFound))?;
+    check_reservation(&ticket, buyer, input.seen_price, now).map_err(|err| refused(err.into()))?;
     if settings.max_live_orders > 0 {
         // Two reservations by one buyer count their live orders one after the other.
-        storage::users::lock_user(&mut tx, buyer).await?;
-        let live = orders::count_live_orders_by_buyer(&mut tx, buyer, now).await?;
+        storage::users::lock_user(tx, buyer).await?;
+        let live = orders::count_live_orders_by_buyer(tx, buyer, now).await?;
         if !may_hold_another(live, settings.max_live_orders) {
-            return Err(AppError::invalid(TOO_MANY_RESERVATIONS));
+            return Err(refused(AppError::invalid(TOO_MANY_RESERVATIONS)));
         }
     }
-    release_lapsed_hold(&mut tx, &ticket, now).await?;
+    release_lapsed_hold(tx, &ticket, now)
+        .await
+        .map_err(Failed::Broken)?;
 
     let order = Order::reserve(
         clock::new_id(),
@@ -89,25 +150,156 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
     );
     // The domain said yes; the database has the last word. Either guard refusing means another
     // buyer got there first.
-    if !tickets::reserve_ticket_row(&mut tx, &ticket.id, &order.id, order.expires_at, now).await? {
-        return Err(AppError::invalid(TICKET_RESERVED));
+    if !tickets::reserve_ticket_row(tx, &ticket.id, &order.id, order.expires_at, now).await? {
+        return Err(refused(AppError::invalid(TICKET_RESERVED)));
     }
-    match orders::insert_order(&mut tx, &order).await {
+    match orders::insert_order(tx, &order).await {
         Err(err) if storage::is_unique_violation(&err) => {
-            return Err(AppError::invalid(TICKET_RESERVED));
+            // The ticket's row was written: only a transaction of its own can undo that.
+            return Err(Failed::Broken(AppError::invalid(TICKET_RESERVED)));
         }
         other => other?,
     }
-    append_order_event(&mut tx, "OrderCreated", &order, now).await?;
-    let ticket = tickets::find_ticket(&mut tx, &ticket.id)
+    append_order_event(tx, "OrderCreated", &order, now)
+        .await
+        .map_err(Failed::Broken)?;
+    let ticket = tickets::find_ticket(tx, &ticket.id)
         .await?
-        .ok_or(AppError::NotFound)?;
-    tx.commit().await?;
-    ctx.app()
-        .browse_cache
-        .taken(&ticket.id, ctx.db().write_generation());
-    metrics::counter!("ticketing_reservations_total").increment(1);
+        .ok_or(Failed::Broken(AppError::NotFound))?;
     Ok(OrderWithTicket { order, ticket })
+}
+
+/// Group commit for SQLite's one writer. Reservations that arrive while the writer is busy
+/// wait together and then go in one transaction: each is decided on its own (its ticket
+/// locked and checked, the partial unique index guarding its order) and answered on its own,
+/// but they share one `BEGIN`, one commit and the pages they touch, which is most of what a
+/// reservation costs. Should one of them fail after writing, the transaction is rolled back
+/// and every one of them runs again in a transaction of its own.
+#[derive(Default)]
+pub struct Reservations {
+    waiting: std::sync::Mutex<Vec<Waiting>>,
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    next: std::sync::atomic::AtomicU64,
+    /// Transactions committed with more than one attempt in them, and the attempts they held.
+    shared: std::sync::Arc<SharedCounts>,
+}
+
+#[derive(Default)]
+struct SharedCounts {
+    transactions: std::sync::atomic::AtomicU64,
+    attempts: std::sync::atomic::AtomicU64,
+}
+
+struct Waiting {
+    id: u64,
+    attempt: Attempt,
+    answer: tokio::sync::oneshot::Sender<Result<OrderWithTicket, AppError>>,
+}
+
+impl Reservations {
+    /// Most reservations in one transaction.
+    const MAX_BATCH: usize = 64;
+
+    async fn reserve(&self, ctx: &Ctx, attempt: Attempt) -> Result<OrderWithTicket, AppError> {
+        let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let (answer, mut answered) = tokio::sync::oneshot::channel();
+        self.lock_waiting().push(Waiting {
+            id,
+            attempt,
+            answer,
+        });
+        loop {
+            // Either another batch answers this attempt, or this request takes the writer
+            // and runs the next batch itself.
+            let writer = tokio::select! {
+                biased;
+                result = &mut answered => return result.unwrap_or_else(|_| Err(lost())),
+                writer = self.writer.clone().lock_owned() => writer,
+            };
+            if let Ok(result) = answered.try_recv() {
+                return result;
+            }
+            let batch: Vec<Waiting> = {
+                let mut waiting = self.lock_waiting();
+                let take = waiting.len().min(Self::MAX_BATCH);
+                waiting.drain(..take).collect()
+            };
+            let ours = batch.iter().any(|w| w.id == id);
+            // The batch runs as a task of its own: the request that started it may be dropped
+            // (its client hung up) without failing the others.
+            let ctx = ctx.clone();
+            let shared = self.shared.clone();
+            let run = tokio::spawn(async move {
+                let _writer = writer;
+                run_batch(&ctx, batch, &shared).await;
+            });
+            if ours {
+                let _ = run.await;
+                return answered.await.unwrap_or_else(|_| Err(lost()));
+            }
+        }
+    }
+
+    /// How many shared transactions have committed, and how many attempts (reservations and
+    /// refusals) they answered.
+    pub fn shared_transactions(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.shared.transactions.load(Relaxed),
+            self.shared.attempts.load(Relaxed),
+        )
+    }
+
+    fn lock_waiting(&self) -> std::sync::MutexGuard<'_, Vec<Waiting>> {
+        self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn lost() -> AppError {
+    crate::ssr::error_response::internal(anyhow::anyhow!("a reservation batch ended unanswered"))
+}
+
+async fn run_batch(ctx: &Ctx, batch: Vec<Waiting>, shared: &SharedCounts) {
+    if batch.len() > 1 {
+        match reserve_together(ctx, &batch).await {
+            Ok(results) => {
+                use std::sync::atomic::Ordering::Relaxed;
+                shared.transactions.fetch_add(1, Relaxed);
+                shared.attempts.fetch_add(batch.len() as u64, Relaxed);
+                metrics::histogram!("ticketing_reservation_batch_size").record(batch.len() as f64);
+                for (waiting, result) in batch.into_iter().zip(results) {
+                    let _ = waiting.answer.send(result);
+                }
+                return;
+            }
+            Err(err) => {
+                tracing::debug!(error = ?err, size = batch.len(), "a reservation batch failed; running its reservations one by one");
+            }
+        }
+    }
+    for waiting in batch {
+        let result = reserve_alone(ctx, &waiting.attempt).await;
+        let _ = waiting.answer.send(result);
+    }
+}
+
+/// Every attempt in one transaction, or `Err` (and nothing committed) if any went wrong after
+/// writing or the commit failed.
+async fn reserve_together(
+    ctx: &Ctx,
+    batch: &[Waiting],
+) -> Result<Vec<Result<OrderWithTicket, AppError>>, AppError> {
+    let mut tx = ctx.db().begin_write_keeping_reads().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for waiting in batch {
+        match reserve_in(&mut tx, ctx, &waiting.attempt).await {
+            Ok(reserved) => results.push(Ok(reserved)),
+            Err(Failed::Refused(err)) => results.push(Err(err)),
+            Err(Failed::Broken(err)) => return Err(err),
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
 }
 
 /// Why a live order ends without being paid. Each way ends it the same way — the order is

@@ -416,17 +416,35 @@ mod tests {
         assert_ne!(first, second);
     }
 
-    #[test]
-    fn every_copy_carries_a_fresh_nonce_everywhere_the_render_had_one() {
-        let nonce = "OKKx-YGX7VlnMRK50ZLtSw";
+    /// The nonce of the render the tests keep.
+    const RENDERED_NONCE: &str = "OKKx-YGX7VlnMRK50ZLtSw";
+
+    /// A render's headers: its policy names [`RENDERED_NONCE`].
+    fn rendered_headers() -> HeaderMap {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_str(&app::ssr::page_security::content_security_policy(Some(
-                nonce,
+                RENDERED_NONCE,
             )))
             .unwrap(),
         );
+        headers
+    }
+
+    /// The nonce a copy's policy names.
+    fn policy_nonce(response: &Response) -> String {
+        let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        let after = policy.split("'nonce-").nth(1).unwrap();
+        after.split('\'').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn every_copy_carries_a_fresh_nonce_everywhere_the_render_had_one() {
+        let nonce = RENDERED_NONCE;
+        let mut headers = rendered_headers();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
         let body = Bytes::from(format!(
             "<script nonce=\"{nonce}\">a</script><p>x</p><script nonce=\"{nonce}\">b</script>"
@@ -435,17 +453,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for _ in 0..3 {
             let response = kept.response();
-            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
-                .to_str()
-                .unwrap()
-                .to_string();
-            let fresh = policy
-                .split("'nonce-")
-                .nth(1)
-                .unwrap()
-                .split('\'')
-                .next()
-                .unwrap();
+            let fresh = policy_nonce(&response);
             assert_ne!(fresh, nonce);
             assert!(
                 seen.insert(fresh.to_string()),
@@ -474,15 +482,8 @@ mod tests {
     #[test]
     fn a_gzipped_copy_is_the_page_with_its_own_nonce() {
         use std::io::Read as _;
-        let nonce = "OKKx-YGX7VlnMRK50ZLtSw";
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_str(&app::ssr::page_security::content_security_policy(Some(
-                nonce,
-            )))
-            .unwrap(),
-        );
+        let nonce = RENDERED_NONCE;
+        let headers = rendered_headers();
         // Long and repetitive, so that deflate refers back within each piece, plus a piece
         // that is empty (two nonces in a row) and one at the very end.
         let row = "<li><article class=\"ticket-card\">Stadium seat</article></li>".repeat(200);
@@ -493,18 +494,7 @@ mod tests {
         for _ in 0..2 {
             let response = kept.respond(Encoding::Gzip).unwrap();
             assert_eq!(response.headers()[header::CONTENT_ENCODING], "gzip");
-            let policy = response.headers()[header::CONTENT_SECURITY_POLICY]
-                .to_str()
-                .unwrap()
-                .to_string();
-            let fresh = policy
-                .split("'nonce-")
-                .nth(1)
-                .unwrap()
-                .split('\'')
-                .next()
-                .unwrap()
-                .to_string();
+            let fresh = policy_nonce(&response);
             let (_, body) = response.into_parts();
             let zipped = futures::executor::block_on(axum::body::to_bytes(body, 1 << 20)).unwrap();
             assert!(zipped.len() < 2_000, "compressed: {} bytes", zipped.len());

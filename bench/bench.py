@@ -752,16 +752,21 @@ def main():
     def ratio(rps):
         return f"{rps / ceiling:.0%}"
 
+    def goal(rps, share, also=""):
+        """The on-sale goals (bench/README.md) are shares of the ceiling measured in the same run."""
+        met = "✓" if rps >= share * ceiling else "✗"
+        return f"≥ {share:.0%} of the ceiling ({share * ceiling:,.0f}/s){also} {met}"
+
     nodes = "" if args.nodes == 1 else f", over {args.nodes} nodes"
     def megabytes(values):
         return f"{values[0]:.1f} MB" if len(values) == 1 else " + ".join(f"{v:.1f}" for v in values) + " MB"
 
     memory = f"{megabytes(rss)} at once, {megabytes(settled)} 6 s later"
     rows = [
-        (f"`GET /` SSR home page, 24 listings, 64 connections{nodes}", f"{home_rps:,.0f} req/s, p99 {home_p99:.1f} ms", ratio(home_rps), "≥ 5,000 req/s, p99 ≤ 50 ms", f"{home_bad} non-2xx"),
+        (f"`GET /` SSR home page, 24 listings, 64 connections{nodes}", f"{home_rps:,.0f} req/s, p99 {home_p99:.1f} ms", ratio(home_rps), goal(home_rps, 0.12), f"{home_bad} non-2xx"),
         (f"`GET /` as a browser asks for it (`Accept-Encoding: br, gzip`), 64 connections{nodes}", f"{home_br_rps:,.0f} req/s, p99 {home_br_p99:.1f} ms", ratio(home_br_rps), "", f"{home_br_bad} non-2xx"),
-        (f"`GET /api/tickets`, 64 connections{nodes}", f"{api_rps:,.0f} req/s, p99 {api_p99:.1f} ms", ratio(api_rps), "≥ 8,000 req/s, p99 ≤ 30 ms", f"{api_bad} non-2xx"),
-        (f"`POST /api/orders`, distinct tickets, 32 connections, signed-in buyers{nodes}", f"{orders_rps:,.0f} orders/s, p99 {orders_p99:.1f} ms", ratio(orders_rps), "≥ 1,500 orders/s, p99 ≤ 50 ms", f"{orders_bad} of {orders_total} not 201"),
+        (f"`GET /api/tickets`, 64 connections{nodes}", f"{api_rps:,.0f} req/s, p99 {api_p99:.1f} ms", ratio(api_rps), goal(api_rps, 0.50), f"{api_bad} non-2xx"),
+        (f"`POST /api/orders`, distinct tickets, 32 connections, signed-in buyers{nodes}", f"{orders_rps:,.0f} orders/s, p99 {orders_p99:.1f} ms", ratio(orders_rps), goal(orders_rps, 0.03, "" if backend.name == "SQLite" else " (set for SQLite)"), f"{orders_bad} of {orders_total} not 201"),
         (f"{buyers:,} simultaneous buyers on one ticket{nodes}", f"{winners} winner, {refused} refused, {server_errors} 5xx/errors, slowest {slowest * 1000:.0f} ms", "", "exactly 1 winner, all ≤ 2 s, no 5xx", ""),
         ("300 sales (reserve + pay), 16 threads of distinct buyers, 10 sellers", f"{sales[0]:,.0f} sales/s, p99 {sales[1]:.1f} ms", "", "", f"{sales[2]} failed"),
         ("payout job: last sale → every seller paid (PAYOUT_DELAY=0)", f"{sales[3] * 1000:,.0f} ms", "", "", f"ledger: {sales[4]} unbalanced, provider − fees = {sales[5]} cents, {sales[6]} cents unpaid"),
@@ -773,7 +778,7 @@ def main():
              f"{sale['bought']:,} bought, {sale['sold_out']:,} told sold out, {len(sale['failed'])} failed {sorted(set(sale['failed']))[:3]}, {sale['reserved']:,} live orders, {sale['doubled']} tickets with two, {sale['requests']:,} requests"),
         ]
     rows += [
-        ("server resident memory after the load" + ("" if len(rss) == 1 else ", per node"), memory, "", "≤ 40 MB", ""),
+        ("server resident memory after the load, mail and payout workers running" + ("" if len(rss) == 1 else ", per node"), memory, "", "≤ 40 MB once idle " + ("✓" if max(settled) <= 40 else "✗"), ""),
     ]
     if database_memory is not None:
         rows.append(("PostgreSQL's memory after the load (PSS of all its processes)", f"{database_memory:.1f} MB", "", "", ""))

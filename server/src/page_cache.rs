@@ -108,7 +108,9 @@ pub async fn serve(
     if body.len() <= MAX_KEPT_BYTES
         && let Some(kept) = KeptPage::new(&parts.headers, &body)
     {
-        tickets::keep_rendering(&ctx, &shown, &address, version, Arc::new(kept));
+        // Counted twice: the gzipped pieces come on top.
+        let bytes = 2 * body.len();
+        tickets::keep_rendering(&ctx, &shown, &address, version, Arc::new(kept), bytes);
     }
     Response::from_parts(parts, Body::from(body))
 }

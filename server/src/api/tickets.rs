@@ -220,7 +220,9 @@ pub async fn browse_tickets(
         HeaderValue::from_static("application/json"),
     );
     let rendered = std::sync::Arc::new(BrowseJson::new(headers, body));
-    tickets::keep_rendering(&ctx, &filter, "", page.version, rendered.clone());
+    // Counted twice: the compressed copies come on top.
+    let bytes = 2 * rendered.body.len();
+    tickets::keep_rendering(&ctx, &filter, "", page.version, rendered.clone(), bytes);
     Ok(rendered.response())
 }
 

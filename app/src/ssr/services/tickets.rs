@@ -282,6 +282,9 @@ struct CacheState {
     taken_generation: u64,
     /// The number of the last entry read.
     entries_read: u64,
+    /// Bytes of renderings kept (at least: those dropped with their entries are counted until
+    /// the next recount).
+    kept_bytes: usize,
 }
 
 struct CachedPage {
@@ -299,6 +302,8 @@ struct Rendering {
     variant: Box<str>,
     hidden: usize,
     value: std::sync::Arc<dyn std::any::Any + Send + Sync>,
+    /// About how much memory it holds.
+    bytes: usize,
 }
 
 impl CachedPage {
@@ -333,6 +338,8 @@ impl CacheState {
 
 impl BrowseCache {
     pub const MAX_AGE_MS: i64 = 1_000;
+    /// The most memory renderings of cached pages may hold together.
+    pub const MAX_KEPT_BYTES: usize = 16 << 20;
     const MAX_ENTRIES: usize = 512;
     const MAX_TAKEN: usize = 4_096;
 
@@ -388,17 +395,46 @@ impl BrowseCache {
 
     /// Keeps `value`, made from the page `filter` read at `version`, with that page while it is
     /// cached and shows the same listings. `variant` tells renderings of one kind apart (the
-    /// page's address, when it shows more than the listings).
+    /// page's address, when it shows more than the listings). `bytes` is about how much memory
+    /// it holds: all renderings together hold at most [`BrowseCache::MAX_KEPT_BYTES`], so that
+    /// visitors making up addresses cannot fill the memory with copies of one page.
     pub fn keep_rendering<T: std::any::Any + Send + Sync>(
         &self,
         filter: &BrowseFilter,
         variant: &str,
         version: PageVersion,
-        value: std::sync::Arc<T>,
+        kept: Kept<T>,
     ) {
-        const MAX_RENDERINGS: usize = 16;
+        const MAX_RENDERINGS: usize = 8;
+        const MAX_VARIANT: usize = 512;
+        let Kept {
+            value,
+            bytes,
+            generation,
+            now,
+        } = kept;
+        if variant.len() > MAX_VARIANT || bytes > Self::MAX_KEPT_BYTES / 16 {
+            return;
+        }
         let mut guard = self.lock();
         let state = &mut *guard;
+        if state.kept_bytes + bytes > Self::MAX_KEPT_BYTES {
+            // What is kept with pages no longer served goes first; then count afresh.
+            for entry in state.entries.values_mut() {
+                if !entry.fresh(generation, now) {
+                    entry.renderings.clear();
+                }
+            }
+            state.kept_bytes = state
+                .entries
+                .values()
+                .flat_map(|e| &e.renderings)
+                .map(|r| r.bytes)
+                .sum();
+            if state.kept_bytes + bytes > Self::MAX_KEPT_BYTES {
+                return;
+            }
+        }
         let Some(cached) = state.entries.get_mut(filter) else {
             return;
         };
@@ -419,7 +455,9 @@ impl BrowseCache {
             variant: variant.into(),
             hidden: version.hidden,
             value,
+            bytes,
         });
+        state.kept_bytes += bytes;
     }
 
     /// How many pages have been read from the database (the rest were served from the cache).
@@ -521,17 +559,34 @@ pub fn kept_rendering<T: std::any::Any + Send + Sync>(
         .rendering(filter, variant, ctx.db().write_generation(), ctx.now())
 }
 
-/// Keeps a rendering of `page`, read for `filter` (see [`BrowseCache::keep_rendering`]).
+/// A rendering to keep, about how much memory it holds, and when (see
+/// [`BrowseCache::keep_rendering`]).
+pub struct Kept<T> {
+    pub value: std::sync::Arc<T>,
+    pub bytes: usize,
+    pub generation: u64,
+    pub now: Timestamp,
+}
+
+/// Keeps a rendering of the page read for `filter` at `version`, holding about `bytes` (see
+/// [`BrowseCache::keep_rendering`]).
 pub fn keep_rendering<T: std::any::Any + Send + Sync>(
     ctx: &Ctx,
     filter: &BrowseFilter,
     variant: &str,
     version: PageVersion,
     value: std::sync::Arc<T>,
+    bytes: usize,
 ) {
+    let kept = Kept {
+        value,
+        bytes,
+        generation: ctx.db().write_generation(),
+        now: ctx.now(),
+    };
     ctx.app()
         .browse_cache
-        .keep_rendering(filter, variant, version, value);
+        .keep_rendering(filter, variant, version, kept);
 }
 
 /// [`browse_tickets`] for a query already parsed by [`browse_filter`].
@@ -736,6 +791,50 @@ mod tests {
         }
     }
 
+    fn to_keep(value: &'static str, at: i64) -> Kept<&'static str> {
+        Kept {
+            value: std::sync::Arc::new(value),
+            bytes: 1_000,
+            generation: 7,
+            now: Timestamp(at),
+        }
+    }
+
+    /// Renderings together hold at most `MAX_KEPT_BYTES`: those of pages no longer served go
+    /// to make room, and past that nothing more is kept (the page is still served, rendered).
+    #[test]
+    fn renderings_never_hold_more_than_their_budget() {
+        let cache = BrowseCache::default();
+        let share = BrowseCache::MAX_KEPT_BYTES / 16;
+        let filter = |n: i64| BrowseFilter {
+            limit: PAGE_SIZE + 1,
+            offset: n * PAGE_SIZE,
+            ..BrowseFilter::default()
+        };
+        let keep = |n: i64, at: i64, variant: &str| {
+            let mut read = page(1);
+            cache.put(filter(n), 7, Timestamp(at), &mut read);
+            let big = Kept {
+                value: std::sync::Arc::new(n),
+                bytes: share,
+                generation: 7,
+                now: Timestamp(at),
+            };
+            cache.keep_rendering(&filter(n), variant, read.version, big);
+            cache
+                .rendering::<i64>(&filter(n), variant, 7, Timestamp(at))
+                .is_some()
+        };
+        for n in 0..16 {
+            assert!(keep(n, 10_000, "a"), "room for {n}");
+        }
+        assert!(!keep(16, 10_000, "a"), "over budget: not kept");
+        // A second later the old pages are no longer served, so theirs make room.
+        assert!(keep(17, 11_000, "a"));
+        // Addresses past 512 bytes are not kept at all.
+        assert!(!keep(18, 11_000, &"q".repeat(513)));
+    }
+
     /// A rendering serves while its page shows the same listings: another page's seat taken
     /// leaves it, its own seat taken, a write or the second passing ends it.
     #[test]
@@ -751,7 +850,7 @@ mod tests {
         };
         cache.put(filter.clone(), 7, Timestamp(10_000), &mut read);
         let shown = cache.get(&filter, 7, Timestamp(10_000)).unwrap();
-        cache.keep_rendering(&filter, "", shown.version, std::sync::Arc::new("two seats"));
+        cache.keep_rendering(&filter, "", shown.version, to_keep("two seats", 10_000));
         let kept = |at: i64, generation: u64| {
             cache
                 .rendering::<&str>(&filter, "", generation, Timestamp(at))
@@ -781,10 +880,10 @@ mod tests {
         // Made again from the page as it now reads (one seat), it serves again.
         let shown = cache.get(&filter, 7, Timestamp(10_600)).unwrap();
         assert_eq!(shown.tickets.len(), 1);
-        cache.keep_rendering(&filter, "", shown.version, std::sync::Arc::new("one seat"));
+        cache.keep_rendering(&filter, "", shown.version, to_keep("one seat", 10_600));
         assert_eq!(kept(10_600, 7), Some("one seat"));
         // A rendering of an older version of the page is not kept.
-        cache.keep_rendering(&filter, "", read.version, std::sync::Arc::new("stale"));
+        cache.keep_rendering(&filter, "", read.version, to_keep("stale", 10_600));
         assert_eq!(kept(10_600, 7), Some("one seat"));
 
         assert_eq!(kept(10_600, 8), None, "a write began");

@@ -21,9 +21,6 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
 
-/// Larger renders are sent but not kept.
-const MAX_KEPT_BYTES: usize = 2 * 1024 * 1024;
-
 /// The name of the session cookie (see `startup::router`).
 pub const SESSION_COOKIE: &str = "ticketing_session";
 
@@ -37,6 +34,13 @@ pub fn cacheable(req: &Request) -> Option<(BrowseFilter, String)> {
     if query.contains("__") || has_session_cookie(req.headers()) {
         return None;
     }
+    let filter = browse_filter_of(query)?;
+    Some((filter, query.to_string()))
+}
+
+/// The browse filter a query string (`q`, `category`, `sort`, `page`) asks for, the same for
+/// the home page and `GET /api/tickets`; `None` for one that would be refused.
+pub(crate) fn browse_filter_of(query: &str) -> Option<BrowseFilter> {
     #[derive(serde::Deserialize)]
     struct Params {
         q: Option<String>,
@@ -45,15 +49,14 @@ pub fn cacheable(req: &Request) -> Option<(BrowseFilter, String)> {
         page: Option<String>,
     }
     let params: Params = serde_urlencoded::from_str(query).ok()?;
-    // As the page asks for it (`ui/browse.rs`): absent fields as empty ones.
     let (filter, _) = tickets::browse_filter(&BrowseQuery {
-        q: Some(params.q.unwrap_or_default()),
-        category: Some(params.category.unwrap_or_default()),
-        sort: Some(params.sort.unwrap_or_default()),
+        q: params.q,
+        category: params.category,
+        sort: params.sort,
         page: params.page,
     })
     .ok()?;
-    Some((filter, query.to_string()))
+    Some(filter)
 }
 
 fn has_session_cookie(headers: &HeaderMap) -> bool {
@@ -105,9 +108,7 @@ pub async fn serve(
             .into_response();
         }
     };
-    if body.len() <= MAX_KEPT_BYTES
-        && let Some(kept) = KeptPage::new(&parts.headers, &body)
-    {
+    if let Some(kept) = KeptPage::new(&parts.headers, &body) {
         // Counted twice: the gzipped pieces come on top.
         let bytes = 2 * body.len();
         tickets::keep_rendering(&ctx, &shown, &address, version, Arc::new(kept), bytes);
@@ -379,7 +380,7 @@ pub async fn hot(State(state): State<AppState>, req: Request, next: Next) -> Res
             _ => None,
         };
         if let Some(response) = served {
-            return crate::security::finish(response);
+            return crate::security::headers(response);
         }
     }
     next.run(req).await

@@ -103,12 +103,7 @@ fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
 /// Security headers on every response; the content security policy on HTML pages. A rendered
 /// page already carries a policy naming its own script nonce; any other HTML gets one that runs
 /// no inline script at all.
-/// The headers every answer carries, for an answer made before the layers that add them.
-pub fn finish(response: Response) -> Response {
-    headers(response)
-}
-
-fn headers(mut response: Response) -> Response {
+pub fn headers(mut response: Response) -> Response {
     let is_html = response
         .headers()
         .get(header::CONTENT_TYPE)

@@ -273,14 +273,7 @@ impl BrowseJson {
 
 /// The kept answer to `GET /api/tickets?{query}`, if the page it shows is unchanged.
 pub(crate) fn kept_browse(ctx: &Ctx, query: &str) -> Option<std::sync::Arc<BrowseJson>> {
-    let params: BrowseParams = serde_urlencoded::from_str(query).ok()?;
-    let (filter, _) = tickets::browse_filter(&BrowseQuery {
-        q: params.q,
-        category: params.category,
-        sort: params.sort,
-        page: params.page,
-    })
-    .ok()?;
+    let filter = crate::page_cache::browse_filter_of(query)?;
     tickets::kept_rendering::<BrowseJson>(ctx, &filter, "")
 }
 

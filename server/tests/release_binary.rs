@@ -230,27 +230,34 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
     );
 
     // Each page's code is a chunk of its own, named in the page's head for the browser to
-    // fetch beside the main module (once the server has rendered the page before).
-    let again = client
-        .get(&base)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let chunks: Vec<&str> = again
-        .split("href=\"")
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .filter(|href| {
-            href.ends_with(".wasm") && (href.contains("/split_") || href.contains("/chunk_"))
-        })
-        .collect();
+    // fetch beside the main module: in every render, the very first after the start included,
+    // and in the copy kept for the visitors that follow.
+    let preloaded = |html: &str| {
+        html.split("href=\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .filter(|href| {
+                href.ends_with(".wasm") && (href.contains("/split_") || href.contains("/chunk_"))
+            })
+            .map(str::to_string)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let chunks = preloaded(&html);
     assert!(
         !chunks.is_empty(),
-        "the home page preloads its chunks: {again}"
+        "the first render preloads its chunks: {html}"
     );
+    for _ in 0..3 {
+        let again = client
+            .get(&base)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(preloaded(&again), chunks, "every render: {again}");
+    }
     for chunk in chunks.iter().take(5) {
         assert!(chunk.starts_with(&format!("/pkg/{hash}/")), "{chunk}");
         let response = client.get(format!("{base}{chunk}")).send().await.unwrap();

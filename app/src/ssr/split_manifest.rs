@@ -40,3 +40,80 @@ pub fn provide(pkg_dir: &str) {
         build()
     });
 }
+
+/// Names the chunks of the lazily loaded page `route` (the route type's name, `BrowseRoute`)
+/// in the `<head>` of the page being rendered.
+///
+/// Leptos names them itself when the page's code runs during the render, but the router runs
+/// it on a task of its own, and the `<head>` is written once the first part of the page is
+/// ready: whether the page's code ran by then is a matter of timing (the first render after
+/// a start never has them). The route's data step runs while the router matches the address,
+/// before anything is written, so naming them there puts them in every render.
+pub fn prefetch(route: &str) {
+    if let Some(name) = split_name(route) {
+        leptos::prefetch_lazy_fn_on_server(name);
+    }
+}
+
+/// The manifest's name for `route`'s page code: `#[lazy_route]` makes a function
+/// `__{Route}_View`, which `#[lazy]` names in snake case with a hash of where it was written
+/// (`__browse_route_view_1234…`).
+fn split_name(route: &str) -> Option<&'static str> {
+    static NAMES: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    let names = NAMES.get_or_init(|| {
+        MANIFEST
+            .get()
+            .map(|manifest| by_view_name(manifest.keys().map(String::as_str)))
+            .unwrap_or_default()
+    });
+    names.get(&view_name(route)).copied()
+}
+
+/// Each split name by its name without the hash and the leading underscores.
+fn by_view_name<'a>(keys: impl Iterator<Item = &'a str>) -> HashMap<String, &'a str> {
+    keys.filter_map(|key| {
+        let (name, hash) = key.rsplit_once('_')?;
+        (!hash.is_empty() && hash.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| (name.trim_start_matches('_').to_string(), key))
+    })
+    .collect()
+}
+
+/// `BrowseRoute` → `browse_route_view`.
+fn view_name(route: &str) -> String {
+    let mut name = String::with_capacity(route.len() + 8);
+    for c in route.chars() {
+        if c.is_ascii_uppercase() && !name.is_empty() {
+            name.push('_');
+        }
+        name.push(c.to_ascii_lowercase());
+    }
+    name.push_str("_view");
+    name
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_route_finds_its_split_by_name_whatever_the_hash() {
+        let keys = [
+            "__browse_route_view_1234567890",
+            "check_in_route_view_42",
+            "browse_route_view_extra",
+            "__wasm_split",
+        ];
+        let names = by_view_name(keys.into_iter());
+        assert_eq!(
+            names.get(&view_name("BrowseRoute")).copied(),
+            Some("__browse_route_view_1234567890")
+        );
+        assert_eq!(
+            names.get(&view_name("CheckInRoute")).copied(),
+            Some("check_in_route_view_42")
+        );
+        assert_eq!(names.get(&view_name("TicketRoute")), None);
+        assert_eq!(names.len(), 2, "{names:?}");
+    }
+}

@@ -146,6 +146,8 @@ macro_rules! lazy_pages {
         #[leptos_router::lazy_route]
         impl leptos_router::LazyRoute for $route {
             fn data() -> Self {
+                #[cfg(feature = "ssr")]
+                crate::ssr::split_manifest::prefetch(stringify!($route));
                 $route
             }
 

@@ -1,8 +1,8 @@
 //! `/account`: the address (and whether it is confirmed), the password, and where the user is
 //! signed in — every part usable without JavaScript.
 
-use super::Account;
 use super::form::{Field, FormErrors, LoadError, field_error};
+use super::{Account, successes};
 use crate::error::AppError;
 use crate::server_fns::{
     ChangeEmail, ChangePassword, CurrentUser, EndOtherSessions, EndSession, ResendVerification,
@@ -44,19 +44,16 @@ pub fn AccountPage() -> impl IntoView {
     account.track(change_password);
     account.track(enable);
     account.track(disable);
+    // Refetched only after a change went through: a wrong code or password leaves the form as
+    // it is, with its error, for the person to correct.
+    let (set_up, enabled, disabled) = (successes(setup), successes(enable), successes(disable));
     let pending = Resource::new(
-        move || {
-            (
-                setup.version().get(),
-                enable.version().get(),
-                disable.version().get(),
-            )
-        },
+        move || (set_up.get(), enabled.get(), disabled.get()),
         |_| pending_two_factor(),
     );
     // Reading the recovery codes removes them from the session, so this resource is made once,
     // here, and not inside the parts that may render more than once.
-    let taken = Resource::new(move || enable.version().get(), |_| take_recovery_codes());
+    let taken = Resource::new(move || enabled.get(), |_| take_recovery_codes());
     let sessions = Resource::new(
         move || {
             (

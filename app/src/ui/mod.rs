@@ -59,7 +59,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// Whether payments run in test mode (pages show a banner and the test card form).
 pub type PaymentModeResource = Resource<Result<PaymentMode, AppError>>;
 
-/// Who is signed in, refetched whenever an account action completes.
+/// Who is signed in, refetched whenever an account action succeeds.
 pub type UserResource = Resource<Result<Option<CurrentUser>, AppError>>;
 
 /// The signed-in user and the actions that change it. Pages create their own form actions (so
@@ -73,26 +73,54 @@ pub struct Account {
 }
 
 impl Account {
-    /// Refetches the signed-in user each time `action` completes.
+    /// Refetches the signed-in user each time `action` succeeds. A failed one changed nothing
+    /// on the server, and refetching would re-render the page under the person still typing.
     pub fn track<S>(&self, action: ServerAction<S>)
     where
         S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
         S::Output: Send + Sync + 'static,
         S::Error: Send + Sync + 'static,
     {
+        let changed = self.changed;
+        let successes = successes(action);
         // Actions only complete in the browser; a server render has nothing to follow.
         #[cfg(feature = "hydrate")]
-        {
-            let changed = self.changed;
-            Effect::new(move |_| {
-                if action.version().get() > 0 {
-                    changed.update(|n| *n += 1);
-                }
-            });
-        }
+        Effect::new(move |_| {
+            if successes.get() > 0 {
+                changed.update(|n| *n += 1);
+            }
+        });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (action, self.changed);
+        let _ = (changed, successes);
     }
+}
+
+/// How many times `action` has succeeded, for resources that only need refetching after a
+/// change went through: a failure (a wrong code, a wrong password) changed nothing on the
+/// server, and a refetch would replace the form the person is correcting. Always 0 in a server
+/// render, where actions do not complete.
+pub fn successes<S>(action: ServerAction<S>) -> ReadSignal<u32>
+where
+    S: leptos::server_fn::ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    let (count, set_count) = signal(0u32);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        // Tracks the version (each completion, even with an unchanged value); reads the value
+        // it completed with.
+        if action.version().get() > 0
+            && action
+                .value()
+                .with_untracked(|value| matches!(value, Some(Ok(_))))
+        {
+            set_count.update(|n| *n += 1);
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (action, set_count);
+    count
 }
 
 /// The document title for a page called `page`. leptos_meta writes the title into `<head>` as

@@ -188,6 +188,15 @@ impl TicketPage {
         self.total_exact
             .then(|| ((self.total + PAGE_SIZE - 1) / PAGE_SIZE).max(1))
     }
+
+    /// Whether `other` shows exactly what this page does (whichever read each came from).
+    fn same_listings(&self, other: &TicketPage) -> bool {
+        self.tickets == other.tickets
+            && self.page == other.page
+            && self.total == other.total
+            && self.total_exact == other.total_exact
+            && self.has_next == other.has_next
+    }
 }
 
 /// Parses the browse query: unknown sorts and categories and bad page numbers are 400s with the
@@ -484,12 +493,28 @@ impl BrowseCache {
         }
     }
 
-    /// Keeps `page` (read at `generation`) and numbers it as a new entry.
+    /// Keeps `page` (read at `generation`) and numbers it as a new entry, unless the entry it
+    /// replaces showed exactly the same: then that entry is renewed, and what was made of it
+    /// stays good. (Each page is read again every second; during an on-sale most reads find
+    /// what the last one did, and replacing the entry would have every kept rendering remade.)
     fn put(&self, filter: BrowseFilter, generation: u64, now: Timestamp, page: &mut TicketPage) {
         self.pages_read
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut state = self.lock();
         state.at_generation(generation);
+        if let Some(cached) = state.entries.get_mut(&filter)
+            && cached.page.same_listings(page)
+        {
+            // Renderings made while some of its listings were hidden stay keyed by how many
+            // were: with a new generation none are, and those renderings are no longer served.
+            cached.generation = generation;
+            cached.at = now;
+            page.version = PageVersion {
+                entry: cached.page.version.entry,
+                hidden: 0,
+            };
+            return;
+        }
         state.entries_read += 1;
         page.version = PageVersion {
             entry: state.entries_read,
@@ -888,6 +913,61 @@ mod tests {
 
         assert_eq!(kept(10_600, 8), None, "a write began");
         assert_eq!(kept(11_000, 7), None, "a second old");
+    }
+
+    /// A read that finds what the cached page showed renews it with what was made of it; one
+    /// that finds anything else (a price, a seat fewer) starts afresh.
+    #[test]
+    fn a_rendering_outlives_a_read_that_finds_the_same_listings() {
+        let cache = BrowseCache::default();
+        let filter = BrowseFilter {
+            limit: PAGE_SIZE + 1,
+            ..BrowseFilter::default()
+        };
+        let two = || TicketPage {
+            tickets: vec![listed(1), listed(2)],
+            ..page(2)
+        };
+        let mut read = two();
+        cache.put(filter.clone(), 7, Timestamp(10_000), &mut read);
+        cache.keep_rendering(&filter, "", read.version, to_keep("two seats", 10_000));
+        let kept = |at: i64, generation: u64| {
+            cache
+                .rendering::<&str>(&filter, "", generation, Timestamp(at))
+                .map(|r| *r)
+        };
+
+        // A second later, a write began; the page is read again and shows the same.
+        assert_eq!(kept(11_000, 8), None, "stale until read again");
+        let mut again = two();
+        cache.put(filter.clone(), 8, Timestamp(11_000), &mut again);
+        assert_eq!(again.version, read.version, "the same entry, renewed");
+        assert_eq!(kept(11_500, 8), Some("two seats"));
+        assert_eq!(kept(12_000, 8), None, "a second after the renewal");
+
+        // A seat taken, then a read without it: a new entry, nothing kept for it yet.
+        cache.taken(&listed(2).id, 8);
+        let mut one = TicketPage {
+            tickets: vec![listed(1)],
+            ..page(1)
+        };
+        cache.put(filter.clone(), 8, Timestamp(12_000), &mut one);
+        assert_ne!(one.version, read.version);
+        assert_eq!(kept(12_000, 8), None);
+        cache.keep_rendering(&filter, "", one.version, to_keep("one seat", 12_000));
+        assert_eq!(kept(12_000, 8), Some("one seat"));
+
+        // A price changed: the same seats, but not the same listings.
+        let mut repriced = TicketPage {
+            tickets: vec![Ticket {
+                price: Price::from_stored(6000),
+                ..listed(1)
+            }],
+            ..page(1)
+        };
+        cache.put(filter.clone(), 9, Timestamp(12_100), &mut repriced);
+        assert_ne!(repriced.version, one.version);
+        assert_eq!(kept(12_100, 9), None);
     }
 
     #[test]

@@ -290,6 +290,17 @@ pub struct Ticket {
 }
 
 impl Ticket {
+    /// The ticket as a reservation by `order_id` leaves it: held until `until`.
+    pub fn held_by(&self, order_id: &Id, until: Timestamp) -> Ticket {
+        Ticket {
+            order_id: Some(order_id.clone()),
+            status: TicketStatus::Reserved,
+            reserved_until: Some(until),
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
     /// The status a user sees at `now`: a reservation whose window has passed no longer holds.
     pub fn status_at(&self, now: Timestamp) -> TicketStatus {
         match (self.status, self.reserved_until) {

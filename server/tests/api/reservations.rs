@@ -3,6 +3,8 @@
 //! must still describe one seat sold at most once.
 
 use crate::helpers::*;
+use app::AppError;
+use app::domain::order::OWN_TICKET;
 use app::domain::{Id, Order, OrderStatus, Price, Ticket, TicketDraft, TicketStatus, Title};
 use app::ssr::Ctx;
 use app::ssr::services::orders::{self, ReserveTicket};
@@ -223,5 +225,245 @@ fn no_sequence_of_steps_on_the_real_database_double_books_a_ticket() {
     });
     if let Err(failure) = result {
         panic!("{failure}");
+    }
+}
+
+/// Buyers arriving together: a rush of attempts on a few tickets, all at once, so SQLite's
+/// group commit decides several in one transaction.
+#[derive(Debug, Clone)]
+enum Rush {
+    /// These attempts at the same moment: (buyer, ticket, price seen).
+    Attempts(Vec<(usize, usize, Option<i64>)>),
+    /// A buyer cancels the n-th order made so far in this case.
+    Cancel { order: usize },
+    /// Time passes.
+    Tick { minutes: i64 },
+    /// The background sweep runs.
+    Sweep,
+}
+
+/// Tickets listed in each rush case: the seller's, and (the last) one of buyer 0's own.
+const RUSH_TICKETS: usize = 4;
+const RUSH_BUYERS: usize = 4;
+/// Live reservations one buyer may hold in the rush cases.
+const RUSH_LIMIT: usize = 2;
+
+fn rush() -> impl Strategy<Value = Rush> {
+    let attempt = (
+        0..RUSH_BUYERS,
+        0..RUSH_TICKETS,
+        prop::option::of(prop::sample::select(vec![2000i64, 2500])),
+    );
+    prop_oneof![
+        6 => prop::collection::vec(attempt, 1..14).prop_map(Rush::Attempts),
+        2 => (0..12usize).prop_map(|order| Rush::Cancel { order }),
+        2 => prop::sample::select(vec![1i64, 7, 16]).prop_map(|minutes| Rush::Tick { minutes }),
+        1 => Just(Rush::Sweep),
+    ]
+}
+
+async fn run_rush(world: &World, steps: &[Rush]) -> Result<(), TestCaseError> {
+    // Earlier cases' holds have lapsed: every buyer starts with nothing live.
+    world.app.clock.advance(16 * 60_000);
+    let mut listed = Vec::new();
+    for n in 0..RUSH_TICKETS {
+        let seller = if n + 1 == RUSH_TICKETS {
+            &world.buyers[0]
+        } else {
+            &world.seller
+        };
+        let draft = TicketDraft {
+            title: Title::parse(&format!("Rush seat {n}")).unwrap(),
+            price: Price::from_cents(2000).unwrap(),
+            face_value: None,
+            category: app::domain::Category::Concert,
+            venue: None,
+            starts_at: None,
+            time_zone: None,
+        };
+        listed.push(
+            tickets::list_ticket(&world.as_user(seller), draft)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut made: Vec<Order> = Vec::new();
+    for step in steps {
+        let now = world.app.clock.now();
+        match step {
+            Rush::Attempts(attempts) => {
+                let mut before = Vec::new();
+                for ticket in &listed {
+                    before.push(world.stored(&ticket.id).await.0);
+                }
+                let answers =
+                    futures::future::join_all(attempts.iter().map(|(buyer, ticket, seen)| {
+                        let ctx = world.as_user(&world.buyers[*buyer]);
+                        let input = ReserveTicket {
+                            ticket_id: listed[*ticket].id.clone(),
+                            seen_price: seen.map(|cents| Price::from_cents(cents).unwrap()),
+                        };
+                        tokio::spawn(async move { orders::reserve_ticket(&ctx, input).await })
+                    }))
+                    .await;
+                let mut won = [0usize; RUSH_TICKETS];
+                for ((buyer, ticket, seen), answer) in attempts.iter().zip(answers) {
+                    match answer.unwrap() {
+                        Ok(reserved) => {
+                            won[*ticket] += 1;
+                            prop_assert_eq!(&reserved.order.buyer_id, &world.buyers[*buyer]);
+                            prop_assert_eq!(&reserved.order.ticket_id, &listed[*ticket].id);
+                            prop_assert_eq!(
+                                reserved.order.price,
+                                seen.map_or(before[*ticket].price, |c| Price::from_cents(c)
+                                    .unwrap()),
+                                "the buyer pays what they saw"
+                            );
+                            prop_assert_eq!(
+                                reserved.ticket.order_id.as_ref(),
+                                Some(&reserved.order.id),
+                                "answered with the ticket it holds"
+                            );
+                            prop_assert_eq!(
+                                world.app.events_for(reserved.order.id.as_str()).await,
+                                ["OrderCreated"]
+                            );
+                            made.push(reserved.order);
+                        }
+                        Err(err) => {
+                            let refused =
+                                matches!(err, AppError::Invalid(_) | AppError::Conflict(_));
+                            prop_assert!(
+                                refused,
+                                "an attempt failed instead of being refused: {err:?}"
+                            );
+                            if world.buyers[*buyer] == listed[*ticket].seller_id {
+                                prop_assert_eq!(err.to_string(), OWN_TICKET);
+                            }
+                        }
+                    }
+                }
+                let mut live_after = Vec::new();
+                for buyer in &world.buyers {
+                    live_after.push(live_orders_of(world, buyer, now).await);
+                }
+                for (n, ticket) in listed.iter().enumerate() {
+                    prop_assert!(won[n] <= 1, "{} buyers won one seat", won[n]);
+                    // A seat on sale that an eligible buyer asked for is not left on sale: each
+                    // attempt on it could only have been refused because another buyer took it.
+                    let stored = world.stored(&ticket.id).await.0;
+                    let asked = attempts.iter().any(|(buyer, t, seen)| {
+                        *t == n
+                            && world.buyers[*buyer] != ticket.seller_id
+                            && seen.is_none_or(|c| c == before[n].price.cents())
+                            && live_after[*buyer] < RUSH_LIMIT
+                    });
+                    // On PostgreSQL a seat whose lapsed hold the background sweep is ending at
+                    // that moment is refused rather than waited for (waiting could deadlock).
+                    let sweepable = on_postgres() && before[n].status == TicketStatus::Reserved;
+                    if before[n].status_at(now) == TicketStatus::Available && asked && !sweepable {
+                        prop_assert_eq!(
+                            stored.status_at(now),
+                            TicketStatus::Reserved,
+                            "seat {} left on sale",
+                            n
+                        );
+                    }
+                }
+            }
+            Rush::Cancel { order } => {
+                if let Some(order) = made.get(*order) {
+                    let buyer = world.as_user(&order.buyer_id);
+                    let _ = orders::cancel_order(&buyer, &order.id).await;
+                }
+            }
+            Rush::Tick { minutes } => world.app.clock.advance(minutes * 60_000),
+            Rush::Sweep => {
+                orders::expire_orders(&Ctx::system(&world.app.state))
+                    .await
+                    .unwrap();
+            }
+        }
+
+        let now = world.app.clock.now();
+        for buyer in &world.buyers {
+            let live = live_orders_of(world, buyer, now).await;
+            prop_assert!(live <= RUSH_LIMIT, "a buyer holds {live} reservations");
+        }
+        for ticket in &listed {
+            let (stored, orders) = world.stored(&ticket.id).await;
+            let live: Vec<&Order> = orders.iter().filter(|o| o.is_live_at(now)).collect();
+            prop_assert!(live.len() <= 1, "two live orders on one ticket: {:?}", live);
+            match stored.status_at(now) {
+                TicketStatus::Reserved => {
+                    prop_assert_eq!(live.len(), 1, "reserved by nobody");
+                    prop_assert_eq!(stored.order_id.as_ref(), Some(&live[0].id));
+                }
+                TicketStatus::Available => prop_assert!(live.is_empty(), "on sale while held"),
+                other => prop_assert!(false, "nobody sold or removed this seat: {other:?}"),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `buyer`'s orders that hold a seat at `now`, on any ticket.
+async fn live_orders_of(world: &World, buyer: &Id, now: app::domain::Timestamp) -> usize {
+    let mut conn = world.app.state.db.read.acquire().await.unwrap();
+    let orders = storage::orders::list_orders_by_buyer(&mut conn, buyer)
+        .await
+        .unwrap();
+    orders.iter().filter(|o| o.is_live_at(now)).count()
+}
+
+/// Cases default to 48; `PROPTEST_CASES` runs more.
+#[test]
+fn no_rush_of_buyers_on_the_real_database_double_books_a_seat_or_leaves_one_unsold() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .unwrap();
+    let world = runtime.block_on(async {
+        let app = spawn_app_with(|config| {
+            config.auth_rate_limit = 0;
+            config.order_rate_limit = 0;
+            config.max_live_orders = RUSH_LIMIT as u32;
+        })
+        .await;
+        let system = Ctx::system(&app.state);
+        let mut ids = Vec::new();
+        for _ in 0..=RUSH_BUYERS {
+            let credentials = Credentials {
+                email: unique_email(),
+                password: "correct horse battery".to_string(),
+                ..Default::default()
+            };
+            ids.push(users::create_user(&system, &credentials).await.unwrap().id);
+        }
+        let seller = ids.remove(0);
+        World {
+            app,
+            seller,
+            buyers: ids,
+        }
+    });
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(48);
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    });
+    let result = runner.run(&prop::collection::vec(rush(), 1..12), |steps| {
+        runtime.block_on(run_rush(&world, &steps))
+    });
+    if let Err(failure) = result {
+        panic!("{failure}");
+    }
+    if !on_postgres() {
+        let (shared, _) = world.app.state.reservations.shared_transactions();
+        assert!(shared > 0, "some rushes shared a transaction");
     }
 }

@@ -12,7 +12,7 @@ use crate::domain::{Id, Order, OrderStatus, Price, Ticket, Timestamp};
 use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::clock;
-use crate::ssr::storage::events::insert_event;
+use crate::ssr::storage::events::{NewEvent, insert_event, insert_events};
 use crate::ssr::storage::{self, Read, orders, tickets};
 use serde_json::json;
 use sqlx::AnyConnection;
@@ -87,86 +87,169 @@ pub struct Attempt {
     now: Timestamp,
 }
 
-/// How an attempt inside a shared transaction ended without a reservation.
-enum Failed {
-    /// Refused before it wrote anything: the others in the transaction are unaffected.
-    Refused(AppError),
-    /// Went wrong after writing: the transaction must not be committed.
-    Broken(AppError),
-}
-
-impl From<sqlx::Error> for Failed {
-    fn from(err: sqlx::Error) -> Failed {
-        Failed::Broken(err.into())
-    }
-}
-
 /// A reservation in a transaction of its own.
 async fn reserve_alone(ctx: &Ctx, attempt: &Attempt) -> Result<OrderWithTicket, AppError> {
     // A reservation only takes a listing off sale: cached browse pages stay, minus this one.
     let mut tx = ctx.db().begin_write_keeping_reads().await?;
-    let reserved = match reserve_in(&mut tx, ctx, attempt).await {
-        Ok(reserved) => reserved,
-        Err(Failed::Refused(err) | Failed::Broken(err)) => return Err(err),
-    };
+    let answer = reserve_in(&mut tx, ctx, &[attempt])
+        .await?
+        .pop()
+        .ok_or_else(lost)?;
     tx.commit().await?;
-    Ok(reserved)
+    answer
 }
 
-/// The reservation itself, inside the caller's write transaction.
+/// The reservations themselves, inside the caller's write transaction, in the order given;
+/// each is answered on its own. `Err` means the transaction must not be committed: the
+/// database failed, or its guard refused an order the checks allowed.
+///
+/// The tickets are read (and held) in one statement; each attempt is then decided by the
+/// domain on its ticket as the attempts before it left it. The tickets decided on are taken
+/// in one conditional update, and their orders and `OrderCreated` events written in one
+/// statement each, so a batch costs the database a handful of statements however large.
 async fn reserve_in(
     tx: &mut AnyConnection,
     ctx: &Ctx,
-    attempt: &Attempt,
-) -> Result<OrderWithTicket, Failed> {
+    attempts: &[&Attempt],
+) -> Result<Vec<Result<OrderWithTicket, AppError>>, AppError> {
+    use std::collections::{HashMap, HashSet};
     let settings = ctx.settings();
-    let Attempt { buyer, input, now } = attempt;
-    let now = *now;
-    let refused = Failed::Refused;
-    // A database error is never a refusal: whatever it left of the transaction is not kept.
-    let ticket = tickets::lock_ticket(tx, &input.ticket_id)
+    let ids: Vec<&Id> = attempts.iter().map(|a| &a.input.ticket_id).collect();
+    let mut tickets: HashMap<Id, Ticket> = tickets::lock_tickets(tx, &ids)
         .await?
-        .ok_or(Failed::Refused(AppError::NotFound))?;
-    check_reservation(&ticket, buyer, input.seen_price, now).map_err(|err| refused(err.into()))?;
+        .into_iter()
+        .map(|ticket| (ticket.id.clone(), ticket))
+        .collect();
+    // Live orders already held, counted at each attempt's own moment.
+    let mut live: Vec<(Id, Timestamp)> = Vec::new();
     if settings.max_live_orders > 0 {
-        // Two reservations by one buyer count their live orders one after the other.
-        storage::users::lock_user(tx, buyer).await?;
-        let live = orders::count_live_orders_by_buyer(tx, buyer, now).await?;
-        if !may_hold_another(live, settings.max_live_orders) {
-            return Err(refused(AppError::invalid(TOO_MANY_RESERVATIONS)));
+        // Two transactions reserving for one buyer count their live orders one after the other.
+        let mut buyers: Vec<&Id> = attempts.iter().map(|a| &a.buyer).collect();
+        buyers.sort();
+        buyers.dedup();
+        for buyer in &buyers {
+            storage::users::lock_user(tx, buyer).await?;
+        }
+        if let Some(earliest) = attempts.iter().map(|a| a.now).min() {
+            live = orders::live_order_expiries(tx, &buyers, earliest).await?;
         }
     }
-    release_lapsed_hold(tx, &ticket, now)
-        .await
-        .map_err(Failed::Broken)?;
 
-    let order = Order::reserve(
-        clock::new_id(),
-        &ticket,
-        buyer,
-        now,
-        settings.reservation_window_ms,
-        &settings.fees,
-    );
-    // The domain said yes; the database has the last word. Either guard refusing means another
-    // buyer got there first.
-    if !tickets::reserve_ticket_row(tx, &ticket.id, &order.id, order.expires_at, now).await? {
-        return Err(refused(AppError::invalid(TICKET_RESERVED)));
+    let mut answers: Vec<Result<Order, AppError>> = Vec::with_capacity(attempts.len());
+    let mut decided: HashSet<Id> = HashSet::new();
+    for attempt in attempts {
+        let Attempt { buyer, input, now } = attempt;
+        let now = *now;
+        let Some(mut ticket) = tickets.get(&input.ticket_id).cloned() else {
+            answers.push(Err(AppError::NotFound));
+            continue;
+        };
+        if !decided.contains(&ticket.id) && ticket.live_order_at(now).is_none() {
+            // Its hold had lapsed and the sweeper had not yet freed it: freed now, first.
+            match free_lapsed_hold(tx, &ticket, now).await? {
+                Freed::Nothing => {}
+                Freed::Released => {
+                    ticket = tickets::lock_ticket(tx, &ticket.id)
+                        .await?
+                        .ok_or(AppError::NotFound)?;
+                }
+                Freed::Busy => {
+                    answers.push(Err(AppError::invalid(TICKET_RESERVED)));
+                    continue;
+                }
+            }
+        }
+        if let Err(err) = check_reservation(&ticket, buyer, input.seen_price, now) {
+            answers.push(Err(err.into()));
+            continue;
+        }
+        if decided.contains(&ticket.id) {
+            answers.push(Err(AppError::invalid(TICKET_RESERVED)));
+            continue;
+        }
+        if settings.max_live_orders > 0 {
+            let held = live
+                .iter()
+                .filter(|(holder, until)| holder == buyer && *until > now)
+                .count() as i64;
+            if !may_hold_another(held, settings.max_live_orders) {
+                answers.push(Err(AppError::invalid(TOO_MANY_RESERVATIONS)));
+                continue;
+            }
+        }
+        let order = Order::reserve(
+            clock::new_id(),
+            &ticket,
+            buyer,
+            now,
+            settings.reservation_window_ms,
+            &settings.fees,
+        );
+        live.push((buyer.clone(), order.expires_at));
+        decided.insert(ticket.id.clone());
+        tickets.insert(
+            ticket.id.clone(),
+            ticket.held_by(&order.id, order.expires_at),
+        );
+        answers.push(Ok(order));
     }
-    match orders::insert_order(tx, &order).await {
+
+    // The domain said yes; the database has the last word. Either guard refusing (the
+    // conditional update here, the partial unique index when the orders are written) means
+    // another buyer got there first.
+    let holds: Vec<tickets::Hold> = answers
+        .iter()
+        .zip(attempts)
+        .filter_map(|(answer, attempt)| {
+            let order = answer.as_ref().ok()?;
+            Some(tickets::Hold {
+                ticket_id: &order.ticket_id,
+                order_id: &order.id,
+                until: order.expires_at,
+                now: attempt.now,
+            })
+        })
+        .collect();
+    let mut taken: HashMap<Id, Ticket> = tickets::reserve_ticket_rows(tx, &holds)
+        .await?
+        .into_iter()
+        .map(|ticket| (ticket.id.clone(), ticket))
+        .collect();
+    let answers: Vec<Result<OrderWithTicket, AppError>> = answers
+        .into_iter()
+        .map(|answer| {
+            let order = answer?;
+            match taken.remove(&order.ticket_id) {
+                Some(ticket) if ticket.order_id.as_ref() == Some(&order.id) => {
+                    Ok(OrderWithTicket { order, ticket })
+                }
+                _ => Err(AppError::invalid(TICKET_RESERVED)),
+            }
+        })
+        .collect();
+    let orders: Vec<Order> = answers
+        .iter()
+        .filter_map(|answer| Some(answer.as_ref().ok()?.order.clone()))
+        .collect();
+    match orders::insert_orders(tx, &orders).await {
+        // Another live order for one of the tickets: the database's guard refused what the
+        // checks above allowed. Only a transaction of its own can undo the rows already written.
         Err(err) if storage::is_unique_violation(&err) => {
-            // The ticket's row was written: only a transaction of its own can undo that.
-            return Err(Failed::Broken(AppError::invalid(TICKET_RESERVED)));
+            return Err(AppError::invalid(TICKET_RESERVED));
         }
         other => other?,
     }
-    append_order_event(tx, "OrderCreated", &order, now)
-        .await
-        .map_err(Failed::Broken)?;
-    let ticket = tickets::find_ticket(tx, &ticket.id)
-        .await?
-        .ok_or(Failed::Broken(AppError::NotFound))?;
-    Ok(OrderWithTicket { order, ticket })
+    let events: Vec<NewEvent> = orders
+        .iter()
+        .map(|order| NewEvent {
+            event_type: "OrderCreated",
+            aggregate_id: &order.id,
+            payload: order_payload(order),
+            at: order.created_at,
+        })
+        .collect();
+    insert_events(tx, &events).await?;
+    Ok(answers)
 }
 
 /// Group commit for SQLite's one writer. Reservations that arrive while the writer is busy
@@ -290,14 +373,8 @@ async fn reserve_together(
     batch: &[Waiting],
 ) -> Result<Vec<Result<OrderWithTicket, AppError>>, AppError> {
     let mut tx = ctx.db().begin_write_keeping_reads().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for waiting in batch {
-        match reserve_in(&mut tx, ctx, &waiting.attempt).await {
-            Ok(reserved) => results.push(Ok(reserved)),
-            Err(Failed::Refused(err)) => results.push(Err(err)),
-            Err(Failed::Broken(err)) => return Err(err),
-        }
-    }
+    let attempts: Vec<&Attempt> = batch.iter().map(|waiting| &waiting.attempt).collect();
+    let results = reserve_in(&mut tx, ctx, &attempts).await?;
     tx.commit().await?;
     Ok(results)
 }
@@ -390,6 +467,40 @@ pub async fn release_lapsed_hold(
     }
 }
 
+/// What a reservation did about the lapsed hold on its ticket.
+enum Freed {
+    /// There was none to free.
+    Nothing,
+    /// The lapsed order was expired, and the ticket freed.
+    Released,
+    /// Another transaction holds the order (a sweep, or its buyer cancelling or paying).
+    Busy,
+}
+
+/// [`release_lapsed_hold`] for a transaction that holds the ticket's row. Those that act on an
+/// order (the sweep, a cancellation, a payment) take the order's row and then its ticket's; so
+/// waiting here for the order's row, with the ticket's held, could deadlock (PostgreSQL). The
+/// order is taken only if nobody holds it; if somebody does, the seat is theirs to settle at
+/// this moment: `Busy`.
+async fn free_lapsed_hold(
+    conn: &mut AnyConnection,
+    ticket: &Ticket,
+    now: Timestamp,
+) -> Result<Freed, AppError> {
+    let Some(order_id) = ticket.order_id.as_ref() else {
+        return Ok(Freed::Nothing);
+    };
+    if ticket.live_order_at(now).is_some() {
+        return Ok(Freed::Nothing);
+    }
+    match orders::read_order(conn, order_id, Read::LockedUnlessBusy).await? {
+        Some(order) if release_if_lapsed(conn, &order, now).await? => Ok(Freed::Released),
+        Some(_) => Ok(Freed::Nothing),
+        None if orders::find_order(conn, order_id).await?.is_some() => Ok(Freed::Busy),
+        None => Ok(Freed::Nothing),
+    }
+}
+
 /// `order_id`, if it is `buyer`'s: 404 for no such order, 403 for someone else's.
 pub async fn buyers_order(
     conn: &mut AnyConnection,
@@ -471,13 +582,25 @@ pub async fn expire_orders(ctx: &Ctx) -> Result<usize, AppError> {
         }
         let mut tx = db.begin_write().await?;
         let batch = orders::list_lapsed_orders(&mut tx, now, SWEEP_BATCH, true).await?;
-        for order in &batch {
+        // Their tickets too, before anything is written: a reservation holding one of them
+        // frees its lapsed hold itself (or is refused), and waiting for it here, with the
+        // event log's turn taken, could deadlock (PostgreSQL).
+        let ids: Vec<&Id> = batch.iter().map(|order| &order.ticket_id).collect();
+        let free: std::collections::HashSet<Id> =
+            tickets::read_tickets(&mut tx, &ids, Read::LockedUnlessBusy)
+                .await?
+                .into_iter()
+                .map(|ticket| ticket.id)
+                .collect();
+        let mut expired_now = 0;
+        for order in batch.iter().filter(|order| free.contains(&order.ticket_id)) {
             if release_if_lapsed(&mut tx, order, now).await? {
-                expired += 1;
+                expired_now += 1;
             }
         }
         tx.commit().await?;
-        if (batch.len() as i64) < SWEEP_BATCH {
+        expired += expired_now;
+        if (batch.len() as i64) < SWEEP_BATCH || expired_now == 0 {
             return Ok(expired);
         }
     }

@@ -35,6 +35,56 @@ pub async fn insert_event(
     Ok(id)
 }
 
+/// An event to append with others: its type, what it is about, its payload and when.
+pub struct NewEvent<'a> {
+    pub event_type: &'a str,
+    pub aggregate_id: &'a Id,
+    pub payload: serde_json::Value,
+    pub at: Timestamp,
+}
+
+/// Appends several events in one statement, their ids in the order given.
+pub async fn insert_events(
+    conn: &mut AnyConnection,
+    events: &[NewEvent<'_>],
+) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    if super::backend(conn) == super::Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EVENT_ORDER_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let rows = (0..events.len())
+        .map(|n| {
+            format!(
+                "(${}, ${}, ${}, ${})",
+                4 * n + 1,
+                4 * n + 2,
+                4 * n + 3,
+                4 * n + 4
+            )
+        })
+        .collect::<Vec<_>>();
+    let sql = format!(
+        "INSERT INTO events (event_type, aggregate_id, payload, created_at) VALUES {}",
+        rows.join(", ")
+    );
+    // A statement per batch size: not worth keeping prepared.
+    let mut query = sqlx::query(&sql).persistent(false);
+    for event in events {
+        query = query
+            .bind(event.event_type)
+            .bind(event.aggregate_id.as_str())
+            .bind(event.payload.to_string())
+            .bind(event.at.millis());
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct EventRow {
     pub id: i64,

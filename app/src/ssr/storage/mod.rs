@@ -37,18 +37,26 @@ pub fn backend(conn: &sqlx::AnyConnection) -> Backend {
 pub enum Read {
     /// Just read it (pages, and checks that change nothing).
     Plain,
-    /// Hold the row until the transaction ends: `FOR UPDATE` on PostgreSQL, so another
+    /// Hold the row until the transaction ends: `FOR NO KEY UPDATE` on PostgreSQL, so another
     /// transaction deciding on it (a reservation and an edit, a retry and a settlement, another
     /// node) goes first or waits and the row read is the one the decision sees; nothing on
     /// SQLite, where `BEGIN IMMEDIATE` already holds the database's one write lock.
     Locked,
+    /// [`Read::Locked`] if no other transaction holds the row, else no row (`FOR UPDATE SKIP
+    /// LOCKED`): for a transaction that must not wait for that one.
+    LockedUnlessBusy,
 }
 
 impl Read {
     /// What the `SELECT` ends with.
     pub fn clause(self, conn: &sqlx::AnyConnection) -> &'static str {
         match (self, backend(conn)) {
-            (Read::Locked, Backend::Postgres) => " FOR UPDATE",
+            // Not `FOR UPDATE`: that also stops other transactions from checking a foreign
+            // key against the row (inserting an order for a held ticket, or updating a ticket
+            // twice in one transaction, checks its seller's row), which deadlocks two
+            // transactions that each hold what the other checks.
+            (Read::Locked, Backend::Postgres) => " FOR NO KEY UPDATE",
+            (Read::LockedUnlessBusy, Backend::Postgres) => " FOR NO KEY UPDATE SKIP LOCKED",
             _ => "",
         }
     }

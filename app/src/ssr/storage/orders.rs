@@ -42,40 +42,78 @@ impl From<OrderRow> for Order {
 /// Inserts a new order. Fails with a unique violation when the ticket already has a live or
 /// completed order: the database's own guard against double booking.
 pub async fn insert_order(conn: &mut AnyConnection, order: &Order) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    insert_orders(conn, std::slice::from_ref(order)).await
+}
+
+/// Inserts every order in one statement: all of them, or (on any refusal, such as a second
+/// live order for a ticket) none.
+pub async fn insert_orders(conn: &mut AnyConnection, orders: &[Order]) -> Result<(), sqlx::Error> {
+    const FIELDS: usize = 11;
+    if orders.is_empty() {
+        return Ok(());
+    }
+    let rows = (0..orders.len())
+        .map(|row| {
+            let fields = (1..=FIELDS)
+                .map(|field| format!("${}", row * FIELDS + field))
+                .collect::<Vec<_>>();
+            format!("({})", fields.join(", "))
+        })
+        .collect::<Vec<_>>();
+    let sql = format!(
         "INSERT INTO orders (id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at, updated_at, \
-         buyer_fee_cents, seller_fee_cents) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(order.id.as_str())
-    .bind(order.buyer_id.as_str())
-    .bind(order.ticket_id.as_str())
-    .bind(order.status.as_str())
-    .bind(order.price.cents())
-    .bind(order.expires_at.millis())
-    .bind(order.version)
-    .bind(order.created_at.millis())
-    .bind(order.created_at.millis())
-    .bind(order.buyer_fee_cents)
-    .bind(order.seller_fee_cents)
-    .execute(conn)
-    .await?;
+         buyer_fee_cents, seller_fee_cents) VALUES {}",
+        rows.join(", ")
+    );
+    // A statement per batch size: not worth keeping prepared.
+    let mut query = sqlx::query(&sql).persistent(orders.len() == 1);
+    for order in orders {
+        query = query
+            .bind(order.id.as_str())
+            .bind(order.buyer_id.as_str())
+            .bind(order.ticket_id.as_str())
+            .bind(order.status.as_str())
+            .bind(order.price.cents())
+            .bind(order.expires_at.millis())
+            .bind(order.version)
+            .bind(order.created_at.millis())
+            .bind(order.created_at.millis())
+            .bind(order.buyer_fee_cents)
+            .bind(order.seller_fee_cents);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
-/// How many of `buyer`'s orders hold a ticket at `now` (live and not yet expired).
-pub async fn count_live_orders_by_buyer(
+/// When each live order of these buyers that holds a ticket after `now` lapses, by buyer: the
+/// figures a hoarding limit counts at `now` or later.
+pub async fn live_order_expiries(
     conn: &mut AnyConnection,
-    buyer: &Id,
+    buyers: &[&Id],
     now: Timestamp,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM orders \
-         WHERE buyer_id = $1 AND status IN ('created', 'awaiting:payment') AND expires_at > $2",
-    )
-    .bind(buyer.as_str())
-    .bind(now.millis())
-    .fetch_one(conn)
-    .await
+) -> Result<Vec<(Id, Timestamp)>, sqlx::Error> {
+    let Some(last) = buyers.last() else {
+        return Ok(Vec::new());
+    };
+    // Padded to a power of two with the last buyer, so few statements are prepared.
+    let size = buyers.len().next_power_of_two();
+    let list = (2..size + 2)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT buyer_id, expires_at FROM orders WHERE buyer_id IN ({list}) \
+         AND status IN ('created', 'awaiting:payment') AND expires_at > $1"
+    );
+    let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(now.millis());
+    for n in 0..size {
+        query = query.bind(buyers.get(n).unwrap_or(last).as_str());
+    }
+    let rows = query.fetch_all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(buyer, expires_at)| (Id::from_trusted(buyer), Timestamp::from_millis(expires_at)))
+        .collect())
 }
 
 pub async fn find_order(conn: &mut AnyConnection, id: &Id) -> Result<Option<Order>, sqlx::Error> {

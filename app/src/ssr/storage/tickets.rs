@@ -115,6 +115,40 @@ pub async fn lock_ticket(conn: &mut AnyConnection, id: &Id) -> Result<Option<Tic
     read_ticket(conn, id, Read::Locked).await
 }
 
+/// The tickets with these ids, each held as [`lock_ticket`] holds one, in no particular order
+/// (ids without a ticket are left out). One statement however many: the IN list is padded to
+/// a power of two with the last id, so few statements are prepared.
+pub async fn lock_tickets(
+    conn: &mut AnyConnection,
+    ids: &[&Id],
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    read_tickets(conn, ids, Read::Locked).await
+}
+
+/// The tickets with these ids, read as `read` says, in no particular order.
+pub async fn read_tickets(
+    conn: &mut AnyConnection,
+    ids: &[&Id],
+    read: Read,
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    let Some(last) = ids.last() else {
+        return Ok(Vec::new());
+    };
+    let clause = read.clause(conn);
+    let size = ids.len().next_power_of_two();
+    let list = (1..=size)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT {COLUMNS} FROM tickets WHERE id IN ({list}){clause}");
+    let mut query = sqlx::query_as::<_, TicketRow>(&sql);
+    for n in 0..size {
+        query = query.bind(ids.get(n).unwrap_or(last).as_str());
+    }
+    let rows = query.fetch_all(conn).await?;
+    Ok(rows.into_iter().map(Ticket::from).collect())
+}
+
 /// One ticket by id, read as `read` says.
 pub async fn read_ticket(
     conn: &mut AnyConnection,
@@ -317,27 +351,71 @@ pub async fn list_tickets_by_seller(
 }
 
 /// Marks a ticket held by `order_id` until `until`, only if it is not held or sold at `now`.
-/// Returns whether the row was taken.
+/// Returns the ticket as it now stands, or `None` if the row was not taken.
 pub async fn reserve_ticket_row(
     conn: &mut AnyConnection,
     ticket_id: &Id,
     order_id: &Id,
     until: Timestamp,
     now: Timestamp,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "UPDATE tickets SET status = 'reserved', order_id = $1, reserved_until = $2, version = version + 1, updated_at = $3 \
-         WHERE id = $4 AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $5)) \
-         AND removed_at IS NULL AND seller_suspended = 0",
-    )
-    .bind(order_id.as_str())
-    .bind(until.millis())
-    .bind(now.millis())
-    .bind(ticket_id.as_str())
-    .bind(now.millis())
-    .execute(conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
+) -> Result<Option<Ticket>, sqlx::Error> {
+    let hold = Hold {
+        ticket_id,
+        order_id,
+        until,
+        now,
+    };
+    Ok(reserve_ticket_rows(conn, &[hold]).await?.pop())
+}
+
+/// A ticket to mark held: by which order, until when, decided at `now`.
+pub struct Hold<'a> {
+    pub ticket_id: &'a Id,
+    pub order_id: &'a Id,
+    pub until: Timestamp,
+    pub now: Timestamp,
+}
+
+/// [`reserve_ticket_row`] for several tickets (each at most once) in one statement: each row
+/// is taken only if it is not held or sold at its hold's `now`. Returns the tickets taken, as
+/// they now stand, in no particular order.
+pub async fn reserve_ticket_rows(
+    conn: &mut AnyConnection,
+    holds: &[Hold<'_>],
+) -> Result<Vec<Ticket>, sqlx::Error> {
+    if holds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let values = (0..holds.len())
+        .map(|n| {
+            format!(
+                "(${}, ${}, ${}, ${})",
+                4 * n + 1,
+                4 * n + 2,
+                4 * n + 3,
+                4 * n + 4
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "WITH held (held_ticket, held_order, held_until, held_now) AS (VALUES {values}) \
+         UPDATE tickets SET status = 'reserved', order_id = held_order, reserved_until = held_until, \
+         version = version + 1, updated_at = held_now FROM held \
+         WHERE id = held_ticket AND (status = 'available' OR (status = 'reserved' AND reserved_until <= held_now)) \
+         AND removed_at IS NULL AND seller_suspended = 0 RETURNING {COLUMNS}"
+    );
+    // One statement per number of holds: only the one-hold statement is worth keeping prepared.
+    let mut query = sqlx::query_as::<_, TicketRow>(&sql).persistent(holds.len() == 1);
+    for hold in holds {
+        query = query
+            .bind(hold.ticket_id.as_str())
+            .bind(hold.order_id.as_str())
+            .bind(hold.until.millis())
+            .bind(hold.now.millis());
+    }
+    let rows = query.fetch_all(conn).await?;
+    Ok(rows.into_iter().map(Ticket::from).collect())
 }
 
 /// Frees a ticket held by `order_id` (cancelled or expired order). Does nothing when another

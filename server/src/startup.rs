@@ -121,14 +121,21 @@ impl Application {
             tracing::info!(count = resumed, "finishing payments left in flight");
         }
         tokio::task::spawn_blocking(app::ssr::passwords::warm_up);
+        let mut workers = Vec::new();
         tokio::spawn(hourly_cleanup(session_store.clone(), system.clone()));
+        // The write-ahead log is copied into the database beside the writer, not by it.
+        workers.extend(
+            state
+                .db
+                .start_checkpoints(std::time::Duration::from_millis(250))
+                .await,
+        );
         // Then about every second.
         let sweeper = tokio::spawn(app::ssr::services::orders::run_expiry_sweeper(
             system,
             std::time::Duration::from_secs(1),
         ));
 
-        let mut workers = Vec::new();
         if config.mail_poll > 0 {
             workers.push(tokio::spawn(app::ssr::services::mail::run_mail_worker(
                 app::ssr::Ctx::system(&state),

@@ -41,6 +41,9 @@ pub struct Db {
     writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The storage-fault count this database's write connection was last checked against.
     faults_seen: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// SQLite: set once [`Db::run_checkpoints`] copies the log into the database, so the write
+    /// connection leaves that to it (see there).
+    checkpoints_elsewhere: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Storage faults (read-only file, disk full, I/O errors, a lost server) seen by this process.
@@ -129,8 +132,9 @@ impl Db {
         }
         // The file is created here, with WAL set once for good; every connection then sets the
         // per-connection settings.
+        // Every signed-in request reads its session here first.
         let sessions = SqlitePoolOptions::new()
-            .max_connections(2)
+            .max_connections(4)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(
                 options
@@ -142,18 +146,29 @@ impl Db {
             .await
             .with_context(|| format!("failed to open the database {url}"))?;
         let any_url = format!("sqlite://{}", options.get_filename().display());
-        let pool = |max: u32, min: u32, cache: &'static str| {
+        let checkpoints_elsewhere = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let pool = |max: u32, min: u32, cache: &'static str, writer: bool| {
+            let elsewhere = checkpoints_elsewhere.clone();
             AnyPoolOptions::new()
                 .max_connections(max)
                 .min_connections(min)
                 .acquire_timeout(Duration::from_secs(30))
                 .after_connect(move |conn, _| {
+                    // SQLite's default: the connection whose commit fills the log past 1,000
+                    // pages copies it into the database.
+                    let checkpoint =
+                        if writer && elsewhere.load(std::sync::atomic::Ordering::Acquire) {
+                            0
+                        } else {
+                            1000
+                        };
                     Box::pin(async move {
                         conn.execute(
                             format!(
                                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                                  PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; \
-                                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache};"
+                                 PRAGMA temp_store = MEMORY; PRAGMA cache_size = {cache}; \
+                                 PRAGMA wal_autocheckpoint = {checkpoint};"
                             )
                             .as_str(),
                         )
@@ -165,20 +180,17 @@ impl Db {
         // SQLite's own default page cache (2 MB a connection) for the writer, which rewrites
         // the same pages again and again; a quarter of that for each reader, whose hot pages
         // the browse cache keeps anyway and whose misses the system's file cache serves.
-        let write = pool(1, 0, "-2000")
+        let write = pool(1, 0, "-2000", true)
             .connect(&any_url)
             .await
             .with_context(|| format!("failed to open the database {url}"))?;
-        let read = pool(4, 1, READ_CACHE_KIB)
+        let read = pool(4, 1, READ_CACHE_KIB, false)
             .connect(&any_url)
             .await
             .context("failed to open read connections")?;
-        Ok(Db::assemble(
-            read,
-            write,
-            SessionPool::Sqlite(sessions),
-            Backend::Sqlite,
-        ))
+        let mut db = Db::assemble(read, write, SessionPool::Sqlite(sessions), Backend::Sqlite);
+        db.checkpoints_elsewhere = checkpoints_elsewhere;
+        Ok(db)
     }
 
     async fn open_postgres(url: &str) -> anyhow::Result<Db> {
@@ -213,7 +225,57 @@ impl Db {
             faults_seen: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(
                 STORAGE_FAULTS.load(std::sync::atomic::Ordering::Acquire),
             )),
+            checkpoints_elsewhere: Default::default(),
         }
+    }
+
+    /// SQLite: from now on, copies the write-ahead log into the database every `every`, from
+    /// a reading connection, for as long as the database is open; `None` on PostgreSQL.
+    ///
+    /// Left to SQLite, the commit that fills the log past 1,000 pages does the copying (and
+    /// its `fsync`) before it returns, and every reservation in that commit waits for it: tens
+    /// of milliseconds, every few dozen commits, on the one connection that writes. Here the
+    /// writer only appends, and a reader copies what no reader still needs (a passive
+    /// checkpoint, which never blocks the writer). Commands that write without a server (seed,
+    /// restore) keep SQLite's own way.
+    pub async fn start_checkpoints(&self, every: Duration) -> Option<tokio::task::JoinHandle<()>> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        self.checkpoints_elsewhere
+            .store(true, std::sync::atomic::Ordering::Release);
+        // The write connection open now was set up before: it stops copying too. (Any later
+        // one is set up so by `after_connect`.)
+        if let Ok(mut writer) = self.write.acquire().await
+            && let Err(err) = writer.execute("PRAGMA wal_autocheckpoint = 0").await
+        {
+            tracing::warn!(error = %err, "the write connection still copies the log itself");
+        }
+        let db = self.clone();
+        Some(tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                match db.copy_log().await {
+                    Ok(_) => {}
+                    Err(sqlx::Error::PoolClosed) => return,
+                    Err(err) => tracing::warn!(error = %err, "copying the write-ahead log failed"),
+                }
+            }
+        }))
+    }
+
+    /// SQLite: copies into the database what of the write-ahead log no reader still needs,
+    /// without waiting for anyone. Returns the log's length and how much of it is now copied,
+    /// in pages.
+    pub async fn copy_log(&self) -> Result<(i64, i64), sqlx::Error> {
+        let mut conn = self.read.acquire().await?;
+        let (_busy, log, copied): (i64, i64, i64) =
+            sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+                .fetch_one(&mut *conn)
+                .await?;
+        Ok((log, copied))
     }
 
     pub fn backend(&self) -> Backend {

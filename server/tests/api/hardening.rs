@@ -714,6 +714,54 @@ async fn writes_heal_once_the_write_connection_can_write_again() {
     assert_eq!(response.status(), StatusCode::CREATED, "no restart needed");
 }
 
+/// The server copies SQLite's write-ahead log into the database from a reader, so the one
+/// write connection never stops a commit to do it: not the first connection, nor one that
+/// replaces it after a fault.
+#[tokio::test]
+async fn the_write_connection_leaves_copying_the_log_to_a_reader() {
+    if on_postgres() {
+        return;
+    }
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    let setting = |pool: sqlx::AnyPool| async move {
+        let value: i64 = sqlx::query_scalar("PRAGMA wal_autocheckpoint")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        value
+    };
+    assert_eq!(setting(app.state.db.write.clone()).await, 0);
+    assert_eq!(setting(app.state.db.read.clone()).await, 1000);
+
+    // A fault replaces the write connection (as in the test above); the new one copies
+    // nothing either.
+    sqlx::query("PRAGMA query_only = ON")
+        .execute(&app.state.db.write)
+        .await
+        .unwrap();
+    for n in 0..20 {
+        let listed = app
+            .post_json(
+                &seller,
+                "/api/tickets",
+                &json!({ "title": format!("Logged seat {n}"), "price": 5 }),
+            )
+            .await;
+        assert_eq!(listed.status(), StatusCode::CREATED);
+    }
+    assert_eq!(setting(app.state.db.write.clone()).await, 0);
+
+    // What was written is in the log, and a reader copies it (all but what a reader still
+    // looking at an older state holds back).
+    let (log, copied) = app.state.db.copy_log().await.unwrap();
+    assert!(log > 0, "the writes are in the log");
+    assert!(
+        copied > 0 && copied <= log,
+        "{copied} of {log} pages copied"
+    );
+}
+
 // ---- payments that outlive their request ----
 
 /// The app paying through a recording Stripe whose payment calls wait at the gate.

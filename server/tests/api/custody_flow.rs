@@ -16,7 +16,6 @@ use app::ssr::services::transfers::{self, TransferTicket};
 use app::ssr::services::users::{self, Credentials};
 use app::ssr::storage;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
 const BUYERS: usize = 3;
 
@@ -211,11 +210,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
 /// Cases default to 32; `PROPTEST_CASES` runs more.
 #[test]
 fn no_sequence_of_sales_resales_refunds_and_scans_gives_a_seat_two_valid_codes() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = property_runtime(2);
     let world = runtime.block_on(async {
         let app = spawn_app_with(|config| {
             config.auth_rate_limit = 0;
@@ -250,18 +245,7 @@ fn no_sequence_of_sales_resales_refunds_and_scans_gives_a_seat_two_valid_codes()
             emails,
         }
     });
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(32);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    });
-    let result = runner.run(&prop::collection::vec(step(), 1..30), |steps| {
+    check_property(32, &prop::collection::vec(step(), 1..30), |steps| {
         runtime.block_on(run_case(&world, &steps))
     });
-    if let Err(failure) = result {
-        panic!("{failure}");
-    }
 }

@@ -465,3 +465,32 @@ pub fn read_mail_dir(dir: &std::path::Path) -> Vec<Mail> {
         .map(|path| Mail::parse(&std::fs::read(path).expect("a readable message")))
         .collect()
 }
+
+/// A runtime for a property test that drives the real services from a plain `#[test]`.
+pub fn property_runtime(worker_threads: usize) -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(worker_threads)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Runs `test` on `default_cases` values of `strategy` (`PROPTEST_CASES` runs more), and
+/// fails with proptest's smallest failing value.
+pub fn check_property<S: proptest::strategy::Strategy>(
+    default_cases: u32,
+    strategy: &S,
+    test: impl Fn(S::Value) -> Result<(), proptest::test_runner::TestCaseError>,
+) {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default_cases);
+    let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+        cases,
+        ..proptest::test_runner::Config::default()
+    });
+    if let Err(failure) = runner.run(strategy, test) {
+        panic!("{failure}");
+    }
+}

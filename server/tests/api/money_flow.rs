@@ -20,7 +20,6 @@ use app::ssr::services::tickets;
 use app::ssr::services::users::{self, Credentials};
 use app::ssr::storage;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
 const SELLERS: usize = 3;
 const HOUR: i64 = 3_600_000;
@@ -243,11 +242,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
 /// Cases default to 32; `PROPTEST_CASES` runs more.
 #[test]
 fn money_adds_up_after_any_sequence_of_sales_payouts_and_refunds() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = property_runtime(2);
     let world = runtime.block_on(async {
         let app = spawn_app_with(|config| {
             config.auth_rate_limit = 0;
@@ -281,18 +276,7 @@ fn money_adds_up_after_any_sequence_of_sales_payouts_and_refunds() {
             buyer,
         }
     });
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(32);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    });
-    let result = runner.run(&prop::collection::vec(step(), 1..40), |steps| {
+    check_property(32, &prop::collection::vec(step(), 1..40), |steps| {
         runtime.block_on(run_case(&world, &steps))
     });
-    if let Err(failure) = result {
-        panic!("{failure}");
-    }
 }

@@ -13,7 +13,6 @@ use app::ssr::services::tickets::{self, EditTicket};
 use app::ssr::services::users::{self, Credentials};
 use app::ssr::storage;
 use proptest::prelude::*;
-use proptest::test_runner::{Config as ProptestConfig, TestRunner};
 
 const BUYERS: usize = 3;
 
@@ -51,6 +50,33 @@ struct World {
 }
 
 impl World {
+    /// An app with a seller and `buyers` buyers, and at most `max_live_orders` live
+    /// reservations per buyer (0: no limit).
+    async fn new(buyers: usize, max_live_orders: u32) -> World {
+        let app = spawn_app_with(|config| {
+            config.auth_rate_limit = 0;
+            config.order_rate_limit = 0;
+            config.max_live_orders = max_live_orders;
+        })
+        .await;
+        let system = Ctx::system(&app.state);
+        let mut ids = Vec::new();
+        for _ in 0..=buyers {
+            let credentials = Credentials {
+                email: unique_email(),
+                password: "correct horse battery".to_string(),
+                ..Default::default()
+            };
+            ids.push(users::create_user(&system, &credentials).await.unwrap().id);
+        }
+        let seller = ids.remove(0);
+        World {
+            app,
+            seller,
+            buyers: ids,
+        }
+    }
+
     fn as_user(&self, user: &Id) -> Ctx {
         Ctx::system(&self.app.state).acting_as(user.clone())
     }
@@ -183,49 +209,11 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
 /// Cases default to 48; `PROPTEST_CASES` runs more.
 #[test]
 fn no_sequence_of_steps_on_the_real_database_double_books_a_ticket() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let world = runtime.block_on(async {
-        let app = spawn_app_with(|config| {
-            config.auth_rate_limit = 0;
-            config.order_rate_limit = 0;
-            config.max_live_orders = 0;
-        })
-        .await;
-        let system = Ctx::system(&app.state);
-        let mut ids = Vec::new();
-        for _ in 0..=BUYERS {
-            let credentials = Credentials {
-                email: unique_email(),
-                password: "correct horse battery".to_string(),
-                ..Default::default()
-            };
-            ids.push(users::create_user(&system, &credentials).await.unwrap().id);
-        }
-        let seller = ids.remove(0);
-        World {
-            app,
-            seller,
-            buyers: ids,
-        }
-    });
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(48);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    });
-    let result = runner.run(&prop::collection::vec(step(), 1..40), |steps| {
+    let runtime = property_runtime(2);
+    let world = runtime.block_on(World::new(BUYERS, 0));
+    check_property(48, &prop::collection::vec(step(), 1..40), |steps| {
         runtime.block_on(run_case(&world, &steps))
     });
-    if let Err(failure) = result {
-        panic!("{failure}");
-    }
 }
 
 /// Buyers arriving together: a rush of attempts on a few tickets, all at once, so SQLite's
@@ -419,49 +407,11 @@ async fn live_orders_of(world: &World, buyer: &Id, now: app::domain::Timestamp) 
 /// Cases default to 48; `PROPTEST_CASES` runs more.
 #[test]
 fn no_rush_of_buyers_on_the_real_database_double_books_a_seat_or_leaves_one_unsold() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(4)
-        .enable_all()
-        .build()
-        .unwrap();
-    let world = runtime.block_on(async {
-        let app = spawn_app_with(|config| {
-            config.auth_rate_limit = 0;
-            config.order_rate_limit = 0;
-            config.max_live_orders = RUSH_LIMIT as u32;
-        })
-        .await;
-        let system = Ctx::system(&app.state);
-        let mut ids = Vec::new();
-        for _ in 0..=RUSH_BUYERS {
-            let credentials = Credentials {
-                email: unique_email(),
-                password: "correct horse battery".to_string(),
-                ..Default::default()
-            };
-            ids.push(users::create_user(&system, &credentials).await.unwrap().id);
-        }
-        let seller = ids.remove(0);
-        World {
-            app,
-            seller,
-            buyers: ids,
-        }
-    });
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(48);
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases,
-        ..ProptestConfig::default()
-    });
-    let result = runner.run(&prop::collection::vec(rush(), 1..12), |steps| {
+    let runtime = property_runtime(4);
+    let world = runtime.block_on(World::new(RUSH_BUYERS, RUSH_LIMIT as u32));
+    check_property(48, &prop::collection::vec(rush(), 1..12), |steps| {
         runtime.block_on(run_rush(&world, &steps))
     });
-    if let Err(failure) = result {
-        panic!("{failure}");
-    }
     if !on_postgres() {
         let (shared, _) = world.app.state.reservations.shared_transactions();
         assert!(shared > 0, "some rushes shared a transaction");

@@ -57,20 +57,9 @@ pub async fn insert_events(
             .execute(&mut *conn)
             .await?;
     }
-    let rows = (0..events.len())
-        .map(|n| {
-            format!(
-                "(${}, ${}, ${}, ${})",
-                4 * n + 1,
-                4 * n + 2,
-                4 * n + 3,
-                4 * n + 4
-            )
-        })
-        .collect::<Vec<_>>();
     let sql = format!(
         "INSERT INTO events (event_type, aggregate_id, payload, created_at) VALUES {}",
-        rows.join(", ")
+        super::placeholders(events.len(), 4, 1)
     );
     // A statement per batch size: not worth keeping prepared.
     let mut query = sqlx::query(&sql).persistent(false);

@@ -62,7 +62,53 @@ impl Read {
     }
 }
 
+/// Placeholders for `rows` rows of `fields` values each, numbered from `$first`:
+/// `($1, $2), ($3, $4)` for `placeholders(2, 2, 1)`. For multi-row `VALUES` and (one field a row)
+/// `IN` lists.
+pub fn placeholders(rows: usize, fields: usize, first: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let row = (0..fields)
+                .map(|field| format!("${}", first + row * fields + field))
+                .collect::<Vec<_>>();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// An `IN` list of `count` placeholders from `$first`, padded to a power of two (repeat the
+/// last value to fill it), so that few different statements are prepared; and its length.
+pub fn in_list(count: usize, first: usize) -> (String, usize) {
+    let size = count.next_power_of_two();
+    let list = (first..first + size)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    (format!("({list})"), size)
+}
+
 /// True when `err` is the database refusing a row because of a UNIQUE constraint or index.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+}
+
+#[cfg(test)]
+mod placeholder_tests {
+    use super::{in_list, placeholders};
+
+    #[test]
+    fn placeholders_number_rows_and_fields_from_the_first() {
+        assert_eq!(placeholders(2, 2, 1), "($1, $2), ($3, $4)");
+        assert_eq!(placeholders(1, 3, 5), "($5, $6, $7)");
+        assert_eq!(placeholders(0, 4, 1), "");
+    }
+
+    #[test]
+    fn in_lists_are_padded_to_a_power_of_two() {
+        assert_eq!(in_list(1, 1), ("($1)".to_string(), 1));
+        assert_eq!(in_list(3, 2), ("($2, $3, $4, $5)".to_string(), 4));
+        assert_eq!(in_list(4, 1).1, 4);
+        assert_eq!(in_list(17, 1).1, 32);
+    }
 }

@@ -48,22 +48,13 @@ pub async fn insert_order(conn: &mut AnyConnection, order: &Order) -> Result<(),
 /// Inserts every order in one statement: all of them, or (on any refusal, such as a second
 /// live order for a ticket) none.
 pub async fn insert_orders(conn: &mut AnyConnection, orders: &[Order]) -> Result<(), sqlx::Error> {
-    const FIELDS: usize = 11;
     if orders.is_empty() {
         return Ok(());
     }
-    let rows = (0..orders.len())
-        .map(|row| {
-            let fields = (1..=FIELDS)
-                .map(|field| format!("${}", row * FIELDS + field))
-                .collect::<Vec<_>>();
-            format!("({})", fields.join(", "))
-        })
-        .collect::<Vec<_>>();
     let sql = format!(
         "INSERT INTO orders (id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at, updated_at, \
          buyer_fee_cents, seller_fee_cents) VALUES {}",
-        rows.join(", ")
+        super::placeholders(orders.len(), 11, 1)
     );
     // A statement per batch size: not worth keeping prepared.
     let mut query = sqlx::query(&sql).persistent(orders.len() == 1);
@@ -95,14 +86,9 @@ pub async fn live_order_expiries(
     let Some(last) = buyers.last() else {
         return Ok(Vec::new());
     };
-    // Padded to a power of two with the last buyer, so few statements are prepared.
-    let size = buyers.len().next_power_of_two();
-    let list = (2..size + 2)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let (list, size) = super::in_list(buyers.len(), 2);
     let sql = format!(
-        "SELECT buyer_id, expires_at FROM orders WHERE buyer_id IN ({list}) \
+        "SELECT buyer_id, expires_at FROM orders WHERE buyer_id IN {list} \
          AND status IN ('created', 'awaiting:payment') AND expires_at > $1"
     );
     let mut query = sqlx::query_as::<_, (String, i64)>(&sql).bind(now.millis());

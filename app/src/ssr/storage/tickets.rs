@@ -135,12 +135,8 @@ pub async fn read_tickets(
         return Ok(Vec::new());
     };
     let clause = read.clause(conn);
-    let size = ids.len().next_power_of_two();
-    let list = (1..=size)
-        .map(|n| format!("${n}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!("SELECT {COLUMNS} FROM tickets WHERE id IN ({list}){clause}");
+    let (list, size) = super::in_list(ids.len(), 1);
+    let sql = format!("SELECT {COLUMNS} FROM tickets WHERE id IN {list}{clause}");
     let mut query = sqlx::query_as::<_, TicketRow>(&sql);
     for n in 0..size {
         query = query.bind(ids.get(n).unwrap_or(last).as_str());
@@ -386,18 +382,7 @@ pub async fn reserve_ticket_rows(
     if holds.is_empty() {
         return Ok(Vec::new());
     }
-    let values = (0..holds.len())
-        .map(|n| {
-            format!(
-                "(${}, ${}, ${}, ${})",
-                4 * n + 1,
-                4 * n + 2,
-                4 * n + 3,
-                4 * n + 4
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let values = super::placeholders(holds.len(), 4, 1);
     let sql = format!(
         "WITH held (held_ticket, held_order, held_until, held_now) AS (VALUES {values}) \
          UPDATE tickets SET status = 'reserved', order_id = held_order, reserved_until = held_until, \

@@ -19,40 +19,51 @@ pub fn set(json: &str) -> Result<(), serde_json::Error> {
     Ok(())
 }
 
-/// Makes the manifest known to the page being rendered, with the chunks under `/{pkg_dir}`.
-/// Built once and shared by every render (Leptos only reads it).
+/// Where the chunks are served from, for the page being rendered.
+#[derive(Clone)]
+struct PkgDir(std::sync::Arc<str>);
+
+/// Makes the chunks' folder (`/{pkg_dir}`) known to the page being rendered, for [`prefetch`].
 pub fn provide(pkg_dir: &str) {
-    static SHARED: OnceLock<(String, leptos::WasmSplitManifest)> = OnceLock::new();
-    let Some(manifest) = MANIFEST.get() else {
-        return;
-    };
-    let build = || {
-        leptos::WasmSplitManifest(ArcStoredValue::new((
-            format!("/{pkg_dir}"),
-            manifest.clone(),
-            LOADER.to_string(),
-        )))
-    };
-    let (shared_dir, shared) = SHARED.get_or_init(|| (pkg_dir.to_string(), build()));
-    provide_context(if shared_dir == pkg_dir {
-        shared.clone()
-    } else {
-        build()
-    });
+    if MANIFEST.get().is_some() {
+        provide_context(PkgDir(std::sync::Arc::from(format!("/{pkg_dir}"))));
+    }
 }
 
 /// Names the chunks of the lazily loaded page `route` (the route type's name, `BrowseRoute`)
 /// in the `<head>` of the page being rendered.
 ///
-/// Leptos names them itself when the page's code runs during the render, but the router runs
-/// it on a task of its own, and the `<head>` is written once the first part of the page is
-/// ready: whether the page's code ran by then is a matter of timing (the first render after
-/// a start never has them). The route's data step runs while the router matches the address,
-/// before anything is written, so naming them there puts them in every render.
+/// Leptos can name them itself (given its `WasmSplitManifest` in the context) when the page's
+/// code runs during the render, but only into a set it provides after the render has begun:
+/// whether the route had already been matched by then is a matter of timing between threads,
+/// and a render that lost the race (often the first after a start, then kept for a second
+/// for every visitor) named none. So the manifest is not handed to Leptos, and each route
+/// names its chunks here, from its data step, straight into the `<head>` (the meta context,
+/// there from the start of the render), exactly as Leptos would have.
 pub fn prefetch(route: &str) {
-    if let Some(name) = split_name(route) {
-        leptos::prefetch_lazy_fn_on_server(name);
+    use leptos_meta::Link;
+    let (Some(manifest), Some(name)) = (MANIFEST.get(), split_name(route)) else {
+        return;
+    };
+    let Some(PkgDir(pkg)) = use_context::<PkgDir>() else {
+        return;
+    };
+    let nonce = use_nonce().map(|n| n.to_string()).unwrap_or_default();
+    for module in manifest.get(name).into_iter().flatten() {
+        // `to_html` on a `leptos_meta` element registers it with the page's `<head>`.
+        let _ = view! {
+            <Link
+                rel="preload"
+                href=format!("{pkg}/{module}.wasm")
+                as_="fetch"
+                type_="application/wasm"
+                crossorigin=nonce.clone()
+            />
+        }
+        .to_html();
     }
+    let _ = view! { <Link rel="modulepreload" href=format!("{pkg}/{LOADER}") crossorigin=nonce /> }
+        .to_html();
 }
 
 /// The manifest's name for `route`'s page code: `#[lazy_route]` makes a function

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod assets;
 pub mod config;
+pub mod memory;
 pub mod metrics;
 pub mod operator;
 pub mod page_cache;

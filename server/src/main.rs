@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    give_memory_back_to_the_os();
+    server::memory::give_memory_back_to_the_os();
     let config = Config::parse();
     telemetry::init(&config.log, &config.log_format);
     let result = match config.command.clone() {
@@ -172,42 +172,3 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
-
-/// Each password hash takes 19 MiB. glibc raises its mmap threshold after such a block is freed,
-/// so later ones come from per-thread arenas that never shrink, and a burst of sign-ins would
-/// leave the process holding hundreds of megabytes. A fixed threshold keeps large blocks mmapped:
-/// freed, they go straight back to the system. Smaller blocks freed inside the heaps are handed
-/// back every few seconds.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-fn give_memory_back_to_the_os() {
-    const M_MMAP_THRESHOLD: i32 = -3;
-    unsafe extern "C" {
-        fn mallopt(param: i32, value: i32) -> i32;
-    }
-    // SAFETY: mallopt takes glibc's own allocator locks and only changes a tuning value.
-    unsafe {
-        mallopt(M_MMAP_THRESHOLD, 1 << 20);
-    }
-    // Memory freed in the middle of glibc's heaps stays with the process: after an on-sale's
-    // ten thousand connections had closed, the server still held 640 MB. Every few seconds the
-    // free pages go back to the system (a quick walk over the heaps; nothing moves).
-    std::thread::Builder::new()
-        .name("malloc-trim".into())
-        .spawn(|| {
-            loop {
-                std::thread::sleep(std::time::Duration::from_secs(TRIM_EVERY_SECONDS));
-                // SAFETY: malloc_trim takes the allocator's locks and only releases free pages.
-                unsafe {
-                    libc::malloc_trim(0);
-                }
-            }
-        })
-        .ok();
-}
-
-/// How often free heap memory is handed back to the system.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
-const TRIM_EVERY_SECONDS: u64 = 5;
-
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn give_memory_back_to_the_os() {}

@@ -80,6 +80,36 @@ struct Open {
     closing: bool,
 }
 
+/// Requests begun since the process started, and those not yet answered, over every server in
+/// the process: how [`crate::memory`] tells a quiet moment.
+static REQUESTS_BEGUN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static REQUESTS_IN_PROGRESS: AtomicUsize = AtomicUsize::new(0);
+
+pub fn requests_begun() -> u64 {
+    REQUESTS_BEGUN.load(Ordering::Acquire)
+}
+
+pub fn requests_in_progress() -> usize {
+    REQUESTS_IN_PROGRESS.load(Ordering::Acquire)
+}
+
+/// One request counted in progress until dropped, also when its client hangs up mid-answer.
+struct InProgress;
+
+impl InProgress {
+    fn begin() -> InProgress {
+        REQUESTS_BEGUN.fetch_add(1, Ordering::AcqRel);
+        REQUESTS_IN_PROGRESS.fetch_add(1, Ordering::AcqRel);
+        InProgress
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        REQUESTS_IN_PROGRESS.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 #[derive(Default)]
 struct Registry {
     next: std::sync::atomic::AtomicU64,
@@ -207,9 +237,11 @@ pub async fn serve(
                 let busy = requests.clone();
                 busy.fetch_add(1, Ordering::AcqRel);
                 let router = router.clone();
+                let counted = InProgress::begin();
                 async move {
                     let response = router.oneshot(req.map(axum::body::Body::new)).await;
                     busy.fetch_sub(1, Ordering::AcqRel);
+                    drop(counted);
                     response
                 }
             });

@@ -130,6 +130,10 @@ impl Application {
                 .start_checkpoints(std::time::Duration::from_millis(250))
                 .await,
         );
+        // After a burst, what it made the server open is closed again once requests stop.
+        workers.push(tokio::spawn(crate::memory::give_back_when_quiet(
+            state.clone(),
+        )));
         // Then about every second.
         let sweeper = tokio::spawn(app::ssr::services::orders::run_expiry_sweeper(
             system,

@@ -41,7 +41,7 @@ pub struct Db {
     writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// The storage-fault count this database's write connection was last checked against.
     faults_seen: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// SQLite: set once [`Db::run_checkpoints`] copies the log into the database, so the write
+    /// SQLite: set once [`Db::start_checkpoints`] copies the log into the database, so the write
     /// connection leaves that to it (see there).
     checkpoints_elsewhere: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
@@ -366,12 +366,66 @@ impl Db {
             .map(|_| ())
     }
 
+    /// Gives back what a burst left open: closes the idle connections the pools opened beyond
+    /// their minimum (on SQLite each has its own page cache, parsed schema, prepared statements
+    /// and thread) and, on SQLite, empties the page cache of each connection kept. Meant for a
+    /// quiet moment: whatever is closed is opened again on demand. Returns how many connections
+    /// were closed.
+    pub async fn release_idle(&self) -> usize {
+        let mut closed = close_idle(&self.read).await;
+        if self.backend == Backend::Sqlite {
+            // On PostgreSQL the write pool is the read pool.
+            closed += close_idle(&self.write).await;
+        }
+        closed += match &self.sessions {
+            SessionPool::Sqlite(pool) => close_idle(pool).await,
+            SessionPool::Postgres(pool) => close_idle(pool).await,
+        };
+        if self.backend == Backend::Sqlite {
+            empty_page_caches(&self.read).await;
+            empty_page_caches(&self.write).await;
+            if let SessionPool::Sqlite(pool) = &self.sessions {
+                empty_page_caches(pool).await;
+            }
+        }
+        closed
+    }
+
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
         match &self.sessions {
             SessionPool::Sqlite(pool) => pool.close().await,
             SessionPool::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// Closes the pool's idle connections beyond its minimum; returns how many.
+async fn close_idle<DB: sqlx::Database>(pool: &sqlx::Pool<DB>) -> usize {
+    let minimum = pool.options().get_min_connections();
+    let extra = pool.size().saturating_sub(minimum) as usize;
+    let mut closed = 0;
+    for conn in std::iter::from_fn(|| pool.try_acquire()).take(extra.min(pool.num_idle())) {
+        if let Err(err) = conn.close().await {
+            tracing::debug!(error = %err, "an idle connection did not close cleanly");
+        }
+        closed += 1;
+    }
+    closed
+}
+
+/// SQLite: empties the page cache of each of the pool's idle connections.
+async fn empty_page_caches<DB: sqlx::Database>(pool: &sqlx::Pool<DB>)
+where
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+{
+    let mut kept: Vec<_> = std::iter::from_fn(|| pool.try_acquire())
+        .take(pool.num_idle())
+        .collect();
+    for conn in &mut kept {
+        if let Err(err) = (&mut **conn).execute("PRAGMA shrink_memory").await {
+            tracing::debug!(error = %err, "a connection kept its page cache");
         }
     }
 }
@@ -436,6 +490,104 @@ mod tests {
                 "the password is not repeated: {message}"
             );
         }
+    }
+
+    #[tokio::test]
+    async fn a_quiet_moment_closes_the_idle_connections_a_burst_opened_and_keeps_busy_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        let SessionPool::Sqlite(sessions) = db.sessions.clone() else {
+            unreachable!("a SQLite database")
+        };
+        // A burst: every connection of every pool in use at once.
+        let mut readers = Vec::new();
+        for _ in 0..4 {
+            readers.push(db.read.acquire().await.unwrap());
+        }
+        let writer = db.write.acquire().await.unwrap();
+        let mut session_readers = Vec::new();
+        for _ in 0..4 {
+            session_readers.push(sessions.acquire().await.unwrap());
+        }
+        for conn in &mut readers {
+            let one: i64 = sqlx::query_scalar("SELECT count(*) FROM users")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(one, 0);
+        }
+        assert_eq!(
+            (db.read.size(), db.write.size(), sessions.size()),
+            (4, 1, 4)
+        );
+        // Two readers are still busy when the burst is over.
+        let mut busy: Vec<_> = readers.drain(..2).collect();
+        drop((readers, writer, session_readers));
+        returned(&db.read, 2).await;
+        returned(&db.write, 1).await;
+        returned(&sessions, 4).await;
+
+        let closed = db.release_idle().await;
+        assert_eq!(
+            closed,
+            2 + 1 + 4,
+            "the idle readers, the writer and the session readers"
+        );
+        assert_eq!(
+            (db.read.size(), db.write.size(), sessions.size()),
+            (2, 0, 0)
+        );
+        // The busy ones were left alone and still answer.
+        for conn in &mut busy {
+            let one: i64 = sqlx::query_scalar("SELECT 1")
+                .fetch_one(&mut **conn)
+                .await
+                .unwrap();
+            assert_eq!(one, 1);
+        }
+        drop(busy);
+        returned(&db.read, 2).await;
+        // The pool keeps its minimum of one reader, with its page cache emptied.
+        db.release_idle().await;
+        assert_eq!(db.read.size(), 1);
+
+        // What was closed opens again on demand: writes, reads and sessions all work.
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO t VALUES (7)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let seven: i64 = sqlx::query_scalar("SELECT x FROM t")
+            .fetch_one(&db.read)
+            .await
+            .unwrap();
+        assert_eq!(seven, 7);
+        let none: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM sqlite_master WHERE name = 'nope'")
+                .fetch_one(&sessions)
+                .await
+                .unwrap();
+        assert_eq!(none, 0);
+        assert_eq!(db.write.size(), 1);
+    }
+
+    /// Waits until `idle` connections are back in `pool` (a dropped connection goes back by a
+    /// task of its own).
+    async fn returned<DB: sqlx::Database>(pool: &sqlx::Pool<DB>, idle: usize) {
+        for _ in 0..10_000 {
+            if pool.num_idle() >= idle {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+        panic!("{idle} connections did not come back to the pool");
     }
 
     #[tokio::test]

@@ -1085,3 +1085,44 @@ async fn an_unknown_currency_is_refused_at_start_up() {
         "any case of a real code"
     );
 }
+
+/// After a burst the server closes the database connections it opened for it (and on SQLite
+/// empties the caches of those it keeps); nothing a user does afterwards notices.
+#[tokio::test]
+async fn after_a_burst_the_idle_connections_close_and_every_path_still_works() {
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    let (buyer, _) = app.signed_in_user().await;
+    let ticket = app
+        .create_ticket(&seller, &json!({ "title": "Before the rush", "price": 12 }))
+        .await;
+    // Many signed-in requests at once: the pools open what they may.
+    let burst = join_all((0..48).map(|n| {
+        let (client, path) = if n % 2 == 0 {
+            (&buyer, "/api/tickets")
+        } else {
+            (&seller, "/api/users/currentuser")
+        };
+        app.get(client, path)
+    }))
+    .await;
+    assert!(burst.iter().all(|r| r.status() == StatusCode::OK));
+    let opened = app.state.db.read.size();
+
+    let closed = app.state.db.release_idle().await;
+    assert!(closed > 0, "the burst's idle connections are closed");
+    assert!(
+        app.state.db.read.size() < opened.max(2),
+        "{} connections left of {opened}",
+        app.state.db.read.size()
+    );
+
+    // Sessions, reads, writes and pages all open what they need again.
+    assert!(app.current_user(&buyer).await["email"].is_string());
+    app.buy(&buyer, ticket["id"].as_str().unwrap()).await;
+    app.create_ticket(&seller, &json!({ "title": "After the rush", "price": 14 }))
+        .await;
+    let listed: Value = app.get_json(&buyer, "/api/tickets").await;
+    assert!(listed.to_string().contains("After the rush"), "{listed}");
+    page(&app, &seller, "/").await;
+}

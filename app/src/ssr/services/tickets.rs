@@ -469,6 +469,24 @@ impl BrowseCache {
         state.kept_bytes += bytes;
     }
 
+    /// Forgets the pages no longer served (read a second or more before `now`) and what was
+    /// made of them. Otherwise what a burst left stays until 512 other pages replace it: after
+    /// an on-sale, hundreds of pages and their renderings that can never be served again.
+    /// Returns how many were forgotten.
+    pub fn forget_stale(&self, now: Timestamp) -> usize {
+        let mut state = self.lock();
+        let before = state.entries.len();
+        state.entries.retain(|_, e| e.fresh(e.generation, now));
+        state.entries.shrink_to_fit();
+        state.kept_bytes = state
+            .entries
+            .values()
+            .flat_map(|e| &e.renderings)
+            .map(|r| r.bytes)
+            .sum();
+        before - state.entries.len()
+    }
+
     /// How many pages have been read from the database (the rest were served from the cache).
     pub fn pages_read(&self) -> u64 {
         self.pages_read.load(std::sync::atomic::Ordering::Relaxed)
@@ -968,6 +986,51 @@ mod tests {
         cache.put(filter.clone(), 9, Timestamp(12_100), &mut repriced);
         assert_ne!(repriced.version, one.version);
         assert_eq!(kept(12_100, 9), None);
+    }
+
+    #[test]
+    fn pages_no_longer_served_are_forgotten_with_their_renderings_and_fresh_ones_stay() {
+        let cache = BrowseCache::default();
+        let filter = |n: i64| BrowseFilter {
+            limit: PAGE_SIZE + 1,
+            offset: n * PAGE_SIZE,
+            ..BrowseFilter::default()
+        };
+        for n in 0..3 {
+            let mut read = page(n + 1);
+            cache.put(filter(n), 7, Timestamp(10_000 + n * 400), &mut read);
+            cache.keep_rendering(
+                &filter(n),
+                "a",
+                read.version,
+                to_keep("kept", 10_000 + n * 400),
+            );
+        }
+        // At 11,000 the first page is a second old; the others still serve.
+        assert_eq!(cache.forget_stale(Timestamp(11_000)), 1);
+        assert!(
+            cache.get(&filter(0), 7, Timestamp(10_999)).is_none(),
+            "forgotten"
+        );
+        for n in 1..3 {
+            assert_eq!(
+                cache.get(&filter(n), 7, Timestamp(11_000)).map(|p| p.total),
+                Some(n + 1)
+            );
+            assert!(
+                cache
+                    .rendering::<&str>(&filter(n), "a", 7, Timestamp(11_000))
+                    .is_some()
+            );
+        }
+        assert_eq!(
+            cache.lock().kept_bytes,
+            2_000,
+            "the forgotten rendering is uncounted"
+        );
+        assert_eq!(cache.forget_stale(Timestamp(11_000)), 0);
+        assert_eq!(cache.forget_stale(Timestamp(20_000)), 2);
+        assert_eq!(cache.lock().kept_bytes, 0);
     }
 
     #[test]

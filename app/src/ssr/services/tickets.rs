@@ -336,6 +336,16 @@ impl CachedPage {
 }
 
 impl CacheState {
+    /// Counts afresh the bytes the renderings of the entries kept hold.
+    fn count_kept_bytes(&mut self) {
+        self.kept_bytes = self
+            .entries
+            .values()
+            .flat_map(|e| &e.renderings)
+            .map(|r| r.bytes)
+            .sum();
+    }
+
     /// Forgets what was taken under an older generation: pages cached then no longer serve.
     fn at_generation(&mut self, generation: u64) {
         if self.taken_generation != generation {
@@ -434,12 +444,7 @@ impl BrowseCache {
                     entry.renderings.clear();
                 }
             }
-            state.kept_bytes = state
-                .entries
-                .values()
-                .flat_map(|e| &e.renderings)
-                .map(|r| r.bytes)
-                .sum();
+            state.count_kept_bytes();
             if state.kept_bytes + bytes > Self::MAX_KEPT_BYTES {
                 return;
             }
@@ -478,12 +483,7 @@ impl BrowseCache {
         let before = state.entries.len();
         state.entries.retain(|_, e| e.fresh(e.generation, now));
         state.entries.shrink_to_fit();
-        state.kept_bytes = state
-            .entries
-            .values()
-            .flat_map(|e| &e.renderings)
-            .map(|r| r.bytes)
-            .sum();
+        state.count_kept_bytes();
         before - state.entries.len()
     }
 

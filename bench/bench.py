@@ -28,6 +28,8 @@ import tempfile
 import threading
 import time
 
+import resident
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 DEMO_PASSWORD = "ticketing-demo"
@@ -750,6 +752,8 @@ def main():
     if os.environ.get("BENCH_KEEP") is not None:
         for n, server in enumerate(servers):
             shutil.copyfile(f"/proc/{server.process.pid}/smaps", os.path.join(folder, f"smaps-node{n}.txt"))
+            with open(os.path.join(folder, f"resident-node{n}.txt"), "w") as out:
+                out.write(resident.report(server.process.pid, args.bin) + "\n")
     database_memory = backend.memory_mb()
     download, sizes = first_visit(ports[0])
     chunks = route_chunks(ports[0], sizes)

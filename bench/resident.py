@@ -67,20 +67,24 @@ def load_bias(binary, start, offset):
     raise RuntimeError("no executable segment")
 
 
+def functions(binary, demangle=False):
+    """(address in the file, size, name) of each function in the binary, from `nm`."""
+    command = ["nm", "-S", "-t", "d"] + (["--demangle=rust"] if demangle else []) + [binary]
+    symbols = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    for line in symbols.splitlines():
+        fields = line.split(None, 3)
+        if len(fields) == 4 and fields[2] in ("t", "T"):
+            yield int(fields[0]), int(fields[1]), fields[3]
+
+
 def report(pid, binary):
     start, end, offset = code_mapping(pid, binary)
     present = resident_pages(pid, start, end)
     bias = load_bias(binary, start, offset)
-    symbols = subprocess.run(
-        ["nm", "-S", "-t", "d", "--demangle=rust", binary], capture_output=True, text=True, check=True
-    ).stdout
     by_crate = collections.Counter()
     total = collections.Counter()
-    for line in symbols.splitlines():
-        fields = line.split(None, 3)
-        if len(fields) < 4 or fields[2] not in ("t", "T"):
-            continue
-        address, size, name = int(fields[0]) + bias, int(fields[1]), fields[3]
+    for address, size, name in functions(binary, demangle=True):
+        address += bias
         crate = crate_of(name)
         total[crate] += size
         page = address // PAGE

@@ -133,8 +133,8 @@ fn pack_relative_relocations() {
 }
 
 /// The kernel maps machine code in 64 KB runs around each page first executed, so the few
-/// thousand functions a server runs, scattered over 27 MB among ones that never do, kept about
-/// 18 MB of it in memory. `code-order.txt` (written by `bench/order-code`) names them, most run
+/// thousand functions a server runs, scattered over the whole binary among ones that never do,
+/// kept most of it in memory (bench/README.md, step 6). `code-order.txt` (written by `bench/order-code`) names them, most run
 /// first; the linker puts them side by side at the front. Release builds only, and only where
 /// rustc's linker takes the file: a probe program is linked with it first. Names the binary no
 /// longer has are ignored.

@@ -776,3 +776,129 @@ async fn reservations_arriving_together_share_a_transaction_but_not_their_answer
         );
     }
 }
+
+/// A batch's statements are padded to a power of two with empty rows, so that one prepared
+/// statement serves every batch size. Whatever the size, they write exactly the batch: every
+/// seat asked for and free is taken, a seat already taken is not, and there is one order and
+/// one event for each reservation, none for the padding.
+#[tokio::test]
+async fn a_batch_of_any_size_writes_exactly_its_reservations() {
+    use app::domain::Order;
+    use app::ssr::storage::{events, orders, tickets};
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    let (_, buyer_email) = app.signed_in_user().await;
+    let buyer: String = {
+        let mut conn = app.state.db.read.acquire().await.unwrap();
+        sqlx::query_scalar("SELECT id FROM users WHERE email = $1")
+            .bind(&buyer_email)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    let buyer = Id::from_trusted(buyer);
+    // A seat taken before the batches: a batch asking for it must leave it alone.
+    let (_, taken) = app.reserved_order().await;
+    let taken = Id::from_trusted(taken["ticket"]["id"].as_str().unwrap().to_string());
+
+    for size in [1usize, 2, 3, 5, 7, 9] {
+        let mut ids = Vec::new();
+        for n in 0..size {
+            let ticket = app
+                .create_ticket(
+                    &seller,
+                    &json!({ "title": format!("Batch {size} seat {n}"), "price": 25 }),
+                )
+                .await;
+            ids.push(Id::from_trusted(ticket["id"].as_str().unwrap().to_string()));
+        }
+        let now = app.clock.now();
+        let settings = app.state.settings.clone();
+        let mut tx = app.state.db.begin_write().await.unwrap();
+        let mut asked: Vec<&Id> = ids.iter().collect();
+        asked.push(&taken);
+        let seats = tickets::lock_tickets(&mut tx, &asked).await.unwrap();
+        assert_eq!(seats.len(), size + 1, "every seat asked for is read");
+        let made: Vec<Order> = seats
+            .iter()
+            .map(|seat| {
+                Order::reserve(
+                    app::ssr::clock::new_id(),
+                    seat,
+                    &buyer,
+                    now,
+                    settings.reservation_window_ms,
+                    &settings.fees,
+                )
+            })
+            .collect();
+        let holds: Vec<tickets::Hold> = made
+            .iter()
+            .map(|order| tickets::Hold {
+                ticket_id: &order.ticket_id,
+                order_id: &order.id,
+                until: order.expires_at,
+                now,
+            })
+            .collect();
+        let mut held: Vec<Id> = tickets::reserve_ticket_rows(&mut tx, &holds)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|seat| seat.id)
+            .collect();
+        held.sort();
+        let mut expected = ids.clone();
+        expected.sort();
+        assert_eq!(
+            held, expected,
+            "batch of {size}: the free seats, and only those"
+        );
+        let kept: Vec<Order> = made.into_iter().filter(|o| o.ticket_id != taken).collect();
+        orders::insert_orders(&mut tx, &kept).await.unwrap();
+        let news: Vec<events::NewEvent> = kept
+            .iter()
+            .map(|order| events::NewEvent {
+                event_type: "OrderCreated",
+                aggregate_id: &order.id,
+                payload: json!({ "id": order.id }),
+                at: now,
+            })
+            .collect();
+        events::insert_events(&mut tx, &news).await.unwrap();
+        tx.commit().await.unwrap();
+
+        let mut conn = app.state.db.read.acquire().await.unwrap();
+        for order in &kept {
+            let stored = orders::find_order(&mut conn, &order.id).await.unwrap();
+            assert_eq!(stored.as_ref(), Some(order), "batch of {size}");
+            let logged = events::list_events_for(&mut conn, &order.id).await.unwrap();
+            assert_eq!(logged.len(), 1, "batch of {size}: one event per order");
+        }
+        let orders_of_batch: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM orders WHERE ticket_id IN (SELECT id FROM tickets WHERE title LIKE $1)",
+        )
+        .bind(format!("Batch {size} seat %"))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(
+            orders_of_batch, size as i64,
+            "batch of {size}: no order for the padding"
+        );
+    }
+    let mut conn = app.state.db.read.acquire().await.unwrap();
+    let empty_events: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM events WHERE event_type IS NULL OR aggregate_id IS NULL",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(empty_events, 0);
+    let taken_by: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM orders WHERE ticket_id = $1")
+        .bind(taken.as_str())
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(taken_by, 1, "the seat taken before keeps its one order");
+}

@@ -57,18 +57,26 @@ pub async fn insert_events(
             .execute(&mut *conn)
             .await?;
     }
+    // Padded with NULL rows, which the `WHERE` leaves out.
+    let (values, size) = super::values_rows(events.len(), 4);
     let sql = format!(
-        "INSERT INTO events (event_type, aggregate_id, payload, created_at) VALUES {}",
-        super::placeholders(events.len(), 4, 1)
+        "INSERT INTO events (event_type, aggregate_id, payload, created_at) \
+         SELECT * FROM (VALUES {values}) AS new_events WHERE column1 IS NOT NULL"
     );
-    // A statement per batch size: not worth keeping prepared.
-    let mut query = sqlx::query(&sql).persistent(false);
+    let mut query = sqlx::query(&sql);
     for event in events {
         query = query
             .bind(event.event_type)
             .bind(event.aggregate_id.as_str())
             .bind(event.payload.to_string())
             .bind(event.at.millis());
+    }
+    for _ in events.len()..size {
+        query = query
+            .bind(None::<&str>)
+            .bind(None::<&str>)
+            .bind(None::<&str>)
+            .bind(None::<i64>);
     }
     query.execute(conn).await?;
     Ok(())

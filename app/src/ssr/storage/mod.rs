@@ -77,6 +77,16 @@ pub fn placeholders(rows: usize, fields: usize, first: usize) -> String {
         .join(", ")
 }
 
+/// The `VALUES` rows for `count` rows of `fields` values each, from `$1`, padded to a power of
+/// two like [`in_list`]; and the number of rows in it. The caller binds its rows and then
+/// fills the rest with NULLs, which its statement skips (`WHERE column1 IS NOT NULL`, or a
+/// join that a NULL key never matches). So one statement per power of two serves every batch
+/// size, and stays prepared on the connection instead of being parsed for each batch.
+pub fn values_rows(count: usize, fields: usize) -> (String, usize) {
+    let size = count.next_power_of_two();
+    (placeholders(size, fields, 1), size)
+}
+
 /// An `IN` list of `count` placeholders from `$first`, padded to a power of two (repeat the
 /// last value to fill it), so that few different statements are prepared; and its length.
 pub fn in_list(count: usize, first: usize) -> (String, usize) {
@@ -95,13 +105,21 @@ pub fn is_unique_violation(err: &sqlx::Error) -> bool {
 
 #[cfg(test)]
 mod placeholder_tests {
-    use super::{in_list, placeholders};
+    use super::{in_list, placeholders, values_rows};
 
     #[test]
     fn placeholders_number_rows_and_fields_from_the_first() {
         assert_eq!(placeholders(2, 2, 1), "($1, $2), ($3, $4)");
         assert_eq!(placeholders(1, 3, 5), "($5, $6, $7)");
         assert_eq!(placeholders(0, 4, 1), "");
+    }
+
+    #[test]
+    fn values_rows_are_padded_to_a_power_of_two() {
+        assert_eq!(values_rows(1, 2), ("($1, $2)".to_string(), 1));
+        assert_eq!(values_rows(3, 1), ("($1), ($2), ($3), ($4)".to_string(), 4));
+        assert_eq!(values_rows(4, 1).1, 4);
+        assert_eq!(values_rows(33, 11).1, 64);
     }
 
     #[test]

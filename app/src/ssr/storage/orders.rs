@@ -51,13 +51,13 @@ pub async fn insert_orders(conn: &mut AnyConnection, orders: &[Order]) -> Result
     if orders.is_empty() {
         return Ok(());
     }
+    // Padded with NULL rows, which the `WHERE` leaves out.
+    let (values, size) = super::values_rows(orders.len(), 11);
     let sql = format!(
         "INSERT INTO orders (id, buyer_id, ticket_id, status, price_cents, expires_at, version, created_at, updated_at, \
-         buyer_fee_cents, seller_fee_cents) VALUES {}",
-        super::placeholders(orders.len(), 11, 1)
+         buyer_fee_cents, seller_fee_cents) SELECT * FROM (VALUES {values}) AS new_orders WHERE column1 IS NOT NULL"
     );
-    // A statement per batch size: not worth keeping prepared.
-    let mut query = sqlx::query(&sql).persistent(orders.len() == 1);
+    let mut query = sqlx::query(&sql);
     for order in orders {
         query = query
             .bind(order.id.as_str())
@@ -71,6 +71,16 @@ pub async fn insert_orders(conn: &mut AnyConnection, orders: &[Order]) -> Result
             .bind(order.created_at.millis())
             .bind(order.buyer_fee_cents)
             .bind(order.seller_fee_cents);
+    }
+    for _ in orders.len()..size {
+        query = query
+            .bind(None::<&str>)
+            .bind(None::<&str>)
+            .bind(None::<&str>)
+            .bind(None::<&str>);
+        for _ in 0..7 {
+            query = query.bind(None::<i64>);
+        }
     }
     query.execute(conn).await?;
     Ok(())

@@ -382,7 +382,8 @@ pub async fn reserve_ticket_rows(
     if holds.is_empty() {
         return Ok(Vec::new());
     }
-    let values = super::placeholders(holds.len(), 4, 1);
+    // Padded with NULL rows, which match no ticket.
+    let (values, size) = super::values_rows(holds.len(), 4);
     let sql = format!(
         "WITH held (held_ticket, held_order, held_until, held_now) AS (VALUES {values}) \
          UPDATE tickets SET status = 'reserved', order_id = held_order, reserved_until = held_until, \
@@ -390,14 +391,20 @@ pub async fn reserve_ticket_rows(
          WHERE id = held_ticket AND (status = 'available' OR (status = 'reserved' AND reserved_until <= held_now)) \
          AND removed_at IS NULL AND seller_suspended = 0 RETURNING {COLUMNS}"
     );
-    // One statement per number of holds: only the one-hold statement is worth keeping prepared.
-    let mut query = sqlx::query_as::<_, TicketRow>(&sql).persistent(holds.len() == 1);
+    let mut query = sqlx::query_as::<_, TicketRow>(&sql);
     for hold in holds {
         query = query
             .bind(hold.ticket_id.as_str())
             .bind(hold.order_id.as_str())
             .bind(hold.until.millis())
             .bind(hold.now.millis());
+    }
+    for _ in holds.len()..size {
+        query = query
+            .bind(None::<&str>)
+            .bind(None::<&str>)
+            .bind(None::<i64>)
+            .bind(None::<i64>);
     }
     let rows = query.fetch_all(conn).await?;
     Ok(rows.into_iter().map(Ticket::from).collect())

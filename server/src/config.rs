@@ -88,9 +88,15 @@ pub struct Config {
     pub max_connections: usize,
 
     /// How long a client may take to send a request's headers, and how long a kept-alive
-    /// connection may sit idle; also bounds the wait between parts of a request body.
+    /// connection may sit idle.
     #[arg(long, env = "HEADER_TIMEOUT", default_value = "15s", value_parser = parse_duration)]
     pub header_timeout: i64,
+
+    /// How long a request body (at most 16 KiB on the API) may take to arrive whole, counted
+    /// from its headers; a page's form post (at most 64 KiB) gets three times as long. A body
+    /// still arriving then is answered 408 and its connection closed.
+    #[arg(long, env = "BODY_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    pub body_timeout: i64,
 
     /// Log filter, e.g. info or ticketing=debug,info.
     #[arg(long, env = "RUST_LOG", default_value = "info")]
@@ -225,6 +231,7 @@ impl Config {
         crate::serve::Limits::new(
             self.max_connections,
             std::time::Duration::from_millis(self.header_timeout.max(1) as u64),
+            std::time::Duration::from_millis(self.body_timeout.max(1) as u64),
         )
     }
 
@@ -247,6 +254,7 @@ impl Config {
             payout_delay: 2 * 86_400_000,
             payout_poll: 60_000,
             header_timeout: 15_000,
+            body_timeout: 10_000,
             log: "info".to_string(),
             site_root: "target/site".to_string(),
             stripe_secret_key: None,

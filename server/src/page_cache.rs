@@ -24,18 +24,53 @@ use std::sync::Arc;
 /// The name of the session cookie (see `startup::router`).
 pub const SESSION_COOKIE: &str = "ticketing_session";
 
-/// The home page's address, if `req` asks for it as a visitor without a session: the browse
-/// filter it shows and the address (which the page's search form repeats).
+/// The home page's address, if `req` may be answered with (or keep) the page as visitors
+/// without a session see it: the browse filter it shows and the address in one spelling
+/// ([`browse_address`]), which is what its render depends on and so what it is kept under.
+///
+/// This only says what may be *served* from a kept page. Whether a render may be *kept* is
+/// decided by the session layer itself ([`SessionSeen`]): a request that looks signed out here
+/// but that the session layer reads as signed in is rendered for its account and never kept.
 pub fn cacheable(req: &Request) -> Option<(BrowseFilter, String)> {
     if req.method() != Method::GET || req.uri().path() != "/" {
         return None;
     }
-    let query = req.uri().query().unwrap_or_default();
-    if query.contains("__") || has_session_cookie(req.headers()) {
+    if may_carry_session(req.headers()) {
         return None;
     }
-    let filter = browse_filter_of(query)?;
-    Some((filter, query.to_string()))
+    let address = browse_address(req.uri().query().unwrap_or_default())?;
+    let filter = browse_filter_of(&address)?;
+    Some((filter, address))
+}
+
+/// The parameters a browse page reads, in the order [`browse_address`] writes them. Any other
+/// parameter changes nothing on the page and is left out of the address it is kept under.
+const BROWSE_PARAMETERS: [&str; 4] = ["q", "category", "sort", "page"];
+
+/// A browse page's query string in one spelling: its parameters decoded as the router decodes
+/// them, those the page does not read dropped, and the rest written in a fixed order. `None`
+/// when it names a parameter twice (which one the page reads is not ours to guess) or carries a
+/// form's error (`__err`, `__path`, `__sig`, in any spelling): such a page is rendered as asked.
+pub fn browse_address(query: &str) -> Option<String> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
+    let mut found: [Option<String>; BROWSE_PARAMETERS.len()] = Default::default();
+    for (key, value) in pairs {
+        if key.starts_with("__") {
+            return None;
+        }
+        if let Some(at) = BROWSE_PARAMETERS.iter().position(|name| *name == key) {
+            if found[at].is_some() {
+                return None;
+            }
+            found[at] = Some(value);
+        }
+    }
+    let kept: Vec<(&str, &str)> = BROWSE_PARAMETERS
+        .iter()
+        .zip(&found)
+        .filter_map(|(name, value)| Some((*name, value.as_deref()?)))
+        .collect();
+    serde_urlencoded::to_string(kept).ok()
 }
 
 /// The browse filter a query string (`q`, `category`, `sort`, `page`) asks for, the same for
@@ -59,20 +94,50 @@ pub(crate) fn browse_filter_of(query: &str) -> Option<BrowseFilter> {
     Some(filter)
 }
 
-fn has_session_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|pair| {
-            pair.trim_start()
-                .split_once('=')
-                .is_some_and(|(name, _)| name == SESSION_COOKIE)
+/// Whether the session layer might find a session in these headers: a `Cookie` header that is
+/// not clean printable ASCII (a reading that may differ from the session layer's), or one that
+/// names the session cookie as the session layer parses cookies (percent-decoded, trimmed), in
+/// any letter case.
+fn may_carry_session(headers: &HeaderMap) -> bool {
+    headers.get_all(header::COOKIE).iter().any(|value| {
+        let bytes = value.as_bytes();
+        if !bytes.iter().all(|b| (0x20..0x7f).contains(b)) {
+            return true;
+        }
+        let text = std::str::from_utf8(bytes).unwrap_or_default();
+        text.split(';').any(|piece| {
+            match tower_sessions::cookie::Cookie::parse_encoded(piece.to_owned()) {
+                Ok(cookie) => cookie.name().trim().eq_ignore_ascii_case(SESSION_COOKIE),
+                // Not a cookie to the session layer either; but be safe about what it names.
+                Err(_) => piece.to_ascii_lowercase().contains("session"),
+            }
         })
+    })
 }
 
-/// Answers a [`cacheable`] request from the kept render, or renders it and keeps the render.
+/// What the session layer concluded about a request, for the layers outside it: put among the
+/// request's extensions before it goes in, filled in by `security::guard_in_session` once the
+/// request has been answered. A render is kept only when this says the session layer loaded no
+/// session and left it empty; when nothing filled it in (the request never reached the session
+/// layer's inside), it says nothing and nothing is kept.
+#[derive(Clone, Default)]
+pub struct SessionSeen(Arc<std::sync::OnceLock<bool>>);
+
+impl SessionSeen {
+    /// Records whether the request's session was empty once it had been answered.
+    pub fn note(&self, empty: bool) {
+        let _ = self.0.set(empty);
+    }
+
+    fn signed_out(&self) -> bool {
+        self.0.get() == Some(&true)
+    }
+}
+
+/// Answers a [`cacheable`] request from the kept render, or renders it and keeps the render:
+/// rendered for the address in its one spelling (so the render depends on nothing the address
+/// it is kept under leaves out), and kept only when the session layer saw no session and the
+/// answer sets no cookie.
 pub async fn serve(
     state: &AppState,
     filter: BrowseFilter,
@@ -82,10 +147,23 @@ pub async fn serve(
 ) -> Response {
     let ctx = Ctx::system(state);
     if let Some(kept) = tickets::kept_rendering::<KeptPage>(&ctx, &filter, &address) {
+        count(Outcome::Kept);
         return kept.response();
     }
+    count(Outcome::Rendered);
+    let target = if address.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/?{address}")
+    };
+    match target.parse() {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return next.run(req).await,
+    }
     let seen = PageSeen::default();
+    let session = SessionSeen::default();
     req.extensions_mut().insert(seen.clone());
+    req.extensions_mut().insert(session.clone());
     let response = next.run(req).await;
     let Some((shown, version)) = seen.seen() else {
         return response;
@@ -95,7 +173,11 @@ pub async fn serve(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
-    if response.status() != StatusCode::OK || !is_html {
+    if response.status() != StatusCode::OK
+        || !is_html
+        || !session.signed_out()
+        || response.headers().contains_key(header::SET_COOKIE)
+    {
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -114,6 +196,26 @@ pub async fn serve(
         tickets::keep_rendering(&ctx, &shown, &address, version, Arc::new(kept), bytes);
     }
     Response::from_parts(parts, Body::from(body))
+}
+
+/// Counts how the home page was answered for visitors without a session: from a kept copy, or
+/// rendered (`ticketing_home_page_total{outcome="kept"|"rendered"}`): how a bench or an operator
+/// sees that the page stays kept under load.
+fn count(outcome: Outcome) {
+    static KEPT: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
+    static RENDERED: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
+    let (cell, label) = match outcome {
+        Outcome::Kept => (&KEPT, "kept"),
+        Outcome::Rendered => (&RENDERED, "rendered"),
+    };
+    cell.get_or_init(|| metrics::counter!("ticketing_home_page_total", "outcome" => label))
+        .increment(1);
+}
+
+#[derive(Clone, Copy)]
+enum Outcome {
+    Kept,
+    Rendered,
 }
 
 /// A render split around its nonce.
@@ -365,7 +467,9 @@ pub async fn hot(State(state): State<AppState>, req: Request, next: Next) -> Res
                     }
                     encoding => encoding,
                 };
-                kept.respond(encoding)
+                let response = kept.respond(encoding)?;
+                count(Outcome::Kept);
+                Some(response)
             }),
             "/api/tickets" => {
                 let query = req.uri().query().unwrap_or_default();
@@ -380,7 +484,7 @@ pub async fn hot(State(state): State<AppState>, req: Request, next: Next) -> Res
             _ => None,
         };
         if let Some(response) = served {
-            return crate::security::headers(response);
+            return crate::security::headers(&state.settings, response);
         }
     }
     next.run(req).await
@@ -406,17 +510,59 @@ mod tests {
         assert!(cacheable(&request("/", Some("theme=dark; ticketing_session=abc"))).is_none());
         assert!(cacheable(&request("/", Some("ticketing_session=abc"))).is_none());
         assert!(cacheable(&request("/?__err=x&__path=y", None)).is_none());
+        assert!(cacheable(&request("/?%5F%5Ferr=x", None)).is_none());
         assert!(cacheable(&request("/tickets/mine", None)).is_none());
         // Queries the page would refuse are rendered (with their error), not kept.
         assert!(cacheable(&request("/?sort=sideways", None)).is_none());
+        // A parameter named twice: which one the page reads is not guessed.
+        assert!(cacheable(&request("/?q=a&q=b", None)).is_none());
         let mut post = request("/", None);
         *post.method_mut() = Method::POST;
         assert!(cacheable(&post).is_none());
-        // The address is the variant: two spellings of one search are kept apart.
+        // The search box repeats the search as typed: two spellings of it are two variants.
         let (a, first) = cacheable(&request("/?q=jazz", None)).unwrap();
         let (b, second) = cacheable(&request("/?q=jazz%21", None)).unwrap();
         assert_eq!(a, b);
         assert_ne!(first, second);
+    }
+
+    #[test]
+    fn the_session_cookie_in_any_spelling_the_session_layer_reads_is_a_session() {
+        for cookie in [
+            "ticketing%5Fsession=abc",
+            "ticketing_session =abc",
+            " ticketing_session=abc",
+            "TICKETING_SESSION=abc",
+            "a=b;ticketing_session=abc",
+            "a=b; ticketing%5fsession=abc",
+        ] {
+            assert!(cacheable(&request("/", Some(cookie))).is_none(), "{cookie}");
+        }
+        // Not clean ASCII: read differently by different parsers, so never served a kept page.
+        let mut req = request("/", None);
+        req.headers_mut().insert(
+            header::COOKIE,
+            HeaderValue::from_bytes(b"theme=d\xc3\xa9j\xc3\xa0; other=1").unwrap(),
+        );
+        assert!(cacheable(&req).is_none());
+        let mut req = request("/", None);
+        req.headers_mut()
+            .insert(header::COOKIE, HeaderValue::from_bytes(b"a=\tb").unwrap());
+        assert!(cacheable(&req).is_none());
+    }
+
+    #[test]
+    fn a_browse_address_has_one_spelling_whatever_else_it_carries() {
+        let spelled = |query: &str| cacheable(&request(&format!("/?{query}"), None)).unwrap().1;
+        assert_eq!(spelled(""), "");
+        assert_eq!(spelled("x=1"), "");
+        assert_eq!(spelled("utm_source=mail&x=2&y"), "");
+        assert_eq!(
+            spelled("page=2&zzz=9&q=jazz+club&sort=price"),
+            "q=jazz+club&sort=price&page=2"
+        );
+        assert_eq!(spelled("%71=jazz"), "q=jazz", "an encoded name is the name");
+        assert_eq!(spelled("q=jazz&x=1"), spelled("x=2&q=jazz"));
     }
 
     /// The nonce of the render the tests keep.

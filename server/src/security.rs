@@ -15,8 +15,21 @@ use axum::response::{IntoResponse, Response};
 /// server functions get their body limit and form-post redirects; then whatever answers, a plain
 /// refusal is put in the error envelope and the security headers are added.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let response = check(&state, req, next).await;
-    headers(envelope_errors(response))
+    let mut response = check(&state, req, next).await;
+    // An answer that sets a cookie is one visitor's: no cache on the way may keep it.
+    if response.headers().contains_key(header::SET_COOKIE) {
+        private(&mut response);
+    }
+    headers(&state.settings, envelope_errors(response))
+}
+
+/// Marks an answer as one visitor's own: no shared cache may keep it, and no cache at all
+/// (a signed-in page names its account).
+fn private(response: &mut Response) {
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
 }
 
 async fn check(state: &AppState, req: Request, next: Next) -> Response {
@@ -37,16 +50,44 @@ async fn check(state: &AppState, req: Request, next: Next) -> Response {
 
 /// The checks that need the session, in one layer inside the sessions: activity is noted on the
 /// session, `/admin` and `/api/admin` are gated, and pages are rendered within a time limit.
+/// Once answered: an answer given with a session is marked private, and the layers outside are
+/// told whether there was one ([`crate::page_cache::SessionSeen`]).
 pub async fn guard_in_session(
     State(state): State<AppState>,
     session: tower_sessions::Session,
     req: Request,
     next: Next,
 ) -> Response {
-    if let Err(err) = session_activity(&state, &session, req.uri().path()).await {
-        return err.into_response();
+    let asset = is_asset(req.uri().path());
+    let seen = req
+        .extensions()
+        .get::<crate::page_cache::SessionSeen>()
+        .cloned();
+    let mut response = match session_activity(&state, &session, asset).await {
+        Err(err) => err.into_response(),
+        Ok(()) => crate::api::admin::gate(&state, req, next).await,
+    };
+    if !asset || seen.is_some() {
+        let empty = session.is_empty().await;
+        if let Some(seen) = seen {
+            seen.note(empty);
+        }
+        if !empty && !asset {
+            private(&mut response);
+        }
     }
-    crate::api::admin::gate(&state, req, next).await
+    response
+}
+
+/// Whether `path` is a static asset (the front end's files, the favicon) or the health check:
+/// requests that leave the session alone.
+fn is_asset(path: &str) -> bool {
+    path.starts_with("/pkg/")
+        || path == "/healthz"
+        || path
+            .rsplit('/')
+            .next()
+            .is_some_and(|last| last.contains('.'))
 }
 
 /// Whether this is a state-changing request that a browser sent on behalf of another site.
@@ -102,14 +143,26 @@ fn is_cross_site(headers: &HeaderMap, public_origin: &str) -> bool {
 
 /// Security headers on every response; the content security policy on HTML pages. A rendered
 /// page already carries a policy naming its own script nonce; any other HTML gets one that runs
-/// no inline script at all.
-pub fn headers(mut response: Response) -> Response {
-    let is_html = response
+/// no inline script at all. Pages and JSON say that they differ by cookie (what a page shows
+/// depends on who asks), and a site served over https tells browsers to use nothing else.
+pub fn headers(settings: &app::ssr::Settings, mut response: Response) -> Response {
+    let content_type = response
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/html"));
+        .unwrap_or_default();
+    let is_html = content_type.starts_with("text/html");
+    let is_json = content_type.starts_with("application/json");
     let headers = response.headers_mut();
+    if (is_html || is_json) && !varies_by_cookie(headers) {
+        headers.append(header::VARY, HeaderValue::from_static("cookie"));
+    }
+    if settings.secure_cookies() {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -128,19 +181,23 @@ pub fn headers(mut response: Response) -> Response {
     response
 }
 
+/// Whether a `Vary` header already names `Cookie` (or everything).
+fn varies_by_cookie(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::VARY)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|name| name.trim().eq_ignore_ascii_case("cookie") || name.trim() == "*")
+}
+
 /// Sessions slide: a signed-in session seen again has its idle expiry moved on (written at most
 /// hourly), and ends 90 days after sign-in however active. Assets leave the session alone.
 async fn session_activity(
     state: &AppState,
     session: &tower_sessions::Session,
-    path: &str,
+    asset: bool,
 ) -> Result<(), AppError> {
-    let asset = path.starts_with("/pkg/")
-        || path == "/healthz"
-        || path
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains('.'));
     if asset {
         return Ok(());
     }
@@ -210,40 +267,97 @@ fn now_secs(state: &AppState) -> i64 {
     state.clock.now().millis() / 1000
 }
 
-/// The `(__path, __err)` pair of a query string, if it has both.
-fn error_link_parts(query: &str) -> Option<(String, String, Option<String>)> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).ok()?;
-    let find = |key: &str| pairs.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
-    Some((find("__path")?, find("__err")?, find("__sig")))
+/// The keys of a form's error link: the server function's path, its error, and our signature.
+const ERROR_LINK_KEYS: [&str; 3] = ["__path", "__err", "__sig"];
+
+/// A query string's error link, read as the router reads it (names and values decoded).
+#[derive(Debug, PartialEq)]
+enum ErrorLink {
+    /// None of its keys is there.
+    Absent,
+    /// `__path` and `__err` (and `__sig`, if given), each named once and spelled plainly.
+    Parts {
+        path: String,
+        err: String,
+        sig: Option<String>,
+    },
+    /// Anything else that names one of its keys: one of them twice, one spelled with escapes
+    /// (`%5F%5Ferr`), or one without the others. Never trusted.
+    Malformed,
+}
+
+fn error_link(query: &str) -> ErrorLink {
+    let Ok(pairs) = serde_urlencoded::from_str::<Vec<(String, String)>>(query) else {
+        // Not a query the router can read either; if it names a key, it is not ours.
+        return if ERROR_LINK_KEYS.iter().any(|key| query.contains(&key[2..])) {
+            ErrorLink::Malformed
+        } else {
+            ErrorLink::Absent
+        };
+    };
+    let mut found: [Option<String>; 3] = Default::default();
+    let mut named = false;
+    for (key, value) in pairs {
+        let Some(at) = ERROR_LINK_KEYS.iter().position(|k| *k == key) else {
+            continue;
+        };
+        named = true;
+        if found[at].replace(value).is_some() {
+            return ErrorLink::Malformed;
+        }
+    }
+    if !named {
+        return ErrorLink::Absent;
+    }
+    // Each key as the server writes it, plainly: an escaped spelling is someone else's link.
+    let plain = ERROR_LINK_KEYS.iter().zip(&found).all(|(key, value)| {
+        value.is_none()
+            || query
+                .split('&')
+                .any(|pair| pair.split('=').next() == Some(*key))
+    });
+    let [path, err, sig] = found;
+    match (plain, path, err) {
+        (true, Some(path), Some(err)) => ErrorLink::Parts { path, err, sig },
+        _ => ErrorLink::Malformed,
+    }
 }
 
 /// Adds `__sig` to a redirect that carries a server function's error.
 fn sign_error_link(state: &AppState, location: &str) -> Option<String> {
     let (_, query) = location.split_once('?')?;
-    let (path, err, _) = error_link_parts(query)?;
+    let ErrorLink::Parts { path, err, .. } = error_link(query) else {
+        return None;
+    };
     let sig = state.error_link_key.sign(&path, &err, now_secs(state));
     Some(format!("{location}&__sig={sig}"))
 }
 
 /// A page address carrying an error (`?__err=…`) that this server did not sign, or whose
 /// signature ran out, is sent to the same page without it: nobody can make our alert boxes say
-/// what they like.
+/// what they like. The address is read as the page reads it, so an escaped spelling of a key or
+/// a key given twice (a second `__err` after a signed one) is refused like a forged signature.
 fn drop_unsigned_error_link(state: &AppState, req: &Request) -> Option<Response> {
-    let query = req.uri().query().filter(|q| q.contains("__err"))?;
-    let trusted = error_link_parts(query).is_some_and(|(path, err, sig)| {
-        sig.is_some_and(|sig| {
+    let query = req
+        .uri()
+        .query()
+        .filter(|q| q.contains("__") || q.contains('%'))?;
+    let trusted = match error_link(query) {
+        ErrorLink::Absent => return None,
+        ErrorLink::Parts { path, err, sig } => sig.is_some_and(|sig| {
             state
                 .error_link_key
                 .verify(&path, &err, &sig, now_secs(state))
-        })
-    });
+        }),
+        ErrorLink::Malformed => false,
+    };
     if trusted {
         return None;
     }
     let kept: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
         .unwrap_or_default()
         .into_iter()
-        .filter(|(k, _)| !matches!(k.as_str(), "__err" | "__path" | "__sig"))
+        .filter(|(k, _)| !ERROR_LINK_KEYS.contains(&k.as_str()))
         .collect();
     let query = serde_urlencoded::to_string(&kept).unwrap_or_default();
     let mut target = req.uri().path().to_string();
@@ -333,11 +447,11 @@ pub async fn bound_page_render(req: Request, next: Next) -> Response {
         .into_response()
 }
 
-/// Whether reading a body failed because it stopped arriving (`RequestBodyTimeoutLayer`).
+/// Whether reading a body failed because it did not arrive in time (see `serve`).
 pub fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(err);
     while let Some(err) = cause {
-        if err.is::<tower_http::timeout::TimeoutError>() {
+        if err.is::<crate::serve::BodyTooSlow>() {
             return true;
         }
         cause = err.source();
@@ -397,6 +511,37 @@ mod tests {
             .unwrap();
         let waited = tokio::time::timeout(PAGE_RENDER_LIMIT * 5, app.oneshot(api)).await;
         assert!(waited.is_err(), "the API route is left alone");
+    }
+
+    #[test]
+    fn an_error_link_is_read_as_the_page_reads_it() {
+        let parts = |path: &str, err: &str, sig: Option<&str>| ErrorLink::Parts {
+            path: path.to_string(),
+            err: err.to_string(),
+            sig: sig.map(str::to_string),
+        };
+        assert_eq!(error_link("q=jazz&page=2"), ErrorLink::Absent);
+        assert_eq!(error_link("q=%5Fx"), ErrorLink::Absent);
+        assert_eq!(
+            error_link("__path=%2F_fn%2Fx&__err=abc&__sig=1.ff"),
+            parts("/_fn/x", "abc", Some("1.ff"))
+        );
+        assert_eq!(error_link("__path=p&__err=e"), parts("p", "e", None));
+        for forged in [
+            // Escaped spellings of a key: the page decodes them, so they are keys too.
+            "%5F%5Ferr=evil",
+            "__path=p&%5F%5Ferr=evil",
+            "__path=p&__%65rr=evil&__sig=1.ff",
+            // A key given twice: a signed link with another message appended.
+            "__path=p&__err=e&__sig=1.ff&__err=evil",
+            "__path=p&__path=q&__err=e&__sig=1.ff",
+            "__path=p&__err=e&__sig=1.ff&__sig=2.ff",
+            // Half a link.
+            "__err=evil",
+            "__sig=1.ff",
+        ] {
+            assert_eq!(error_link(forged), ErrorLink::Malformed, "{forged}");
+        }
     }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {

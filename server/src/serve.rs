@@ -2,11 +2,16 @@
 //!
 //! - A client must send a request's headers within [`Limits::header_timeout`]; the same clock
 //!   runs while a kept-alive connection sits idle, so an idle connection is closed after it too.
+//! - A request's body must arrive whole within [`Limits::body_timeout`] of its headers (three
+//!   times that for a page's form post), however it trickles in: else the request is answered
+//!   408 and its connection closed.
 //! - At most [`Limits::max_connections`] connections are open at once, below the process's
-//!   file limit, so `accept` never runs out of descriptors. When they are all taken, the oldest
-//!   connection with no request in progress is closed to make room (an idle or slow client
-//!   cannot hold a slot another client needs); when every one is busy, the new connection waits
-//!   until one ends. Requests on open connections are answered throughout.
+//!   file limit, so `accept` never runs out of descriptors. When they are all taken, one that
+//!   is idle (no request in progress) or only waiting for bodies to arrive is closed to make
+//!   room, the one that last moved on (connected, began or finished a request) longest ago: a
+//!   slow or idle client cannot hold a slot another client needs, and a visitor who has just
+//!   connected is not closed in its place. When every connection is at work on a request, the
+//!   new one waits until one ends. Requests on open connections are answered throughout.
 //! - Shutdown stops accepting, lets requests in progress finish (up to a grace period) and
 //!   closes idle connections at once.
 
@@ -33,12 +38,14 @@ const RESERVED_DESCRIPTORS: u64 = 64;
 pub struct Limits {
     pub max_connections: usize,
     pub header_timeout: Duration,
+    /// How long a request body may take to arrive whole (a form post's: three times as long).
+    pub body_timeout: Duration,
 }
 
 impl Limits {
     /// `requested` connections (0: as many as the file limit allows), capped below the
     /// process's file limit.
-    pub fn new(requested: usize, header_timeout: Duration) -> Limits {
+    pub fn new(requested: usize, header_timeout: Duration, body_timeout: Duration) -> Limits {
         let ceiling = file_limit()
             .map(|limit| limit.saturating_sub(RESERVED_DESCRIPTORS).max(16))
             .unwrap_or(1024) as usize;
@@ -50,6 +57,17 @@ impl Limits {
         Limits {
             max_connections,
             header_timeout,
+            body_timeout,
+        }
+    }
+
+    /// How long the body of a request for `path` may take to arrive: a page's form post (a
+    /// server function, up to 64 KiB) three times as long as anything else (up to 16 KiB).
+    fn body_deadline(&self, path: &str) -> Duration {
+        if path.starts_with("/_fn/") {
+            self.body_timeout * 3
+        } else {
+            self.body_timeout
         }
     }
 }
@@ -72,9 +90,171 @@ fn file_limit() -> Option<u64> {
     }
 }
 
+/// What a connection is doing, shared by its task, its requests and the accept loop.
+struct Activity {
+    /// Requests in progress (not yet answered).
+    busy: AtomicUsize,
+    /// Of those, the ones whose bodies have not yet arrived whole.
+    receiving: AtomicUsize,
+    /// When it last moved on ([`moment`]): was accepted, began a request or finished one. Of
+    /// the connections that may make room, the one that moved on longest ago goes first, so a
+    /// visitor who has only just connected is never the one closed for a client that has been
+    /// trickling for seconds.
+    moved: std::sync::atomic::AtomicU64,
+}
+
+/// Milliseconds since the process first asked: a clock for telling which connection moved on
+/// longest ago.
+fn moment() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    START
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as u64
+}
+
+impl Activity {
+    fn new() -> Activity {
+        Activity {
+            busy: AtomicUsize::new(0),
+            receiving: AtomicUsize::new(0),
+            moved: std::sync::atomic::AtomicU64::new(moment()),
+        }
+    }
+
+    fn moved_on(&self) {
+        self.moved.store(moment(), Ordering::Release);
+    }
+
+    /// Idle, or only waiting for bodies: closing it loses no work.
+    fn may_make_room(&self) -> bool {
+        self.idle() || self.only_receiving()
+    }
+
+    /// Nothing in progress.
+    fn idle(&self) -> bool {
+        self.busy.load(Ordering::Acquire) == 0
+    }
+
+    /// Every request in progress is still waiting for its body: closing the connection loses
+    /// no work, only a request its client has not finished sending.
+    fn only_receiving(&self) -> bool {
+        let busy = self.busy.load(Ordering::Acquire);
+        busy > 0 && self.receiving.load(Ordering::Acquire) >= busy
+    }
+}
+
+/// One request counted in progress on its connection until dropped (answered, or dropped with
+/// its connection), also when a stream of an HTTP/2 connection is reset midway.
+struct Busy(Arc<Activity>);
+
+impl Busy {
+    fn begin(activity: &Arc<Activity>) -> Busy {
+        activity.busy.fetch_add(1, Ordering::AcqRel);
+        activity.moved_on();
+        Busy(activity.clone())
+    }
+}
+
+impl Drop for Busy {
+    fn drop(&mut self) {
+        self.0.busy.fetch_sub(1, Ordering::AcqRel);
+        self.0.moved_on();
+    }
+}
+
+/// A body counted as still arriving until it has arrived whole, failed, or been dropped.
+struct Receiving(Arc<Activity>);
+
+impl Drop for Receiving {
+    fn drop(&mut self) {
+        self.0.receiving.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// The body of a request was still arriving at its deadline.
+#[derive(Debug)]
+pub struct BodyTooSlow;
+
+impl std::fmt::Display for BodyTooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the request body did not arrive in time")
+    }
+}
+
+impl std::error::Error for BodyTooSlow {}
+
+/// A request body that must arrive whole by a deadline, however slowly its bytes trickle in
+/// (a pause-based timeout never fires for a client sending a byte a second).
+struct DeadlineBody {
+    inner: Incoming,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+    /// Held while the body is still arriving.
+    receiving: Option<Receiving>,
+}
+
+impl DeadlineBody {
+    fn new(inner: Incoming, within: Duration, activity: &Arc<Activity>) -> DeadlineBody {
+        use hyper::body::Body as _;
+        let receiving = (!inner.is_end_stream()).then(|| {
+            activity.receiving.fetch_add(1, Ordering::AcqRel);
+            Receiving(activity.clone())
+        });
+        DeadlineBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(within)),
+            receiving,
+        }
+    }
+}
+
+impl hyper::body::Body for DeadlineBody {
+    type Data = hyper::body::Bytes;
+    type Error = axum::BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let this = &mut *self;
+        let polled = std::pin::Pin::new(&mut this.inner).poll_frame(cx);
+        if this.receiving.is_none() {
+            return polled.map_err(Into::into);
+        }
+        match polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if hyper::body::Body::is_end_stream(&this.inner) {
+                    this.receiving = None;
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(other) => {
+                this.receiving = None;
+                Poll::Ready(other.map(|result| result.map_err(Into::into)))
+            }
+            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+                Poll::Ready(()) => {
+                    this.receiving = None;
+                    Poll::Ready(Some(Err(Box::new(BodyTooSlow))))
+                }
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 /// One open connection as the accept loop sees it.
 struct Open {
-    busy: Arc<AtomicUsize>,
+    activity: Arc<Activity>,
     close: Arc<Notify>,
     /// Already asked to close (so the next call picks another).
     closing: bool,
@@ -117,12 +297,12 @@ struct Registry {
 }
 
 impl Registry {
-    fn add(&self, busy: Arc<AtomicUsize>, close: Arc<Notify>) -> u64 {
+    fn add(&self, activity: Arc<Activity>, close: Arc<Notify>) -> u64 {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         self.lock().insert(
             id,
             Open {
-                busy,
+                activity,
                 close,
                 closing: false,
             },
@@ -134,16 +314,19 @@ impl Registry {
         self.lock().remove(&id);
     }
 
-    /// Asks the oldest connection with no request in progress to close. Returns whether one was.
+    /// Asks the connection to close that moved on longest ago among those with no request in
+    /// progress or whose requests all still wait for their bodies. Returns whether one was.
     fn close_oldest_idle(&self) -> bool {
         let mut open = self.lock();
-        match open
-            .values_mut()
-            .find(|c| !c.closing && c.busy.load(Ordering::Acquire) == 0)
-        {
-            Some(idle) => {
-                idle.closing = true;
-                idle.close.notify_one();
+        let chosen = open
+            .iter()
+            .filter(|(_, c)| !c.closing && c.activity.may_make_room())
+            .min_by_key(|(_, c)| c.activity.moved.load(Ordering::Acquire))
+            .map(|(id, _)| *id);
+        match chosen.and_then(|id| open.get_mut(&id)) {
+            Some(chosen) => {
+                chosen.closing = true;
+                chosen.close.notify_one();
                 true
             }
             None => false,
@@ -222,25 +405,38 @@ pub async fn serve(
             }
         };
         let _ = stream.set_nodelay(true);
-        let busy = Arc::new(AtomicUsize::new(0));
+        let activity = Arc::new(Activity::new());
         let close = Arc::new(Notify::new());
-        let id = registry.add(busy.clone(), close.clone());
+        let id = registry.add(activity.clone(), close.clone());
         let registry = registry.clone();
         let builder = builder.clone();
         let router = router.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            let requests = busy.clone();
+            let requests = activity.clone();
             let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(remote));
-                let busy = requests.clone();
-                busy.fetch_add(1, Ordering::AcqRel);
+                let busy = Busy::begin(&requests);
+                let within = limits.body_deadline(req.uri().path());
+                let version = req.version();
+                let req = req
+                    .map(|body| axum::body::Body::new(DeadlineBody::new(body, within, &requests)));
                 let router = router.clone();
                 let counted = InProgress::begin();
                 async move {
-                    let response = router.oneshot(req.map(axum::body::Body::new)).await;
-                    busy.fetch_sub(1, Ordering::AcqRel);
+                    let mut response = router.oneshot(req).await;
+                    if let Ok(response) = &mut response
+                        && response.status() == axum::http::StatusCode::REQUEST_TIMEOUT
+                        && version <= axum::http::Version::HTTP_11
+                    {
+                        // What is left of a body too slow to arrive is not waited for.
+                        response.headers_mut().insert(
+                            axum::http::header::CONNECTION,
+                            axum::http::HeaderValue::from_static("close"),
+                        );
+                    }
+                    drop(busy);
                     drop(counted);
                     response
                 }
@@ -252,9 +448,9 @@ pub async fn serve(
                 () = close.notified() => false,
                 _ = stop.wait_for(|stopping| *stopping) => false,
             };
-            // A connection with no request in progress is simply closed; one with a request
-            // finishes it first.
-            if !finished && busy.load(Ordering::Acquire) > 0 {
+            // A connection with no request in progress, or only requests whose bodies have not
+            // arrived, is simply closed; one at work on a request finishes it first.
+            if !finished && !activity.may_make_room() {
                 connection.as_mut().graceful_shutdown();
                 let _ = tokio::time::timeout(SHUTDOWN_GRACE, connection).await;
             }

@@ -19,7 +19,6 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use std::future::Future;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
-use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -167,11 +166,7 @@ impl Application {
             app::ssr::split_manifest::set(json).context("the split manifest")?;
         }
 
-        let router = router(
-            state.clone(),
-            session_store,
-            config.serve_limits().header_timeout,
-        );
+        let router = router(state.clone(), session_store);
         tracing::info!(address = %bound, public_url = %state.settings.public_url, "ticketing listening");
         Ok(Application {
             listener,
@@ -222,7 +217,7 @@ impl Application {
     }
 }
 
-fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Duration) -> Router {
+fn router(state: AppState, session_store: Sessions) -> Router {
     // Counters recorded before the recorder exists would be lost.
     crate::metrics::handle();
     let sessions = SessionManagerLayer::new(session_store)
@@ -266,7 +261,6 @@ fn router(state: AppState, session_store: Sessions, body_timeout: std::time::Dur
             state.clone(),
             security::guard,
         ))
-        .layer(RequestBodyTimeoutLayer::new(body_timeout))
         // Pages and JSON travel compressed (brotli or gzip, as the client accepts); the
         // embedded assets are compressed ahead of time and the live stream never is.
         .layer(tower_http::compression::CompressionLayer::new())

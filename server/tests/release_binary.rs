@@ -153,6 +153,87 @@ async fn twelve_hundred_idle_sockets_do_not_lock_out_a_visitor() {
     drop(idle);
 }
 
+/// Under a 256-file limit, 300 clients each send a request's headers and then trickle its body
+/// at a byte a second (never pausing long enough for a pause-based timeout), reconnecting when
+/// cut off. Throughout, a fresh visitor is answered within 2 s: a connection only waiting for a
+/// body makes room like an idle one, and no body may take longer than its deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the release binary; .ci/test runs it with TICKETING_BIN set"]
+async fn three_hundred_trickled_bodies_do_not_lock_out_a_visitor() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (_running, base, _folder) = start_alone(Some(256), &[]).await;
+    let address = base.trim_start_matches("http://").to_string();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let cut_off = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let tricklers: Vec<_> = (0..300)
+        .map(|_| {
+            let (address, stop, cut_off) = (address.clone(), stop.clone(), cut_off.clone());
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let Ok(mut socket) = tokio::net::TcpStream::connect(&address).await else {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    };
+                    let head = "POST /api/users/signin HTTP/1.1\r\nHost: x\r\n\
+                                Content-Type: application/json\r\nContent-Length: 10000\r\n\r\n";
+                    if socket.write_all(head.as_bytes()).await.is_err() {
+                        continue;
+                    }
+                    // A byte a second until the server answers or closes.
+                    let mut answer = [0u8; 512];
+                    loop {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            return;
+                        }
+                        if socket.write_all(b" ").await.is_err() {
+                            break;
+                        }
+                        match tokio::time::timeout(Duration::from_secs(1), socket.read(&mut answer))
+                            .await
+                        {
+                            Err(_) => {}
+                            Ok(_) => break,
+                        }
+                    }
+                    cut_off.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    // An attacker comes straight back, after a moment.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            })
+        })
+        .collect();
+
+    // Fresh visitors, one every half second for 20 s (past the 10 s body deadline).
+    let started = std::time::Instant::now();
+    let mut probes = 0;
+    while started.elapsed() < Duration::from_secs(20) {
+        let asked = std::time::Instant::now();
+        let answered = tokio::time::timeout(
+            Duration::from_secs(2),
+            reqwest::Client::new().get(format!("{base}/healthz")).send(),
+        )
+        .await;
+        let response = answered.unwrap_or_else(|_| {
+            panic!(
+                "a fresh visitor waited over 2 s, {:?} into the trickle",
+                started.elapsed()
+            )
+        });
+        assert_eq!(response.expect("answered").status(), 200);
+        probes += 1;
+        tokio::time::sleep(Duration::from_millis(500).saturating_sub(asked.elapsed())).await;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for trickler in tricklers {
+        let _ = tokio::time::timeout(Duration::from_secs(5), trickler).await;
+    }
+    assert!(probes >= 20, "{probes} visitors");
+    assert!(
+        cut_off.load(std::sync::atomic::Ordering::Relaxed) >= 300,
+        "every trickled body was cut off at least once"
+    );
+}
+
 #[tokio::test]
 #[ignore = "needs the release binary; .ci/test runs it with TICKETING_BIN set"]
 async fn the_release_binary_runs_alone_from_an_empty_folder() {

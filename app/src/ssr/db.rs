@@ -53,9 +53,12 @@ static STORAGE_FAULTS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU
 /// the database cannot be reached, SQLite reports a read-only, full, locked or failing file, or
 /// PostgreSQL a lost connection, exhausted resources, a shutdown or a read-only transaction.
 /// Such errors answer 503 and make the next write transaction use a fresh connection.
+///
+/// Waiting too long for a pooled connection is not one: it says the server is busy, not that
+/// the storage failed. It answers 503 too, and leaves the connections as they are.
 pub fn is_storage_fault(err: &sqlx::Error) -> bool {
     match err {
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
         sqlx::Error::Database(db) => {
             let Some(code) = db.code() else {
                 return false;
@@ -318,7 +321,7 @@ impl Db {
             drop(suspect);
         }
         match self.spawn_begin().await {
-            Err(err) if is_storage_fault(&err) && !matches!(err, sqlx::Error::PoolTimedOut) => {
+            Err(err) if is_storage_fault(&err) => {
                 // The connection cannot even begin (say it was opened while the file was
                 // read-only): try once more on a fresh one.
                 tracing::warn!(error = %err, "the write connection cannot write; replacing it");
@@ -617,8 +620,42 @@ mod tests {
         again.commit().await.unwrap();
     }
 
+    /// Storage faults are counted process-wide: tests that note them, or that watch the write
+    /// connection survive, take turns.
+    static FAULTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+    #[tokio::test]
+    async fn a_busy_pool_is_a_503_for_that_request_and_leaves_the_write_connection_alone() {
+        let _turn = FAULTS.lock().await;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
+            .await
+            .unwrap();
+        // A temporary table lives as long as the connection that made it.
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("CREATE TEMP TABLE marker (x INTEGER)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        assert!(!is_storage_fault(&sqlx::Error::PoolTimedOut));
+        assert_eq!(
+            crate::AppError::from(sqlx::Error::PoolTimedOut),
+            crate::AppError::Unavailable,
+            "no connection free in time: 503, not 500"
+        );
+        let mut tx = db.begin_write().await.unwrap();
+        sqlx::query("INSERT INTO marker VALUES (1)")
+            .execute(&mut *tx)
+            .await
+            .expect("the same write connection, not a fresh one");
+        tx.commit().await.unwrap();
+    }
+
     #[tokio::test]
     async fn writes_heal_after_the_write_connection_could_not_write() {
+        let _turn = FAULTS.lock().await;
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&format!("sqlite://{}", dir.path().join("t.db").display()))
             .await

@@ -19,6 +19,12 @@ impl IntoResponse for AppError {
 
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> AppError {
+        if matches!(err, sqlx::Error::PoolTimedOut) {
+            // Every connection stayed busy for the pool's whole wait: the server is overloaded
+            // for a moment. This request is refused; the connections are fine.
+            tracing::warn!("no database connection came free in time");
+            return AppError::Unavailable;
+        }
         if crate::ssr::db::is_storage_fault(&err) {
             // The next write transaction replaces the connection (see `Db::begin_write`), so
             // writes heal by themselves once the cause is gone.

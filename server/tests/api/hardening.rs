@@ -253,6 +253,52 @@ async fn an_error_link_the_server_did_not_make_is_not_shown() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
+/// The page reads its address decoded, so the check of an error link does too: a key spelled
+/// with escapes, or a second `__err` after a real signed one, is refused like a forged link.
+#[tokio::test]
+async fn an_error_link_spelled_otherwise_or_given_twice_is_not_shown() {
+    let app = spawn_app().await;
+    let message = "Your account is locked: call +1 555 0100";
+    let planted = base64_url_safe(&format!(r#"{{"errors":[{{"message":"{message}"}}]}}"#));
+    for path in [
+        format!("/auth/signin?%5F%5Ferr={planted}"),
+        format!("/auth/signin?__path=%2F_fn%2Fsign_in&%5F%5Ferr={planted}"),
+        format!("/auth/signin?__path=%2F_fn%2Fsign_in&__%65rr={planted}"),
+    ] {
+        let response = app.get(&client(), &path).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(response.headers()["location"], "/auth/signin", "{path}");
+    }
+
+    // A real error link with another message appended.
+    let response = client()
+        .post(app.url("/_fn/sign_in"))
+        .header("referer", app.url("/auth/signin"))
+        .header("accept", "text/html")
+        .form(&[
+            ("email", "nobody@example.com"),
+            ("password", "wrong password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let location = location.trim_start_matches(&app.address).to_string();
+    let (html, _) = page(&app, &client(), &location).await;
+    assert!(html.contains("Invalid credentials"), "the real link works");
+    for appended in [
+        format!("{location}&__err={planted}"),
+        format!("{location}&%5F%5Ferr={planted}"),
+        format!("{location}&__sig=1.00"),
+        format!("{location}&__path=%2F_fn%2Fsign_up"),
+    ] {
+        let response = app.get(&client(), &appended).await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER, "{appended}");
+        assert_eq!(response.headers()["location"], "/auth/signin");
+    }
+}
+
 /// URL-safe base64 as server functions put errors into addresses.
 fn base64_url_safe(text: &str) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -954,7 +1000,11 @@ async fn idle_connections_cannot_lock_out_a_real_visitor() {
 /// the server answered.
 async fn left_hanging(bytes: &[u8]) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let app = spawn_app_with(|config| config.header_timeout = 300).await;
+    let app = spawn_app_with(|config| {
+        config.header_timeout = 300;
+        config.body_timeout = 300;
+    })
+    .await;
     let address = app.address.trim_start_matches("http://").to_string();
     let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
     socket.write_all(bytes).await.unwrap();
@@ -988,6 +1038,56 @@ async fn a_client_that_stalls_mid_body_is_cut_off() {
             && text.ends_with(r#"{"errors":[{"message":"The request took too long to arrive"}]}"#),
         "{text}"
     );
+}
+
+/// A body that keeps arriving, a byte at a time and never pausing for long, still has to
+/// arrive whole by its deadline: then the answer is 408 and the connection is closed.
+#[tokio::test]
+async fn a_body_that_trickles_in_is_cut_off_at_its_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app_with(|config| config.body_timeout = 1_000).await;
+    let address = app.address.trim_start_matches("http://").to_string();
+    for path in ["/api/users/signin", "/_fn/sign_in"] {
+        let socket = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let (mut reading, mut writing) = socket.into_split();
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Length: 10000\r\n\r\n"
+        );
+        writing.write_all(head.as_bytes()).await.unwrap();
+        let began = std::time::Instant::now();
+        // A byte every 50 ms: far more often than any pause-based timeout would notice.
+        let trickle = tokio::spawn(async move {
+            while writing.write_all(b" ").await.is_ok() {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        });
+        let mut answer = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(10), reading.read_to_end(&mut answer)).await;
+        assert!(read.is_ok(), "{path}: the connection was closed");
+        trickle.abort();
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(answer.starts_with("HTTP/1.1 408"), "{path}: {answer}");
+        assert!(
+            answer.contains("connection: close"),
+            "{path}: says it closes: {answer}"
+        );
+        assert!(
+            answer.ends_with(r#"{"errors":[{"message":"The request took too long to arrive"}]}"#),
+            "{path}: {answer}"
+        );
+        // A page's form post gets three times as long as an API call.
+        let deadline = if path.starts_with("/_fn/") {
+            3_000
+        } else {
+            1_000
+        };
+        assert!(
+            began.elapsed() >= Duration::from_millis(deadline),
+            "{path}: not cut before its deadline"
+        );
+    }
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod fees;
 mod fuzz;
 mod hardening;
 mod helpers;
+mod kept_pages;
 mod ledger;
 #[path = "../support/localstripe.rs"]
 mod localstripe;

@@ -902,3 +902,107 @@ async fn a_batch_of_any_size_writes_exactly_its_reservations() {
         .unwrap();
     assert_eq!(taken_by, 1, "the seat taken before keeps its one order");
 }
+
+/// `POST /api/orders` for `ticket_id`, owning what it needs (to run as a task of its own).
+async fn post_order(url: String, client: Client, ticket_id: String) -> reqwest::Response {
+    client
+        .post(url)
+        .json(&json!({ "ticketId": ticket_id }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Waits (10 s at most) until `ready` holds: for something the server does on its own time,
+/// such as noticing that a client hung up.
+async fn until(what: &str, mut ready: impl FnMut() -> bool) {
+    let waited = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while !ready() {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "{what}");
+}
+
+/// On SQLite, reservations queue for the one writer. One that waited is decided when its
+/// transaction runs: its window starts then, not when it was queued. One whose buyer hung up
+/// while it waited is dropped: nobody is left holding a seat for a buyer who is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_queued_reservation_is_decided_when_it_runs_and_dropped_when_its_buyer_hangs_up() {
+    let app = spawn_app_with(unlimited).await;
+    if on_postgres() {
+        // Each reservation takes a transaction of its own there: nothing queues.
+        return;
+    }
+    let (seller, _) = app.signed_in_user().await;
+    let mut seats = Vec::new();
+    for n in 0..3 {
+        let seat = app
+            .create_ticket(
+                &seller,
+                &json!({ "title": format!("Queued seat {n}"), "price": 30 }),
+            )
+            .await;
+        seats.push(seat["id"].as_str().unwrap().to_string());
+    }
+    let (first, _) = app.signed_in_user().await;
+    let (gone, _) = app.signed_in_user().await;
+    let (last, _) = app.signed_in_user().await;
+    let reservations = &app.state.reservations;
+
+    // Something else holds the one write connection for a while.
+    let busy = app.state.db.begin_write().await.unwrap();
+    // The first buyer's reservation takes the writer's turn, and waits for the connection.
+    let batches = reservations.batches_taken();
+    let first_answer = tokio::spawn(post_order(
+        app.url("/api/orders"),
+        first.clone(),
+        seats[0].clone(),
+    ));
+    until("the first reservation runs", || {
+        reservations.batches_taken() > batches && reservations.waiting() == (0, 0)
+    })
+    .await;
+    // The next one queues behind it; its buyer gives up.
+    let gone_answer = tokio::spawn(post_order(
+        app.url("/api/orders"),
+        gone.clone(),
+        seats[1].clone(),
+    ));
+    until("the second reservation queues", || {
+        reservations.waiting() == (1, 0)
+    })
+    .await;
+    gone_answer.abort();
+    until("the server notices the buyer hung up", || {
+        reservations.waiting() == (1, 1)
+    })
+    .await;
+
+    // Five minutes pass before the writer is free.
+    app.clock.advance(5 * 60 * 1000);
+    let freed_at = app.clock.now();
+    busy.rollback().await.unwrap();
+    let response = first_answer.await.unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let order: Value = response.json().await.unwrap();
+    let expires =
+        app::domain::Timestamp::parse_rfc3339(order["expiresAt"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        expires,
+        freed_at.plus_millis(15 * 60 * 1000),
+        "the whole window, from when the reservation was decided"
+    );
+
+    // The next reservation runs; the abandoned one is not run with it.
+    let response = post_order(app.url("/api/orders"), last.clone(), seats[2].clone()).await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(reservations.waiting(), (0, 0));
+    let abandoned: Value = app
+        .get_json(&client(), &format!("/api/tickets/{}", seats[1]))
+        .await;
+    assert_eq!(abandoned["status"], "available", "{abandoned}");
+    let mine: Value = app.get_json(&gone, "/api/orders").await;
+    assert_eq!(mine, json!([]), "the buyer who hung up holds nothing");
+}

@@ -65,7 +65,6 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
     let attempt = Attempt {
         buyer: buyer.clone(),
         input,
-        now,
     };
     let reserved = match ctx.db().backend() {
         // SQLite has one writer: reservations arriving together share its transactions.
@@ -80,18 +79,20 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
     Ok(reserved)
 }
 
-/// One buyer's attempt to reserve one ticket, as read from their request.
+/// One buyer's attempt to reserve one ticket, as read from their request. It is decided at
+/// the time its transaction runs, not when it was asked for: a reservation that waited for
+/// the writer gets the whole window, and is checked against the event's start as it is then.
 pub struct Attempt {
     buyer: Id,
     input: ReserveTicket,
-    now: Timestamp,
 }
 
 /// A reservation in a transaction of its own.
 async fn reserve_alone(ctx: &Ctx, attempt: &Attempt) -> Result<OrderWithTicket, AppError> {
     // A reservation only takes a listing off sale: cached browse pages stay, minus this one.
     let mut tx = ctx.db().begin_write_keeping_reads().await?;
-    let answer = reserve_in(&mut tx, ctx, &[attempt])
+    let now = ctx.now();
+    let answer = reserve_in(&mut tx, ctx, &[attempt], now)
         .await?
         .pop()
         .ok_or_else(lost)?;
@@ -99,8 +100,8 @@ async fn reserve_alone(ctx: &Ctx, attempt: &Attempt) -> Result<OrderWithTicket, 
     answer
 }
 
-/// The reservations themselves, inside the caller's write transaction, in the order given;
-/// each is answered on its own. `Err` means the transaction must not be committed: the
+/// The reservations themselves, inside the caller's write transaction, in the order given and
+/// all at `now` (read once the transaction holds the writer); each is answered on its own. `Err` means the transaction must not be committed: the
 /// database failed, or its guard refused an order the checks allowed.
 ///
 /// The tickets are read (and held) in one statement; each attempt is then decided by the
@@ -111,6 +112,7 @@ async fn reserve_in(
     tx: &mut AnyConnection,
     ctx: &Ctx,
     attempts: &[&Attempt],
+    now: Timestamp,
 ) -> Result<Vec<Result<OrderWithTicket, AppError>>, AppError> {
     use std::collections::{HashMap, HashSet};
     let settings = ctx.settings();
@@ -130,16 +132,13 @@ async fn reserve_in(
         for buyer in &buyers {
             storage::users::lock_user(tx, buyer).await?;
         }
-        if let Some(earliest) = attempts.iter().map(|a| a.now).min() {
-            live = orders::live_order_expiries(tx, &buyers, earliest).await?;
-        }
+        live = orders::live_order_expiries(tx, &buyers, now).await?;
     }
 
     let mut answers: Vec<Result<Order, AppError>> = Vec::with_capacity(attempts.len());
     let mut decided: HashSet<Id> = HashSet::new();
     for attempt in attempts {
-        let Attempt { buyer, input, now } = attempt;
-        let now = *now;
+        let Attempt { buyer, input } = attempt;
         let Some(mut ticket) = tickets.get(&input.ticket_id).cloned() else {
             answers.push(Err(AppError::NotFound));
             continue;
@@ -199,14 +198,13 @@ async fn reserve_in(
     // another buyer got there first.
     let holds: Vec<tickets::Hold> = answers
         .iter()
-        .zip(attempts)
-        .filter_map(|(answer, attempt)| {
+        .filter_map(|answer| {
             let order = answer.as_ref().ok()?;
             Some(tickets::Hold {
                 ticket_id: &order.ticket_id,
                 order_id: &order.id,
                 until: order.expires_at,
-                now: attempt.now,
+                now,
             })
         })
         .collect();
@@ -265,6 +263,8 @@ pub struct Reservations {
     next: std::sync::atomic::AtomicU64,
     /// Transactions committed with more than one attempt in them, and the attempts they held.
     shared: std::sync::Arc<SharedCounts>,
+    /// Batches taken from the queue so far.
+    batches: std::sync::atomic::AtomicU64,
 }
 
 #[derive(Default)]
@@ -302,11 +302,7 @@ impl Reservations {
             if let Ok(result) = answered.try_recv() {
                 return result;
             }
-            let batch: Vec<Waiting> = {
-                let mut waiting = self.lock_waiting();
-                let take = waiting.len().min(Self::MAX_BATCH);
-                waiting.drain(..take).collect()
-            };
+            let batch = self.next_batch();
             let ours = batch.iter().any(|w| w.id == id);
             // The batch runs as a task of its own: the request that started it may be dropped
             // (its client hung up) without failing the others.
@@ -321,6 +317,31 @@ impl Reservations {
                 return answered.await.unwrap_or_else(|_| Err(lost()));
             }
         }
+    }
+
+    /// The next attempts to run together, oldest first: up to [`Self::MAX_BATCH`] of those whose
+    /// requests still wait for an answer. An attempt whose client hung up while it waited is
+    /// dropped unanswered (nothing is reserved for a buyer who is gone).
+    fn next_batch(&self) -> Vec<Waiting> {
+        let mut waiting = self.lock_waiting();
+        waiting.retain(|w| !w.answer.is_closed());
+        let take = waiting.len().min(Self::MAX_BATCH);
+        self.batches
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        waiting.drain(..take).collect()
+    }
+
+    /// How many batches have been taken from the queue (each then runs as soon as it can).
+    pub fn batches_taken(&self) -> u64 {
+        self.batches.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How many attempts wait for the writer, and how many of those were given up by their
+    /// clients (they are dropped when the next batch is taken).
+    pub fn waiting(&self) -> (usize, usize) {
+        let waiting = self.lock_waiting();
+        let gone = waiting.iter().filter(|w| w.answer.is_closed()).count();
+        (waiting.len(), gone)
     }
 
     /// How many shared transactions have committed, and how many attempts (reservations and
@@ -373,8 +394,9 @@ async fn reserve_together(
     batch: &[Waiting],
 ) -> Result<Vec<Result<OrderWithTicket, AppError>>, AppError> {
     let mut tx = ctx.db().begin_write_keeping_reads().await?;
+    let now = ctx.now();
     let attempts: Vec<&Attempt> = batch.iter().map(|waiting| &waiting.attempt).collect();
-    let results = reserve_in(&mut tx, ctx, &attempts).await?;
+    let results = reserve_in(&mut tx, ctx, &attempts, now).await?;
     tx.commit().await?;
     Ok(results)
 }

@@ -291,14 +291,17 @@ struct CacheState {
     taken_generation: u64,
     /// The number of the last entry read.
     entries_read: u64,
-    /// Bytes of renderings kept (at least: those dropped with their entries are counted until
-    /// the next recount).
+    /// Bytes of renderings kept.
     kept_bytes: usize,
+    /// Counts uses of entries and renderings, so that the least recently used goes first.
+    uses: u64,
 }
 
 struct CachedPage {
     generation: u64,
     at: Timestamp,
+    /// When it was last read or served (see [`CacheState::uses`]).
+    used: u64,
     page: TicketPage,
     /// What callers made of this page (see [`BrowseCache::keep_rendering`]).
     renderings: Vec<Rendering>,
@@ -313,6 +316,8 @@ struct Rendering {
     value: std::sync::Arc<dyn std::any::Any + Send + Sync>,
     /// About how much memory it holds.
     bytes: usize,
+    /// When it was last kept or served (see [`CacheState::uses`]).
+    used: u64,
 }
 
 impl CachedPage {
@@ -346,6 +351,35 @@ impl CacheState {
             .sum();
     }
 
+    /// A new moment of use, later than every one before.
+    fn use_now(&mut self) -> u64 {
+        self.uses += 1;
+        self.uses
+    }
+
+    /// Drops the least recently used rendering of any entry. Returns whether there was one.
+    fn evict_least_used_rendering(&mut self) -> bool {
+        let oldest = self
+            .entries
+            .iter()
+            .flat_map(|(filter, e)| {
+                e.renderings
+                    .iter()
+                    .enumerate()
+                    .map(move |(n, r)| (r.used, filter, n))
+            })
+            .min_by_key(|(used, _, _)| *used)
+            .map(|(_, filter, n)| (filter.clone(), n));
+        let Some((filter, n)) = oldest else {
+            return false;
+        };
+        if let Some(entry) = self.entries.get_mut(&filter) {
+            let gone = entry.renderings.swap_remove(n);
+            self.kept_bytes = self.kept_bytes.saturating_sub(gone.bytes);
+        }
+        true
+    }
+
     /// Forgets what was taken under an older generation: pages cached then no longer serve.
     fn at_generation(&mut self, generation: u64) {
         if self.taken_generation != generation {
@@ -371,11 +405,13 @@ impl BrowseCache {
     fn get(&self, filter: &BrowseFilter, generation: u64, now: Timestamp) -> Option<TicketPage> {
         let mut state = self.lock();
         state.at_generation(generation);
-        let state = &*state;
+        let used = state.use_now();
+        let state = &mut *state;
         let cached = state
             .entries
-            .get(filter)
+            .get_mut(filter)
             .filter(|e| e.fresh(generation, now))?;
+        cached.used = used;
         let mut page = cached.page.clone();
         let hidden = cached.hidden(&state.taken);
         if hidden > 0 {
@@ -397,18 +433,23 @@ impl BrowseCache {
     ) -> Option<std::sync::Arc<T>> {
         let mut state = self.lock();
         state.at_generation(generation);
+        let used = state.use_now();
+        let state = &mut *state;
         let cached = state
             .entries
-            .get(filter)
+            .get_mut(filter)
             .filter(|e| e.fresh(generation, now))?;
+        let hidden = cached.hidden(&state.taken);
         let kind = std::any::TypeId::of::<T>();
         let kept = cached
             .renderings
-            .iter()
+            .iter_mut()
             .find(|r| r.kind == kind && &*r.variant == variant)?;
-        if kept.hidden != cached.hidden(&state.taken) {
+        if kept.hidden != hidden {
             return None;
         }
+        kept.used = used;
+        cached.used = used;
         kept.value.clone().downcast::<T>().ok()
     }
 
@@ -416,7 +457,9 @@ impl BrowseCache {
     /// cached and shows the same listings. `variant` tells renderings of one kind apart (the
     /// page's address, when it shows more than the listings). `bytes` is about how much memory
     /// it holds: all renderings together hold at most [`BrowseCache::MAX_KEPT_BYTES`], so that
-    /// visitors making up addresses cannot fill the memory with copies of one page.
+    /// visitors making up addresses cannot fill the memory with copies of one page. To make
+    /// room, renderings of pages no longer served go first, then the least recently used ones,
+    /// one at a time: a page that visitors keep asking for stays however many others come.
     pub fn keep_rendering<T: std::any::Any + Send + Sync>(
         &self,
         filter: &BrowseFilter,
@@ -437,18 +480,6 @@ impl BrowseCache {
         }
         let mut guard = self.lock();
         let state = &mut *guard;
-        if state.kept_bytes + bytes > Self::MAX_KEPT_BYTES {
-            // What is kept with pages no longer served goes first; then count afresh.
-            for entry in state.entries.values_mut() {
-                if !entry.fresh(generation, now) {
-                    entry.renderings.clear();
-                }
-            }
-            state.count_kept_bytes();
-            if state.kept_bytes + bytes > Self::MAX_KEPT_BYTES {
-                return;
-            }
-        }
         let Some(cached) = state.entries.get_mut(filter) else {
             return;
         };
@@ -458,18 +489,50 @@ impl BrowseCache {
             return;
         }
         let kind = std::any::TypeId::of::<T>();
-        cached
-            .renderings
-            .retain(|r| !(r.kind == kind && &*r.variant == variant));
-        if cached.renderings.len() >= MAX_RENDERINGS {
-            cached.renderings.clear();
+        let mut freed = 0;
+        cached.renderings.retain(|r| {
+            let same = r.kind == kind && &*r.variant == variant;
+            if same {
+                freed += r.bytes;
+            }
+            !same
+        });
+        if cached.renderings.len() >= MAX_RENDERINGS
+            && let Some((n, _)) = cached
+                .renderings
+                .iter()
+                .enumerate()
+                .min_by_key(|(_, r)| r.used)
+        {
+            freed += cached.renderings.swap_remove(n).bytes;
         }
+        state.kept_bytes = state.kept_bytes.saturating_sub(freed);
+        if state.kept_bytes + bytes > Self::MAX_KEPT_BYTES {
+            // What is kept with pages no longer served goes first; then count afresh.
+            for entry in state.entries.values_mut() {
+                if !entry.fresh(generation, now) {
+                    entry.renderings.clear();
+                }
+            }
+            state.count_kept_bytes();
+        }
+        while state.kept_bytes + bytes > Self::MAX_KEPT_BYTES {
+            if !state.evict_least_used_rendering() {
+                return;
+            }
+        }
+        let used = state.use_now();
+        let Some(cached) = state.entries.get_mut(filter) else {
+            return;
+        };
+        cached.used = used;
         cached.renderings.push(Rendering {
             kind,
             variant: variant.into(),
             hidden: version.hidden,
             value,
             bytes,
+            used,
         });
         state.kept_bytes += bytes;
     }
@@ -538,24 +601,38 @@ impl BrowseCache {
             entry: state.entries_read,
             hidden: 0,
         };
-        let entries = &mut state.entries;
-        if entries.len() >= Self::MAX_ENTRIES {
-            entries.retain(|_, e| {
+        if state.entries.len() >= Self::MAX_ENTRIES && !state.entries.contains_key(&filter) {
+            // Pages no longer served go first; then the least recently used, one at a time.
+            state.entries.retain(|_, e| {
                 e.generation == generation && now.millis() - e.at.millis() < Self::MAX_AGE_MS
             });
-            if entries.len() >= Self::MAX_ENTRIES {
-                entries.clear();
+            while state.entries.len() >= Self::MAX_ENTRIES {
+                let oldest = state
+                    .entries
+                    .iter()
+                    .min_by_key(|(_, e)| e.used)
+                    .map(|(filter, _)| filter.clone());
+                match oldest {
+                    Some(oldest) => state.entries.remove(&oldest),
+                    None => break,
+                };
             }
+            state.count_kept_bytes();
         }
-        entries.insert(
+        let used = state.use_now();
+        if let Some(replaced) = state.entries.insert(
             filter,
             CachedPage {
                 generation,
                 at: now,
+                used,
                 page: page.clone(),
                 renderings: Vec::new(),
             },
-        );
+        ) {
+            let freed: usize = replaced.renderings.iter().map(|r| r.bytes).sum();
+            state.kept_bytes = state.kept_bytes.saturating_sub(freed);
+        }
     }
 
     /// `ticket` was just reserved (in a write transaction that did not move the generation on):
@@ -566,6 +643,7 @@ impl BrowseCache {
         if state.taken.len() >= Self::MAX_TAKEN {
             state.entries.clear();
             state.taken.clear();
+            state.kept_bytes = 0;
         }
         state.taken.insert(ticket.clone());
     }
@@ -868,14 +946,68 @@ mod tests {
                 .rendering::<i64>(&filter(n), variant, 7, Timestamp(at))
                 .is_some()
         };
+        let still_kept = |n: i64, at: i64| {
+            cache
+                .rendering::<i64>(&filter(n), "a", 7, Timestamp(at))
+                .is_some()
+        };
         for n in 0..16 {
             assert!(keep(n, 10_000, "a"), "room for {n}");
         }
-        assert!(!keep(16, 10_000, "a"), "over budget: not kept");
-        // A second later the old pages are no longer served, so theirs make room.
+        // Page 0 is asked for again; the others are not.
+        assert!(still_kept(0, 10_000));
+        assert!(
+            keep(16, 10_000, "a"),
+            "over budget: the least used one makes room"
+        );
+        assert!(!still_kept(1, 10_000), "the least recently used went");
+        assert!(still_kept(0, 10_000) && still_kept(2, 10_000) && still_kept(16, 10_000));
+        assert!(cache.lock().kept_bytes <= BrowseCache::MAX_KEPT_BYTES);
+        // A second later the old pages are no longer served, so theirs make room first.
         assert!(keep(17, 11_000, "a"));
+        assert_eq!(cache.lock().kept_bytes, share);
         // Addresses past 512 bytes are not kept at all.
         assert!(!keep(18, 11_000, &"q".repeat(513)));
+    }
+
+    /// Visitors making up addresses (one variant after another of a page, or page after page)
+    /// never push out the page everybody else asks for: room is made one least recently used
+    /// rendering at a time, never by clearing the lot.
+    #[test]
+    fn made_up_variants_never_push_out_the_page_everybody_asks_for() {
+        let cache = BrowseCache::default();
+        let home = BrowseFilter {
+            limit: PAGE_SIZE + 1,
+            ..BrowseFilter::default()
+        };
+        let mut read = page(3);
+        cache.put(home.clone(), 7, Timestamp(10_000), &mut read);
+        cache.keep_rendering(&home, "", read.version, to_keep("home", 10_000));
+        let home_kept = || {
+            cache
+                .rendering::<&str>(&home, "", 7, Timestamp(10_500))
+                .is_some()
+        };
+        // Many variants of the same page, and the home page asked for between them.
+        for n in 0..100 {
+            let variant = format!("q=made-up-{n}");
+            cache.keep_rendering(&home, &variant, read.version, to_keep("variant", 10_000));
+            assert!(home_kept(), "after variant {n}");
+        }
+        // And many other pages, each read and kept once, with 1,000 entries' worth of pages.
+        for n in 1..1_000 {
+            let other = BrowseFilter {
+                offset: n * PAGE_SIZE,
+                ..home.clone()
+            };
+            let mut read = page(1);
+            cache.put(other.clone(), 7, Timestamp(10_000), &mut read);
+            cache.keep_rendering(&other, "", read.version, to_keep("other", 10_000));
+            assert!(home_kept(), "after page {n}");
+        }
+        let state = cache.lock();
+        assert!(state.entries.len() <= BrowseCache::MAX_ENTRIES);
+        assert!(state.kept_bytes <= BrowseCache::MAX_KEPT_BYTES);
     }
 
     /// A rendering serves while its page shows the same listings: another page's seat taken

@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// The suite drives the release binary (built by .ci/build-release or `cargo leptos build --release`)
+// The suite drives the release binary (built by .ci/build-release)
 // on a fresh database in a temporary folder, with Debian's Chromium: Playwright never downloads a browser.
 const port = Number(process.env.E2E_PORT ?? 3123);
 // Made once by the runner; its workers inherit the variable and so read the same mail folder.

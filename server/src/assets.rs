@@ -119,32 +119,24 @@ fn respond(asset: &'static Asset, request: &HeaderMap, caching: Caching) -> Resp
     if not_modified {
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
-    let accepts = |coding: &str| {
-        request
-            .get(header::ACCEPT_ENCODING)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| {
-                v.split(',').any(|c| {
-                    c.split(';')
-                        .next()
-                        .is_some_and(|name| name.trim() == coding)
-                })
-            })
-    };
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static(asset.content_type),
     );
-    let body = match (asset.brotli, asset.gzip) {
-        (Some(br), _) if accepts("br") => {
-            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
-            br
-        }
-        (_, Some(gz)) if accepts("gzip") => {
-            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-            gz
-        }
+    use crate::encoding::Encoding;
+    let offered: Vec<Encoding> = [
+        asset.brotli.map(|_| Encoding::Brotli),
+        asset.gzip.map(|_| Encoding::Gzip),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let encoding = Encoding::chosen(request, &offered);
+    let body = match (encoding, asset.brotli, asset.gzip) {
+        (Encoding::Brotli, Some(br), _) => br,
+        (Encoding::Gzip, _, Some(gz)) => gz,
         _ => asset.raw,
     };
+    encoding.label(&mut headers);
     (StatusCode::OK, headers, body).into_response()
 }

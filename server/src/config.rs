@@ -116,6 +116,12 @@ pub struct Config {
     #[arg(long, env = "ADMIN_TOKEN", hide_env_values = true, value_parser = parse_admin_token)]
     pub admin_token: Option<String>,
 
+    /// The site's secret, at least 32 characters, the same on every node: the keys that sign
+    /// what one node hands out and another checks (form-error links) are derived from it. Unset:
+    /// a key is made once and kept in the database, which every node of it shares.
+    #[arg(long, env = "SECRET_KEY", hide_env_values = true, value_parser = parse_secret_key)]
+    pub secret_key: Option<String>,
+
     /// `json` writes one JSON object per log line (for log collectors); `text` is for people.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
@@ -260,6 +266,7 @@ impl Config {
             stripe_secret_key: None,
             stripe_webhook_secret: None,
             admin_token: None,
+            secret_key: None,
             log_format: "text".to_string(),
             stripe_api_base: None,
             smtp_url: None,
@@ -322,6 +329,14 @@ fn parse_admin_token(text: &str) -> Result<String, String> {
         return Err("ADMIN_TOKEN must be at least 32 characters without spaces".to_string());
     }
     Ok(token.to_string())
+}
+
+fn parse_secret_key(text: &str) -> Result<String, String> {
+    let key = text.trim();
+    if key.chars().count() < 32 || key.chars().any(|c| c.is_control()) {
+        return Err("SECRET_KEY must be at least 32 characters".to_string());
+    }
+    Ok(key.to_string())
 }
 
 /// `DEFAULT_TIME_ZONE`: an IANA zone name; anything else refuses to start.

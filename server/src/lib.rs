@@ -5,6 +5,7 @@
 pub mod api;
 pub mod assets;
 pub mod config;
+pub mod encoding;
 pub mod memory;
 pub mod metrics;
 pub mod operator;

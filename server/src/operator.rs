@@ -21,6 +21,8 @@ fn state(config: &Config, db: Db) -> anyhow::Result<AppState> {
         crate::payments::gateway(config)?,
         mailer,
         crate::startup::leptos_options(config, config.site_addr)?,
+        // Commands sign no links.
+        Default::default(),
     ))
 }
 

@@ -11,6 +11,7 @@
 //! Anyone with a session cookie, and any address carrying a form's error (`__err`), is rendered
 //! as before: their page may say who they are or what went wrong.
 
+use crate::encoding::Encoding;
 use app::ssr::services::tickets::{self, BrowseQuery, PageSeen};
 use app::ssr::storage::tickets::BrowseFilter;
 use app::ssr::{AppState, Ctx};
@@ -366,91 +367,11 @@ impl KeptPage {
     }
 }
 
-/// How a kept answer travels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    Identity,
-    Gzip,
-    Brotli,
-}
-
-impl Encoding {
-    /// The best encoding `Accept-Encoding` allows among `offered` (in order of preference);
-    /// identity when it names none of them.
-    pub fn chosen(headers: &HeaderMap, offered: &[Encoding]) -> Encoding {
-        let mut best: Option<(Encoding, f32)> = None;
-        for value in headers.get_all(header::ACCEPT_ENCODING) {
-            let Ok(value) = value.to_str() else { continue };
-            for item in value.split(',') {
-                let mut parts = item.split(';');
-                let name = parts.next().unwrap_or_default().trim();
-                let quality = parts
-                    .find_map(|p| p.trim().strip_prefix("q="))
-                    .map_or(Some(1.0), |q| q.trim().parse::<f32>().ok());
-                let Some(quality) = quality.filter(|q| *q > 0.0) else {
-                    continue;
-                };
-                let encoding = match name.to_ascii_lowercase().as_str() {
-                    "br" => Encoding::Brotli,
-                    "gzip" => Encoding::Gzip,
-                    _ => continue,
-                };
-                let Some(rank) = offered.iter().position(|e| *e == encoding) else {
-                    continue;
-                };
-                let better = best.is_none_or(|(current, q)| {
-                    quality > q
-                        || (quality == q
-                            && rank < offered.iter().position(|e| *e == current).unwrap_or(0))
-                });
-                if better {
-                    best = Some((encoding, quality));
-                }
-            }
-        }
-        best.map_or(Encoding::Identity, |(encoding, _)| encoding)
-    }
-
-    /// Marks `headers` as an answer in this encoding (and as one that depends on the request's).
-    pub fn label(self, headers: &mut HeaderMap) {
-        headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
-        headers.remove(header::CONTENT_LENGTH);
-        let name = match self {
-            Encoding::Identity => return,
-            Encoding::Gzip => "gzip",
-            Encoding::Brotli => "br",
-        };
-        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(name));
-    }
-}
-
-/// `bytes` gzip-compressed.
-pub fn gzip(bytes: &[u8]) -> Bytes {
-    use std::io::Write as _;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    // Writing to a vector cannot fail.
-    let _ = encoder.write_all(bytes);
-    encoder.finish().unwrap_or_default().into()
-}
-
-/// `bytes` brotli-compressed (quality 5: most of the gain for a small part of the time).
-pub fn brotli(bytes: &[u8]) -> Bytes {
-    let mut out = Vec::new();
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: 5,
-        lgwin: 20,
-        ..Default::default()
-    };
-    // Reading from a slice into a vector cannot fail.
-    let _ = brotli::BrotliCompress(&mut &bytes[..], &mut out, &params);
-    out.into()
-}
-
 /// The hot path, ahead of the rest of the stack: the home page for a visitor without a session
 /// and `GET /api/tickets`, answered from what was kept of them while it is current, in the
 /// encoding the client prefers among those kept. Everything else, and every miss, goes on as
 /// usual (and a miss keeps what it renders for the next visitor).
-pub async fn hot(State(state): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn hot(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if req.method() == Method::GET {
         let served = match req.uri().path() {
             "/" => cacheable(&req).and_then(|(filter, address)| {
@@ -487,6 +408,8 @@ pub async fn hot(State(state): State<AppState>, req: Request, next: Next) -> Res
             return crate::security::headers(&state.settings, response);
         }
     }
+    // Everything after this reads the one choice of encoding made here.
+    crate::encoding::settle(req.headers_mut());
     next.run(req).await
 }
 
@@ -658,49 +581,6 @@ mod tests {
                 )
             );
         }
-    }
-
-    #[test]
-    fn the_encoding_is_the_clients_preference_among_those_offered() {
-        let ask = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(
-                header::ACCEPT_ENCODING,
-                HeaderValue::from_str(value).unwrap(),
-            );
-            headers
-        };
-        let both = [Encoding::Brotli, Encoding::Gzip];
-        assert_eq!(
-            Encoding::chosen(&HeaderMap::new(), &both),
-            Encoding::Identity
-        );
-        assert_eq!(
-            Encoding::chosen(&ask("gzip, deflate, br"), &both),
-            Encoding::Brotli
-        );
-        assert_eq!(Encoding::chosen(&ask("gzip"), &both), Encoding::Gzip);
-        assert_eq!(
-            Encoding::chosen(&ask("br;q=0.5, gzip"), &both),
-            Encoding::Gzip
-        );
-        assert_eq!(
-            Encoding::chosen(&ask("br;q=0, gzip;q=0"), &both),
-            Encoding::Identity
-        );
-        assert_eq!(Encoding::chosen(&ask("BR"), &both), Encoding::Brotli);
-        assert_eq!(
-            Encoding::chosen(&ask("br"), &[Encoding::Gzip]),
-            Encoding::Identity
-        );
-        assert_eq!(
-            Encoding::chosen(&ask("deflate, identity"), &both),
-            Encoding::Identity
-        );
-        assert_eq!(
-            Encoding::chosen(&ask("gzip;q=abc"), &both),
-            Encoding::Identity
-        );
     }
 
     fn response_type(kept: &KeptPage) -> String {

@@ -186,29 +186,36 @@ impl std::error::Error for BodyTooSlow {}
 
 /// A request body that must arrive whole by a deadline, however slowly its bytes trickle in
 /// (a pause-based timeout never fires for a client sending a byte a second).
-struct DeadlineBody {
-    inner: Incoming,
-    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+struct DeadlineBody<B> {
+    inner: B,
+    /// When the body must have arrived by.
+    deadline: tokio::time::Instant,
+    /// Set the first time the body is waited for (most bodies have arrived by then).
+    timer: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
     /// Held while the body is still arriving.
     receiving: Option<Receiving>,
 }
 
-impl DeadlineBody {
-    fn new(inner: Incoming, within: Duration, activity: &Arc<Activity>) -> DeadlineBody {
-        use hyper::body::Body as _;
+impl<B: hyper::body::Body> DeadlineBody<B> {
+    fn new(inner: B, within: Duration, activity: &Arc<Activity>) -> DeadlineBody<B> {
         let receiving = (!inner.is_end_stream()).then(|| {
             activity.receiving.fetch_add(1, Ordering::AcqRel);
             Receiving(activity.clone())
         });
         DeadlineBody {
             inner,
-            deadline: Box::pin(tokio::time::sleep(within)),
+            deadline: tokio::time::Instant::now() + within,
+            timer: None,
             receiving,
         }
     }
 }
 
-impl hyper::body::Body for DeadlineBody {
+impl<B> hyper::body::Body for DeadlineBody<B>
+where
+    B: hyper::body::Body<Data = hyper::body::Bytes> + Unpin,
+    B::Error: Into<axum::BoxError>,
+{
     type Data = hyper::body::Bytes;
     type Error = axum::BoxError;
 
@@ -233,7 +240,12 @@ impl hyper::body::Body for DeadlineBody {
                 this.receiving = None;
                 Poll::Ready(other.map(|result| result.map_err(Into::into)))
             }
-            Poll::Pending => match this.deadline.as_mut().poll(cx) {
+            Poll::Pending => match this
+                .timer
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(this.deadline)))
+                .as_mut()
+                .poll(cx)
+            {
                 Poll::Ready(()) => {
                     this.receiving = None;
                     Poll::Ready(Some(Err(Box::new(BodyTooSlow))))
@@ -340,6 +352,42 @@ impl Registry {
     }
 }
 
+/// Answers one request of a connection: counted on the connection while in progress (also if
+/// it is dropped midway, as an HTTP/2 stream reset does), its body held to its deadline.
+fn answer<B>(
+    activity: &Arc<Activity>,
+    router: &Router,
+    limits: Limits,
+    req: hyper::Request<B>,
+) -> impl Future<Output = Result<axum::response::Response, std::convert::Infallible>> + use<B>
+where
+    B: hyper::body::Body<Data = hyper::body::Bytes> + Send + Unpin + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    let busy = Busy::begin(activity);
+    let within = limits.body_deadline(req.uri().path());
+    let version = req.version();
+    let req = req.map(|body| axum::body::Body::new(DeadlineBody::new(body, within, activity)));
+    let router = router.clone();
+    let counted = InProgress::begin();
+    async move {
+        let mut response = router.oneshot(req).await;
+        if let Ok(response) = &mut response
+            && response.status() == axum::http::StatusCode::REQUEST_TIMEOUT
+            && version <= axum::http::Version::HTTP_11
+        {
+            // What is left of a body too slow to arrive is not waited for.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        drop(busy);
+        drop(counted);
+        response
+    }
+}
+
 /// Serves `router` on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: TcpListener,
@@ -417,29 +465,7 @@ pub async fn serve(
             let requests = activity.clone();
             let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
                 req.extensions_mut().insert(ConnectInfo(remote));
-                let busy = Busy::begin(&requests);
-                let within = limits.body_deadline(req.uri().path());
-                let version = req.version();
-                let req = req
-                    .map(|body| axum::body::Body::new(DeadlineBody::new(body, within, &requests)));
-                let router = router.clone();
-                let counted = InProgress::begin();
-                async move {
-                    let mut response = router.oneshot(req).await;
-                    if let Ok(response) = &mut response
-                        && response.status() == axum::http::StatusCode::REQUEST_TIMEOUT
-                        && version <= axum::http::Version::HTTP_11
-                    {
-                        // What is left of a body too slow to arrive is not waited for.
-                        response.headers_mut().insert(
-                            axum::http::header::CONNECTION,
-                            axum::http::HeaderValue::from_static("close"),
-                        );
-                    }
-                    drop(busy);
-                    drop(counted);
-                    response
-                }
+                answer(&requests, &router, limits, req)
             });
             let connection = builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
             tokio::pin!(connection);
@@ -462,4 +488,82 @@ pub async fn serve(
     // Every connection holds a slot until it has closed.
     let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
     let _ = tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body_util::{BodyExt as _, StreamBody};
+
+    /// A route that never answers, and one that reads its body.
+    fn router() -> Router {
+        Router::new()
+            .route(
+                "/stall",
+                axum::routing::get(std::future::pending::<&'static str>),
+            )
+            .route(
+                "/echo",
+                axum::routing::post(|body: axum::body::Body| async move {
+                    match axum::body::to_bytes(body, 1024).await {
+                        Ok(bytes) => (axum::http::StatusCode::OK, bytes),
+                        Err(err) if crate::security::timed_out(&err) => {
+                            (axum::http::StatusCode::REQUEST_TIMEOUT, Default::default())
+                        }
+                        Err(_) => (axum::http::StatusCode::BAD_REQUEST, Default::default()),
+                    }
+                }),
+            )
+    }
+
+    fn limits() -> Limits {
+        Limits::new(16, Duration::from_secs(15), Duration::from_secs(10))
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_request_dropped_midway_leaves_its_connection_idle() {
+        let activity = Arc::new(Activity::new());
+        let request = hyper::Request::get("/stall")
+            .body(http_body_util::Empty::<hyper::body::Bytes>::new())
+            .unwrap();
+        let answering = answer(&activity, &router(), limits(), request);
+        // Dropped before it answers, as a reset HTTP/2 stream is.
+        let waited = tokio::time::timeout(Duration::from_secs(1), answering).await;
+        assert!(waited.is_err());
+        assert!(activity.idle(), "no request left counted in progress");
+        assert!(activity.may_make_room());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_still_arriving_at_its_deadline_is_408_and_makes_room_meanwhile() {
+        let activity = Arc::new(Activity::new());
+        // A first byte, then nothing more.
+        let (sender, frames) = tokio::sync::mpsc::channel::<
+            Result<hyper::body::Frame<hyper::body::Bytes>, std::convert::Infallible>,
+        >(1);
+        sender
+            .send(Ok(hyper::body::Frame::data(
+                hyper::body::Bytes::from_static(b"{"),
+            )))
+            .await
+            .unwrap();
+        let body = StreamBody::new(tokio_stream_of(frames));
+        let request = hyper::Request::post("/echo").body(body).unwrap();
+        let answering = tokio::spawn(answer(&activity, &router(), limits(), request));
+        tokio::task::yield_now().await;
+        assert!(activity.only_receiving(), "only waiting for its body");
+        let response = answering.await.unwrap().unwrap();
+        assert_eq!(response.status(), axum::http::StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(response.headers()[axum::http::header::CONNECTION], "close");
+        assert!(activity.idle());
+        drop(sender);
+        let _ = response.into_body().collect().await;
+    }
+
+    /// The frames a channel receives, as a stream.
+    fn tokio_stream_of<T>(
+        mut frames: tokio::sync::mpsc::Receiver<T>,
+    ) -> impl futures::Stream<Item = T> + Unpin {
+        Box::pin(futures::stream::poll_fn(move |cx| frames.poll_recv(cx)))
+    }
 }

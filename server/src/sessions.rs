@@ -82,9 +82,14 @@ impl Sessions {
         };
         // Recorded in a write transaction holding the user's row, which a suspension updates
         // first: either the suspension sees this session and ends it, or this sees the
-        // suspension and ends the session itself, on SQLite and PostgreSQL alike.
+        // suspension and ends the session itself, on SQLite and PostgreSQL alike. Sessions show
+        // on no browse page, so the browse cache's reads stay good.
         let user = app::domain::Id::from_trusted(user_id.to_string());
-        let mut tx = self.app_db.begin_write().await.map_err(backend)?;
+        let mut tx = self
+            .app_db
+            .begin_write_keeping_reads()
+            .await
+            .map_err(backend)?;
         app::ssr::storage::users::lock_user(&mut tx, &user)
             .await
             .map_err(backend)?;

@@ -38,6 +38,8 @@ pub fn offline_state(config: &Config, db: Db, clock: SharedClock) -> anyhow::Res
         app::ssr::payments::Gateway::test_mode(),
         mailer,
         leptos_options(config, config.site_addr)?,
+        // Commands sign no links.
+        Default::default(),
     ))
 }
 
@@ -100,7 +102,19 @@ impl Application {
         }
         let mailer = config.mailer(&settings.public_url)?;
         tracing::info!(mail = %mailer.describe(), "mail");
-        let state = AppState::new(db, clock, settings, gateway, mailer, leptos_options);
+        // What one node signs, every node of the site accepts, before and after a restart.
+        let error_link_key =
+            app::ssr::services::site_keys::error_link_key(&db, config.secret_key.as_deref())
+                .await?;
+        let state = AppState::new(
+            db,
+            clock,
+            settings,
+            gateway,
+            mailer,
+            leptos_options,
+            error_link_key,
+        );
 
         // Orders that lapsed while the server was down are expired before it serves anything.
         let system = app::ssr::Ctx::system(&state);

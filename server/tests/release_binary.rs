@@ -309,6 +309,23 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
         "br",
         "assets are served precompressed"
     );
+    // An encoding the client refuses is never sent, an asset included.
+    for (asked, wanted) in [("br;q=0, gzip", Some("gzip")), ("br;q=0", None)] {
+        let css = client
+            .get(format!("{base}/pkg/{hash}/ticketing.css"))
+            .header("accept-encoding", asked)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(css.status(), 200);
+        assert_eq!(
+            css.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap()),
+            wanted,
+            "{asked}"
+        );
+    }
 
     // Each page's code is a chunk of its own, named in the page's head for the browser to
     // fetch beside the main module: in every render, the very first after the start included,

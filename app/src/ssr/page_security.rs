@@ -40,9 +40,34 @@ pub fn send_policy_with_nonce() {
     }
 }
 
-/// The key error links are signed with: random for each process.
+/// The key error links are signed with. Every node of a site uses the same one
+/// (`services::site_keys`); a fresh random one (`default`) serves commands that sign nothing.
 #[derive(Clone)]
 pub struct ErrorLinkKey([u8; 32]);
+
+impl ErrorLinkKey {
+    /// The key derived from the site's secret (`SECRET_KEY`), for this use alone.
+    pub fn derived_from(secret: &str) -> ErrorLinkKey {
+        let mut mac =
+            Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key length");
+        mac.update(b"ticketing: error links");
+        ErrorLinkKey(mac.finalize().into_bytes().into())
+    }
+
+    /// The key as kept: 64 hex digits.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// A key kept by [`ErrorLinkKey::to_hex`]; `None` for anything else.
+    pub fn from_hex(text: &str) -> Option<ErrorLinkKey> {
+        hex::decode(text.trim())
+            .ok()?
+            .try_into()
+            .ok()
+            .map(ErrorLinkKey)
+    }
+}
 
 impl Default for ErrorLinkKey {
     fn default() -> Self {

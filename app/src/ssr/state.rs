@@ -47,9 +47,16 @@ impl AppState {
         gateway: Gateway,
         mailer: super::mail::Mailer,
         leptos_options: LeptosOptions,
+        error_link_key: super::page_security::ErrorLinkKey,
     ) -> AppState {
-        let auth_limiter = Arc::new(RateLimiter::per_minute(settings.auth_rate_limit));
-        let order_limiter = Arc::new(RateLimiter::per_minute(settings.order_rate_limit));
+        let auth_limiter = Arc::new(RateLimiter::per_minute(
+            settings.auth_rate_limit,
+            clock.clone(),
+        ));
+        let order_limiter = Arc::new(RateLimiter::per_minute(
+            settings.order_rate_limit,
+            clock.clone(),
+        ));
         AppState(Arc::new(Shared {
             order_limiter,
             db,
@@ -65,7 +72,7 @@ impl AppState {
             reservations: Default::default(),
             ticket_feed: Default::default(),
             leptos_options,
-            error_link_key: Default::default(),
+            error_link_key,
         }))
     }
 }

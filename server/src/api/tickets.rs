@@ -252,16 +252,14 @@ impl BrowseJson {
     }
 
     /// The answer in `encoding`, as the compression layer would have made it.
-    pub(crate) fn respond(&self, encoding: crate::page_cache::Encoding) -> Response {
-        use crate::page_cache::Encoding;
+    pub(crate) fn respond(&self, encoding: crate::encoding::Encoding) -> Response {
+        use crate::encoding::Encoding;
         let body = match encoding {
             Encoding::Identity => return self.response(),
-            Encoding::Gzip => self
-                .gzip
-                .get_or_init(|| crate::page_cache::gzip(&self.body)),
+            Encoding::Gzip => self.gzip.get_or_init(|| crate::encoding::gzip(&self.body)),
             Encoding::Brotli => self
                 .brotli
-                .get_or_init(|| crate::page_cache::brotli(&self.body)),
+                .get_or_init(|| crate::encoding::brotli(&self.body)),
         };
         let mut response = Response::new(axum::body::Body::from(body.clone()));
         let headers = response.headers_mut();

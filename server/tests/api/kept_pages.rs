@@ -176,3 +176,25 @@ async fn pages_say_which_caches_may_keep_them() {
         );
     }
 }
+
+/// Session bookkeeping (a session sliding with its activity) shows on no page: it leaves the
+/// cached listings and the pages kept with them alone.
+#[tokio::test]
+async fn a_session_sliding_leaves_the_cached_pages_alone() {
+    let app = spawn_app().await;
+    let (user, _) = app.signed_in_user().await;
+    // Activity is written at most hourly: two hours on, the next request slides the session.
+    app.clock.advance(2 * 60 * 60 * 1000);
+    let before = app.state.db.write_generation();
+    let response = user.get(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers().get("set-cookie").is_some(),
+        "the session slid"
+    );
+    assert_eq!(
+        app.state.db.write_generation(),
+        before,
+        "no write that empties the browse cache"
+    );
+}

@@ -7,6 +7,7 @@ mod backup;
 mod contract;
 mod custody;
 mod custody_flow;
+mod docs;
 mod errors;
 mod fees;
 mod fuzz;

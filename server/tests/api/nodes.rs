@@ -266,3 +266,72 @@ async fn one_webhook_delivered_to_every_node_at_once_is_applied_once() {
     };
     assert_eq!(recorded, 2, "each event id recorded once");
 }
+
+/// A form posted without JavaScript and refused on one node: where it sends the browser.
+async fn refused_sign_in(node: &TestApp) -> String {
+    let response = client()
+        .post(node.url("/_fn/sign_in"))
+        .header("referer", node.url("/auth/signin"))
+        .header("accept", "text/html")
+        .form(&[
+            ("email", "nobody@example.com"),
+            ("password", "wrong password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.contains("__sig="), "{location}");
+    location.trim_start_matches(&node.address).to_string()
+}
+
+/// Whether `node` shows the error of the link at `location` (else it drops the link).
+async fn shows_the_error(node: &TestApp, location: &str) -> bool {
+    let response = node.get(&client(), location).await;
+    match response.status() {
+        StatusCode::OK => response
+            .text()
+            .await
+            .unwrap()
+            .contains("Invalid credentials"),
+        StatusCode::SEE_OTHER => false,
+        other => panic!("{location}: {other}"),
+    }
+}
+
+/// Without JavaScript, a refused form comes back to its page with the error signed into the
+/// address. The browser may follow that address to any node, or after a restart: every node of
+/// a database signs with the key kept in it, so each shows the error.
+#[tokio::test]
+async fn a_form_error_signed_by_one_node_is_shown_by_another_and_after_a_restart() {
+    let mut nodes = spawn_nodes(2, |_| {}).await;
+    let location = refused_sign_in(&nodes[0]).await;
+    assert!(shows_the_error(&nodes[0], &location).await);
+    assert!(
+        shows_the_error(&nodes[1], &location).await,
+        "the other node shows it"
+    );
+    let restarted = nodes.pop().unwrap().stop().await.start().await;
+    assert!(
+        shows_the_error(&restarted, &location).await,
+        "and so does a restarted one"
+    );
+}
+
+/// With `SECRET_KEY` set, the key comes from it: nodes sharing the secret accept each other's
+/// links whatever database they use, and a site with another secret does not.
+#[tokio::test]
+async fn with_a_secret_key_the_nodes_sharing_it_accept_each_others_links() {
+    let secret = |key: &'static str| {
+        move |config: &mut server::Config| {
+            config.secret_key = Some(key.to_string());
+        }
+    };
+    let first = spawn_app_with(secret("one secret shared by every node of the site")).await;
+    let second = spawn_app_with(secret("one secret shared by every node of the site")).await;
+    let other = spawn_app_with(secret("another site's secret, which signs other links")).await;
+    let location = refused_sign_in(&first).await;
+    assert!(shows_the_error(&second, &location).await);
+    assert!(!shows_the_error(&other, &location).await);
+}

@@ -260,3 +260,35 @@ async fn the_home_page_kept_for_visitors_follows_the_listings_and_their_sessions
     assert!(exclaimed.contains("value=\"homecache!\""), "{exclaimed}");
     assert!(exclaimed.contains("Homecache seat 3"));
 }
+
+/// One reading of `Accept-Encoding` for every answer: an encoding the client refuses (`q=0`) is
+/// never sent, whether the answer is rendered, kept, or a file.
+#[tokio::test]
+async fn an_encoding_the_client_refuses_is_never_sent() {
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    let ticket = app
+        .create_ticket(&seller, &json!({ "title": "Refused brotli", "price": 20 }))
+        .await;
+    let ticket_page = format!("/tickets/{}", ticket["id"].as_str().unwrap());
+    for (asked, wanted) in [
+        ("br;q=0, gzip", Some("gzip")),
+        ("gzip, br;q=0", Some("gzip")),
+        ("br;q=0", None),
+        ("br;q=0, gzip;q=0", None),
+        ("br, br;q=0, gzip", Some("gzip")),
+    ] {
+        // Each address twice: rendered, then (for the home page and the listings) kept.
+        for path in [
+            "/",
+            "/",
+            "/api/tickets",
+            "/api/tickets",
+            ticket_page.as_str(),
+        ] {
+            let (response, encoding) = fetch(&app, path, Some(asked)).await;
+            assert_eq!(response.status(), StatusCode::OK);
+            assert_eq!(encoding.as_deref(), wanted, "{path} asked {asked}");
+        }
+    }
+}

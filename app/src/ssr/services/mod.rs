@@ -11,6 +11,7 @@ pub mod payments;
 pub mod payouts;
 pub mod refunds;
 pub mod roles;
+pub mod site_keys;
 pub mod tickets;
 pub mod transfers;
 pub mod two_factor;

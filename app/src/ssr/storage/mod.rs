@@ -12,6 +12,7 @@ pub mod ledger;
 pub mod orders;
 pub mod outbox;
 pub mod payouts;
+pub mod secrets;
 pub mod tickets;
 pub mod transfers;
 pub mod two_factor;

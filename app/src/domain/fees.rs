@@ -50,10 +50,6 @@ impl Percent {
         self.0
     }
 
-    pub fn is_zero(self) -> bool {
-        self.0 == 0
-    }
-
     /// `cents × self`, rounded half up to the cent (amounts are never negative).
     pub fn of(self, cents: i64) -> i64 {
         let exact = i128::from(cents.max(0)) * i128::from(self.0);

@@ -6,7 +6,7 @@
 //! lock; reads use a wider pool and, thanks to WAL, never wait for writers.
 //!
 //! PostgreSQL: one pool serves reads and writes; write transactions hold the rows they decide on
-//! with `SELECT … FOR UPDATE` (see `storage::Read::Locked`), so any number of processes can share
+//! with `SELECT … FOR NO KEY UPDATE` (see `storage::Read::Locked`), so any number of processes can share
 //! the database.
 
 use crate::ssr::storage::Backend;

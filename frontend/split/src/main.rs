@@ -44,7 +44,18 @@ fn split(
     options.main_module = &main_module;
     options.link_name = "./__wasm_split.______________________.js";
     let split = wasm_split_cli_support::transform(options).map_err(|e| format!("{e:?}"))?;
-    let manifest = serde_json::to_string_pretty(&split.prefetch_map).map_err(|e| e.to_string())?;
+    // In one order every time (the map comes unordered): a build with nothing changed writes the
+    // same bytes, and so leaves the site, and the server that embeds it, as they are.
+    let ordered: std::collections::BTreeMap<&String, Vec<&String>> = split
+        .prefetch_map
+        .iter()
+        .map(|(split, chunks)| {
+            let mut chunks: Vec<&String> = chunks.iter().collect();
+            chunks.sort();
+            (split, chunks)
+        })
+        .collect();
+    let manifest = serde_json::to_string_pretty(&ordered).map_err(|e| e.to_string())?;
     std::fs::write(pkg.join("__wasm_split_manifest.json"), manifest)
         .map_err(|e| format!("writing the manifest: {e}"))?;
     Ok(split.split_modules)

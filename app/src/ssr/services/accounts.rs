@@ -123,7 +123,7 @@ pub async fn verify_email(ctx: &Ctx, token: &str) -> Result<User, AppError> {
     let new = Email::parse(&used.email).map_err(|_| invalid_link())?;
     match accounts::change_email(&mut tx, &user, &new, now).await {
         Ok(()) => {}
-        Err(err) if storage::is_unique_violation(&err) => {
+        Err(err) if storage::refused_by(&err) == Some(storage::Guard::EmailTaken) => {
             return Err(AppError::invalid_field("token", users::EMAIL_IN_USE));
         }
         Err(err) => return Err(err.into()),

@@ -232,7 +232,7 @@ async fn reserve_in(
     match orders::insert_orders(tx, &orders).await {
         // Another live order for one of the tickets: the database's guard refused what the
         // checks above allowed. Only a transaction of its own can undo the rows already written.
-        Err(err) if storage::is_unique_violation(&err) => {
+        Err(err) if storage::refused_by(&err) == Some(storage::Guard::TicketTaken) => {
             return Err(AppError::invalid(TICKET_RESERVED));
         }
         other => other?,

@@ -140,7 +140,7 @@ async fn begin_or_resume(ctx: &Ctx, order_id: &Id, token: Option<&str>) -> Resul
     }
     let charge = Charge::for_order(clock::new_id(), &order, &ctx.settings().currency, now);
     match charges::insert_charge(&mut tx, &charge, token).await {
-        Err(err) if storage::is_unique_violation(&err) => {
+        Err(err) if storage::refused_by(&err) == Some(storage::Guard::PaymentUnderWay) => {
             return Err(AppError::invalid(PAYMENT_IN_PROGRESS));
         }
         other => other?,

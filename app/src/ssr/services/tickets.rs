@@ -859,7 +859,10 @@ pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, App
     )
     .await
     {
-        Err(err) if crate::ssr::storage::is_unique_violation(&err) => {
+        Err(err)
+            if crate::ssr::storage::refused_by(&err)
+                == Some(crate::ssr::storage::Guard::ResoldOnce) =>
+        {
             return Err(AppError::invalid(ALREADY_RESOLD));
         }
         other => other?,

@@ -199,7 +199,7 @@ pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, A
     let mut tx = db.begin_write().await?;
     match users::insert_user(&mut tx, &id, &email, hash.as_str(), false, now).await {
         Ok(()) => {}
-        Err(err) if storage::is_unique_violation(&err) => {
+        Err(err) if storage::refused_by(&err) == Some(storage::Guard::EmailTaken) => {
             return Err(AppError::invalid_field("email", EMAIL_IN_USE));
         }
         Err(err) => return Err(err.into()),
@@ -273,7 +273,7 @@ pub async fn create_demo_users(
     for email in emails {
         let id = crate::ssr::clock::new_id();
         match users::insert_user(&mut tx, &id, email, hash.as_str(), true, now).await {
-            Err(err) if storage::is_unique_violation(&err) => {
+            Err(err) if storage::refused_by(&err) == Some(storage::Guard::EmailTaken) => {
                 return Err(AppError::invalid_field("email", EMAIL_IN_USE));
             }
             other => other?,

@@ -43,8 +43,8 @@ pub enum Read {
     /// node) goes first or waits and the row read is the one the decision sees; nothing on
     /// SQLite, where `BEGIN IMMEDIATE` already holds the database's one write lock.
     Locked,
-    /// [`Read::Locked`] if no other transaction holds the row, else no row (`FOR UPDATE SKIP
-    /// LOCKED`): for a transaction that must not wait for that one.
+    /// [`Read::Locked`] if no other transaction holds the row, else no row (`FOR NO KEY UPDATE
+    /// SKIP LOCKED`): for a transaction that must not wait for that one.
     LockedUnlessBusy,
 }
 
@@ -99,9 +99,63 @@ pub fn in_list(count: usize, first: usize) -> (String, usize) {
     (format!("({list})"), size)
 }
 
-/// True when `err` is the database refusing a row because of a UNIQUE constraint or index.
-pub fn is_unique_violation(err: &sqlx::Error) -> bool {
-    matches!(err, sqlx::Error::Database(db) if db.is_unique_violation())
+/// The unique indexes whose refusal is an answer to give, not a fault: what each one guards.
+/// Every other unique violation is a bug, and stays an error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// `users_email_unique`: one account per address.
+    EmailTaken,
+    /// `orders_one_live_per_ticket`: one live or completed order per ticket.
+    TicketTaken,
+    /// `charges_one_in_flight_per_order`: one payment under way per order.
+    PaymentUnderWay,
+    /// `tickets_resold_once`: a bought ticket is listed for resale once.
+    ResoldOnce,
+}
+
+/// Each guard's index (its name in both databases' migrations, which PostgreSQL reports) and
+/// the columns SQLite names instead when it refuses a row.
+const GUARDS: [(&str, &str, Guard); 4] = [
+    ("users_email_unique", "users.email", Guard::EmailTaken),
+    (
+        "orders_one_live_per_ticket",
+        "orders.ticket_id",
+        Guard::TicketTaken,
+    ),
+    (
+        "charges_one_in_flight_per_order",
+        "charges.order_id",
+        Guard::PaymentUnderWay,
+    ),
+    (
+        "tickets_resold_once",
+        "tickets.resold_from",
+        Guard::ResoldOnce,
+    ),
+];
+
+/// Which guard refused the row `err` is about, if `err` is one of theirs: read from the
+/// constraint's name on PostgreSQL, from the columns SQLite's message names on SQLite.
+pub fn refused_by(err: &sqlx::Error) -> Option<Guard> {
+    let sqlx::Error::Database(db) = err else {
+        return None;
+    };
+    if !db.is_unique_violation() {
+        return None;
+    }
+    let named = db.constraint();
+    let columns = db
+        .message()
+        .strip_prefix("UNIQUE constraint failed: ")
+        .unwrap_or_default();
+    GUARDS
+        .iter()
+        .find(|(index, sqlite_columns, _)| {
+            named == Some(*index)
+                || columns == *sqlite_columns
+                || columns == format!("index '{index}'")
+        })
+        .map(|(_, _, guard)| *guard)
 }
 
 #[cfg(test)]

@@ -39,14 +39,9 @@ impl From<OrderRow> for Order {
     }
 }
 
-/// Inserts a new order. Fails with a unique violation when the ticket already has a live or
-/// completed order: the database's own guard against double booking.
-pub async fn insert_order(conn: &mut AnyConnection, order: &Order) -> Result<(), sqlx::Error> {
-    insert_orders(conn, std::slice::from_ref(order)).await
-}
-
-/// Inserts every order in one statement: all of them, or (on any refusal, such as a second
-/// live order for a ticket) none.
+/// Inserts every order in one statement: all of them, or none when any is refused (a second
+/// live or completed order for a ticket is a unique violation: the database's own guard
+/// against double booking).
 pub async fn insert_orders(conn: &mut AnyConnection, orders: &[Order]) -> Result<(), sqlx::Error> {
     if orders.is_empty() {
         return Ok(());

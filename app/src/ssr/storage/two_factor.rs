@@ -127,13 +127,3 @@ pub async fn use_recovery_code(
     .await?;
     Ok(result.rows_affected() == 1)
 }
-
-pub async fn unused_recovery_codes(
-    conn: &mut AnyConnection,
-    user: &Id,
-) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL")
-        .bind(user.as_str())
-        .fetch_one(conn)
-        .await
-}

@@ -8,9 +8,8 @@
 //! - At most [`Limits::max_connections`] connections are open at once, below the process's
 //!   file limit, so `accept` never runs out of descriptors. When they are all taken, one that
 //!   is idle (no request in progress) or only waiting for bodies to arrive is closed to make
-//!   room, the one that last moved on (connected, began or finished a request) longest ago: a
-//!   slow or idle client cannot hold a slot another client needs, and a visitor who has just
-//!   connected is not closed in its place. When every connection is at work on a request, the
+//!   room ([`Activity::turn_to_make_room`]): a slow or idle client cannot hold a slot another
+//!   client needs, and a visitor who has just connected is not closed in its place. When every connection is at work on a request, the
 //!   new one waits until one ends. Requests on open connections are answered throughout.
 //! - Shutdown stops accepting, lets requests in progress finish (up to a grace period) and
 //!   closes idle connections at once.
@@ -96,12 +95,15 @@ struct Activity {
     busy: AtomicUsize,
     /// Of those, the ones whose bodies have not yet arrived whole.
     receiving: AtomicUsize,
-    /// When it last moved on ([`moment`]): was accepted, began a request or finished one. Of
-    /// the connections that may make room, the one that moved on longest ago goes first, so a
-    /// visitor who has only just connected is never the one closed for a client that has been
-    /// trickling for seconds.
+    /// When it last moved on ([`moment`]): was accepted, began a request or finished one.
     moved: std::sync::atomic::AtomicU64,
+    /// Whether it has begun a request yet.
+    asked: std::sync::atomic::AtomicBool,
 }
+
+/// How long a new connection that has not yet sent a request is left alone while others can
+/// make room: a visitor's request takes a moment to arrive, and the server a moment to read it.
+const NEW_CONNECTION_GRACE_MS: u64 = 2_000;
 
 /// Milliseconds since the process first asked: a clock for telling which connection moved on
 /// longest ago.
@@ -119,6 +121,26 @@ impl Activity {
             busy: AtomicUsize::new(0),
             receiving: AtomicUsize::new(0),
             moved: std::sync::atomic::AtomicU64::new(moment()),
+            asked: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// In which turn it makes room, if it may (lower first), and since when it has done
+    /// nothing, which decides within a turn: first idle connections that have asked for
+    /// something before or have been silent a while (kept-alive, or sockets opened and left),
+    /// then connections only waiting for bodies to arrive (closing them loses no work), and only
+    /// then connections that have just opened and not yet sent their request, so a visitor who
+    /// has just connected is not closed for a client that has been trickling for seconds.
+    fn turn_to_make_room(&self, now: u64) -> Option<(u8, u64)> {
+        let moved = self.moved.load(Ordering::Acquire);
+        if self.idle() {
+            let new = !self.asked.load(Ordering::Acquire)
+                && now.saturating_sub(moved) < NEW_CONNECTION_GRACE_MS;
+            Some((if new { 2 } else { 0 }, moved))
+        } else if self.only_receiving() {
+            Some((1, moved))
+        } else {
+            None
         }
     }
 
@@ -151,6 +173,7 @@ struct Busy(Arc<Activity>);
 impl Busy {
     fn begin(activity: &Arc<Activity>) -> Busy {
         activity.busy.fetch_add(1, Ordering::AcqRel);
+        activity.asked.store(true, Ordering::Release);
         activity.moved_on();
         Busy(activity.clone())
     }
@@ -326,15 +349,17 @@ impl Registry {
         self.lock().remove(&id);
     }
 
-    /// Asks the connection to close that moved on longest ago among those with no request in
-    /// progress or whose requests all still wait for their bodies. Returns whether one was.
+    /// Asks one connection to close that may make room (see [`Activity::turn_to_make_room`]).
+    /// Returns whether one was.
     fn close_oldest_idle(&self) -> bool {
         let mut open = self.lock();
+        let now = moment();
         let chosen = open
             .iter()
-            .filter(|(_, c)| !c.closing && c.activity.may_make_room())
-            .min_by_key(|(_, c)| c.activity.moved.load(Ordering::Acquire))
-            .map(|(id, _)| *id);
+            .filter(|(_, c)| !c.closing)
+            .filter_map(|(id, c)| Some((c.activity.turn_to_make_room(now)?, *id)))
+            .min()
+            .map(|(_, id)| id);
         match chosen.and_then(|id| open.get_mut(&id)) {
             Some(chosen) => {
                 chosen.closing = true;
@@ -558,6 +583,46 @@ mod tests {
         assert!(activity.idle());
         drop(sender);
         let _ = response.into_body().collect().await;
+    }
+
+    #[test]
+    fn a_visitor_who_has_just_connected_is_the_last_to_make_room() {
+        let now = moment();
+        let state = |busy: usize, receiving: usize, asked: bool| {
+            let activity = Activity::new();
+            activity.busy.store(busy, Ordering::Release);
+            activity.receiving.store(receiving, Ordering::Release);
+            activity.asked.store(asked, Ordering::Release);
+            activity.turn_to_make_room(now)
+        };
+        let kept_alive = state(0, 0, true);
+        let trickling = state(1, 1, true);
+        let just_connected = state(0, 0, false);
+        assert!(
+            kept_alive < trickling,
+            "idle before a body that is arriving"
+        );
+        assert!(
+            trickling < just_connected,
+            "a body that is arriving before a new visitor"
+        );
+        assert_eq!(
+            state(1, 0, true),
+            None,
+            "a request being answered is never cut"
+        );
+        assert_eq!(
+            state(2, 1, true),
+            None,
+            "nor one beside a body still arriving"
+        );
+        // A socket opened and left silent past the grace is an idle one like any other.
+        let left = Activity::new();
+        assert_eq!(
+            left.turn_to_make_room(now + NEW_CONNECTION_GRACE_MS)
+                .map(|(turn, _)| turn),
+            Some(0)
+        );
     }
 
     /// The frames a channel receives, as a stream.

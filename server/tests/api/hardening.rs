@@ -221,20 +221,8 @@ async fn an_error_link_the_server_did_not_make_is_not_shown() {
     );
 
     // The server's own error links are shown.
-    let response = client()
-        .post(app.url("/_fn/sign_in"))
-        .header("referer", app.url("/auth/signin"))
-        .header("accept", "text/html")
-        .form(&[
-            ("email", "nobody@example.com"),
-            ("password", "wrong password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let location = response.headers()["location"].to_str().unwrap().to_string();
-    let (html, _) = page(&app, &client(), location.trim_start_matches(&app.address)).await;
+    let location = app.refused_sign_in().await;
+    let (html, _) = page(&app, &client(), &location).await;
     assert!(html.contains("Invalid credentials"));
     // Its message cannot be swapped for another under the same signature.
     let swapped = location.replace(
@@ -271,20 +259,7 @@ async fn an_error_link_spelled_otherwise_or_given_twice_is_not_shown() {
     }
 
     // A real error link with another message appended.
-    let response = client()
-        .post(app.url("/_fn/sign_in"))
-        .header("referer", app.url("/auth/signin"))
-        .header("accept", "text/html")
-        .form(&[
-            ("email", "nobody@example.com"),
-            ("password", "wrong password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let location = response.headers()["location"].to_str().unwrap().to_string();
-    let location = location.trim_start_matches(&app.address).to_string();
+    let location = app.refused_sign_in().await;
     let (html, _) = page(&app, &client(), &location).await;
     assert!(html.contains("Invalid credentials"), "the real link works");
     for appended in [

@@ -224,6 +224,26 @@ impl TestApp {
         .await
     }
 
+    /// A sign-in form posted without JavaScript and refused: the address it sends the browser
+    /// back to (the sign-in page with the error signed into it), without this app's origin.
+    pub async fn refused_sign_in(&self) -> String {
+        let response = client()
+            .post(self.url("/_fn/sign_in"))
+            .header("referer", self.url("/auth/signin"))
+            .header("accept", "text/html")
+            .form(&[
+                ("email", "nobody@example.com"),
+                ("password", "wrong password"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let location = response.headers()["location"].to_str().unwrap();
+        assert!(location.contains("__sig="), "{location}");
+        location.trim_start_matches(&self.address).to_string()
+    }
+
     /// A new account, signed in on a client of its own.
     pub async fn signed_in_user(&self) -> (Client, String) {
         let client = client();

@@ -198,3 +198,31 @@ async fn a_session_sliding_leaves_the_cached_pages_alone() {
         "no write that empties the browse cache"
     );
 }
+
+/// A browse read whose caller stops being polled midway (as a render that lost its wake-up
+/// does) still finishes and gives up its turn: the next visitor of the same page is answered,
+/// instead of every later one waiting behind it for good.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_browse_read_left_unpolled_does_not_hold_the_page_for_everyone() {
+    use app::ssr::services::tickets::{BrowseQuery, browse_filter, browse_filtered};
+    let app = spawn_app().await;
+    let (seller, _) = app.signed_in_user().await;
+    app.create_ticket(&seller, &json!({ "title": "Unpolled seat", "price": 30 }))
+        .await;
+    let ctx = app::ssr::Ctx::system(&app.state);
+    let (filter, page) = browse_filter(&BrowseQuery::default()).unwrap();
+    // Polled once, then kept but never polled again.
+    let mut abandoned = Box::pin(browse_filtered(&ctx, filter.clone(), page));
+    assert!(futures::poll!(abandoned.as_mut()).is_pending());
+    let next = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        browse_filtered(&ctx, filter, page),
+    )
+    .await
+    .expect("the next read of the page is answered")
+    .unwrap();
+    assert_eq!(next.tickets.len(), 1);
+    let response = bare().get(app.url("/api/tickets")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    drop(abandoned);
+}

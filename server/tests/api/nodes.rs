@@ -267,25 +267,6 @@ async fn one_webhook_delivered_to_every_node_at_once_is_applied_once() {
     assert_eq!(recorded, 2, "each event id recorded once");
 }
 
-/// A form posted without JavaScript and refused on one node: where it sends the browser.
-async fn refused_sign_in(node: &TestApp) -> String {
-    let response = client()
-        .post(node.url("/_fn/sign_in"))
-        .header("referer", node.url("/auth/signin"))
-        .header("accept", "text/html")
-        .form(&[
-            ("email", "nobody@example.com"),
-            ("password", "wrong password"),
-        ])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    let location = response.headers()["location"].to_str().unwrap();
-    assert!(location.contains("__sig="), "{location}");
-    location.trim_start_matches(&node.address).to_string()
-}
-
 /// Whether `node` shows the error of the link at `location` (else it drops the link).
 async fn shows_the_error(node: &TestApp, location: &str) -> bool {
     let response = node.get(&client(), location).await;
@@ -306,7 +287,7 @@ async fn shows_the_error(node: &TestApp, location: &str) -> bool {
 #[tokio::test]
 async fn a_form_error_signed_by_one_node_is_shown_by_another_and_after_a_restart() {
     let mut nodes = spawn_nodes(2, |_| {}).await;
-    let location = refused_sign_in(&nodes[0]).await;
+    let location = nodes[0].refused_sign_in().await;
     assert!(shows_the_error(&nodes[0], &location).await);
     assert!(
         shows_the_error(&nodes[1], &location).await,
@@ -331,7 +312,7 @@ async fn with_a_secret_key_the_nodes_sharing_it_accept_each_others_links() {
     let first = spawn_app_with(secret("one secret shared by every node of the site")).await;
     let second = spawn_app_with(secret("one secret shared by every node of the site")).await;
     let other = spawn_app_with(secret("another site's secret, which signs other links")).await;
-    let location = refused_sign_in(&first).await;
+    let location = first.refused_sign_in().await;
     assert!(shows_the_error(&second, &location).await);
     assert!(!shows_the_error(&other, &location).await);
 }

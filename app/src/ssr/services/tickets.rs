@@ -716,42 +716,51 @@ pub async fn browse_filtered(
     filter: BrowseFilter,
     page: i64,
 ) -> Result<TicketPage, AppError> {
-    let (db, cache) = (ctx.db(), &ctx.app().browse_cache);
+    let (db, cache) = (ctx.db().clone(), ctx.app().browse_cache.clone());
     if let Some(cached) = cache.get(&filter, db.write_generation(), ctx.now()) {
         return Ok(cached);
     }
+    let clock = ctx.app().clock.clone();
     // Visitors who miss the same page together wait for one read of it instead of each
     // reading the same rows (at the end of each second, every visitor of a busy page would).
-    let turn = cache.read_turn(&filter);
-    let read = async {
-        let _reading = turn.lock().await;
-        let (generation, now) = (db.write_generation(), ctx.now());
-        if let Some(cached) = cache.get(&filter, generation, now) {
-            return Ok(cached);
+    // The read runs as a task of its own, which always runs to its end and so always gives up
+    // its turn: a render whose future stops being polled (a lost wake-up upstream,
+    // leptos-rs/leptos#4647) must not hold every later visitor of the page behind it.
+    let read = tokio::spawn(async move {
+        let turn = cache.read_turn(&filter);
+        let read = async {
+            let _reading = turn.lock().await;
+            let (generation, now) = (db.write_generation(), clock.now());
+            if let Some(cached) = cache.get(&filter, generation, now) {
+                return Ok(cached);
+            }
+            let mut conn = db.read.acquire().await?;
+            // Counted before listed: a seat reserved in between is then counted but not listed
+            // (a total one too high for at most a second), never listed but not counted, which
+            // would make the cache's later subtraction of reserved seats count it twice.
+            let counted =
+                tickets::count_available_tickets(&mut conn, &filter, now, COUNT_CAP + 1).await?;
+            let mut tickets = tickets::list_available_tickets(&mut conn, &filter, now).await?;
+            let has_next = tickets.len() as i64 > PAGE_SIZE;
+            tickets.truncate(PAGE_SIZE as usize);
+            let mut result = TicketPage {
+                tickets,
+                page,
+                total: counted.min(COUNT_CAP),
+                total_exact: counted <= COUNT_CAP,
+                has_next,
+                version: PageVersion::default(),
+            };
+            cache.put(filter.clone(), generation, now, &mut result);
+            Ok::<_, AppError>(result)
         }
-        let mut conn = db.read.acquire().await?;
-        // Counted before listed: a seat reserved in between is then counted but not listed (a
-        // total one too high for at most a second), never listed but not counted, which would
-        // make the cache's later subtraction of reserved seats count it twice.
-        let counted =
-            tickets::count_available_tickets(&mut conn, &filter, now, COUNT_CAP + 1).await?;
-        let mut tickets = tickets::list_available_tickets(&mut conn, &filter, now).await?;
-        let has_next = tickets.len() as i64 > PAGE_SIZE;
-        tickets.truncate(PAGE_SIZE as usize);
-        let mut result = TicketPage {
-            tickets,
-            page,
-            total: counted.min(COUNT_CAP),
-            total_exact: counted <= COUNT_CAP,
-            has_next,
-            version: PageVersion::default(),
-        };
-        cache.put(filter.clone(), generation, now, &mut result);
-        Ok::<_, AppError>(result)
-    }
-    .await;
-    cache.end_turn(&filter, turn);
-    read
+        .await;
+        cache.end_turn(&filter, turn);
+        read
+    });
+    read.await.map_err(|err| {
+        crate::ssr::error_response::internal(anyhow::anyhow!("the browse read ended: {err}"))
+    })?
 }
 
 /// One listing in any status.

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod operator;
 pub mod page_cache;
 pub mod payments;
+pub mod render_limit;
 pub mod security;
 pub mod seed;
 pub mod serve;

@@ -117,7 +117,7 @@ fn may_carry_session(headers: &HeaderMap) -> bool {
 }
 
 /// What the session layer concluded about a request, for the layers outside it: put among the
-/// request's extensions before it goes in, filled in by `security::guard_in_session` once the
+/// request's extensions before it goes in, filled in by `security::in_session` once the
 /// request has been answered. A render is kept only when this says the session layer loaded no
 /// session and left it empty; when nothing filled it in (the request never reached the session
 /// layer's inside), it says nothing and nothing is kept.
@@ -135,11 +135,19 @@ impl SessionSeen {
     }
 }
 
-/// Answers a [`cacheable`] request from the kept render, or renders it and keeps the render:
-/// rendered for the address in its one spelling (so the render depends on nothing the address
-/// it is kept under leaves out), and kept only when the session layer saw no session and the
-/// answer sets no cookie.
-pub async fn serve(
+/// The cache-miss render: a [`cacheable`] request that [`hot`] could not answer is answered
+/// from the kept render if one appeared meanwhile, or rendered and its render kept: rendered for
+/// the address in its one spelling (so the render depends on nothing the address it is kept
+/// under leaves out), and kept only when the session layer saw no session and the answer sets
+/// no cookie. Other requests pass untouched.
+pub async fn keep(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match cacheable(&req) {
+        Some((filter, address)) => render_and_keep(&state, filter, address, req, next).await,
+        None => next.run(req).await,
+    }
+}
+
+async fn render_and_keep(
     state: &AppState,
     filter: BrowseFilter,
     address: String,

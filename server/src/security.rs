@@ -1,5 +1,6 @@
-//! Request-level protections for every route: refusing cross-site state changes (CSRF) and the
-//! security headers that pages carry.
+//! Request-level protections for every route: refusing cross-site state changes (CSRF), signed
+//! error links for forms posted without JavaScript, session activity, and the security headers
+//! that pages carry. Each is one layer of the list in `startup::layers`.
 
 use app::AppError;
 use app::ssr::AppState;
@@ -8,12 +9,10 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// The checks and finishing touches every request gets, in one layer outside the sessions (one
-/// layer rather than one each: every layer costs each request a boxed future and a copy of the
-/// state, which at tens of thousands of requests a second is most of the work). In order:
-/// cross-site state changes are refused, unsigned error links are dropped from page addresses,
-/// server functions get their body limit and form-post redirects; then whatever answers, a plain
-/// refusal is put in the error envelope and the security headers are added.
+/// The checks and finishing touches every request gets, outside the sessions: a cross-site state
+/// change is refused and an unsigned error link is dropped from a page's address; then, whatever
+/// answered, an answer that sets a cookie is marked private, a plain refusal is put in the error
+/// envelope, and the security headers are added.
 pub async fn guard(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut response = check(&state, req, next).await;
     // An answer that sets a cookie is one visitor's: no cache on the way may keep it.
@@ -39,20 +38,13 @@ async fn check(state: &AppState, req: Request, next: Next) -> Response {
     if let Some(redirect) = drop_unsigned_error_link(state, &req) {
         return redirect;
     }
-    if req.uri().path().starts_with("/_fn/") {
-        return server_fn_guard(state, req, next).await;
-    }
-    if let Some((filter, address)) = crate::page_cache::cacheable(&req) {
-        return crate::page_cache::serve(state, filter, address, req, next).await;
-    }
     next.run(req).await
 }
 
-/// The checks that need the session, in one layer inside the sessions: activity is noted on the
-/// session, `/admin` and `/api/admin` are gated, and pages are rendered within a time limit.
-/// Once answered: an answer given with a session is marked private, and the layers outside are
+/// The checks that need the session, inside the sessions: activity is noted on the session.
+/// Once answered, an answer given with a session is marked private, and the layers outside are
 /// told whether there was one ([`crate::page_cache::SessionSeen`]).
-pub async fn guard_in_session(
+pub async fn in_session(
     State(state): State<AppState>,
     session: tower_sessions::Session,
     req: Request,
@@ -65,7 +57,7 @@ pub async fn guard_in_session(
         .cloned();
     let mut response = match session_activity(&state, &session, asset).await {
         Err(err) => err.into_response(),
-        Ok(()) => crate::api::admin::gate(&state, req, next).await,
+        Ok(()) => next.run(req).await,
     };
     if !asset || seen.is_some() {
         let empty = session.is_empty().await;
@@ -211,7 +203,12 @@ pub const FORM_BODY_LIMIT: usize = 64 * 1024;
 /// Server functions (`/_fn/…`): their bodies are limited like every other route's (413 in the
 /// envelope), a refused plain form post goes back to its page with `303 See Other` whatever the
 /// error's status, and the error it carries in the address is signed so the page can trust it.
-async fn server_fn_guard(state: &AppState, req: Request, next: Next) -> Response {
+/// Other requests pass untouched.
+pub async fn form_posts(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/_fn/") {
+        return next.run(req).await;
+    }
+    let state = &state;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -407,46 +404,6 @@ fn envelope_errors(response: Response) -> Response {
     envelope
 }
 
-/// How long a page may take to render before it is rendered again.
-pub const PAGE_RENDER_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// A page (a `GET` or `HEAD` outside `/api`, `/_fn` and the assets) that has not rendered within
-/// [`PAGE_RENDER_LIMIT`] is rendered once more, and after a second stall answered 503.
-///
-/// Why: Leptos' `<Suspense>` can, rarely and under load, lose the wake-up that tells it its last
-/// resource has loaded (a lost-wakeup race upstream, leptos-rs/leptos#4647 and #4851; 0.8.23 fixed
-/// the common path). An async-mode page then never sends its headers and the request hangs until
-/// the client gives up. Pages are rendered from what is stored, so rendering one again is safe.
-pub async fn bound_page_render(req: Request, next: Next) -> Response {
-    let path = req.uri().path();
-    let page = matches!(*req.method(), Method::GET | Method::HEAD)
-        && !path.starts_with("/api/")
-        && !path.starts_with("/_fn/")
-        && !path.starts_with("/pkg/")
-        && path != "/healthz";
-    if !page {
-        return next.run(req).await;
-    }
-    let (parts, _) = req.into_parts();
-    for attempt in 1..=2 {
-        let again = Request::from_parts(parts.clone(), axum::body::Body::empty());
-        match tokio::time::timeout(PAGE_RENDER_LIMIT, next.clone().run(again)).await {
-            Ok(response) => return response,
-            Err(_) => tracing::warn!(
-                path = %parts.uri.path(),
-                attempt,
-                "a page did not render in time; rendering it again"
-            ),
-        }
-    }
-    (
-        axum::http::StatusCode::SERVICE_UNAVAILABLE,
-        [(header::RETRY_AFTER, "1")],
-        "This page could not be shown just now. Please try again.",
-    )
-        .into_response()
-}
-
 /// Whether reading a body failed because it did not arrive in time (see `serve`).
 pub fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cause = Some(err);
@@ -462,56 +419,6 @@ pub fn timed_out(err: &(dyn std::error::Error + 'static)) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A page whose first render stalls forever, as a lost Suspense wake-up does, and whose
-    /// second render answers; and an API route that stalls the same way.
-    fn stalling_app() -> (axum::Router, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        let renders = std::sync::Arc::new(AtomicUsize::new(0));
-        let counted = renders.clone();
-        let page = move || {
-            let counted = counted.clone();
-            async move {
-                if counted.fetch_add(1, Ordering::SeqCst) == 0 {
-                    std::future::pending::<()>().await;
-                }
-                "rendered"
-            }
-        };
-        let app = axum::Router::new()
-            .route("/tickets/mine", axum::routing::get(page))
-            .route(
-                "/api/stall",
-                axum::routing::get(std::future::pending::<&'static str>),
-            )
-            .layer(axum::middleware::from_fn(bound_page_render));
-        (app, renders)
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn a_page_that_stalls_is_rendered_again() {
-        use tower::ServiceExt;
-        let (app, renders) = stalling_app();
-        let request = Request::builder()
-            .uri("/tickets/mine")
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let response = app.clone().oneshot(request).await.unwrap();
-        assert_eq!(response.status(), axum::http::StatusCode::OK);
-        let body = axum::body::to_bytes(response.into_body(), 1024)
-            .await
-            .unwrap();
-        assert_eq!(&body[..], b"rendered");
-        assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 2);
-
-        // Only pages: an API call is not repeated (it may not be safe to), nor cut short here.
-        let api = Request::builder()
-            .uri("/api/stall")
-            .body(axum::body::Body::empty())
-            .unwrap();
-        let waited = tokio::time::timeout(PAGE_RENDER_LIMIT * 5, app.oneshot(api)).await;
-        assert!(waited.is_err(), "the API route is left alone");
-    }
 
     #[test]
     fn an_error_link_is_read_as_the_page_reads_it() {

@@ -80,32 +80,10 @@ impl Sessions {
             last_seen_at: millis(app::ssr::session::SEEN_AT).unwrap_or(signed_in_at),
             expires_at,
         };
-        // Recorded in a write transaction holding the user's row, which a suspension updates
-        // first: either the suspension sees this session and ends it, or this sees the
-        // suspension and ends the session itself, on SQLite and PostgreSQL alike. Sessions show
-        // on no browse page, so the browse cache's reads stay good.
-        let user = app::domain::Id::from_trusted(user_id.to_string());
-        let mut tx = self
-            .app_db
-            .begin_write_keeping_reads()
+        // Whether a suspended account's session is recorded is the accounts service's rule.
+        app::ssr::services::accounts::record_session(&self.app_db, &session)
             .await
-            .map_err(backend)?;
-        app::ssr::storage::users::lock_user(&mut tx, &user)
-            .await
-            .map_err(backend)?;
-        if app::ssr::storage::users::is_suspended(&mut tx, user_id)
-            .await
-            .map_err(backend)?
-        {
-            user_sessions::end_session_id(&mut tx, &id)
-                .await
-                .map_err(backend)?;
-        } else {
-            user_sessions::record(&mut tx, &session, &app::ssr::clock::new_id())
-                .await
-                .map_err(backend)?;
-        }
-        tx.commit().await.map_err(backend)
+            .map_err(|err| Error::Backend(format!("{err:?}")))
     }
 }
 

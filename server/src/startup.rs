@@ -252,7 +252,7 @@ fn router(state: AppState, session_store: Sessions) -> Router {
         move || shell(options.clone())
     };
 
-    Router::new()
+    let routes = Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(crate::metrics::scrape))
         .nest("/api", api::router())
@@ -265,27 +265,47 @@ fn router(state: AppState, session_store: Sessions) -> Router {
         // Server functions are registered one by one with the page routes; this catches the rest.
         .route("/_fn/{*name}", any(not_found_in_envelope))
         .leptos_routes_with_context(&state, route_list(), leptos_context, render_shell)
-        .fallback(fallback)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security::guard_in_session,
-        ))
-        .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            security::guard,
-        ))
-        // Pages and JSON travel compressed (brotli or gzip, as the client accepts); the
-        // embedded assets are compressed ahead of time and the live stream never is.
-        .layer(tower_http::compression::CompressionLayer::new())
-        // Kept pages and listings go out before all of the above (see page_cache.rs).
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::page_cache::hot,
-        ))
-        .layer(axum::middleware::from_fn(crate::metrics::record))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .fallback(fallback);
+    with_layers(routes, &state, sessions).with_state(state)
+}
+
+/// The request's path: every request passes these layers in this order, outermost first, and
+/// each does one thing. `docs/ARCHITECTURE.md` walks the list.
+fn with_layers(
+    routes: Router<AppState>,
+    state: &AppState,
+    sessions: SessionManagerLayer<Sessions>,
+) -> Router<AppState> {
+    use axum::middleware::{from_fn, from_fn_with_state};
+    routes.layer(
+        tower::ServiceBuilder::new()
+            // 1. A span for the request, and its status and duration in the log.
+            .layer(TraceLayer::new_for_http())
+            // 2. Counted and timed for /metrics.
+            .layer(from_fn(crate::metrics::record))
+            // 3. The kept-page fast path: the home page without a session and `GET /api/tickets`,
+            //    answered from what was kept of them; also settles the one choice of encoding.
+            .layer(from_fn_with_state(state.clone(), crate::page_cache::hot))
+            // 4. Pages and JSON travel compressed as the client accepts (the embedded assets come
+            //    compressed ahead of time, and the live stream never is).
+            .layer(tower_http::compression::CompressionLayer::new())
+            // 5. Cross-site state changes refused, unsigned error links dropped; on the way out,
+            //    refusals put in the error envelope and the security headers added.
+            .layer(from_fn_with_state(state.clone(), security::guard))
+            // 6. Server functions: their body limit, and plain form posts answered with a redirect
+            //    whose error link is signed.
+            .layer(from_fn_with_state(state.clone(), security::form_posts))
+            // 7. The cache-miss render: a home page the fast path did not have is rendered and kept.
+            .layer(from_fn_with_state(state.clone(), crate::page_cache::keep))
+            // 8. Sessions (tower-sessions, in the application's database).
+            .layer(sessions)
+            // 9. Activity noted on the session; answers given with one are marked private.
+            .layer(from_fn_with_state(state.clone(), security::in_session))
+            // 10. `/admin` and `/api/admin` for admins only.
+            .layer(from_fn_with_state(state.clone(), api::admin::gate))
+            // 11. The page render timeout: a page that stalls is rendered again, then refused.
+            .layer(from_fn(crate::render_limit::bound_page_render)),
+    )
 }
 
 /// The app's routes, listed once per process. Listing them runs the whole app with resource

@@ -12,7 +12,7 @@ use app::ssr::AppState;
 use app::ssr::Ctx;
 use app::ssr::services::admin;
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, Request};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -285,24 +285,24 @@ async fn set_hold(
 /// Authorization for `/api/admin/*` and the `/admin` pages, in one place: the API answers 401
 /// signed out and 403 to anyone but an admin; the pages render their refusal with status 403.
 /// (The services check again: a server function posted directly is refused there.)
-/// Anything else goes on to be rendered or answered (pages within their time limit).
-pub async fn gate(state: &AppState, request: Request, next: Next) -> Response {
+/// Anything else goes on untouched.
+pub async fn gate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let api = path == "/api/admin" || path.starts_with("/api/admin/");
     let page = path == "/admin" || path.starts_with("/admin/");
     if !api && !page {
-        return crate::security::bound_page_render(request, next).await;
+        return next.run(request).await;
     }
     let (mut parts, body) = request.into_parts();
-    let verdict = match Ctx::from_request_parts(&mut parts, state).await {
+    let verdict = match Ctx::from_request_parts(&mut parts, &state).await {
         Ok(ctx) => admin::require_admin(&ctx).await.map(|_| ()),
         Err(err) => Err(err),
     };
     let request = Request::from_parts(parts, body);
     match verdict {
-        Ok(()) => crate::security::bound_page_render(request, next).await,
+        Ok(()) => next.run(request).await,
         Err(AppError::Unauthenticated | AppError::Forbidden) if page => {
-            let mut response = crate::security::bound_page_render(request, next).await;
+            let mut response = next.run(request).await;
             if response.status().is_success() {
                 *response.status_mut() = StatusCode::FORBIDDEN;
             }

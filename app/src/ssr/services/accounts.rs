@@ -376,6 +376,27 @@ pub async fn list_sessions(ctx: &Ctx) -> Result<Vec<SessionView>, AppError> {
         .collect())
 }
 
+/// Records a signed-in session as the session layer has just written it, unless its account is
+/// suspended: then the session is ended instead. Recorded in a write transaction holding the
+/// user's row, which [`super::admin::suspend`] updates first, so either the suspension sees this
+/// session and ends it, or this sees the suspension; on SQLite and PostgreSQL alike. Sessions
+/// show on no browse page, so the browse cache is left as it is.
+pub async fn record_session(
+    db: &crate::ssr::Db,
+    session: &user_sessions::SessionRecord<'_>,
+) -> Result<(), AppError> {
+    let user = Id::from_trusted(session.user_id.to_string());
+    let mut tx = db.begin_write_keeping_reads().await?;
+    storage::users::lock_user(&mut tx, &user).await?;
+    if storage::users::is_suspended(&mut tx, session.user_id).await? {
+        user_sessions::end_session_id(&mut tx, session.session_id).await?;
+    } else {
+        user_sessions::record(&mut tx, session, &crate::ssr::clock::new_id()).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Ends one of the signed-in user's sessions; anyone else's is "not found".
 pub async fn end_session(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     let user = ctx.user()?.clone();

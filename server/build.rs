@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     pack_relative_relocations();
-    order_code();
     println!("cargo:rerun-if-env-changed=CARGO_FEATURE_EMBED");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let table = out_dir.join("embedded_assets.rs");
@@ -129,56 +128,6 @@ fn pack_relative_relocations() {
     ) && succeeds(&mut std::process::Command::new(&probe))
     {
         println!("cargo:rustc-link-arg-bins={FLAG}");
-    }
-}
-
-/// The kernel maps machine code in 64 KB runs around each page first executed, so the few
-/// thousand functions a server runs, scattered over the whole binary among ones that never do,
-/// kept most of it in memory (bench/README.md, step 6). `code-order.txt` (written by `bench/order-code`) names them, most run
-/// first; the linker puts them side by side at the front. Release builds only, and only where
-/// rustc's linker takes the file: a probe program is linked with it first. Names the binary no
-/// longer has are ignored.
-fn order_code() {
-    println!("cargo:rerun-if-changed=code-order.txt");
-    if std::env::var("PROFILE").ok().as_deref() != Some("release") {
-        return;
-    }
-    let manifest =
-        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let order = manifest.join("code-order.txt");
-    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
-    let source = out_dir.join("order_probe.rs");
-    if !order.is_file() || std::fs::write(&source, "fn main() {}\n").is_err() {
-        return;
-    }
-    let args = [
-        format!("-Wl,--symbol-ordering-file={}", order.display()),
-        "-Wl,--no-warn-symbol-ordering".to_string(),
-    ];
-    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
-    let mut probe = std::process::Command::new(rustc);
-    probe
-        .arg("--target")
-        .arg(std::env::var("TARGET").expect("cargo sets TARGET"))
-        .arg("-o")
-        .arg(out_dir.join("order_probe"))
-        .arg(&source);
-    // The probe links as the binary will: with the flags the build was given.
-    if let Ok(flags) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
-        probe.args(flags.split('\x1f').filter(|flag| !flag.is_empty()));
-    }
-    for arg in &args {
-        probe.arg("-C").arg(format!("link-arg={arg}"));
-    }
-    let linked = probe
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success());
-    if linked {
-        for arg in &args {
-            println!("cargo:rustc-link-arg-bins={arg}");
-        }
     }
 }
 

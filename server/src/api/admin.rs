@@ -51,7 +51,7 @@ pub struct RefundedJson {
 }
 
 /// `POST /api/admin/orders/:id/refund {reason}`: the whole total back to the buyer.
-#[utoipa::path(post, path = "/api/admin/orders/{id}/refund", tag = "admin", request_body = ReasonBody,
+#[utoipa::path(post, path = "/admin/orders/{id}/refund", tag = "admin", request_body = ReasonBody,
     params(("id" = String, Path, description = "The order's id")),
     responses((status = 200, body = RefundedJson, description = "Refunded (the order is cancelled)"), Refusals))]
 pub async fn refund_order(
@@ -68,7 +68,7 @@ pub async fn refund_order(
 }
 
 /// `POST /api/admin/tickets/:id/takedown {reason}`.
-#[utoipa::path(post, path = "/api/admin/tickets/{id}/takedown", tag = "admin", request_body = ReasonBody,
+#[utoipa::path(post, path = "/admin/tickets/{id}/takedown", tag = "admin", request_body = ReasonBody,
     params(("id" = String, Path, description = "The ticket's id")),
     responses((status = 200, body = TicketJson, description = "Taken down (`status: removed`)"), Refusals))]
 pub async fn take_down(
@@ -87,7 +87,7 @@ pub struct SuspendedJson {
 }
 
 /// `POST /api/admin/users/:id/suspend {reason}`.
-#[utoipa::path(post, path = "/api/admin/users/{id}/suspend", tag = "admin", request_body = ReasonBody,
+#[utoipa::path(post, path = "/admin/users/{id}/suspend", tag = "admin", request_body = ReasonBody,
     params(("id" = String, Path, description = "The user's id")),
     responses((status = 200, body = SuspendedJson), Refusals))]
 pub async fn suspend(
@@ -104,7 +104,7 @@ pub async fn suspend(
 }
 
 /// `DELETE /api/admin/users/:id/suspend`.
-#[utoipa::path(delete, path = "/api/admin/users/{id}/suspend", tag = "admin",
+#[utoipa::path(delete, path = "/admin/users/{id}/suspend", tag = "admin",
     params(("id" = String, Path, description = "The user's id")),
     responses((status = 200, body = SuspendedJson), Refusals))]
 pub async fn lift_suspension(
@@ -160,7 +160,7 @@ pub struct AuditJson {
 }
 
 /// `GET /api/admin/audit?after=&limit=`: oldest first; `limit` 1–1,000 (default 100).
-#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", params(PageQuery),
+#[utoipa::path(get, path = "/admin/audit", tag = "admin", params(PageQuery),
     responses((status = 200, body = AuditJson), Refusals))]
 pub async fn audit(
     ctx: Ctx,
@@ -210,7 +210,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// `GET /api/events?after=&limit=` (bearer `ADMIN_TOKEN` or an admin's session; 401 otherwise).
-#[utoipa::path(get, path = "/api/events", tag = "admin", params(PageQuery),
+#[utoipa::path(get, path = "/events", tag = "admin", params(PageQuery),
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = EventsJson), Refusals))]
 pub async fn events(
@@ -245,7 +245,7 @@ pub struct DoneJson {
 }
 
 /// `POST /api/admin/users/:id/payouts/hold {reason}`: the seller's payouts wait.
-#[utoipa::path(post, path = "/api/admin/users/{id}/payouts/hold", tag = "admin", request_body = ReasonBody,
+#[utoipa::path(post, path = "/admin/users/{id}/payouts/hold", tag = "admin", request_body = ReasonBody,
     params(("id" = String, Path, description = "The seller's id")),
     responses((status = 200, body = DoneJson), Refusals))]
 pub async fn hold_payouts(
@@ -257,7 +257,7 @@ pub async fn hold_payouts(
 }
 
 /// `DELETE /api/admin/users/:id/payouts/hold {reason}`: they are sent again.
-#[utoipa::path(delete, path = "/api/admin/users/{id}/payouts/hold", tag = "admin", request_body = ReasonBody,
+#[utoipa::path(delete, path = "/admin/users/{id}/payouts/hold", tag = "admin", request_body = ReasonBody,
     params(("id" = String, Path, description = "The seller's id")),
     responses((status = 200, body = DoneJson), Refusals))]
 pub async fn release_payouts(

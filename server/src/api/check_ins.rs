@@ -33,7 +33,7 @@ pub struct CheckInBody {
 
 /// `POST /api/check-ins {code}`: 200 with the result whatever the code (an unknown code is a
 /// result, not an error); 401 signed out, 403 without the staff or admin role.
-#[utoipa::path(post, path = "/api/check-ins", tag = "door", request_body = CheckInBody,
+#[utoipa::path(post, path = "/check-ins", tag = "door", request_body = CheckInBody,
     responses((status = 200, body = CheckInJson), Refusals))]
 pub async fn check_in(
     ctx: Ctx,

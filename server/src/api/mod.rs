@@ -18,7 +18,8 @@ use app::AppError;
 use app::ssr::AppState;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{delete, get, post};
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
 
 pub use extract::{ApiJson, ApiQuery};
 
@@ -27,70 +28,53 @@ pub const API_BODY_LIMIT: usize = 16 * 1024;
 /// Stripe events carry whole objects; they get more room.
 pub const WEBHOOK_BODY_LIMIT: usize = 512 * 1024;
 
+/// Every JSON route under `/api`, each registered from its handler's `#[utoipa::path]`, which
+/// gives both its address and its entry in the OpenAPI document: this is the one list of routes
+/// (the document, the router and the tests' fuzzer all read it). A new route goes here.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(users::sign_up))
+        .routes(routes!(users::sign_in))
+        .routes(routes!(users::sign_out))
+        .routes(routes!(users::current_user))
+        .routes(routes!(users::verify_email))
+        .routes(routes!(users::resend_verification))
+        .routes(routes!(users::request_password_reset))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(users::change_password))
+        .routes(routes!(users::change_email))
+        .routes(routes!(users::two_factor_setup))
+        .routes(routes!(users::two_factor_enable))
+        .routes(routes!(users::two_factor_disable))
+        .routes(routes!(users::list_sessions, users::end_other_sessions))
+        .routes(routes!(users::end_session))
+        .routes(routes!(tickets::browse_tickets, tickets::list_ticket))
+        .routes(routes!(tickets::my_tickets))
+        .routes(routes!(stream::ticket_stream))
+        .routes(routes!(tickets::get_ticket, tickets::edit_ticket))
+        .routes(routes!(tickets::resell_ticket))
+        .routes(routes!(tickets::transfer_ticket, tickets::cancel_transfer))
+        .routes(routes!(orders::list_orders, orders::reserve_ticket))
+        .routes(routes!(orders::get_order, orders::cancel_order))
+        .routes(routes!(payments::pay_order))
+        .routes(routes!(check_ins::check_in))
+        .routes(routes!(openapi::document))
+        .routes(routes!(admin::events))
+        .routes(routes!(admin::refund_order))
+        .routes(routes!(admin::take_down))
+        .routes(routes!(admin::suspend, admin::lift_suspension))
+        .routes(routes!(admin::hold_payouts, admin::release_payouts))
+        .routes(routes!(admin::audit))
+        .routes(routes!(payouts::overview))
+        .routes(routes!(payouts::connect_account))
+        .routes(routes!(payments::stripe_webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)))
+}
+
+/// The routes of [`routes`] as the server answers them: unknown addresses and wrong methods in
+/// the error envelope, bodies within [`API_BODY_LIMIT`].
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users/signup", post(users::sign_up))
-        .route("/users/signin", post(users::sign_in))
-        .route("/users/signout", post(users::sign_out))
-        .route("/users/currentuser", get(users::current_user))
-        .route("/users/verify", post(users::verify_email))
-        .route("/users/verify/resend", post(users::resend_verification))
-        .route("/users/password-reset", post(users::request_password_reset))
-        .route("/users/password-reset/confirm", post(users::reset_password))
-        .route("/users/password", post(users::change_password))
-        .route("/users/email", post(users::change_email))
-        .route("/users/2fa/setup", post(users::two_factor_setup))
-        .route("/users/2fa/enable", post(users::two_factor_enable))
-        .route("/users/2fa/disable", post(users::two_factor_disable))
-        .route(
-            "/users/sessions",
-            get(users::list_sessions).delete(users::end_other_sessions),
-        )
-        .route("/users/sessions/{id}", delete(users::end_session))
-        .route(
-            "/tickets",
-            get(tickets::browse_tickets).post(tickets::list_ticket),
-        )
-        .route("/tickets/mine", get(tickets::my_tickets))
-        .route("/tickets/stream", get(stream::ticket_stream))
-        .route(
-            "/tickets/{id}",
-            get(tickets::get_ticket).put(tickets::edit_ticket),
-        )
-        .route("/tickets/{id}/resell", post(tickets::resell_ticket))
-        .route(
-            "/tickets/{id}/transfer",
-            post(tickets::transfer_ticket).delete(tickets::cancel_transfer),
-        )
-        .route(
-            "/orders",
-            get(orders::list_orders).post(orders::reserve_ticket),
-        )
-        .route(
-            "/orders/{id}",
-            get(orders::get_order).delete(orders::cancel_order),
-        )
-        .route("/payments", post(payments::pay_order))
-        .route("/check-ins", post(check_ins::check_in))
-        .route("/openapi.json", get(openapi::document))
-        .route("/events", get(admin::events))
-        .route("/admin/orders/{id}/refund", post(admin::refund_order))
-        .route("/admin/tickets/{id}/takedown", post(admin::take_down))
-        .route(
-            "/admin/users/{id}/suspend",
-            post(admin::suspend).delete(admin::lift_suspension),
-        )
-        .route(
-            "/admin/users/{id}/payouts/hold",
-            post(admin::hold_payouts).delete(admin::release_payouts),
-        )
-        .route("/admin/audit", get(admin::audit))
-        .route("/payouts", get(payouts::overview))
-        .route("/payouts/account", post(payouts::connect_account))
-        .route(
-            "/webhooks/stripe",
-            post(payments::stripe_webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)),
-        )
+    let (router, _) = routes().split_for_parts();
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))

@@ -95,7 +95,7 @@ fn parse_seen_price(body: &ReserveBody) -> Result<Option<Price>, ErrorDetail> {
     }
 }
 
-#[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = ReserveBody,
+#[utoipa::path(post, path = "/orders", tag = "orders", request_body = ReserveBody,
     responses((status = 201, body = OrderJson, description = "Reserved for the reservation window"), Refusals))]
 pub async fn reserve_ticket(
     ctx: Ctx,
@@ -117,7 +117,7 @@ pub async fn reserve_ticket(
     Ok((StatusCode::CREATED, Json(OrderJson::new(&reserved, &ctx))))
 }
 
-#[utoipa::path(get, path = "/api/orders", tag = "orders",
+#[utoipa::path(get, path = "/orders", tag = "orders",
     responses((status = 200, body = Vec<OrderJson>, description = "The buyer's orders, newest first"), Refusals))]
 pub async fn list_orders(ctx: Ctx) -> Result<Json<Vec<OrderJson>>, AppError> {
     let listed = orders::list_orders(&ctx).await?;
@@ -126,7 +126,7 @@ pub async fn list_orders(ctx: Ctx) -> Result<Json<Vec<OrderJson>>, AppError> {
     ))
 }
 
-#[utoipa::path(get, path = "/api/orders/{id}", tag = "orders",
+#[utoipa::path(get, path = "/orders/{id}", tag = "orders",
     params(("id" = String, Path, description = "The order's id")),
     responses((status = 200, body = OrderJson), Refusals))]
 pub async fn get_order(ctx: Ctx, Path(id): Path<String>) -> Result<Json<OrderJson>, AppError> {
@@ -135,7 +135,7 @@ pub async fn get_order(ctx: Ctx, Path(id): Path<String>) -> Result<Json<OrderJso
     Ok(Json(OrderJson::new(&found, &ctx)))
 }
 
-#[utoipa::path(delete, path = "/api/orders/{id}", tag = "orders",
+#[utoipa::path(delete, path = "/orders/{id}", tag = "orders",
     params(("id" = String, Path, description = "The order's id")),
     responses((status = 204, description = "Cancelled; the ticket is on sale again"), Refusals))]
 pub async fn cancel_order(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {

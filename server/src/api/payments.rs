@@ -64,7 +64,7 @@ fn required_text<'a>(
         .ok_or_else(|| ErrorDetail::field(field, message))
 }
 
-#[utoipa::path(post, path = "/api/payments", tag = "payments", request_body = PayBody,
+#[utoipa::path(post, path = "/payments", tag = "payments", request_body = PayBody,
     responses((status = 201, body = ChargeJson, description = "Paid"), Refusals))]
 pub async fn pay_order(
     ctx: Ctx,
@@ -100,7 +100,7 @@ pub struct ReceivedJson {
 }
 
 /// Stripe's deliveries: the signature is checked over the raw body before anything is read.
-#[utoipa::path(post, path = "/api/webhooks/stripe", tag = "payments",
+#[utoipa::path(post, path = "/webhooks/stripe", tag = "payments",
     request_body(content = Object, description = "A Stripe event, signed in `Stripe-Signature`"),
     responses((status = 200, body = ReceivedJson), Refusals))]
 pub async fn stripe_webhook(

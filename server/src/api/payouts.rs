@@ -91,7 +91,7 @@ impl From<&Overview> for PayoutsJson {
 }
 
 /// `GET /api/payouts`: the signed-in seller's balances, earnings and payouts.
-#[utoipa::path(get, path = "/api/payouts", tag = "payouts",
+#[utoipa::path(get, path = "/payouts", tag = "payouts",
     responses((status = 200, body = PayoutsJson), Refusals))]
 pub async fn overview(ctx: Ctx) -> Result<Json<PayoutsJson>, AppError> {
     let overview = payouts::overview(&ctx).await?;
@@ -111,7 +111,7 @@ pub struct ConnectedJson {
 pub struct ConnectBody {}
 
 /// `POST /api/payouts/account` with `{}`.
-#[utoipa::path(post, path = "/api/payouts/account", tag = "payouts", request_body = ConnectBody,
+#[utoipa::path(post, path = "/payouts/account", tag = "payouts", request_body = ConnectBody,
     responses((status = 200, body = ConnectedJson), Refusals))]
 pub async fn connect_account(
     ctx: Ctx,

@@ -37,7 +37,7 @@ pub fn events(
 }
 
 /// Server-Sent Events: one `ticket` event per change, whose data is the ticket's public facts.
-#[utoipa::path(get, path = "/api/tickets/stream", tag = "tickets",
+#[utoipa::path(get, path = "/tickets/stream", tag = "tickets",
     responses((status = 200, content_type = "text/event-stream",
         description = "`event: ticket` with `data: {change, id, title, status, price, priceCents, buyerPriceCents, version, startsAt, timeZone}`"),
         Refusals))]

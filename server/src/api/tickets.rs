@@ -181,7 +181,7 @@ pub struct BrowseParams {
 
 /// Listings a buyer can reserve now, 24 a page. `x-total-count` and `x-total-pages` give the
 /// count (up to a cap), `x-has-more` whether there is a next page.
-#[utoipa::path(get, path = "/api/tickets", tag = "tickets", params(BrowseParams),
+#[utoipa::path(get, path = "/tickets", tag = "tickets", params(BrowseParams),
     responses((status = 200, body = Vec<TicketJson>), Refusals))]
 pub async fn browse_tickets(
     ctx: Ctx,
@@ -275,7 +275,7 @@ pub(crate) fn kept_browse(ctx: &Ctx, query: &str) -> Option<std::sync::Arc<Brows
     tickets::kept_rendering::<BrowseJson>(ctx, &filter, "")
 }
 
-#[utoipa::path(get, path = "/api/tickets/{id}", tag = "tickets",
+#[utoipa::path(get, path = "/tickets/{id}", tag = "tickets",
     params(("id" = String, Path, description = "The ticket's id")),
     responses((status = 200, body = TicketJson), Refusals))]
 pub async fn get_ticket(ctx: Ctx, Path(id): Path<String>) -> Result<Json<TicketJson>, AppError> {
@@ -283,7 +283,7 @@ pub async fn get_ticket(ctx: Ctx, Path(id): Path<String>) -> Result<Json<TicketJ
     Ok(Json(TicketJson::new(&ticket, &ctx)))
 }
 
-#[utoipa::path(post, path = "/api/tickets", tag = "tickets", request_body = TicketBody,
+#[utoipa::path(post, path = "/tickets", tag = "tickets", request_body = TicketBody,
     responses((status = 201, body = TicketJson), Refusals))]
 pub async fn list_ticket(
     ctx: Ctx,
@@ -294,7 +294,7 @@ pub async fn list_ticket(
     Ok((StatusCode::CREATED, Json(TicketJson::new(&ticket, &ctx))))
 }
 
-#[utoipa::path(put, path = "/api/tickets/{id}", tag = "tickets", request_body = TicketBody,
+#[utoipa::path(put, path = "/tickets/{id}", tag = "tickets", request_body = TicketBody,
     params(("id" = String, Path, description = "The ticket's id")),
     responses((status = 200, body = TicketJson), Refusals))]
 pub async fn edit_ticket(
@@ -315,7 +315,7 @@ pub async fn edit_ticket(
 /// `POST /api/tickets/:id/resell` `{price, faceValue?}`: the holder of a bought ticket lists it
 /// again. The face value is the original listing's (or the given one, when the original had
 /// none; else what was paid), and the resale cap applies.
-#[utoipa::path(post, path = "/api/tickets/{id}/resell", tag = "tickets", request_body = ResellBody,
+#[utoipa::path(post, path = "/tickets/{id}/resell", tag = "tickets", request_body = ResellBody,
     params(("id" = String, Path, description = "The bought ticket's id")),
     responses((status = 201, body = TicketJson, description = "The new listing"), Refusals))]
 pub async fn resell_ticket(
@@ -377,7 +377,7 @@ pub struct MineJson {
 }
 
 /// `GET /api/tickets/mine`: what the signed-in user bought (with entry codes) and sells.
-#[utoipa::path(get, path = "/api/tickets/mine", tag = "tickets",
+#[utoipa::path(get, path = "/tickets/mine", tag = "tickets",
     responses((status = 200, body = MineJson), Refusals))]
 pub async fn my_tickets(ctx: Ctx) -> Result<Json<MineJson>, AppError> {
     let mine = tickets::my_tickets(&ctx).await?;
@@ -419,7 +419,7 @@ pub struct TransferBody {
 }
 
 /// `POST /api/tickets/:id/transfer {email}`.
-#[utoipa::path(post, path = "/api/tickets/{id}/transfer", tag = "tickets", request_body = TransferBody,
+#[utoipa::path(post, path = "/tickets/{id}/transfer", tag = "tickets", request_body = TransferBody,
     params(("id" = String, Path, description = "The bought ticket's id")),
     responses((status = 200, body = TransferJson), Refusals))]
 pub async fn transfer_ticket(
@@ -448,7 +448,7 @@ pub async fn transfer_ticket(
 }
 
 /// `DELETE /api/tickets/:id/transfer`: the sender cancels a pending transfer.
-#[utoipa::path(delete, path = "/api/tickets/{id}/transfer", tag = "tickets",
+#[utoipa::path(delete, path = "/tickets/{id}/transfer", tag = "tickets",
     params(("id" = String, Path, description = "The ticket's id")),
     responses((status = 204, description = "The transfer is cancelled"), Refusals))]
 pub async fn cancel_transfer(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {

@@ -123,7 +123,7 @@ fn ok() -> Json<EmptyJson> {
     Json(EmptyJson {})
 }
 
-#[utoipa::path(post, path = "/api/users/verify", tag = "users", request_body = TokenBody,
+#[utoipa::path(post, path = "/users/verify", tag = "users", request_body = TokenBody,
     responses((status = 200, body = UserJson), Refusals))]
 pub async fn verify_email(
     ctx: Ctx,
@@ -133,14 +133,14 @@ pub async fn verify_email(
     Ok(Json(user.into()))
 }
 
-#[utoipa::path(post, path = "/api/users/verify/resend", tag = "users",
+#[utoipa::path(post, path = "/users/verify/resend", tag = "users",
     responses((status = 202, body = EmptyJson), Refusals))]
 pub async fn resend_verification(ctx: Ctx) -> Result<(StatusCode, Json<EmptyJson>), AppError> {
     accounts::resend_verification(&ctx).await?;
     Ok(accepted())
 }
 
-#[utoipa::path(post, path = "/api/users/password-reset", tag = "users", request_body = EmailBody,
+#[utoipa::path(post, path = "/users/password-reset", tag = "users", request_body = EmailBody,
     responses((status = 202, body = EmptyJson), Refusals))]
 pub async fn request_password_reset(
     ctx: Ctx,
@@ -150,7 +150,7 @@ pub async fn request_password_reset(
     Ok(accepted())
 }
 
-#[utoipa::path(post, path = "/api/users/password-reset/confirm", tag = "users",
+#[utoipa::path(post, path = "/users/password-reset/confirm", tag = "users",
     request_body = ResetBody, responses((status = 200, body = EmptyJson), Refusals))]
 pub async fn reset_password(
     ctx: Ctx,
@@ -160,7 +160,7 @@ pub async fn reset_password(
     Ok(ok())
 }
 
-#[utoipa::path(post, path = "/api/users/password", tag = "users",
+#[utoipa::path(post, path = "/users/password", tag = "users",
     request_body = PasswordChangeBody, responses((status = 200, body = EmptyJson), Refusals))]
 pub async fn change_password(
     ctx: Ctx,
@@ -175,7 +175,7 @@ pub async fn change_password(
     Ok(ok())
 }
 
-#[utoipa::path(post, path = "/api/users/email", tag = "users", request_body = EmailChangeBody,
+#[utoipa::path(post, path = "/users/email", tag = "users", request_body = EmailChangeBody,
     responses((status = 202, body = EmptyJson), Refusals))]
 pub async fn change_email(
     ctx: Ctx,
@@ -201,7 +201,7 @@ pub struct SessionJson {
     last_seen_at: String,
 }
 
-#[utoipa::path(get, path = "/api/users/sessions", tag = "users",
+#[utoipa::path(get, path = "/users/sessions", tag = "users",
     responses((status = 200, body = Vec<SessionJson>), Refusals))]
 pub async fn list_sessions(ctx: Ctx) -> Result<Json<Vec<SessionJson>>, AppError> {
     let sessions = accounts::list_sessions(&ctx).await?;
@@ -219,7 +219,7 @@ pub async fn list_sessions(ctx: Ctx) -> Result<Json<Vec<SessionJson>>, AppError>
     ))
 }
 
-#[utoipa::path(delete, path = "/api/users/sessions/{id}", tag = "users",
+#[utoipa::path(delete, path = "/users/sessions/{id}", tag = "users",
     params(("id" = String, Path, description = "The session's public id")),
     responses((status = 204, description = "The session has ended"), Refusals))]
 pub async fn end_session(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {
@@ -234,7 +234,7 @@ pub struct SetupJson {
     otpauth_url: String,
 }
 
-#[utoipa::path(post, path = "/api/users/2fa/setup", tag = "users", request_body = PasswordBody,
+#[utoipa::path(post, path = "/users/2fa/setup", tag = "users", request_body = PasswordBody,
     responses((status = 200, body = SetupJson), Refusals))]
 pub async fn two_factor_setup(
     ctx: Ctx,
@@ -248,7 +248,7 @@ pub async fn two_factor_setup(
     }))
 }
 
-#[utoipa::path(post, path = "/api/users/2fa/enable", tag = "users", request_body = CodeBody,
+#[utoipa::path(post, path = "/users/2fa/enable", tag = "users", request_body = CodeBody,
     responses((status = 200, body = RecoveryCodesJson), Refusals))]
 pub async fn two_factor_enable(
     ctx: Ctx,
@@ -259,7 +259,7 @@ pub async fn two_factor_enable(
     Ok(Json(RecoveryCodesJson { recovery_codes }))
 }
 
-#[utoipa::path(post, path = "/api/users/2fa/disable", tag = "users", request_body = DisableBody,
+#[utoipa::path(post, path = "/users/2fa/disable", tag = "users", request_body = DisableBody,
     responses((status = 200, body = EmptyJson), Refusals))]
 pub async fn two_factor_disable(
     ctx: Ctx,
@@ -270,14 +270,14 @@ pub async fn two_factor_disable(
     Ok(ok())
 }
 
-#[utoipa::path(delete, path = "/api/users/sessions", tag = "users",
+#[utoipa::path(delete, path = "/users/sessions", tag = "users",
     responses((status = 204, description = "Every other session has ended"), Refusals))]
 pub async fn end_other_sessions(ctx: Ctx) -> Result<StatusCode, AppError> {
     accounts::end_other_sessions(&ctx).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(post, path = "/api/users/signup", tag = "users", request_body = CredentialsBody,
+#[utoipa::path(post, path = "/users/signup", tag = "users", request_body = CredentialsBody,
     responses((status = 201, body = UserJson, description = "Signed up and signed in (the session cookie is set)"), Refusals))]
 pub async fn sign_up(
     ctx: Ctx,
@@ -287,7 +287,7 @@ pub async fn sign_up(
     Ok((StatusCode::CREATED, Json(user.into())))
 }
 
-#[utoipa::path(post, path = "/api/users/signin", tag = "users", request_body = CredentialsBody,
+#[utoipa::path(post, path = "/users/signin", tag = "users", request_body = CredentialsBody,
     responses((status = 200, body = UserJson, description = "Signed in (a new session cookie is set)"), Refusals))]
 pub async fn sign_in(
     ctx: Ctx,
@@ -297,7 +297,7 @@ pub async fn sign_in(
     Ok(Json(user.into()))
 }
 
-#[utoipa::path(post, path = "/api/users/signout", tag = "users",
+#[utoipa::path(post, path = "/users/signout", tag = "users",
     responses((status = 200, body = EmptyJson), Refusals))]
 pub async fn sign_out(ctx: Ctx) -> Result<Json<EmptyJson>, AppError> {
     users::sign_out(&ctx).await?;
@@ -310,7 +310,7 @@ pub struct CurrentUserJson {
     current_user: Option<UserJson>,
 }
 
-#[utoipa::path(get, path = "/api/users/currentuser", tag = "users",
+#[utoipa::path(get, path = "/users/currentuser", tag = "users",
     responses((status = 200, body = CurrentUserJson), Refusals))]
 pub async fn current_user(ctx: Ctx) -> Result<Json<CurrentUserJson>, AppError> {
     let current_user = users::current_user(&ctx).await?.map(UserJson::from);

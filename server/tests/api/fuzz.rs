@@ -197,46 +197,29 @@ fn request(ids: Vec<String>) -> impl Strategy<Value = Fuzzed> {
         Method::DELETE,
         Method::PATCH,
     ]);
+    // Every route the server has, as its OpenAPI document lists them (the route list is one:
+    // `api::routes`), with ids put in their `{…}` segments; then made-up ones.
+    let templates: Vec<String> = server::api::openapi::document_json()["paths"]
+        .as_object()
+        .map(|paths| paths.keys().cloned().collect())
+        .unwrap_or_default();
+    assert!(templates.len() > 30, "the document lists the routes");
     let path = prop_oneof![
-        Just("/api/users/signup".to_string()),
-        Just("/api/users/signin".to_string()),
-        Just("/api/users/signout".to_string()),
-        Just("/api/users/currentuser".to_string()),
-        prop::sample::select(vec![
-            "/api/users/verify",
-            "/api/users/verify/resend",
-            "/api/users/password-reset",
-            "/api/users/password-reset/confirm",
-            "/api/users/password",
-            "/api/users/email",
-            "/api/users/2fa/setup",
-            "/api/users/2fa/enable",
-            "/api/users/2fa/disable",
-            "/api/users/sessions",
-        ])
-        .prop_map(str::to_string),
-        segment(ids.clone()).prop_map(|id| format!("/api/users/sessions/{id}")),
-        Just("/api/tickets".to_string()),
-        segment(ids.clone()).prop_map(|id| format!("/api/tickets/{id}")),
-        segment(ids.clone()).prop_map(|id| format!("/api/tickets/{id}/resell")),
-        segment(ids.clone()).prop_map(|id| format!("/api/tickets/{id}/transfer")),
-        Just("/api/orders".to_string()),
-        segment(ids.clone()).prop_map(|id| format!("/api/orders/{id}")),
-        Just("/api/payments".to_string()),
-        Just("/api/payouts".to_string()),
-        Just("/api/tickets/mine".to_string()),
-        Just("/api/check-ins".to_string()),
-        Just("/api/payouts/account".to_string()),
-        Just("/api/webhooks/stripe".to_string()),
-        Just("/api/events".to_string()),
-        Just("/api/openapi.json".to_string()),
-        Just("/api/admin/audit".to_string()),
-        segment(ids.clone()).prop_map(|id| format!("/api/admin/orders/{id}/refund")),
-        segment(ids.clone()).prop_map(|id| format!("/api/admin/tickets/{id}/takedown")),
-        segment(ids.clone()).prop_map(|id| format!("/api/admin/users/{id}/suspend")),
-        segment(ids.clone()).prop_map(|id| format!("/api/admin/users/{id}/payouts/hold")),
-        segment(ids).prop_map(|s| format!("/api/{s}")),
-        prop::sample::select(SERVER_FNS.to_vec()).prop_map(|name| format!("/_fn/{name}")),
+        30 => (prop::sample::select(templates), segment(ids.clone())).prop_map(|(template, id)| {
+            template
+                .split('/')
+                .map(|part| {
+                    if part.starts_with('{') {
+                        id.as_str()
+                    } else {
+                        part
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("/")
+        }),
+        1 => segment(ids).prop_map(|s| format!("/api/{s}")),
+        2 => prop::sample::select(SERVER_FNS.to_vec()).prop_map(|name| format!("/_fn/{name}")),
     ];
     let body = prop_oneof![
         Just(Body::None),

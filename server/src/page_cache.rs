@@ -3,7 +3,7 @@
 //!
 //! A visitor without a session sees the same page as every other such visitor: the listings
 //! (from the browse cache, at most a second old) and nothing about themselves. So the render is
-//! kept with the browse cache's entry for those listings ([`tickets::keep_rendering`]) and goes
+//! kept with the browse cache's entry for those listings ([`browse::keep_rendering`]) and goes
 //! when they change: a new read, any write, or a reservation of one of its own listings. The
 //! one part of a render that must differ per response, the nonce its scripts carry (and its
 //! content security policy names), is swapped for a new one in every copy sent.
@@ -12,7 +12,8 @@
 //! as before: their page may say who they are or what went wrong.
 
 use crate::encoding::Encoding;
-use app::ssr::services::tickets::{self, BrowseQuery, PageSeen};
+use app::domain::BrowseQuery;
+use app::ssr::services::browse::{self, PageSeen};
 use app::ssr::storage::tickets::BrowseFilter;
 use app::ssr::{AppState, Ctx};
 use axum::body::{Body, Bytes};
@@ -46,7 +47,7 @@ pub fn cacheable(req: &Request) -> Option<(BrowseFilter, String)> {
 
 /// The parameters a browse page reads, in the order [`browse_address`] writes them. Any other
 /// parameter changes nothing on the page and is left out of the address it is kept under.
-const BROWSE_PARAMETERS: [&str; 4] = ["q", "category", "sort", "page"];
+const BROWSE_PARAMETERS: [&str; 4] = BrowseQuery::PARAMETERS;
 
 /// A browse page's query string in one spelling: its parameters decoded as the router decodes
 /// them, those the page does not read dropped, and the rest written in a fixed order. `None`
@@ -77,21 +78,8 @@ pub fn browse_address(query: &str) -> Option<String> {
 /// The browse filter a query string (`q`, `category`, `sort`, `page`) asks for, the same for
 /// the home page and `GET /api/tickets`; `None` for one that would be refused.
 pub(crate) fn browse_filter_of(query: &str) -> Option<BrowseFilter> {
-    #[derive(serde::Deserialize)]
-    struct Params {
-        q: Option<String>,
-        category: Option<String>,
-        sort: Option<String>,
-        page: Option<String>,
-    }
-    let params: Params = serde_urlencoded::from_str(query).ok()?;
-    let (filter, _) = tickets::browse_filter(&BrowseQuery {
-        q: params.q,
-        category: params.category,
-        sort: params.sort,
-        page: params.page,
-    })
-    .ok()?;
+    let query: BrowseQuery = serde_urlencoded::from_str(query).ok()?;
+    let (filter, _) = browse::browse_filter(&query).ok()?;
     Some(filter)
 }
 
@@ -155,7 +143,7 @@ async fn render_and_keep(
     next: Next,
 ) -> Response {
     let ctx = Ctx::system(state);
-    if let Some(kept) = tickets::kept_rendering::<KeptPage>(&ctx, &filter, &address) {
+    if let Some(kept) = browse::kept_rendering::<KeptPage>(&ctx, &filter, &address) {
         count(Outcome::Kept);
         return kept.response();
     }
@@ -202,7 +190,7 @@ async fn render_and_keep(
     if let Some(kept) = KeptPage::new(&parts.headers, &body) {
         // Counted twice: the gzipped pieces come on top.
         let bytes = 2 * body.len();
-        tickets::keep_rendering(&ctx, &shown, &address, version, Arc::new(kept), bytes);
+        browse::keep_rendering(&ctx, &shown, &address, version, Arc::new(kept), bytes);
     }
     Response::from_parts(parts, Body::from(body))
 }
@@ -384,7 +372,7 @@ pub async fn hot(State(state): State<AppState>, mut req: Request, next: Next) ->
         let served = match req.uri().path() {
             "/" => cacheable(&req).and_then(|(filter, address)| {
                 let ctx = Ctx::system(&state);
-                let kept = tickets::kept_rendering::<KeptPage>(&ctx, &filter, &address)?;
+                let kept = browse::kept_rendering::<KeptPage>(&ctx, &filter, &address)?;
                 // Kept pages go out as they are or gzipped (a nonce can go between gzip's
                 // blocks, not brotli's); a client that takes brotli only gets the usual path.
                 let encoding = match Encoding::chosen(req.headers(), &[Encoding::Gzip]) {

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod browse;
 pub mod charge;
 pub mod custody;
 pub mod duration;
@@ -24,6 +25,7 @@ pub mod time;
 pub mod two_factor;
 pub mod zone;
 
+pub use browse::BrowseQuery;
 pub use charge::{Charge, ChargeStatus};
 pub use duration::parse_duration;
 pub use email::Email;

@@ -97,7 +97,8 @@ pub async fn browse_tickets(
     sort: Option<String>,
     page: Option<String>,
 ) -> Result<TicketPageView, AppError> {
-    use crate::ssr::services::tickets::{self, BrowseQuery};
+    use crate::domain::BrowseQuery;
+    use crate::ssr::services::browse;
     let ctx = crate::ssr::fn_context::ctx().await?;
     let query = BrowseQuery {
         q,
@@ -105,11 +106,11 @@ pub async fn browse_tickets(
         sort,
         page,
     };
-    let (filter, number) = tickets::browse_filter(&query)?;
-    let page = tickets::browse_filtered(&ctx, filter.clone(), number).await?;
+    let (filter, number) = browse::browse_filter(&query)?;
+    let page = browse::browse_filtered(&ctx, filter.clone(), number).await?;
     // A render that may be kept (the page cache) learns which page it showed.
     if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>()
-        && let Some(seen) = parts.extensions.get::<tickets::PageSeen>()
+        && let Some(seen) = parts.extensions.get::<browse::PageSeen>()
     {
         seen.note(filter, page.version);
     }

@@ -2,6 +2,7 @@
 //! domain rules), sessions, password hashing, rate limiting and the shared state. Compiled only
 //! with the `ssr` feature; the browser bundle never sees it.
 
+pub mod browse_cache;
 pub mod clock;
 pub mod context;
 pub mod db;

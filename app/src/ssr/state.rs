@@ -29,7 +29,7 @@ pub struct Shared {
     pub payouts_due: Arc<tokio::sync::Notify>,
     /// Payments being charged and settled right now, detached from the requests that began them.
     pub payments: Arc<super::services::payments::InFlightPayments>,
-    pub browse_cache: Arc<super::services::tickets::BrowseCache>,
+    pub browse_cache: Arc<super::browse_cache::BrowseCache>,
     /// Reservations waiting for SQLite's writer, committed together.
     pub reservations: super::services::orders::Reservations,
     /// Public ticket changes for `/api/tickets/stream`.

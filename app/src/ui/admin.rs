@@ -120,7 +120,7 @@ fn SearchBox(action: &'static str, value: String, placeholder: &'static str) -> 
 /// Links to the previous and next page of a list, keeping the search.
 #[component]
 fn Pager(path: &'static str, q: String, page: i64, full: bool) -> impl IntoView {
-    let q = super::browse::urlencode(&q);
+    let q = crate::domain::browse::urlencode(&q);
     let href = move |p: i64| format!("{path}?q={q}&page={p}");
     view! {
         <nav class="pager" aria-label="Pages">

@@ -3,73 +3,28 @@
 
 use super::Account;
 use super::form::LoadError;
-use crate::domain::Category;
+use crate::domain::{BrowseQuery, Category};
 use crate::server_fns::{TicketPageView, TicketView, browse_tickets};
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-#[derive(Debug, Clone, PartialEq, Default)]
-struct Filters {
-    q: String,
-    category: String,
-    sort: String,
-    page: Option<String>,
-}
-
-impl Filters {
-    /// The URL of page `page` with the same search, filter and sort.
-    fn href(&self, page: i64) -> String {
-        let mut pairs = Vec::new();
-        for (key, value) in [
-            ("q", &self.q),
-            ("category", &self.category),
-            ("sort", &self.sort),
-        ] {
-            if !value.is_empty() {
-                pairs.push(format!("{key}={}", urlencode(value)));
-            }
-        }
-        if page > 1 {
-            pairs.push(format!("page={page}"));
-        }
-        if pairs.is_empty() {
-            "/".to_string()
-        } else {
-            format!("/?{}", pairs.join("&"))
-        }
-    }
-}
-
-pub(super) fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            b' ' => "+".to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
 #[component]
 pub fn BrowsePage() -> impl IntoView {
     let query = use_query_map();
     let filters = Memo::new(move |_| {
         let query = query.read();
-        Filters {
-            q: query.get("q").unwrap_or_default(),
-            category: query.get("category").unwrap_or_default(),
-            sort: query.get("sort").unwrap_or_default(),
+        BrowseQuery {
+            q: query.get("q"),
+            category: query.get("category"),
+            sort: query.get("sort"),
             page: query.get("page"),
         }
     });
     let listing = Resource::new(
         move || filters.get(),
-        |f| browse_tickets(Some(f.q), Some(f.category), Some(f.sort), f.page),
+        |f| browse_tickets(f.q, f.category, f.sort, f.page),
     );
     let user = expect_context::<Account>().user;
 
@@ -94,22 +49,22 @@ pub fn BrowsePage() -> impl IntoView {
                     name="q"
                     aria-label="Search by title"
                     placeholder="Search events"
-                    prop:value=move || filters.read().q.clone()
-                    value=move || filters.read().q.clone()
+                    prop:value=move || filters.read().q.clone().unwrap_or_default()
+                    value=move || filters.read().q.clone().unwrap_or_default()
                 />
                 <select name="category" aria-label="Category">
-                    <option value="" selected=move || filters.read().category.is_empty()>"All categories"</option>
+                    <option value="" selected=move || filters.read().category.as_deref().unwrap_or_default().is_empty()>"All categories"</option>
                     {Category::ALL
                         .into_iter()
                         .map(|c| view! {
-                            <option value=c.as_str() selected=move || filters.read().category == c.as_str()>{c.label()}</option>
+                            <option value=c.as_str() selected=move || filters.read().category.as_deref() == Some(c.as_str())>{c.label()}</option>
                         })
                         .collect_view()}
                 </select>
                 <select name="sort" aria-label="Sort by">
-                    <option value="new" selected=move || matches!(filters.read().sort.as_str(), "" | "new")>"Newest"</option>
-                    <option value="date" selected=move || filters.read().sort == "date">"Event date"</option>
-                    <option value="price" selected=move || filters.read().sort == "price">"Lowest price"</option>
+                    <option value="new" selected=move || matches!(filters.read().sort.as_deref(), None | Some("" | "new"))>"Newest"</option>
+                    <option value="date" selected=move || filters.read().sort.as_deref() == Some("date")>"Event date"</option>
+                    <option value="price" selected=move || filters.read().sort.as_deref() == Some("price")>"Lowest price"</option>
                 </select>
                 <button type="submit">"Search"</button>
             </Form>
@@ -137,7 +92,7 @@ pub fn LiveUpdates() -> impl IntoView {
 }
 
 #[component]
-fn Listing(page: TicketPageView, filters: Filters) -> impl IntoView {
+fn Listing(page: TicketPageView, filters: BrowseQuery) -> impl IntoView {
     if page.tickets.is_empty() {
         return view! {
             <p class="empty">"No tickets match. Try other words or another category."</p>
@@ -189,22 +144,5 @@ pub fn TicketCard(ticket: TicketView) -> impl IntoView {
             {ticket.venue.map(|venue| view! { <p class="meta">{venue}</p> })}
             <p class="price">{ticket.price}</p>
         </article>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn page_links_keep_the_filters() {
-        let filters = Filters {
-            q: "rock & roll".into(),
-            category: "concert".into(),
-            sort: String::new(),
-            page: None,
-        };
-        assert_eq!(filters.href(2), "/?q=rock+%26+roll&category=concert&page=2");
-        assert_eq!(Filters::default().href(1), "/");
     }
 }

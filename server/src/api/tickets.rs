@@ -3,17 +3,19 @@
 use super::openapi::Refusals;
 use super::{ApiJson, ApiQuery};
 use app::AppError;
+use app::domain::BrowseQuery;
 use app::domain::{DomainError, Id, Price, Ticket, TicketDraft, TicketStatus, Title};
 use app::error::ErrorDetail;
 use app::ssr::Ctx;
-use app::ssr::services::tickets::{self, BrowseQuery, EditTicket};
+use app::ssr::services::browse;
+use app::ssr::services::tickets::{self, EditTicket};
 use axum::Json;
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::ToSchema;
 
 /// A ticket as the API shows it.
 #[derive(Serialize, ToSchema)]
@@ -166,39 +168,20 @@ fn parse_version(body: &TicketBody) -> Result<Option<i64>, AppError> {
     }
 }
 
-#[derive(Deserialize, Default, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct BrowseParams {
-    /// Words the title must contain (each also as a prefix).
-    q: Option<String>,
-    /// `sports`, `concert`, `theater` or `other`.
-    category: Option<String>,
-    /// `new` (default), `date` or `price`.
-    sort: Option<String>,
-    /// From 1.
-    page: Option<String>,
-}
-
 /// Listings a buyer can reserve now, 24 a page. `x-total-count` and `x-total-pages` give the
 /// count (up to a cap), `x-has-more` whether there is a next page.
-#[utoipa::path(get, path = "/tickets", tag = "tickets", params(BrowseParams),
+#[utoipa::path(get, path = "/tickets", tag = "tickets", params(BrowseQuery),
     responses((status = 200, body = Vec<TicketJson>), Refusals))]
 pub async fn browse_tickets(
     ctx: Ctx,
-    ApiQuery(params): ApiQuery<BrowseParams>,
+    ApiQuery(query): ApiQuery<BrowseQuery>,
 ) -> Result<Response, AppError> {
-    let query = BrowseQuery {
-        q: params.q,
-        category: params.category,
-        sort: params.sort,
-        page: params.page,
-    };
-    let (filter, number) = tickets::browse_filter(&query)?;
+    let (filter, number) = browse::browse_filter(&query)?;
     // Everybody asking for the same page while it is unchanged gets the same bytes.
-    if let Some(kept) = tickets::kept_rendering::<BrowseJson>(&ctx, &filter, "") {
+    if let Some(kept) = browse::kept_rendering::<BrowseJson>(&ctx, &filter, "") {
         return Ok(kept.response());
     }
-    let page = tickets::browse_filtered(&ctx, filter.clone(), number).await?;
+    let page = browse::browse_filtered(&ctx, filter.clone(), number).await?;
     let listed: Vec<TicketJson> = page
         .tickets
         .iter()
@@ -222,12 +205,12 @@ pub async fn browse_tickets(
     let rendered = std::sync::Arc::new(BrowseJson::new(headers, body));
     // Counted twice: the compressed copies come on top.
     let bytes = 2 * rendered.body.len();
-    tickets::keep_rendering(&ctx, &filter, "", page.version, rendered.clone(), bytes);
+    browse::keep_rendering(&ctx, &filter, "", page.version, rendered.clone(), bytes);
     Ok(rendered.response())
 }
 
 /// A browse page as `GET /api/tickets` answers it, kept with the cached page (see
-/// [`tickets::keep_rendering`]); compressed once for each encoding a client asks for.
+/// [`browse::keep_rendering`]); compressed once for each encoding a client asks for.
 pub(crate) struct BrowseJson {
     headers: HeaderMap,
     body: axum::body::Bytes,
@@ -272,7 +255,7 @@ impl BrowseJson {
 /// The kept answer to `GET /api/tickets?{query}`, if the page it shows is unchanged.
 pub(crate) fn kept_browse(ctx: &Ctx, query: &str) -> Option<std::sync::Arc<BrowseJson>> {
     let filter = crate::page_cache::browse_filter_of(query)?;
-    tickets::kept_rendering::<BrowseJson>(ctx, &filter, "")
+    browse::kept_rendering::<BrowseJson>(ctx, &filter, "")
 }
 
 #[utoipa::path(get, path = "/tickets/{id}", tag = "tickets",

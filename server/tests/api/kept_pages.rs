@@ -204,7 +204,8 @@ async fn a_session_sliding_leaves_the_cached_pages_alone() {
 /// instead of every later one waiting behind it for good.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_browse_read_left_unpolled_does_not_hold_the_page_for_everyone() {
-    use app::ssr::services::tickets::{BrowseQuery, browse_filter, browse_filtered};
+    use app::domain::BrowseQuery;
+    use app::ssr::services::browse::{browse_filter, browse_filtered};
     let app = spawn_app().await;
     let (seller, _) = app.signed_in_user().await;
     app.create_ticket(&seller, &json!({ "title": "Unpolled seat", "price": 30 }))

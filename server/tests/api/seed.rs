@@ -1,7 +1,8 @@
 //! `ticketing seed --demo`: fills an empty database, and refuses one that has users.
 
+use app::domain::BrowseQuery;
 use app::ssr::clock::SystemClock;
-use app::ssr::services::tickets::{BrowseQuery, browse_tickets};
+use app::ssr::services::browse::browse_tickets;
 use app::ssr::services::users::{Credentials, check_credentials};
 use app::ssr::{Ctx, Db};
 use server::Config;

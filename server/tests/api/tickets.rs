@@ -745,7 +745,7 @@ async fn a_reservation_hides_its_listing_from_cached_pages_without_emptying_them
 
     // A second later the page is read afresh.
     app.clock
-        .advance(app::ssr::services::tickets::BrowseCache::MAX_AGE_MS);
+        .advance(app::ssr::browse_cache::BrowseCache::MAX_AGE_MS);
     let (titles, _) = titles_for(&app, "cachecheck").await;
     assert_eq!(titles, ["Stadium cachecheck renamed"]);
 
@@ -815,7 +815,7 @@ async fn racing_reservations_and_browsing_never_leave_a_reserved_seat_listed() {
     // than it lists); a second later it is exact.
     assert!((5..=20).contains(&total), "{total}");
     app.clock
-        .advance(app::ssr::services::tickets::BrowseCache::MAX_AGE_MS);
+        .advance(app::ssr::browse_cache::BrowseCache::MAX_AGE_MS);
     let (mut titles, total) = titles_for(&app, "racecheck").await;
     titles.sort();
     assert_eq!(titles, expected);
@@ -856,6 +856,6 @@ async fn visitors_missing_the_same_page_together_cause_one_read() {
         assert_eq!(cache.pages_read() - before, 1, "round {round}");
         // A second later the page is read again, once.
         app.clock
-            .advance(app::ssr::services::tickets::BrowseCache::MAX_AGE_MS);
+            .advance(app::ssr::browse_cache::BrowseCache::MAX_AGE_MS);
     }
 }

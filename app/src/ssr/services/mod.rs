@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod browse;
 pub mod custody;
 pub mod feed;
 pub mod mail;

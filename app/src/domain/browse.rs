@@ -1,0 +1,86 @@
+//! What a buyer asks the browse page for: the one type that the home page's address, its filter
+//! form, the `browse_tickets` server function, `GET /api/tickets` and the page cache all read.
+//! Its values are as given; the browse service parses them (and refuses bad ones).
+
+use serde::{Deserialize, Serialize};
+
+/// A browse page's query: search words, category, sort and page number, each as given.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "ssr",
+    derive(utoipa::IntoParams),
+    into_params(parameter_in = Query)
+)]
+pub struct BrowseQuery {
+    /// Words the title must contain (each also as a prefix).
+    pub q: Option<String>,
+    /// `sports`, `concert`, `theater` or `other`.
+    pub category: Option<String>,
+    /// `new` (default), `date` or `price`.
+    pub sort: Option<String>,
+    /// From 1.
+    pub page: Option<String>,
+}
+
+impl BrowseQuery {
+    /// The parameters a browse page reads, in the order its addresses write them. Any other
+    /// parameter changes nothing on the page.
+    pub const PARAMETERS: [&'static str; 4] = ["q", "category", "sort", "page"];
+
+    /// The address of page `page` with the same search, category and sort (empty ones left out).
+    pub fn href(&self, page: i64) -> String {
+        let mut pairs = Vec::new();
+        for (key, value) in [
+            ("q", &self.q),
+            ("category", &self.category),
+            ("sort", &self.sort),
+        ] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                pairs.push(format!("{key}={}", urlencode(value)));
+            }
+        }
+        if page > 1 {
+            pairs.push(format!("page={page}"));
+        }
+        if pairs.is_empty() {
+            "/".to_string()
+        } else {
+            format!("/?{}", pairs.join("&"))
+        }
+    }
+}
+
+/// `value` as a query string writes it (`application/x-www-form-urlencoded`).
+pub fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_links_keep_the_filters() {
+        let query = BrowseQuery {
+            q: Some("rock & roll <b>".into()),
+            category: Some("concert".into()),
+            sort: Some(String::new()),
+            page: Some("3".into()),
+        };
+        assert_eq!(
+            query.href(2),
+            "/?q=rock+%26+roll+%3Cb%3E&category=concert&page=2"
+        );
+        assert_eq!(query.href(1), "/?q=rock+%26+roll+%3Cb%3E&category=concert");
+        assert_eq!(BrowseQuery::default().href(1), "/");
+    }
+}

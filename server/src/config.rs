@@ -30,7 +30,7 @@ pub struct Config {
     pub site_addr: SocketAddr,
 
     /// Public address of the site, used for redirects, same-origin checks and cookie security
-    /// [default: http://<site addr>].
+    /// (default: `http://` and the site address).
     #[arg(long, env = "PUBLIC_URL")]
     pub public_url: Option<String>,
 

@@ -8,7 +8,7 @@
 //! - At most [`Limits::max_connections`] connections are open at once, below the process's
 //!   file limit, so `accept` never runs out of descriptors. When they are all taken, one that
 //!   is idle (no request in progress) or only waiting for bodies to arrive is closed to make
-//!   room ([`Activity::turn_to_make_room`]): a slow or idle client cannot hold a slot another
+//!   room (`Activity::turn_to_make_room`): a slow or idle client cannot hold a slot another
 //!   client needs, and a visitor who has just connected is not closed in its place. When every connection is at work on a request, the
 //!   new one waits until one ends. Requests on open connections are answered throughout.
 //! - Shutdown stops accepting, lets requests in progress finish (up to a grace period) and

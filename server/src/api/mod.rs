@@ -70,7 +70,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::stripe_webhook).layer(DefaultBodyLimit::max(WEBHOOK_BODY_LIMIT)))
 }
 
-/// The routes of [`routes`] as the server answers them: unknown addresses and wrong methods in
+/// The routes of [`routes()`] as the server answers them: unknown addresses and wrong methods in
 /// the error envelope, bodies within [`API_BODY_LIMIT`].
 pub fn router() -> Router<AppState> {
     let (router, _) = routes().split_for_parts();

@@ -27,7 +27,7 @@ pub struct TicketPage {
     pub has_next: bool,
     /// Which cached read this page is, and how many of its listings have been reserved since:
     /// two pages with the same version show the same listings. A rendering of the page (its
-    /// JSON, its HTML) stays good while [`BrowseCache::current`] still gives this version.
+    /// JSON, its HTML) stays good while [`crate::ssr::browse_cache::BrowseCache::rendering`] still finds it.
     pub version: PageVersion,
 }
 
@@ -148,7 +148,7 @@ pub fn browse_filter(query: &BrowseQuery) -> Result<(BrowseFilter, i64), AppErro
 }
 
 /// A rendering of the page `filter` reads that is still good (see
-/// [`BrowseCache::rendering`]).
+/// [`crate::ssr::browse_cache::BrowseCache::rendering`]).
 pub fn kept_rendering<T: std::any::Any + Send + Sync>(
     ctx: &Ctx,
     filter: &BrowseFilter,
@@ -160,7 +160,7 @@ pub fn kept_rendering<T: std::any::Any + Send + Sync>(
 }
 
 /// Keeps a rendering of the page read for `filter` at `version`, holding about `bytes` (see
-/// [`BrowseCache::keep_rendering`]).
+/// [`crate::ssr::browse_cache::BrowseCache::keep_rendering`]).
 pub fn keep_rendering<T: std::any::Any + Send + Sync>(
     ctx: &Ctx,
     filter: &BrowseFilter,

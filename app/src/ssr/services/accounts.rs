@@ -80,6 +80,10 @@ async fn queue_link(
 }
 
 /// Queues the verification mail for a new account (inside its creating transaction).
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), user_id = %user)
+)]
 pub async fn queue_verification(
     ctx: &Ctx,
     tx: &mut AnyConnection,
@@ -91,6 +95,7 @@ pub async fn queue_verification(
 
 /// Follows a verification link: proves the address, or — for a change of address — moves
 /// the account to the new one (and tells the old one). No session is needed.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn verify_email(ctx: &Ctx, token: &str) -> Result<User, AppError> {
     let hash = parse_token(token)?;
     let now = ctx.now();
@@ -150,6 +155,7 @@ pub async fn verify_email(ctx: &Ctx, token: &str) -> Result<User, AppError> {
 }
 
 /// Sends the signed-in user a new verification link (a few an hour at most).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn resend_verification(ctx: &Ctx) -> Result<(), AppError> {
     let user = users::find_user(ctx, ctx.user()?)
         .await?
@@ -175,6 +181,7 @@ pub async fn resend_verification(ctx: &Ctx) -> Result<(), AppError> {
 /// "Forgot password?": mails a reset link if the address has an account. The answer and the
 /// work done are the same whether it has or not (the request is noted either way), and one
 /// address gets at most a few links an hour, whoever asks.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn request_password_reset(ctx: &Ctx, email: &str) -> Result<(), AppError> {
     let visitor = ctx.visitor()?;
     ctx.app().auth_limiter.check(visitor.ip)?;
@@ -197,6 +204,7 @@ pub async fn request_password_reset(ctx: &Ctx, email: &str) -> Result<(), AppErr
 
 /// Sets a new password from a reset link. Every session of the account ends, the failed
 /// sign-ins counted against it are forgotten, and the owner is told by mail.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn reset_password(ctx: &Ctx, token: &str, password: &str) -> Result<(), AppError> {
     let hash = parse_token(token)?;
     // Check the password before using the link up, so a refused password leaves it working.
@@ -248,6 +256,7 @@ pub struct PasswordChange {
 }
 
 /// Changes the signed-in user's password; every other session ends.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn change_password(ctx: &Ctx, change: &PasswordChange) -> Result<(), AppError> {
     let user = ctx.user()?.clone();
     let account = confirm_password(ctx, &user, &change.current_password, "currentPassword").await?;
@@ -303,6 +312,7 @@ pub struct EmailChange {
 }
 
 /// Mails a link to the new address; the account moves when it is followed.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn request_email_change(ctx: &Ctx, change: &EmailChange) -> Result<(), AppError> {
     let user = ctx.user()?.clone();
     let email = Email::parse(&change.email);
@@ -359,6 +369,11 @@ pub struct SessionView {
 }
 
 /// Where the signed-in user is signed in, most recently seen first.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn list_sessions(ctx: &Ctx) -> Result<Vec<SessionView>, AppError> {
     let user = ctx.user()?;
     let current = current_session(ctx);
@@ -381,6 +396,7 @@ pub async fn list_sessions(ctx: &Ctx) -> Result<Vec<SessionView>, AppError> {
 /// user's row, which [`super::admin::suspend`] updates first, so either the suspension sees this
 /// session and ends it, or this sees the suspension; on SQLite and PostgreSQL alike. Sessions
 /// show on no browse page, so the browse cache is left as it is.
+#[tracing::instrument(skip_all, fields(user_id = %session.user_id))]
 pub async fn record_session(
     db: &crate::ssr::Db,
     session: &user_sessions::SessionRecord<'_>,
@@ -398,6 +414,7 @@ pub async fn record_session(
 }
 
 /// Ends one of the signed-in user's sessions; anyone else's is "not found".
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn end_session(ctx: &Ctx, id: &str) -> Result<(), AppError> {
     let user = ctx.user()?.clone();
     if id.len() > 64 {
@@ -412,6 +429,7 @@ pub async fn end_session(ctx: &Ctx, id: &str) -> Result<(), AppError> {
 }
 
 /// "Sign out everywhere else".
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn end_other_sessions(ctx: &Ctx) -> Result<u64, AppError> {
     let user = ctx.user()?.clone();
     let keep = current_session(ctx);
@@ -422,6 +440,7 @@ pub async fn end_other_sessions(ctx: &Ctx) -> Result<u64, AppError> {
 }
 
 /// Drops expired tokens, old mail requests and stale sign-in failures (hourly).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn prune(ctx: &Ctx) -> Result<(), AppError> {
     let mut tx = ctx.db().begin_write().await?;
     accounts::prune(&mut tx, ctx.now()).await?;

@@ -27,6 +27,11 @@ pub const ALREADY_HELD: &str = "Payouts are already on hold";
 pub const NOT_HELD: &str = "Payouts are not on hold";
 
 /// The signed-in user when they are an admin: 401 signed out, 403 otherwise.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn require_admin(ctx: &Ctx) -> Result<Id, AppError> {
     let user = ctx.user()?.clone();
     let role = users::find_role(&mut *ctx.db().read.acquire().await?, &user).await?;
@@ -38,6 +43,10 @@ pub async fn require_admin(ctx: &Ctx) -> Result<Id, AppError> {
 
 /// Takes a listing off sale for good. A reservation holding it ends (the buyer is emailed);
 /// the seller is emailed the reason. A sold ticket is refunded first, not taken down.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), ticket_id = %ticket_id)
+)]
 pub async fn take_down(ctx: &Ctx, ticket_id: &Id, reason: &str) -> Result<Ticket, AppError> {
     let admin = require_admin(ctx).await?;
     let reason = refunds::parse_reason(reason)?;
@@ -100,6 +109,10 @@ pub async fn take_down(ctx: &Ctx, ticket_id: &Id, reason: &str) -> Result<Ticket
 
 /// Suspends an account: its sessions end at once, it cannot sign in, and its unsold listings
 /// leave the browse page. Admins are not suspended from the console, nor is oneself.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), user_id = %user_id)
+)]
 pub async fn suspend(ctx: &Ctx, user_id: &Id, reason: &str) -> Result<(), AppError> {
     let admin = require_admin(ctx).await?;
     let reason = refunds::parse_reason(reason)?;
@@ -132,6 +145,10 @@ pub async fn suspend(ctx: &Ctx, user_id: &Id, reason: &str) -> Result<(), AppErr
 }
 
 /// Lifts a suspension: the account may sign in again and its unsold listings are back on sale.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), user_id = %user_id)
+)]
 pub async fn lift_suspension(ctx: &Ctx, user_id: &Id, reason: &str) -> Result<(), AppError> {
     let admin = require_admin(ctx).await?;
     // The API's DELETE has no body: a reason is welcome, not required.
@@ -168,6 +185,10 @@ pub async fn lift_suspension(ctx: &Ctx, user_id: &Id, reason: &str) -> Result<()
 }
 
 /// Refunds a paid order in full (see [`refunds::refund_order`]), as this admin.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %order_id)
+)]
 pub async fn refund(ctx: &Ctx, order_id: &Id, reason: &str) -> Result<Order, AppError> {
     let admin = require_admin(ctx).await?;
     let reason = refunds::parse_reason(reason)?;
@@ -183,6 +204,10 @@ pub async fn refund(ctx: &Ctx, order_id: &Id, reason: &str) -> Result<Order, App
 }
 
 /// Holds a seller's payouts (nothing is sent; earnings still leave escrow) or releases them.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), seller_id = %seller, held)
+)]
 pub async fn hold_payouts(
     ctx: &Ctx,
     seller: &Id,
@@ -225,6 +250,10 @@ pub async fn hold_payouts(
 
 /// Grants or takes away the staff role (door check-in). Admins' own roles are changed on the
 /// command line only.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), user_id = %user_id, staff)
+)]
 pub async fn set_staff(ctx: &Ctx, user_id: &Id, staff: bool, reason: &str) -> Result<(), AppError> {
     let admin = require_admin(ctx).await?;
     let reason = refunds::parse_reason(reason)?;
@@ -252,6 +281,7 @@ pub async fn set_staff(ctx: &Ctx, user_id: &Id, staff: bool, reason: &str) -> Re
 }
 
 /// Entries of the audit log after `after`, oldest first (the API), for admins.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn audit_log(ctx: &Ctx, after: i64, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
     require_admin(ctx).await?;
     Ok(audit::list_after(&mut *ctx.db().read.acquire().await?, after, limit).await?)
@@ -324,6 +354,7 @@ pub struct Dashboard {
     pub sellers_held: i64,
 }
 
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn dashboard(ctx: &Ctx) -> Result<Dashboard, AppError> {
     require_admin(ctx).await?;
     let now = ctx.now();
@@ -355,6 +386,7 @@ pub struct ListingLine {
 }
 
 /// Listings, newest first, optionally searched by title words or id; `page` from 0.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn listings(ctx: &Ctx, search: &str, page: i64) -> Result<Vec<ListingLine>, AppError> {
     require_admin(ctx).await?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -372,6 +404,7 @@ pub async fn listings(ctx: &Ctx, search: &str, page: i64) -> Result<Vec<ListingL
 }
 
 /// Accounts, newest first, optionally searched by address or id.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn accounts(ctx: &Ctx, search: &str, page: i64) -> Result<Vec<users::UserRow>, AppError> {
     require_admin(ctx).await?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -390,6 +423,7 @@ pub struct OrderLine {
 }
 
 /// Orders, newest first, optionally searched by order id, ticket id or buyer's address.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn order_lines(ctx: &Ctx, search: &str, page: i64) -> Result<Vec<OrderLine>, AppError> {
     require_admin(ctx).await?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -423,6 +457,7 @@ pub struct PayoutLine {
 }
 
 /// Payouts, newest first, with whether each seller's payouts are held.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn payout_lines(ctx: &Ctx, page: i64) -> Result<Vec<PayoutLine>, AppError> {
     require_admin(ctx).await?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -444,6 +479,7 @@ pub async fn payout_lines(ctx: &Ctx, page: i64) -> Result<Vec<PayoutLine>, AppEr
 
 /// The newest entries of the audit log (before the id `before`, if given), with the actors'
 /// addresses.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn latest_audit(
     ctx: &Ctx,
     before: Option<i64>,
@@ -473,6 +509,7 @@ pub fn is_admin_token(settings: &crate::ssr::Settings, given: &str) -> bool {
 
 /// The domain-event log after the id `after` (exclusive), oldest first, for integrators: the
 /// bearer admin token or an admin's session; 401 otherwise.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn read_events(
     ctx: &Ctx,
     bearer: Option<&str>,

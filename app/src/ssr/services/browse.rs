@@ -129,6 +129,11 @@ pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), Ap
 }
 
 /// The listings a buyer can reserve now, searched, filtered, sorted and paged.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn browse_tickets(ctx: &Ctx, query: &BrowseQuery) -> Result<TicketPage, AppError> {
     let (filter, page) = browse_filter(query)?;
     browse_filtered(ctx, filter, page).await
@@ -181,6 +186,11 @@ pub fn keep_rendering<T: std::any::Any + Send + Sync>(
 }
 
 /// [`browse_tickets`] for a query already parsed by [`browse_filter`].
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn browse_filtered(
     ctx: &Ctx,
     filter: BrowseFilter,

@@ -11,6 +11,7 @@ use sqlx::AnyConnection;
 
 /// Gives `holder` a new valid code for `ticket_id`, revoking (for `why`) whatever code the
 /// seat had, inside the caller's transaction. Returns the new code.
+#[tracing::instrument(skip_all, fields(ticket_id = %ticket_id, holder_id = %holder))]
 pub async fn hand_over(
     conn: &mut AnyConnection,
     ticket_id: &Id,
@@ -31,6 +32,7 @@ pub async fn hand_over(
 /// A refunded sale, inside the refund's transaction: the buyer's code is revoked; when the
 /// ticket was a resale, its reseller (who has it back) gets a new code for the ticket they
 /// bought, so the seat keeps one holder who can get in.
+#[tracing::instrument(skip_all, fields(ticket_id = %ticket.id))]
 pub async fn take_back(
     conn: &mut AnyConnection,
     ticket: &Ticket,
@@ -45,6 +47,7 @@ pub async fn take_back(
 }
 
 /// Why the holder cannot pass this ticket on (resell or transfer it), if they cannot.
+#[tracing::instrument(level = "debug", skip_all, fields(ticket_id = %ticket, holder_id = %holder))]
 pub async fn check_transferable(
     conn: &mut AnyConnection,
     ticket: &Id,
@@ -67,6 +70,7 @@ pub struct Scan {
 
 /// Checks a code in at the door: the first scan of a valid code admits and records it; every
 /// other scan says why not. Staff and admins only.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn check_in(ctx: &Ctx, input: &str) -> Result<Scan, AppError> {
     let staff = super::roles::require_staff(ctx).await?;
     let Some(code) = normalize_code(input) else {

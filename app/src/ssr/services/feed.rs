@@ -123,6 +123,7 @@ impl TicketChange {
 
 /// One round: publishes the tickets changed by events after `after`; returns the last event id
 /// read. Each changed ticket is published once per round, as it stands now.
+#[tracing::instrument(level = "debug", skip_all, fields(after))]
 pub async fn publish_changes(ctx: &Ctx, feed: &TicketFeed, after: i64) -> anyhow::Result<i64> {
     let mut conn = ctx.db().read.acquire().await?;
     let read = events::list_events_after(&mut conn, after, BATCH).await?;

@@ -25,6 +25,7 @@ const BATCH: i64 = 20;
 /// Queues `letter` inside the caller's transaction: it is sent if and only if that commits.
 /// Call [`Ctx::mail_queued`] after the commit to have it sent at once rather than at the
 /// worker's next round.
+#[tracing::instrument(skip_all, fields(kind = letter.kind))]
 pub async fn queue(
     conn: &mut AnyConnection,
     letter: &Letter,
@@ -47,6 +48,7 @@ pub async fn queue(
 }
 
 /// Delivers every message that is due now; returns how many were delivered.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn deliver_due(ctx: &Ctx) -> Result<usize, AppError> {
     let mut delivered = 0;
     loop {

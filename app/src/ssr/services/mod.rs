@@ -1,5 +1,6 @@
 //! Services own transactions: they parse input with the domain types, decide with the domain
 //! rules, call storage, append domain events, and commit.
+//! Each public verb opens a `tracing` span of its name: the acting user and the ids it acts on.
 
 pub mod accounts;
 pub mod admin;

@@ -51,6 +51,10 @@ pub struct ReserveTicket {
 /// `MAX_LIVE_ORDERS` live reservations is refused, so one account cannot hoard the inventory;
 /// the count is taken inside the write transaction, so racing requests cannot slip past it.
 /// `ORDER_RATE_LIMIT` bounds how often one account may try.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), ticket_id = %input.ticket_id)
+)]
 pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWithTicket, AppError> {
     let buyer = ctx.user()?;
     ctx.app().order_limiter.check(buyer.clone())?;
@@ -428,6 +432,7 @@ impl Release {
 /// Ends a live order without payment and frees its ticket, inside the caller's transaction.
 /// Returns the order as it now stands, or `None` if it was no longer live (someone else ended
 /// it first).
+#[tracing::instrument(skip_all, fields(order_id = %order.id, why = ?why))]
 pub async fn release_order(
     conn: &mut AnyConnection,
     order: &Order,
@@ -445,6 +450,7 @@ pub async fn release_order(
 
 /// Appends `event_type` with `order` as it now stands: every order event carries the same
 /// payload, whichever path changed the order.
+#[tracing::instrument(skip_all, fields(order_id = %order.id, event = event_type))]
 pub async fn append_order_event(
     conn: &mut AnyConnection,
     event_type: &str,
@@ -458,6 +464,7 @@ pub async fn append_order_event(
 /// Releases `order` as expired if its window is over at `now`, inside the caller's
 /// transaction. Writers call this before deciding, so correctness never waits for the sweeper.
 /// Returns whether it did.
+#[tracing::instrument(skip_all, fields(order_id = %order.id))]
 pub async fn release_if_lapsed(
     conn: &mut AnyConnection,
     order: &Order,
@@ -472,6 +479,7 @@ pub async fn release_if_lapsed(
 }
 
 /// Releases the order holding `ticket` if its window is over (see [`release_if_lapsed`]).
+#[tracing::instrument(skip_all, fields(ticket_id = %ticket.id))]
 pub async fn release_lapsed_hold(
     conn: &mut AnyConnection,
     ticket: &Ticket,
@@ -524,6 +532,7 @@ async fn free_lapsed_hold(
 }
 
 /// `order_id`, if it is `buyer`'s: 404 for no such order, 403 for someone else's.
+#[tracing::instrument(level = "debug", skip_all, fields(buyer_id = %buyer, order_id = %order_id))]
 pub async fn buyers_order(
     conn: &mut AnyConnection,
     buyer: &Id,
@@ -538,6 +547,10 @@ pub async fn buyers_order(
 }
 
 /// The buyer cancels a live order; its ticket is on sale again at once.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %order_id)
+)]
 pub async fn cancel_order(ctx: &Ctx, order_id: &Id) -> Result<Order, AppError> {
     let user = ctx.user()?;
     let now = ctx.now();
@@ -558,6 +571,11 @@ pub async fn cancel_order(ctx: &Ctx, order_id: &Id) -> Result<Order, AppError> {
 }
 
 /// One of the signed-in buyer's orders with its ticket (403 for someone else's).
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %order_id)
+)]
 pub async fn get_order(ctx: &Ctx, order_id: &Id) -> Result<OrderWithTicket, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -569,6 +587,11 @@ pub async fn get_order(ctx: &Ctx, order_id: &Id) -> Result<OrderWithTicket, AppE
 }
 
 /// An order with its ticket (for answers about an order someone else acted on).
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %order.id)
+)]
 pub async fn order_with_ticket(ctx: &Ctx, order: Order) -> Result<OrderWithTicket, AppError> {
     let ticket = tickets::find_ticket(&mut *ctx.db().read.acquire().await?, &order.ticket_id)
         .await?
@@ -577,6 +600,11 @@ pub async fn order_with_ticket(ctx: &Ctx, order: Order) -> Result<OrderWithTicke
 }
 
 /// All of the signed-in buyer's orders, newest first, each with its ticket.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn list_orders(ctx: &Ctx) -> Result<Vec<OrderWithTicket>, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -591,6 +619,7 @@ pub async fn list_orders(ctx: &Ctx) -> Result<Vec<OrderWithTicket>, AppError> {
 }
 
 /// Releases every order whose window is over and frees its ticket. Returns how many.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn expire_orders(ctx: &Ctx) -> Result<usize, AppError> {
     let db = ctx.db();
     let now = ctx.now();

@@ -87,6 +87,10 @@ pub fn charge_request(charge: &Charge, token: &str, description: &str) -> Charge
 /// Records the intent to pay `order_id` through a hosted checkout and commits: the order must
 /// be the signed-in buyer's, live and not paid, with no other payment in flight. Returns the
 /// new charge and the ticket's title.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %order_id)
+)]
 pub async fn begin_payment(ctx: &Ctx, order_id: &Id) -> Result<(Charge, String), AppError> {
     match begin_or_resume(ctx, order_id, None).await? {
         Begun::New { charge, title } => Ok((charge, title)),
@@ -169,9 +173,14 @@ pub struct PayOrder {
 /// charge and settle with no transaction open. All of it runs as a task of its own that the
 /// caller only waits for, so a buyer whose connection drops at any moment still gets the ticket
 /// they paid for. A decline is `PaymentDeclined` (402) with the bank's reason.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %input.order_id)
+)]
 pub async fn pay_order(ctx: &Ctx, input: PayOrder) -> Result<Charge, AppError> {
     let ctx = ctx.clone();
-    let paying = tokio::spawn(async move {
+    // The payment carries on if the client hangs up; its log lines keep this verb's span.
+    let paying = tokio::spawn(tracing::Instrument::in_current_span(async move {
         let begun = begin_or_resume(&ctx, &input.order_id, Some(&input.token)).await?;
         let (charge, request) = match begun {
             Begun::New { charge, title } => {
@@ -188,7 +197,7 @@ pub async fn pay_order(ctx: &Ctx, input: PayOrder) -> Result<Charge, AppError> {
             }
         };
         ctx.app().payments.run(&ctx, &charge, request).await
-    });
+    }));
     let settled = paying
         .await
         .map_err(|err| internal(anyhow::anyhow!("payment task failed: {err}")))??;
@@ -262,6 +271,14 @@ impl InFlightPayments {
 
     /// Charges and settles `charge` (once, however many callers ask at the same time) and
     /// waits for the result. The work goes on if the caller goes away.
+    #[tracing::instrument(
+        skip_all,
+        fields(
+            user = ctx.actor().map(tracing::field::display),
+            charge_id = %charge.id,
+            order_id = %charge.order_id
+        )
+    )]
     pub async fn run(
         self: &Arc<Self>,
         ctx: &Ctx,
@@ -280,11 +297,11 @@ impl InFlightPayments {
         }
         let task = tokio::spawn({
             let (this, ctx, charge) = (self.clone(), ctx.clone(), charge.clone());
-            async move {
+            tracing::Instrument::in_current_span(async move {
                 let result = charge_and_settle(&ctx, &charge, &request).await;
                 this.lock().remove(&charge.id);
                 result
-            }
+            })
         });
         let settlement = async move {
             task.await
@@ -298,6 +315,7 @@ impl InFlightPayments {
     }
 
     /// Waits until every payment running now has settled (tests, and shutdown).
+    #[tracing::instrument(skip_all)]
     pub async fn settle_all(&self) {
         let running: Vec<Settlement> = self.lock().values().cloned().collect();
         for settlement in running {
@@ -310,6 +328,7 @@ impl InFlightPayments {
 /// method and idempotency key they were started with (so the bank sees a repeat, never a
 /// second payment). Runs at start-up; returns how many it started on, which go on in the
 /// background.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn resume_unfinished_payments(ctx: &Ctx) -> Result<usize, AppError> {
     let unfinished = {
         let mut conn = ctx.db().read.acquire().await?;
@@ -368,6 +387,10 @@ async fn abandon_charge(ctx: &Ctx, charge: &Charge, reason: &str) -> Result<(), 
 /// Records what the provider said about `charge_id`. Safe to call any number of times for the
 /// same payment (the API's answer, a webhook, a repeated webhook): a charge settles once, and a
 /// refund is keyed by the charge, so late money is given back exactly once.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), charge_id = %charge_id)
+)]
 pub async fn settle_payment(
     ctx: &Ctx,
     charge_id: &Id,
@@ -555,6 +578,10 @@ async fn queue_sale_mail(
 
 /// Opens a hosted checkout page (Stripe Checkout) for a browser: records the charge, asks the
 /// gateway for the page, and returns its address. `public_url` is where the buyer comes back.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %order_id)
+)]
 pub async fn start_checkout(ctx: &Ctx, order_id: &Id) -> Result<String, AppError> {
     let (charge, title) = begin_payment(ctx, order_id).await?;
     let public_url = &ctx.settings().public_url;
@@ -585,6 +612,10 @@ pub async fn start_checkout(ctx: &Ctx, order_id: &Id) -> Result<String, AppError
 /// The buyer is back from the hosted checkout page. Whatever the address says, the gateway is
 /// asked for the session's real state; a paid session settles the charge (once, as a webhook
 /// would). A buyer who came back without paying gets their order back, payable again.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %order_id)
+)]
 pub async fn checkout_return(
     ctx: &Ctx,
     order_id: &Id,
@@ -628,6 +659,11 @@ pub async fn checkout_return(
 }
 
 /// An order's charges, for its buyer only.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %order_id)
+)]
 pub async fn list_order_charges(ctx: &Ctx, order_id: &Id) -> Result<Vec<Charge>, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -656,6 +692,14 @@ async fn find_charge_for(ctx: &Ctx, reference: &ChargeRef) -> Result<Option<Char
 /// Applies one webhook event, once: a repeated delivery of the same event id changes nothing.
 /// Events for payments that are not ours, and event types we do not use, are acknowledged and
 /// ignored.
+#[tracing::instrument(
+    skip_all,
+    fields(
+        user = ctx.actor().map(tracing::field::display),
+        event_id = %event.id,
+        event_type = %event.event_type
+    )
+)]
 pub async fn apply_stripe_event(ctx: &Ctx, event: WebhookEvent) -> Result<(), AppError> {
     if charges::stripe_event_applied(&mut *ctx.db().read.acquire().await?, &event.id).await? {
         return Ok(());

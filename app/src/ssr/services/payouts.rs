@@ -49,6 +49,11 @@ pub struct Overview {
     pub earnings: Vec<Earning>,
 }
 
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn overview(ctx: &Ctx) -> Result<Overview, AppError> {
     let seller = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -91,6 +96,7 @@ pub struct Connected {
 /// Connects the signed-in seller's payout account: creates it at the provider the first time,
 /// then returns an onboarding link until the account is ready. In test mode the simulated
 /// account is ready at once. Requires a verified email address.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn connect_account(ctx: &Ctx) -> Result<Connected, AppError> {
     let seller = ctx.user()?.clone();
     let gateway = &ctx.app().gateway;
@@ -152,6 +158,7 @@ pub async fn connect_account(ctx: &Ctx) -> Result<Connected, AppError> {
 
 /// Reads the signed-in seller's account status back from the provider (when they return from
 /// onboarding: the return URL itself proves nothing).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn refresh_account(ctx: &Ctx) -> Result<AccountStatus, AppError> {
     let seller = ctx.user()?;
     let account =
@@ -174,6 +181,10 @@ pub async fn refresh_account(ctx: &Ctx) -> Result<AccountStatus, AppError> {
 
 /// Records what the provider says about an account (`account.updated`, or a read after
 /// onboarding). Accounts that are not ours are ignored.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), stripe_account_id = %stripe_account_id)
+)]
 pub async fn apply_account_state(
     ctx: &Ctx,
     stripe_account_id: &str,
@@ -198,6 +209,14 @@ fn unavailable(err: GatewayError) -> AppError {
 
 /// A completed sale, inside the settlement's transaction: the ledger's sale, and the seller's
 /// earning in escrow until `PAYOUT_DELAY` after the event (or the sale).
+#[tracing::instrument(
+    skip_all,
+    fields(
+        user = ctx.actor().map(tracing::field::display),
+        order_id = %order.id,
+        ticket_id = %ticket.id
+    )
+)]
 pub async fn record_sale(
     ctx: &Ctx,
     tx: &mut AnyConnection,
@@ -225,6 +244,7 @@ pub async fn record_sale(
 
 /// Releases every earning whose escrow is over: each becomes available, with its ledger
 /// transaction. Returns how many were released.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn release_due(ctx: &Ctx) -> Result<usize, AppError> {
     let mut released = 0;
     loop {
@@ -264,6 +284,7 @@ pub struct Round {
 
 /// One round: release what escrow frees, start payouts of available balances, send the
 /// payouts that are due. Safe on any number of nodes at once.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn run_round(ctx: &Ctx) -> Result<Round, AppError> {
     let released = release_due(ctx).await?;
     let started = start_payouts(ctx).await?;
@@ -278,6 +299,7 @@ pub async fn run_round(ctx: &Ctx) -> Result<Round, AppError> {
 
 /// Creates a pending payout of the whole available balance for every seller who has one and
 /// may be paid (account ready, email verified).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn start_payouts(ctx: &Ctx) -> Result<usize, AppError> {
     let sellers = store::sellers_to_pay(&mut *ctx.db().read.acquire().await?, BATCH).await?;
     let mut started = 0;
@@ -326,6 +348,7 @@ pub async fn start_payouts(ctx: &Ctx) -> Result<usize, AppError> {
 
 /// Sends every pending payout that is due. Returns how many were paid and how many the
 /// provider refused.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn send_due_payouts(ctx: &Ctx) -> Result<(usize, usize), AppError> {
     let due = store::due_payouts(&mut *ctx.db().read.acquire().await?, ctx.now(), BATCH).await?;
     let (mut paid, mut failed) = (0, 0);

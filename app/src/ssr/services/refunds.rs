@@ -57,6 +57,10 @@ pub fn parse_reason(input: &str) -> Result<String, AppError> {
 
 /// Refunds a paid order in full. A second refund of the same order is refused; two at the
 /// same moment make one refund at the provider (one key per charge) and one record.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), order_id = %input.order_id)
+)]
 pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppError> {
     let charge = {
         let mut conn = ctx.db().read.acquire().await?;
@@ -105,6 +109,15 @@ pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppErr
 /// Records a refund the provider has made for a completed charge (by [`refund_order`], or at
 /// Stripe's dashboard, told by the `charge.refunded` webhook). Refused when it was recorded
 /// already. An operator's refund is written to the audit log in the same transaction.
+#[tracing::instrument(
+    skip_all,
+    fields(
+        user = ctx.actor().map(tracing::field::display),
+        charge_id = %charge.id,
+        order_id = %charge.order_id,
+        refund_id = %refund_id
+    )
+)]
 pub async fn record_refund(
     ctx: &Ctx,
     charge: &Charge,

@@ -8,6 +8,11 @@ use crate::ssr::Ctx;
 use crate::ssr::storage::users;
 
 /// The signed-in user when they are staff or an admin: 401 signed out, 403 otherwise.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn require_staff(ctx: &Ctx) -> Result<Id, AppError> {
     let user = ctx.user()?.clone();
     let role = users::find_role(&mut *ctx.db().read.acquire().await?, &user).await?;
@@ -18,6 +23,11 @@ pub async fn require_staff(ctx: &Ctx) -> Result<Id, AppError> {
 }
 
 /// Whether the signed-in user may check tickets in (pages decide what to show by it).
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn is_staff(ctx: &Ctx) -> Result<bool, AppError> {
     match ctx.actor() {
         None => Ok(false),
@@ -29,6 +39,7 @@ pub async fn is_staff(ctx: &Ctx) -> Result<bool, AppError> {
 
 /// Grants `role` to the account with this address (`None` takes any role away), from the
 /// command line; written to the audit log. Refused when there is no such account.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn set_role(ctx: &Ctx, email: &str, role: Option<Role>) -> Result<(), AppError> {
     let email = Email::parse(email)?;
     let now = ctx.now();

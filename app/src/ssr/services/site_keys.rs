@@ -14,6 +14,7 @@ const ERROR_LINK_KEY: &str = "error_link_key";
 /// The key that signs the error links of forms posted without JavaScript: derived from `secret`
 /// (the `SECRET_KEY` setting) if given, else the one kept in the database, made now if this is
 /// the first node to start.
+#[tracing::instrument(skip_all)]
 pub async fn error_link_key(db: &Db, secret: Option<&str>) -> anyhow::Result<ErrorLinkKey> {
     if let Some(secret) = secret {
         return Ok(ErrorLinkKey::derived_from(secret));

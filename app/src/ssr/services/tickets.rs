@@ -31,6 +31,7 @@ pub(super) fn event_payload(ticket: &Ticket) -> serde_json::Value {
 
 /// Puts a new listing on sale for the signed-in seller. With a resale cap set, the listing
 /// needs a face value and may ask at most the cap's share of it.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn list_ticket(ctx: &Ctx, draft: TicketDraft) -> Result<Ticket, AppError> {
     let seller = ctx.user()?;
     check_cap(ctx.settings().resale_cap, draft.price, draft.face_value)?;
@@ -52,6 +53,11 @@ pub async fn list_ticket(ctx: &Ctx, draft: TicketDraft) -> Result<Ticket, AppErr
 
 /// The zone the listing form offers: the signed-in seller's last choice, else the site's
 /// default (`DEFAULT_TIME_ZONE`).
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn listing_time_zone(ctx: &Ctx) -> Result<Zone, AppError> {
     let last = match ctx.actor() {
         Some(seller) => {
@@ -74,6 +80,10 @@ pub struct EditTicket {
 /// Changes a listing. Inside one write transaction: the ticket must exist (404), belong to the
 /// signed-in user (403), be neither held nor sold (400), and, when a version is given, still be
 /// at that version (409). The draft's own errors come after those checks.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), ticket_id = %input.ticket_id)
+)]
 pub async fn edit_ticket(ctx: &Ctx, input: EditTicket) -> Result<Ticket, AppError> {
     let user = ctx.user()?;
     let now = ctx.now();
@@ -124,6 +134,11 @@ pub async fn edit_ticket(ctx: &Ctx, input: EditTicket) -> Result<Ticket, AppErro
 }
 
 /// One listing in any status.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), ticket_id = %id)
+)]
 pub async fn get_ticket(ctx: &Ctx, id: &Id) -> Result<Ticket, AppError> {
     tickets::find_ticket(&mut *ctx.db().read.acquire().await?, id)
         .await?
@@ -147,6 +162,11 @@ pub struct HeldTicket {
     pub pending_transfer: Option<String>,
 }
 
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn my_tickets(ctx: &Ctx) -> Result<MyTickets, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -185,6 +205,10 @@ pub struct ResellTicket {
 
 /// Puts a bought ticket back on sale as a new listing linked to it (`resold_from`). Only its
 /// owner may, and only once.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), ticket_id = %input.ticket_id)
+)]
 pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, AppError> {
     let owner = ctx.user()?;
     let now = ctx.now();

@@ -33,6 +33,10 @@ pub struct Transferred {
     pub completed: bool,
 }
 
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), ticket_id = %input.ticket_id)
+)]
 pub async fn transfer_ticket(ctx: &Ctx, input: TransferTicket) -> Result<Transferred, AppError> {
     let sender = ctx.user()?.clone();
     let email = Email::parse(&input.email)?;
@@ -108,6 +112,10 @@ pub async fn transfer_ticket(ctx: &Ctx, input: TransferTicket) -> Result<Transfe
 }
 
 /// The sender takes back a transfer still waiting for its recipient.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), ticket_id = %ticket_id)
+)]
 pub async fn cancel_transfer(ctx: &Ctx, ticket_id: &Id) -> Result<(), AppError> {
     let sender = ctx.user()?;
     let mut tx = ctx.db().begin_write().await?;
@@ -124,6 +132,7 @@ pub async fn cancel_transfer(ctx: &Ctx, ticket_id: &Id) -> Result<(), AppError> 
 }
 
 /// The email a pending transfer waits on, for the holder's page.
+#[tracing::instrument(level = "debug", skip_all, fields(ticket_id = %ticket_id))]
 pub async fn pending_to(
     conn: &mut AnyConnection,
     ticket_id: &Id,
@@ -136,6 +145,7 @@ pub async fn pending_to(
 /// A new account was made with `email`, inside its transaction: every transfer waiting for
 /// that address completes now, unless its ticket can no longer pass (used at the door, listed,
 /// or no longer the sender's), in which case it is cancelled.
+#[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn complete_for_new_account(
     conn: &mut AnyConnection,
     user: &Id,

@@ -37,6 +37,7 @@ fn setup_of(secret: String, email: &str) -> Result<Setup, AppError> {
 }
 
 /// Starts turning two-factor on (the password again first): a new secret, pending.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn setup(ctx: &Ctx, password: &str) -> Result<Setup, AppError> {
     let user = ctx.user()?.clone();
     let account = confirm_password(ctx, &user, password, "password").await?;
@@ -54,6 +55,11 @@ pub async fn setup(ctx: &Ctx, password: &str) -> Result<Setup, AppError> {
 }
 
 /// The set-up under way, if any (the page shows its QR code until a code confirms it).
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn pending_setup(ctx: &Ctx) -> Result<Option<Setup>, AppError> {
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
@@ -71,6 +77,7 @@ pub async fn pending_setup(ctx: &Ctx) -> Result<Option<Setup>, AppError> {
 
 /// Confirms the set-up with a code from the app: two-factor is on, and the ten recovery codes
 /// are returned (the only time they are shown).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn enable(ctx: &Ctx, code: &str) -> Result<Vec<String>, AppError> {
     let user = ctx.user()?.clone();
     let now = ctx.now();
@@ -110,6 +117,7 @@ pub async fn enable(ctx: &Ctx, code: &str) -> Result<Vec<String>, AppError> {
 }
 
 /// Turns two-factor off: the password and a current code (or a recovery code) first.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn disable(ctx: &Ctx, password: &str, code: &str) -> Result<(), AppError> {
     let user = ctx.user()?.clone();
     confirm_password(ctx, &user, password, "password").await?;
@@ -138,6 +146,11 @@ pub async fn disable(ctx: &Ctx, password: &str, code: &str) -> Result<(), AppErr
 }
 
 /// Whether `user` signs in with a second factor, and with which secret.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), user_id = %user)
+)]
 pub async fn secret_of(ctx: &Ctx, user: &Id) -> Result<Option<String>, AppError> {
     let mut conn = ctx.db().read.acquire().await?;
     Ok(store::find(&mut conn, user)
@@ -147,6 +160,7 @@ pub async fn secret_of(ctx: &Ctx, user: &Id) -> Result<Option<String>, AppError>
 
 /// Checks and uses up a typed code: a TOTP code of the current step or a neighbour, newer than
 /// the last one accepted, or an unused recovery code.
+#[tracing::instrument(skip_all, fields(user_id = %user))]
 pub async fn check_code(
     conn: &mut AnyConnection,
     user: &Id,

@@ -63,6 +63,7 @@ pub struct Credentials {
 /// Every invalid field is reported at once; a taken email (in any letter case) is refused by
 /// the database's unique index, not by a check that could race. Attempts per client address
 /// are limited (`AUTH_RATE_LIMIT`).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn sign_up(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
     let visitor = ctx.visitor()?;
     ctx.app().auth_limiter.check(visitor.ip)?;
@@ -75,6 +76,7 @@ pub async fn sign_up(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppEr
 /// wrong passwords for one address make the next attempt for it wait: after a few from one
 /// client for that client, after many from everywhere for everyone (see
 /// `domain::account::lock_after_failure_ms`). Known and unknown addresses are treated alike.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn sign_in(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
     let visitor = ctx.visitor()?;
     ctx.app().auth_limiter.check(visitor.ip)?;
@@ -161,11 +163,17 @@ fn throttle_key(email: &str) -> String {
 }
 
 /// Signs the visitor out: the session is destroyed in the store.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn sign_out(ctx: &Ctx) -> Result<(), AppError> {
     session::end(&ctx.visitor()?.session).await
 }
 
 /// The signed-in user, if they still exist.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display))
+)]
 pub async fn current_user(ctx: &Ctx) -> Result<Option<User>, AppError> {
     match ctx.actor() {
         Some(id) => find_user(ctx, id).await,
@@ -174,6 +182,7 @@ pub async fn current_user(ctx: &Ctx) -> Result<Option<User>, AppError> {
 }
 
 /// Creates an account (see [`sign_up`], which also signs in to it).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
     let (db, now) = (ctx.db(), ctx.now());
     let (email, password) = (&credentials.email, &credentials.password);
@@ -229,6 +238,7 @@ pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, A
 
 /// Checks an email and password. Unknown email and wrong password give the same answer after
 /// the same amount of work.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn check_credentials(ctx: &Ctx, credentials: &Credentials) -> Result<User, AppError> {
     let invalid = || AppError::invalid(INVALID_CREDENTIALS);
     let password = Password::for_sign_in(&credentials.password);
@@ -253,6 +263,11 @@ pub async fn check_credentials(ctx: &Ctx, credentials: &Credentials) -> Result<U
 }
 
 /// The user with this id, if they still exist.
+#[tracing::instrument(
+    level = "debug",
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), user_id = %id)
+)]
 pub async fn find_user(ctx: &Ctx, id: &Id) -> Result<Option<User>, AppError> {
     Ok(users::find_user(&mut *ctx.db().read.acquire().await?, id)
         .await?
@@ -260,6 +275,7 @@ pub async fn find_user(ctx: &Ctx, id: &Id) -> Result<Option<User>, AppError> {
 }
 
 /// Creates several accounts sharing one password, hashed once (demo data and benchmarks).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn create_demo_users(
     ctx: &Ctx,
     emails: &[Email],

@@ -10,6 +10,7 @@ pub mod custody;
 pub mod duration;
 pub mod email;
 pub mod error;
+pub mod event;
 pub mod fees;
 pub mod id;
 pub mod ledger;

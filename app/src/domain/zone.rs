@@ -92,6 +92,16 @@ impl Zone {
         self.0.timestamp_millis_opt(at.millis()).single()
     }
 
+    /// The calendar date at the venue when `at` happens (UTC's date if `at` is out of range).
+    pub fn local_date(self, at: Timestamp) -> chrono::NaiveDate {
+        match self.local(at) {
+            Some(local) => local.date_naive(),
+            None => chrono::DateTime::from_timestamp_millis(at.millis())
+                .map(|utc| utc.date_naive())
+                .unwrap_or_default(),
+        }
+    }
+
     /// `Sat 5 Dec 2026, 19:00 GMT`: the venue's time with the abbreviation in force then.
     pub fn display(self, at: Timestamp) -> String {
         let Some(local) = self.local(at) else {

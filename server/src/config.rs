@@ -169,7 +169,7 @@ pub enum Command {
     /// starting their nodes; `serve` migrates too).
     Migrate,
     /// Give or take away a role: `admin grant EMAIL --role staff` lets an account check tickets
-    /// in at `/check-in`.
+    /// in at `/check-in`, `--role organiser` lets it put events on sale.
     Admin {
         #[command(subcommand)]
         action: AdminCommand,
@@ -212,13 +212,18 @@ pub enum AdminCommand {
         #[arg(long, value_enum)]
         role: RoleArg,
     },
-    /// Take the account's role away.
-    Revoke { email: String },
+    /// Take a role (without `--role`, every role) away from the account with this address.
+    Revoke {
+        email: String,
+        #[arg(long, value_enum)]
+        role: Option<RoleArg>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum RoleArg {
     Staff,
+    Organiser,
     Admin,
 }
 
@@ -226,6 +231,7 @@ impl From<RoleArg> for app::domain::role::Role {
     fn from(role: RoleArg) -> Self {
         match role {
             RoleArg::Staff => app::domain::role::Role::Staff,
+            RoleArg::Organiser => app::domain::role::Role::Organiser,
             RoleArg::Admin => app::domain::role::Role::Admin,
         }
     }

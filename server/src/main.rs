@@ -34,10 +34,10 @@ async fn main() -> ExitCode {
         }
         Some(Command::Admin {
             action: AdminCommand::Grant { email, role },
-        }) => server::operator::set_role(&config, &email, Some(role.into())).await,
+        }) => server::operator::grant_role(&config, &email, role.into()).await,
         Some(Command::Admin {
-            action: AdminCommand::Revoke { email },
-        }) => server::operator::set_role(&config, &email, None).await,
+            action: AdminCommand::Revoke { email, role },
+        }) => server::operator::revoke_role(&config, &email, role.map(Into::into)).await,
         Some(Command::Backup { path }) => server::operator::backup(&config, &path).await,
         Some(Command::Refund { order, reason }) => {
             server::operator::refund(&config, &order, &reason).await

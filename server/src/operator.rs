@@ -1,5 +1,5 @@
 //! Commands an operator runs beside the serving nodes, on the same database:
-//! `ticketing refund ORDER --reason TEXT`, `ticketing admin grant|revoke EMAIL` (the
+//! `ticketing refund ORDER --reason TEXT`, `ticketing admin grant|revoke EMAIL [--role R]` (the
 //! operator's console calls the same services) and `ticketing backup PATH`.
 
 use crate::Config;
@@ -54,19 +54,34 @@ pub async fn refund(config: &Config, order: &str, reason: &str) -> anyhow::Resul
     Ok(())
 }
 
-/// Gives (or with `None` takes away) the role of the account with this address.
-pub async fn set_role(
+/// Gives the account with this address a role.
+pub async fn grant_role(
+    config: &Config,
+    email: &str,
+    role: app::domain::role::Role,
+) -> anyhow::Result<()> {
+    let db = Db::connect(&config.database_url).await?;
+    let state = state(config, db)?;
+    let result = app::ssr::services::roles::grant_role(&Ctx::system(&state), email, role).await;
+    state.db.close().await;
+    result.map_err(|err| anyhow::anyhow!("{err}"))?;
+    println!("{} is now {}.", email.trim(), role.as_str());
+    Ok(())
+}
+
+/// Takes a role (with `None`, every role) from the account with this address.
+pub async fn revoke_role(
     config: &Config,
     email: &str,
     role: Option<app::domain::role::Role>,
 ) -> anyhow::Result<()> {
     let db = Db::connect(&config.database_url).await?;
     let state = state(config, db)?;
-    let result = app::ssr::services::roles::set_role(&Ctx::system(&state), email, role).await;
+    let result = app::ssr::services::roles::revoke_role(&Ctx::system(&state), email, role).await;
     state.db.close().await;
     result.map_err(|err| anyhow::anyhow!("{err}"))?;
     match role {
-        Some(role) => println!("{} is now {}.", email.trim(), role.as_str()),
+        Some(role) => println!("{} is no longer {}.", email.trim(), role.as_str()),
         None => println!("{} has no role now.", email.trim()),
     }
     Ok(())

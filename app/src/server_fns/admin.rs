@@ -82,7 +82,8 @@ pub async fn admin_listings(q: String, page: i64) -> Result<Vec<ListingItem>, Ap
 pub struct UserItem {
     pub id: String,
     pub email: String,
-    pub role: Option<String>,
+    /// The roles held, by name.
+    pub roles: Vec<String>,
     pub verified: bool,
     pub suspended: bool,
     pub payouts_held: bool,
@@ -96,9 +97,9 @@ pub async fn admin_users(q: String, page: i64) -> Result<Vec<UserItem>, AppError
     Ok(rows
         .into_iter()
         .map(|row| UserItem {
+            roles: row.roles().iter().map(|r| r.as_str().to_string()).collect(),
             id: row.id,
             email: row.email,
-            role: row.role,
             verified: row.email_verified_at.is_some(),
             suspended: row.suspended_at.is_some(),
             payouts_held: row.payouts_held_at.is_some(),

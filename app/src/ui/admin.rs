@@ -279,10 +279,9 @@ pub fn AdminUsers() -> impl IntoView {
                                         <thead><tr><th>"Account"</th><th>"State"</th><th>"Actions"</th></tr></thead>
                                         <tbody>
                                             {rows.into_iter().map(|row| {
-                                                let admin = row.role.as_deref() == Some("admin");
-                                                let is_staff = row.role.as_deref() == Some("staff");
-                                                let mut state = Vec::new();
-                                                if let Some(role) = &row.role { state.push(role.clone()); }
+                                                let admin = row.roles.iter().any(|r| r == "admin");
+                                                let is_staff = row.roles.iter().any(|r| r == "staff");
+                                                let mut state = row.roles.clone();
                                                 if !row.verified { state.push("unverified".to_string()); }
                                                 if row.suspended { state.push("suspended".to_string()); }
                                                 if row.payouts_held { state.push("payouts held".to_string()); }

@@ -709,9 +709,7 @@ async fn the_audit_log_pages_in_order_and_cannot_be_rewritten() {
     let mut emails = Vec::new();
     for _ in 0..5 {
         let (_, email) = app.signed_in_user().await;
-        roles::set_role(&ctx, &email, Some(Role::Staff))
-            .await
-            .unwrap();
+        roles::grant_role(&ctx, &email, Role::Staff).await.unwrap();
         emails.push(email);
     }
     let all = audit(&app, &admin).await;
@@ -853,4 +851,58 @@ async fn integrators_read_the_event_log_with_the_admin_token_or_an_admins_sessio
         let refused = with_token(&format!("/api/events?{query}")).await.unwrap();
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{query}");
     }
+}
+
+#[tokio::test]
+async fn a_user_holds_several_roles_and_loses_only_the_one_revoked() {
+    let app = spawn_app().await;
+    let (door, email) = app.signed_in_user().await;
+    let ctx = Ctx::system(&app.state);
+    let scan = json!({ "code": "TKT-0000-0000-0000" });
+    assert_eq!(
+        app.post_json(&door, "/api/check-ins", &scan).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    roles::grant_role(&ctx, &email, Role::Staff).await.unwrap();
+    roles::grant_role(&ctx, &email, Role::Organiser)
+        .await
+        .unwrap();
+    // Granting a role held already changes nothing.
+    roles::grant_role(&ctx, &email, Role::Staff).await.unwrap();
+    assert_eq!(
+        app.post_json(&door, "/api/check-ins", &scan).await.status(),
+        StatusCode::OK
+    );
+    roles::revoke_role(&ctx, &email, Some(Role::Organiser))
+        .await
+        .unwrap();
+    assert_eq!(
+        app.post_json(&door, "/api/check-ins", &scan).await.status(),
+        StatusCode::OK,
+        "still staff"
+    );
+    roles::revoke_role(&ctx, &email, None).await.unwrap();
+    assert_eq!(
+        app.post_json(&door, "/api/check-ins", &scan).await.status(),
+        StatusCode::FORBIDDEN
+    );
+    let err = roles::grant_role(&ctx, "nobody@example.com", Role::Staff).await;
+    assert!(err.is_err(), "no such account");
+    let (admin, _) = app.admin().await;
+    let log = audit(&app, &admin).await;
+    let reasons: Vec<&str> = log
+        .iter()
+        .filter(|e| e["targetId"] != log.last().unwrap()["targetId"])
+        .filter_map(|e| e["reason"].as_str())
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "staff: command line",
+            "organiser: command line",
+            "staff: command line",
+            "organiser: command line",
+            "every role: command line"
+        ]
+    );
 }

@@ -80,7 +80,7 @@ async fn a_backup_taken_under_write_load_opens_and_passes_the_integrity_check() 
         "{copied} of {listed}"
     );
     let events: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM events WHERE event_type = 'TicketCreated'")
+        sqlx::query_scalar("SELECT COUNT(*) FROM event_log WHERE event_type = 'TicketCreated'")
             .fetch_one(&mut *conn)
             .await
             .unwrap();

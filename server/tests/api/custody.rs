@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 async fn staff(app: &TestApp) -> Client {
     let (client, email) = app.signed_in_user().await;
-    roles::set_role(&Ctx::system(&app.state), &email, Some(Role::Staff))
+    roles::grant_role(&Ctx::system(&app.state), &email, Role::Staff)
         .await
         .unwrap();
     client

@@ -229,7 +229,7 @@ fn no_sequence_of_sales_resales_refunds_and_scans_gives_a_seat_two_valid_codes()
             };
             let user = users::create_user(&system, &credentials).await.unwrap();
             if n == 0 {
-                app::ssr::services::roles::set_role(&system, &user.email, Some(Role::Staff))
+                app::ssr::services::roles::grant_role(&system, &user.email, Role::Staff)
                     .await
                     .unwrap();
             }

@@ -379,7 +379,7 @@ pub fn content_type(response: &Response) -> String {
 impl TestApp {
     /// Gives the account with this address a role, as `ticketing admin grant` does.
     pub async fn grant(&self, email: &str, role: app::domain::role::Role) {
-        app::ssr::services::roles::set_role(&app::ssr::Ctx::system(&self.state), email, Some(role))
+        app::ssr::services::roles::grant_role(&app::ssr::Ctx::system(&self.state), email, role)
             .await
             .expect("the role is granted");
     }

@@ -889,7 +889,7 @@ async fn a_batch_of_any_size_writes_exactly_its_reservations() {
     }
     let mut conn = app.state.db.read.acquire().await.unwrap();
     let empty_events: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM events WHERE event_type IS NULL OR aggregate_id IS NULL",
+        "SELECT COUNT(*) FROM event_log WHERE event_type IS NULL OR aggregate_id IS NULL",
     )
     .fetch_one(&mut *conn)
     .await

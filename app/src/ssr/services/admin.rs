@@ -34,10 +34,10 @@ pub const NOT_HELD: &str = "Payouts are not on hold";
 )]
 pub async fn require_admin(ctx: &Ctx) -> Result<Id, AppError> {
     let user = ctx.user()?.clone();
-    let role = users::find_role(&mut *ctx.db().read.acquire().await?, &user).await?;
-    match role {
-        Some(Role::Admin) => Ok(user),
-        _ => Err(AppError::Forbidden),
+    let roles = users::find_roles(&mut *ctx.db().read.acquire().await?, &user).await?;
+    match roles.is_admin() {
+        true => Ok(user),
+        false => Err(AppError::Forbidden),
     }
 }
 
@@ -260,7 +260,11 @@ pub async fn set_staff(ctx: &Ctx, user_id: &Id, staff: bool, reason: &str) -> Re
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
     target_user(&mut tx, &admin, user_id).await?;
-    users::set_role(&mut tx, user_id, staff.then_some(Role::Staff), now).await?;
+    if staff {
+        users::grant_role(&mut tx, user_id, Role::Staff).await?;
+    } else {
+        users::revoke_role(&mut tx, user_id, Some(Role::Staff)).await?;
+    }
     let action = if staff {
         AuditAction::GrantRole
     } else {
@@ -299,7 +303,7 @@ async fn target_user(
     if user_id == admin {
         return Err(AppError::invalid(NOT_YOURSELF));
     }
-    if user.role.as_deref() == Some(Role::Admin.as_str()) {
+    if user.roles().is_admin() {
         return Err(AppError::invalid(ADMIN_ACCOUNT));
     }
     Ok(user)

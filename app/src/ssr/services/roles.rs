@@ -1,4 +1,4 @@
-//! Roles: who may check tickets in (and, with the operator's console, run the marketplace).
+//! Roles: who may check tickets in, put events on sale, and run the marketplace.
 
 use crate::domain::audit::AuditAction;
 use crate::domain::role::Role;
@@ -15,10 +15,11 @@ use crate::ssr::storage::users;
 )]
 pub async fn require_staff(ctx: &Ctx) -> Result<Id, AppError> {
     let user = ctx.user()?.clone();
-    let role = users::find_role(&mut *ctx.db().read.acquire().await?, &user).await?;
-    match role {
-        Some(role) if role.checks_in() => Ok(user),
-        _ => Err(AppError::Forbidden),
+    let roles = users::find_roles(&mut *ctx.db().read.acquire().await?, &user).await?;
+    if roles.checks_in() {
+        Ok(user)
+    } else {
+        Err(AppError::Forbidden)
     }
 }
 
@@ -31,16 +32,34 @@ pub async fn require_staff(ctx: &Ctx) -> Result<Id, AppError> {
 pub async fn is_staff(ctx: &Ctx) -> Result<bool, AppError> {
     match ctx.actor() {
         None => Ok(false),
-        Some(user) => Ok(users::find_role(&mut *ctx.db().read.acquire().await?, user)
-            .await?
-            .is_some_and(Role::checks_in)),
+        Some(user) => Ok(
+            users::find_roles(&mut *ctx.db().read.acquire().await?, user)
+                .await?
+                .checks_in(),
+        ),
     }
 }
 
-/// Grants `role` to the account with this address (`None` takes any role away), from the
-/// command line; written to the audit log. Refused when there is no such account.
+/// Grants `role` to the account with this address, from the command line; written to the
+/// audit log. Refused when there is no such account.
 #[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
-pub async fn set_role(ctx: &Ctx, email: &str, role: Option<Role>) -> Result<(), AppError> {
+pub async fn grant_role(ctx: &Ctx, email: &str, role: Role) -> Result<(), AppError> {
+    change_role(ctx, email, Some(role), true).await
+}
+
+/// Takes `role` (with `None`, every role) from the account with this address, from the command
+/// line; written to the audit log. Refused when there is no such account.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
+pub async fn revoke_role(ctx: &Ctx, email: &str, role: Option<Role>) -> Result<(), AppError> {
+    change_role(ctx, email, role, false).await
+}
+
+async fn change_role(
+    ctx: &Ctx,
+    email: &str,
+    role: Option<Role>,
+    grant: bool,
+) -> Result<(), AppError> {
     let email = Email::parse(email)?;
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
@@ -50,17 +69,21 @@ pub async fn set_role(ctx: &Ctx, email: &str, role: Option<Role>) -> Result<(), 
             "No account has this email address",
         ));
     };
-    users::set_role(&mut tx, &user, role, now).await?;
-    let (action, reason) = match role {
-        Some(role) => (
-            AuditAction::GrantRole,
-            format!("{}: command line", role.as_str()),
-        ),
-        None => (
-            AuditAction::RevokeRole,
-            "any role: command line".to_string(),
-        ),
+    match (grant, role) {
+        (true, Some(role)) => users::grant_role(&mut tx, &user, role).await?,
+        _ => {
+            users::revoke_role(&mut tx, &user, role).await?;
+        }
+    }
+    let action = if grant {
+        AuditAction::GrantRole
+    } else {
+        AuditAction::RevokeRole
     };
+    let reason = format!(
+        "{}: command line",
+        role.map(Role::as_str).unwrap_or("every role")
+    );
     crate::ssr::storage::audit::append(&mut tx, None, action, user.as_str(), &reason, now).await?;
     tx.commit().await?;
     Ok(())

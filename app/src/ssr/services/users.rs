@@ -34,17 +34,14 @@ pub struct User {
 
 impl From<users::UserRow> for User {
     fn from(row: users::UserRow) -> User {
+        let roles = row.roles();
         User {
             id: Id::from_trusted(row.id),
             email: row.email,
             email_verified: row.email_verified_at.is_some(),
             two_factor: row.two_factor == 1,
-            staff: row
-                .role
-                .as_deref()
-                .and_then(|r| crate::domain::role::Role::parse(r).ok())
-                .is_some_and(crate::domain::role::Role::checks_in),
-            admin: row.role.as_deref() == Some(crate::domain::role::Role::Admin.as_str()),
+            staff: roles.checks_in(),
+            admin: roles.is_admin(),
             suspended: row.suspended_at.is_some(),
         }
     }

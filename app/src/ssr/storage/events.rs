@@ -24,7 +24,7 @@ pub async fn insert_event(
             .await?;
     }
     let id = sqlx::query_scalar(
-        "INSERT INTO events (event_type, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
+        "INSERT INTO event_log (event_type, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
     .bind(event_type)
     .bind(aggregate_id.as_str())
@@ -60,7 +60,7 @@ pub async fn insert_events(
     // Padded with NULL rows, which the `WHERE` leaves out.
     let (values, size) = super::values_rows(events.len(), 4);
     let sql = format!(
-        "INSERT INTO events (event_type, aggregate_id, payload, created_at) \
+        "INSERT INTO event_log (event_type, aggregate_id, payload, created_at) \
          SELECT * FROM (VALUES {values}) AS new_events WHERE column1 IS NOT NULL"
     );
     let mut query = sqlx::query(&sql);
@@ -97,7 +97,7 @@ pub async fn list_events_for(
     aggregate_id: &Id,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, event_type, aggregate_id, payload, created_at FROM events WHERE aggregate_id = $1 ORDER BY id",
+        "SELECT id, event_type, aggregate_id, payload, created_at FROM event_log WHERE aggregate_id = $1 ORDER BY id",
     )
     .bind(aggregate_id.as_str())
     .fetch_all(conn)
@@ -111,7 +111,7 @@ pub async fn list_events_after(
     limit: i64,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, event_type, aggregate_id, payload, created_at FROM events WHERE id > $1 \
+        "SELECT id, event_type, aggregate_id, payload, created_at FROM event_log WHERE id > $1 \
          ORDER BY id LIMIT $2",
     )
     .bind(after)
@@ -122,7 +122,7 @@ pub async fn list_events_after(
 
 /// The newest event's id (0 when there is none).
 pub async fn last_event_id(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM events")
+    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM event_log")
         .fetch_one(conn)
         .await
 }

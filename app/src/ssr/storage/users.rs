@@ -10,11 +10,36 @@ pub struct UserRow {
     pub email_verified_at: Option<i64>,
     /// 1 when two-factor sign-in is on.
     pub two_factor: i64,
-    /// `staff`, `admin` or none.
-    pub role: Option<String>,
+    /// The roles held, comma-separated (see [`UserRow::roles`]).
+    pub roles: Option<String>,
     pub suspended_at: Option<i64>,
     pub payouts_held_at: Option<i64>,
     pub created_at: i64,
+}
+
+impl UserRow {
+    /// The roles the user holds (a role this build does not know is left out).
+    pub fn roles(&self) -> crate::domain::role::Roles {
+        let stored = self.roles.as_deref().unwrap_or_default();
+        stored
+            .split(',')
+            .filter_map(|name| crate::domain::role::Role::parse(name.trim()).ok())
+            .fold(crate::domain::role::Roles::NONE, |roles, role| {
+                roles.with(role)
+            })
+    }
+}
+
+/// The `roles` column of a [`UserRow`] query: the user's roles in one comma-separated text.
+fn roles_column(conn: &mut AnyConnection) -> &'static str {
+    match super::backend(conn) {
+        super::Backend::Postgres => {
+            "(SELECT string_agg(role, ',' ORDER BY role) FROM user_roles WHERE user_id = users.id) AS roles"
+        }
+        super::Backend::Sqlite => {
+            "(SELECT group_concat(role, ',') FROM user_roles WHERE user_id = users.id) AS roles"
+        }
+    }
 }
 
 /// A user with the stored password hash, for sign-in only.
@@ -47,14 +72,16 @@ pub async fn insert_user(
 }
 
 pub async fn find_user(conn: &mut AnyConnection, id: &Id) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as(
+    let sql = format!(
         "SELECT id, email, email_verified_at, \
-         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, role, suspended_at, \
+         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, {}, suspended_at, \
          payouts_held_at, created_at FROM users WHERE id = $1",
-    )
-    .bind(id.as_str())
-    .fetch_optional(conn)
-    .await
+        roles_column(conn)
+    );
+    sqlx::query_as(&sql)
+        .bind(id.as_str())
+        .fetch_optional(conn)
+        .await
 }
 
 pub async fn find_credentials(
@@ -106,18 +133,16 @@ pub async fn count_users(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
         .await
 }
 
-/// A user's role, if they have one.
-pub async fn find_role(
+/// The roles a user holds.
+pub async fn find_roles(
     conn: &mut AnyConnection,
     user: &Id,
-) -> Result<Option<crate::domain::role::Role>, sqlx::Error> {
-    let role: Option<Option<String>> = sqlx::query_scalar("SELECT role FROM users WHERE id = $1")
+) -> Result<crate::domain::role::Roles, sqlx::Error> {
+    let names: Vec<String> = sqlx::query_scalar("SELECT role FROM user_roles WHERE user_id = $1")
         .bind(user.as_str())
-        .fetch_optional(conn)
+        .fetch_all(conn)
         .await?;
-    role.flatten()
-        .map(|r| crate::domain::role::Role::parse(&r))
-        .transpose()
+    crate::domain::role::Roles::parse(names.iter().map(String::as_str))
         .map_err(|err| sqlx::Error::Decode(Box::new(err)))
 }
 
@@ -193,20 +218,42 @@ pub async fn set_payouts_held(
     Ok(result.rows_affected() == 1)
 }
 
-/// Sets (or with `None` removes) the role of a user by id; false when there is no such user.
-pub async fn set_role(
+/// Gives `role` to a user by id (nothing changes when they hold it already).
+pub async fn grant_role(
+    conn: &mut AnyConnection,
+    id: &Id,
+    role: crate::domain::role::Role,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(id.as_str())
+        .bind(role.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes `role` (with `None`, every role) from a user by id; whether they held it.
+pub async fn revoke_role(
     conn: &mut AnyConnection,
     id: &Id,
     role: Option<crate::domain::role::Role>,
-    now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")
-        .bind(role.map(|r| r.as_str()))
-        .bind(now.millis())
-        .bind(id.as_str())
-        .execute(conn)
-        .await?;
-    Ok(result.rows_affected() == 1)
+    let result = match role {
+        Some(role) => {
+            sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role = $2")
+                .bind(id.as_str())
+                .bind(role.as_str())
+                .execute(conn)
+                .await?
+        }
+        None => {
+            sqlx::query("DELETE FROM user_roles WHERE user_id = $1")
+                .bind(id.as_str())
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(result.rows_affected() > 0)
 }
 
 /// Users for the operator's console, newest first: all, or those whose address contains the
@@ -226,17 +273,19 @@ pub async fn list_for_console(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    sqlx::query_as(
+    let sql = format!(
         "SELECT id, email, email_verified_at, \
-         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, role, suspended_at, \
+         CASE WHEN totp_secret IS NULL THEN 0 ELSE 1 END AS two_factor, {}, suspended_at, \
          payouts_held_at, created_at FROM users \
          WHERE id = $1 OR LOWER(email) LIKE $2 ESCAPE '\\' \
          ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
-    )
-    .bind(search.trim())
-    .bind(pattern)
-    .bind(limit)
-    .bind(offset)
-    .fetch_all(conn)
-    .await
+        roles_column(conn)
+    );
+    sqlx::query_as(&sql)
+        .bind(search.trim())
+        .bind(pattern)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(conn)
+        .await
 }

@@ -267,7 +267,7 @@ impl TestApp {
     /// The types of the events recorded for one aggregate, oldest first.
     pub async fn events_for(&self, id: &str) -> Vec<String> {
         let mut conn = self.state.db.read.acquire().await.expect("a connection");
-        app::ssr::storage::events::list_events_for(
+        app::ssr::storage::event_log::list_events_for(
             &mut conn,
             &app::domain::Id::from_trusted(id.to_string()),
         )

@@ -784,7 +784,7 @@ async fn reservations_arriving_together_share_a_transaction_but_not_their_answer
 #[tokio::test]
 async fn a_batch_of_any_size_writes_exactly_its_reservations() {
     use app::domain::Order;
-    use app::ssr::storage::{events, orders, tickets};
+    use app::ssr::storage::{event_log, orders, tickets};
     let app = spawn_app().await;
     let (seller, _) = app.signed_in_user().await;
     let (_, buyer_email) = app.signed_in_user().await;
@@ -856,23 +856,23 @@ async fn a_batch_of_any_size_writes_exactly_its_reservations() {
         );
         let kept: Vec<Order> = made.into_iter().filter(|o| o.ticket_id != taken).collect();
         orders::insert_orders(&mut tx, &kept).await.unwrap();
-        let news: Vec<events::NewEvent> = kept
+        let news: Vec<event_log::NewEvent> = kept
             .iter()
-            .map(|order| events::NewEvent {
+            .map(|order| event_log::NewEvent {
                 event_type: "OrderCreated",
                 aggregate_id: &order.id,
                 payload: json!({ "id": order.id }),
                 at: now,
             })
             .collect();
-        events::insert_events(&mut tx, &news).await.unwrap();
+        event_log::insert_events(&mut tx, &news).await.unwrap();
         tx.commit().await.unwrap();
 
         let mut conn = app.state.db.read.acquire().await.unwrap();
         for order in &kept {
             let stored = orders::find_order(&mut conn, &order.id).await.unwrap();
             assert_eq!(stored.as_ref(), Some(order), "batch of {size}");
-            let logged = events::list_events_for(&mut conn, &order.id).await.unwrap();
+            let logged = event_log::list_events_for(&mut conn, &order.id).await.unwrap();
             assert_eq!(logged.len(), 1, "batch of {size}: one event per order");
         }
         let orders_of_batch: i64 = sqlx::query_scalar(

@@ -196,7 +196,7 @@ async fn signup_appends_one_user_created_event() {
         .unwrap()
         .to_string();
     let mut conn = app.state.db.read.acquire().await.unwrap();
-    let events = app::ssr::storage::events::list_events_for(
+    let events = app::ssr::storage::event_log::list_events_for(
         &mut conn,
         &app::domain::Id::from_trusted(id.clone()),
     )

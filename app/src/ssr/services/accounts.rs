@@ -14,7 +14,7 @@ use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::mail::messages;
 use crate::ssr::passwords::{self, PasswordHashString};
-use crate::ssr::storage::events::insert_event;
+use crate::ssr::storage::event_log::insert_event;
 use crate::ssr::storage::{self, accounts, user_sessions};
 use sha2::{Digest, Sha256};
 use sqlx::AnyConnection;

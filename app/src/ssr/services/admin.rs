@@ -12,7 +12,7 @@ use crate::domain::{Id, Order, Ticket, TicketStatus};
 use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::mail::messages;
-use crate::ssr::storage::{self, Read, audit, events, orders, tickets, user_sessions, users};
+use crate::ssr::storage::{self, Read, audit, event_log, orders, tickets, user_sessions, users};
 use sqlx::AnyConnection;
 
 pub const ALREADY_TAKEN_DOWN: &str = "Listing is already taken down";
@@ -76,7 +76,7 @@ pub async fn take_down(ctx: &Ctx, ticket_id: &Id, reason: &str) -> Result<Ticket
     let removed = tickets::find_ticket(&mut tx, &ticket.id)
         .await?
         .ok_or(AppError::NotFound)?;
-    events::insert_event(
+    event_log::insert_event(
         &mut tx,
         "TicketRemoved",
         &removed.id,
@@ -318,7 +318,7 @@ async fn set_listings_suspended(
 ) -> Result<(), AppError> {
     for id in tickets::set_seller_suspended(tx, seller, suspended, now).await? {
         if let Some(ticket) = tickets::find_ticket(tx, &id).await? {
-            events::insert_event(
+            event_log::insert_event(
                 tx,
                 "TicketUpdated",
                 &ticket.id,
@@ -519,7 +519,7 @@ pub async fn read_events(
     bearer: Option<&str>,
     after: i64,
     limit: i64,
-) -> Result<Vec<events::EventRow>, AppError> {
+) -> Result<Vec<event_log::EventRow>, AppError> {
     let allowed = match bearer {
         Some(token) => is_admin_token(ctx.settings(), token),
         None => require_admin(ctx).await.is_ok(),
@@ -527,5 +527,5 @@ pub async fn read_events(
     if !allowed {
         return Err(AppError::Unauthenticated);
     }
-    Ok(events::list_events_after(&mut *ctx.db().read.acquire().await?, after, limit).await?)
+    Ok(event_log::list_events_after(&mut *ctx.db().read.acquire().await?, after, limit).await?)
 }

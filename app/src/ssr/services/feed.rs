@@ -11,7 +11,7 @@
 
 use crate::domain::{Id, Ticket, Timestamp};
 use crate::ssr::Ctx;
-use crate::ssr::storage::{events, tickets};
+use crate::ssr::storage::{event_log, tickets};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -126,7 +126,7 @@ impl TicketChange {
 #[tracing::instrument(level = "debug", skip_all, fields(after))]
 pub async fn publish_changes(ctx: &Ctx, feed: &TicketFeed, after: i64) -> anyhow::Result<i64> {
     let mut conn = ctx.db().read.acquire().await?;
-    let read = events::list_events_after(&mut conn, after, BATCH).await?;
+    let read = event_log::list_events_after(&mut conn, after, BATCH).await?;
     let Some(last) = read.last().map(|e| e.id) else {
         return Ok(after);
     };
@@ -163,7 +163,7 @@ pub async fn run_ticket_feed(ctx: Ctx, feed: TicketFeed, every: std::time::Durat
         let round = match after {
             Some(after) if feed.subscribers() > 0 => publish_changes(&ctx, &feed, after).await,
             _ => {
-                async { Ok(events::last_event_id(&mut *ctx.db().read.acquire().await?).await?) }
+                async { Ok(event_log::last_event_id(&mut *ctx.db().read.acquire().await?).await?) }
                     .await
             }
         };

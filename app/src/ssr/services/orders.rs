@@ -12,7 +12,7 @@ use crate::domain::{Id, Order, OrderStatus, Price, Ticket, Timestamp};
 use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::clock;
-use crate::ssr::storage::events::{NewEvent, insert_event, insert_events};
+use crate::ssr::storage::event_log::{NewEvent, insert_event, insert_events};
 use crate::ssr::storage::{self, Read, orders, tickets};
 use serde_json::json;
 use sqlx::AnyConnection;

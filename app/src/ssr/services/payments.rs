@@ -17,7 +17,7 @@ use crate::ssr::payments::webhook::{ChargeRef, EventKind, WebhookEvent};
 use crate::ssr::payments::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, PaymentGateway,
 };
-use crate::ssr::storage::events::insert_event;
+use crate::ssr::storage::event_log::insert_event;
 use crate::ssr::storage::{self, Read, charges, orders, tickets};
 use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};

@@ -151,7 +151,7 @@ pub async fn record_refund(
     if tickets::return_to_seller(&mut tx, &ticket.id, &order.id, now).await?
         && let Some(back) = tickets::find_ticket(&mut tx, &ticket.id).await?
     {
-        storage::events::insert_event(
+        storage::event_log::insert_event(
             &mut tx,
             "TicketUpdated",
             &back.id,

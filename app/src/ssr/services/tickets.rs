@@ -6,7 +6,7 @@ use crate::domain::{DomainError, Id, Price, Ticket, TicketDraft, Title, Zone};
 use crate::error::{AppError, ErrorDetail};
 use crate::ssr::Ctx;
 use crate::ssr::clock;
-use crate::ssr::storage::events::insert_event;
+use crate::ssr::storage::event_log::insert_event;
 use crate::ssr::storage::tickets;
 use serde_json::json;
 

@@ -9,7 +9,7 @@ use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::mail::messages;
 use crate::ssr::services::mail;
-use crate::ssr::storage::events::insert_event;
+use crate::ssr::storage::event_log::insert_event;
 use crate::ssr::storage::transfers::{self, NewTransfer, PendingTransfer};
 use crate::ssr::storage::{tickets, users};
 use sqlx::AnyConnection;

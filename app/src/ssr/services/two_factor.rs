@@ -12,7 +12,7 @@ use crate::domain::{Id, Timestamp};
 use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::mail::messages;
-use crate::ssr::storage::events::insert_event;
+use crate::ssr::storage::event_log::insert_event;
 use crate::ssr::storage::two_factor as store;
 use crate::ssr::totp;
 use sqlx::AnyConnection;

@@ -9,7 +9,7 @@ use crate::error::{AppError, ErrorDetail};
 use crate::ssr::Ctx;
 use crate::ssr::passwords::{self, PasswordHashString};
 use crate::ssr::session;
-use crate::ssr::storage::{self, accounts, events::insert_event, users};
+use crate::ssr::storage::{self, accounts, event_log::insert_event, users};
 use serde::{Deserialize, Serialize};
 
 pub const EMAIL_IN_USE: &str = "Email already in use";

@@ -7,7 +7,7 @@ pub mod backup;
 pub mod charges;
 pub mod codes;
 pub mod console;
-pub mod events;
+pub mod event_log;
 pub mod ledger;
 pub mod orders;
 pub mod outbox;

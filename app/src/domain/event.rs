@@ -632,6 +632,85 @@ fn parse_rows(
     (errors.len() == before).then_some(Seating::Seated { rows: parsed })
 }
 
+/// An event as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: Id,
+    /// Its address, `/events/<slug>`: fixed once published.
+    pub slug: String,
+    pub organiser_id: Id,
+    pub name: String,
+    pub category: Category,
+    pub venue: String,
+    pub city: String,
+    pub time_zone: Zone,
+    pub starts_at: Timestamp,
+    pub ends_at: Option<Timestamp>,
+    pub description: String,
+    /// The stored image's name (`/media/<image>`), when it has one.
+    pub image: Option<String>,
+    pub status: EventStatus,
+    pub cancel_reason: Option<String>,
+    pub max_per_buyer: u32,
+    pub resale: ResaleRule,
+    pub version: i64,
+    pub created_at: Timestamp,
+}
+
+impl Event {
+    /// See [`is_past`].
+    pub fn is_past(&self, now: Timestamp) -> bool {
+        is_past(self.starts_at, self.ends_at, now)
+    }
+
+    /// Who may edit, publish and cancel it, see its draft and its attendees: its organiser, and
+    /// every admin.
+    pub fn is_run_by(&self, user: &Id, admin: bool) -> bool {
+        admin || &self.organiser_id == user
+    }
+
+    /// Whether it may be published at `now` with `sections` sections.
+    pub fn check_publish(&self, now: Timestamp, sections: usize) -> Result<(), DomainError> {
+        match self.status {
+            EventStatus::Published => return Err(DomainError::invalid(ALREADY_PUBLISHED)),
+            EventStatus::Cancelled => return Err(DomainError::invalid(EVENT_CANCELLED)),
+            EventStatus::Draft => {}
+        }
+        if self.starts_at.millis() <= now.millis() {
+            return Err(DomainError::Invalid(vec![ErrorDetail::field(
+                "startsAt",
+                MUST_START_IN_FUTURE,
+            )]));
+        }
+        if sections == 0 {
+            return Err(DomainError::invalid(ADD_A_SECTION));
+        }
+        Ok(())
+    }
+
+    /// Whether it may be cancelled at `now`.
+    pub fn check_cancel(&self, now: Timestamp) -> Result<(), DomainError> {
+        if self.status == EventStatus::Cancelled {
+            return Err(DomainError::invalid(ALREADY_CANCELLED));
+        }
+        if self.is_past(now) {
+            return Err(DomainError::invalid(EVENT_IS_PAST));
+        }
+        Ok(())
+    }
+}
+
+/// A section as stored, with its place among the event's sections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Section {
+    pub id: Id,
+    pub event_id: Id,
+    pub position: u32,
+    pub name: String,
+    pub price: Price,
+    pub seating: Seating,
+}
+
 /// Whether the event is over at `now`: once its end has passed, or six hours after its start
 /// when it has no end. A past event leaves the home page and none of its seats can be reserved.
 pub fn is_past(starts_at: Timestamp, ends_at: Option<Timestamp>, now: Timestamp) -> bool {

@@ -92,6 +92,13 @@ impl Zone {
         self.0.timestamp_millis_opt(at.millis()).single()
     }
 
+    /// The venue's offset from UTC at `at`, in minutes (0 if `at` is out of range).
+    pub fn utc_offset_minutes(self, at: Timestamp) -> i64 {
+        self.local(at)
+            .map(|local| i64::from(local.offset().fix().local_minus_utc()) / 60)
+            .unwrap_or(0)
+    }
+
     /// The calendar date at the venue when `at` happens (UTC's date if `at` is out of range).
     pub fn local_date(self, at: Timestamp) -> chrono::NaiveDate {
         match self.local(at) {

@@ -8,6 +8,7 @@ pub mod charges;
 pub mod codes;
 pub mod console;
 pub mod event_log;
+pub mod events;
 pub mod ledger;
 pub mod orders;
 pub mod outbox;

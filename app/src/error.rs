@@ -20,6 +20,9 @@ pub enum AppError {
     /// 403: signed in, but not allowed.
     #[error("Forbidden")]
     Forbidden,
+    /// 403 that says what to do first (an organiser publishing before proving their address).
+    #[error("{0}")]
+    NotYet(String),
     /// 403: the account was suspended by an admin.
     #[error("Account suspended")]
     Suspended,
@@ -142,7 +145,10 @@ impl AppError {
             AppError::Invalid(_) => 400,
             AppError::Unauthenticated => 401,
             AppError::PaymentDeclined(_) => 402,
-            AppError::Forbidden | AppError::CrossSite | AppError::Suspended => 403,
+            AppError::Forbidden
+            | AppError::CrossSite
+            | AppError::Suspended
+            | AppError::NotYet(_) => 403,
             AppError::NotFound => 404,
             AppError::MethodNotAllowed => 405,
             AppError::TimedOut => 408,

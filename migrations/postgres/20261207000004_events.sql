@@ -49,6 +49,8 @@ CREATE TABLE event_sections (
     price_cents BIGINT NOT NULL CHECK (price_cents > 0 AND price_cents <= 100000000),
     capacity    BIGINT NOT NULL CHECK (capacity BETWEEN 1 AND 50000),
     seat_rows   TEXT    CHECK (seat_rows IS NULL OR seat_rows::jsonb IS NOT NULL),
+    -- When it was removed from a published event (its unsold seats went with it).
+    removed_at  BIGINT,
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL
 );

@@ -65,6 +65,8 @@ CREATE TABLE event_sections (
     price_cents INTEGER NOT NULL CHECK (price_cents > 0 AND price_cents <= 100000000),
     capacity    INTEGER NOT NULL CHECK (capacity BETWEEN 1 AND 50000),
     seat_rows   TEXT    CHECK (seat_rows IS NULL OR json_valid(seat_rows)),
+    -- When it was removed from a published event (its unsold seats went with it).
+    removed_at  INTEGER,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
 ) STRICT;

@@ -180,7 +180,7 @@ fn page(query: &PageQuery) -> Result<(i64, i64), AppError> {
 
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct EventJson {
+pub struct LoggedEventJson {
     id: i64,
     #[serde(rename = "type")]
     event_type: String,
@@ -192,7 +192,7 @@ pub struct EventJson {
 
 #[derive(Serialize, ToSchema)]
 pub struct EventsJson {
-    events: Vec<EventJson>,
+    events: Vec<LoggedEventJson>,
     /// The `after` that reads on from here (the last id given, or the same `after`).
     next: i64,
 }
@@ -226,7 +226,7 @@ pub async fn events(
     let next = rows.last().map_or(after, |row| row.id);
     let events = rows
         .into_iter()
-        .map(|row| EventJson {
+        .map(|row| LoggedEventJson {
             id: row.id,
             event_type: row.event_type,
             aggregate_id: row.aggregate_id,

@@ -5,6 +5,7 @@
 
 pub mod admin;
 mod check_ins;
+mod events;
 mod extract;
 pub mod openapi;
 mod orders;
@@ -59,7 +60,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(payments::pay_order))
         .routes(routes!(check_ins::check_in))
         .routes(routes!(openapi::document))
-        .routes(routes!(admin::events))
+        .routes(routes!(admin::events, events::create_event))
+        .routes(routes!(events::get_event, events::edit_event))
+        .routes(routes!(events::publish_event))
         .routes(routes!(admin::refund_order))
         .routes(routes!(admin::take_down))
         .routes(routes!(admin::suspend, admin::lift_suspension))

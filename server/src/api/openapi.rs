@@ -80,6 +80,7 @@ pub enum Refusals {
         (name = "tickets", description = "Listings, my tickets, resale, transfers, live changes"),
         (name = "orders", description = "Reservations"),
         (name = "payments", description = "Paying, and Stripe's webhook"),
+        (name = "events", description = "Events organisers put on sale, their sections and seats"),
         (name = "door", description = "Check-in"),
         (name = "payouts", description = "Sellers' earnings and payouts"),
         (name = "admin", description = "The operator's console and the event log"),

@@ -9,6 +9,7 @@ mod custody;
 mod custody_flow;
 mod docs;
 mod errors;
+mod events;
 mod fees;
 mod fuzz;
 mod hardening;

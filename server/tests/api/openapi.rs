@@ -452,6 +452,51 @@ async fn every_operation_answers_as_its_openapi_document_says() {
         S::OK,
     )
     .await;
+    // Events: an organiser creates, edits and publishes one; anyone reads it.
+    let (organiser, organiser_email, _) = app.verified_user().await;
+    app.grant(&organiser_email, app::domain::role::Role::Organiser)
+        .await;
+    let event_body = json!({
+        "name": "Journey live",
+        "venue": "The Hall",
+        "timeZone": "Europe/Paris",
+        "startsAt": "2031-03-01T20:00",
+        "sections": [{ "name": "Floor", "price": 30, "capacity": 10 }]
+    });
+    let event = j
+        .call(
+            &organiser,
+            M::POST,
+            "/api/events",
+            Some(event_body.clone()),
+            S::CREATED,
+        )
+        .await;
+    let event_id = event["id"].as_str().unwrap().to_string();
+    j.call(
+        &organiser,
+        M::PUT,
+        &format!("/api/events/{event_id}"),
+        Some(event_body),
+        S::OK,
+    )
+    .await;
+    j.call(
+        &organiser,
+        M::POST,
+        &format!("/api/events/{event_id}/publish"),
+        Some(json!({})),
+        S::OK,
+    )
+    .await;
+    j.call(
+        &client(),
+        M::GET,
+        &format!("/api/events/{event_id}"),
+        None,
+        S::OK,
+    )
+    .await;
     j.call(&client(), M::GET, "/api/tickets/stream", None, S::OK)
         .await;
     j.call(&client(), M::GET, "/api/openapi.json", None, S::OK)

@@ -872,7 +872,9 @@ async fn a_batch_of_any_size_writes_exactly_its_reservations() {
         for order in &kept {
             let stored = orders::find_order(&mut conn, &order.id).await.unwrap();
             assert_eq!(stored.as_ref(), Some(order), "batch of {size}");
-            let logged = event_log::list_events_for(&mut conn, &order.id).await.unwrap();
+            let logged = event_log::list_events_for(&mut conn, &order.id)
+                .await
+                .unwrap();
             assert_eq!(logged.len(), 1, "batch of {size}: one event per order");
         }
         let orders_of_batch: i64 = sqlx::query_scalar(

@@ -293,7 +293,7 @@ pub async fn list_sections(
 ) -> Result<Vec<Section>, sqlx::Error> {
     let rows: Vec<SectionRow> = sqlx::query_as(
         "SELECT id, event_id, position, name, price_cents, capacity, seat_rows \
-         FROM event_sections WHERE event_id = $1 ORDER BY position, id",
+         FROM event_sections WHERE event_id = $1 AND removed_at IS NULL ORDER BY position, id",
     )
     .bind(event.as_str())
     .fetch_all(conn)
@@ -345,11 +345,56 @@ pub async fn update_section(
     Ok(())
 }
 
+/// Deletes a draft's section (a draft has no seats yet).
 pub async fn delete_section(conn: &mut AnyConnection, id: &Id) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM event_sections WHERE id = $1")
         .bind(id.as_str())
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// Removes a published event's section that has no seat sold or held: it and its unsold seats
+/// go off sale (their rows stay, for the orders that once held them).
+pub async fn remove_section(
+    conn: &mut AnyConnection,
+    id: &Id,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE event_sections SET removed_at = $1, updated_at = $1 WHERE id = $2")
+        .bind(now.millis())
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE tickets SET removed_at = $1, updated_at = $1 WHERE section_id = $2 \
+         AND resold_from IS NULL AND removed_at IS NULL AND status <> 'sold'",
+    )
+    .bind(now.millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Copies an event's date, time and venue to its seats and their resale listings.
+pub async fn copy_to_tickets(
+    conn: &mut AnyConnection,
+    event: &Event,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE tickets SET venue = $1, starts_at = $2, time_zone = $3, category = $4, \
+         updated_at = $5 WHERE event_id = $6",
+    )
+    .bind(&event.venue)
+    .bind(event.starts_at.millis())
+    .bind(event.time_zone.name())
+    .bind(event.category.as_str())
+    .bind(now.millis())
+    .bind(event.id.as_str())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -219,10 +219,14 @@ pub struct BrowseFilter {
 pub(super) const ON_SALE: &str = "status <> 'sold' AND (status = 'available' OR reserved_until <= $1) \
      AND (starts_at IS NULL OR starts_at >= $1) AND removed_at IS NULL AND seller_suspended = 0";
 
+/// Listings other than an event's own seats: other listings, and resale listings of any kind.
+/// An event's unsold seats are sold from its page, never listed one by one.
+pub(super) const NOT_PRIMARY_SEAT: &str = "(event_id IS NULL OR resold_from IS NOT NULL)";
+
 /// The `FROM … WHERE …` of the browse query for `filter`, with `$1` the time now and the
 /// category and search, when given, as `$2` and on; returns it with the next free placeholder.
 fn browse_conditions(backend: Backend, filter: &BrowseFilter) -> (String, usize) {
-    let mut sql = format!(" FROM tickets WHERE {ON_SALE}");
+    let mut sql = format!(" FROM tickets WHERE {ON_SALE} AND {NOT_PRIMARY_SEAT}");
     let mut next = 2;
     if filter.category.is_some() {
         sql.push_str(&format!(" AND category = ${next}"));
@@ -338,7 +342,8 @@ pub async fn list_tickets_by_seller(
     seller: &Id,
 ) -> Result<Vec<Ticket>, sqlx::Error> {
     let rows: Vec<TicketRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM tickets WHERE seller_id = $1 ORDER BY created_at DESC"
+        "SELECT {COLUMNS} FROM tickets WHERE seller_id = $1 AND {NOT_PRIMARY_SEAT} \
+         ORDER BY created_at DESC"
     ))
     .bind(seller.as_str())
     .fetch_all(conn)

@@ -1,0 +1,428 @@
+//! Events: organisers create them with their sections, edit them, and publish them, which puts
+//! one ticket per seat on sale in one transaction. Drafts are seen only by their organiser and
+//! admins. The rules are `domain::event`'s; this owns the transactions.
+
+use crate::domain::event::{
+    self, Event, EventDraft, EventInput, EventStatus, Section, SectionNow, SiteRules,
+};
+use crate::domain::ticket::STALE_VERSION;
+use crate::domain::{ErrorDetail, Id};
+use crate::error::AppError;
+use crate::ssr::Ctx;
+use crate::ssr::clock;
+use crate::ssr::storage::event_log::insert_event;
+use crate::ssr::storage::events::{self, NewSeat, SeatCounts};
+use crate::ssr::storage::users;
+use sqlx::AnyConnection;
+
+/// The message of the 403 an organiser gets for publishing before proving their address.
+pub const VERIFY_FIRST: &str = "Verify your email address first";
+
+/// An event with its sections and how their seats stand.
+#[derive(Debug, Clone)]
+pub struct EventDetails {
+    pub event: Event,
+    pub sections: Vec<(Section, SeatCounts)>,
+}
+
+impl EventDetails {
+    /// Seats on sale over all sections.
+    pub fn available(&self) -> i64 {
+        self.sections.iter().map(|(_, c)| c.available).sum()
+    }
+
+    /// The lowest price of a section with seats on sale.
+    pub fn from_price(&self) -> Option<crate::domain::Price> {
+        self.sections
+            .iter()
+            .filter(|(_, c)| c.available > 0)
+            .map(|(s, _)| s.price)
+            .min_by_key(|p| p.cents())
+    }
+}
+
+fn site_rules(ctx: &Ctx) -> SiteRules {
+    SiteRules {
+        resale_cap_percent: ctx.settings().resale_cap.map(|cap| cap.hundredths() / 100),
+    }
+}
+
+/// Refuses anyone who may not run events: 401 signed out, 403 without the organiser role.
+#[tracing::instrument(level = "debug", skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
+pub async fn require_organiser(ctx: &Ctx) -> Result<(), AppError> {
+    organiser(ctx).await.map(|_| ())
+}
+
+/// The signed-in user and whether they are an admin, when they may run events at all
+/// (organisers and admins): 401 signed out, 403 otherwise.
+async fn organiser(ctx: &Ctx) -> Result<(Id, bool), AppError> {
+    let user = ctx.user()?.clone();
+    let roles = users::find_roles(&mut *ctx.db().read.acquire().await?, &user).await?;
+    if !roles.organises() {
+        return Err(AppError::Forbidden);
+    }
+    Ok((user, roles.is_admin()))
+}
+
+/// The event `id` for someone who runs it: 404 when there is none, 403 when it is another
+/// organiser's (a draft of another organiser is not shown to be there: 404).
+async fn run_event(
+    conn: &mut AnyConnection,
+    user: &Id,
+    admin: bool,
+    id: &Id,
+) -> Result<Event, AppError> {
+    let event = events::find_event(conn, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !event.is_run_by(user, admin) {
+        return Err(if event.status == EventStatus::Draft {
+            AppError::NotFound
+        } else {
+            AppError::Forbidden
+        });
+    }
+    Ok(event)
+}
+
+/// A slug for `event` no other event has: its own, then with `-2`, `-3`…
+async fn free_slug(conn: &mut AnyConnection, event: &Event) -> Result<String, AppError> {
+    let base = event::slug(&event.name, event.time_zone.local_date(event.starts_at));
+    for n in 1..1_000 {
+        let slug = event::with_suffix(&base, n);
+        if !events::slug_taken(conn, &slug, &event.id).await? {
+            return Ok(slug);
+        }
+    }
+    Err(AppError::invalid_field(
+        "name",
+        "Too many events have this name on this date",
+    ))
+}
+
+fn event_payload(event: &Event) -> serde_json::Value {
+    serde_json::json!({
+        "id": event.id,
+        "slug": event.slug,
+        "name": event.name,
+        "status": event.status.as_str(),
+        "organiserId": event.organiser_id,
+        "startsAt": event.starts_at.to_rfc3339(),
+        "version": event.version,
+    })
+}
+
+/// Creates a draft event with its sections for the signed-in organiser.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
+pub async fn create_event(ctx: &Ctx, input: EventInput) -> Result<EventDetails, AppError> {
+    let (user, _) = organiser(ctx).await?;
+    let now = ctx.now();
+    let draft = EventDraft::parse(input, site_rules(ctx), now, true)?;
+    let mut event = Event {
+        id: clock::new_id(),
+        slug: String::new(),
+        organiser_id: user,
+        name: draft.name,
+        category: draft.category,
+        venue: draft.venue,
+        city: draft.city,
+        time_zone: draft.time_zone,
+        starts_at: draft.starts_at,
+        ends_at: draft.ends_at,
+        description: draft.description,
+        image: None,
+        status: EventStatus::Draft,
+        cancel_reason: None,
+        max_per_buyer: draft.max_per_buyer,
+        resale: draft.resale,
+        version: 0,
+        created_at: now,
+    };
+    let mut tx = ctx.db().begin_write().await?;
+    event.slug = free_slug(&mut tx, &event).await?;
+    events::insert_event(&mut tx, &event).await?;
+    for (position, section) in draft.sections.into_iter().enumerate() {
+        let section = Section {
+            id: clock::new_id(),
+            event_id: event.id.clone(),
+            position: position as u32,
+            name: section.name,
+            price: section.price,
+            seating: section.seating,
+        };
+        events::insert_section(&mut tx, &section, now).await?;
+    }
+    insert_event(
+        &mut tx,
+        "EventCreated",
+        &event.id,
+        event_payload(&event),
+        now,
+    )
+    .await?;
+    let details = details_in(&mut tx, event, now).await?;
+    tx.commit().await?;
+    Ok(details)
+}
+
+async fn details_in(
+    conn: &mut AnyConnection,
+    event: Event,
+    now: crate::domain::Timestamp,
+) -> Result<EventDetails, AppError> {
+    let sections = events::list_sections(conn, &event.id).await?;
+    let mut counts = events::seat_counts(conn, &event.id, now).await?;
+    let sections = sections
+        .into_iter()
+        .map(|section| {
+            let count = counts.remove(&section.id).unwrap_or_default();
+            (section, count)
+        })
+        .collect();
+    Ok(EventDetails { event, sections })
+}
+
+/// An event by id or slug: a draft only for its organiser and admins (404 for everyone else).
+#[tracing::instrument(level = "debug", skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
+pub async fn get_event(ctx: &Ctx, id_or_slug: &str) -> Result<EventDetails, AppError> {
+    let mut conn = ctx.db().read.acquire().await?;
+    let found = match Id::parse(id_or_slug) {
+        Ok(id) => events::find_event(&mut conn, &id).await?,
+        Err(_) if id_or_slug.len() <= 200 => {
+            events::find_event_by_slug(&mut conn, id_or_slug).await?
+        }
+        Err(_) => None,
+    };
+    let event = found.ok_or(AppError::NotFound)?;
+    if event.status == EventStatus::Draft {
+        let Some(user) = ctx.actor() else {
+            return Err(AppError::NotFound);
+        };
+        let roles = users::find_roles(&mut conn, user).await?;
+        if !event.is_run_by(user, roles.is_admin()) {
+            return Err(AppError::NotFound);
+        }
+    }
+    details_in(&mut conn, event, ctx.now()).await
+}
+
+/// The events the signed-in organiser runs (every event, for an admin), soonest first.
+#[tracing::instrument(level = "debug", skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
+pub async fn events_run_by_me(ctx: &Ctx) -> Result<Vec<EventDetails>, AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let mut conn = ctx.db().read.acquire().await?;
+    let list = events::list_run_by(&mut conn, (!admin).then_some(&user)).await?;
+    let now = ctx.now();
+    let mut out = Vec::with_capacity(list.len());
+    for event in list {
+        out.push(details_in(&mut conn, event, now).await?);
+    }
+    Ok(out)
+}
+
+/// An organiser's change to an event: every field again, its sections matched by id (a section
+/// left out is removed), and the version they edited, if they say.
+pub struct EditEvent {
+    pub id: Id,
+    pub input: EventInput,
+    pub version: Option<i64>,
+}
+
+/// Replaces an event's fields and sections. A draft changes freely. Once published: the slug
+/// stays, a section keeps its kind of seating and only grows (general admission may shrink to
+/// what is sold or held), new seats go on sale at once, a section with seats sold or held
+/// cannot be removed, unsold seats take a new price, and the date, time and venue are copied
+/// to every ticket of the event. A cancelled event is not edited.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %input.id))]
+pub async fn edit_event(ctx: &Ctx, input: EditEvent) -> Result<EventDetails, AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
+    events::lock_event(&mut tx, &input.id).await?;
+    let before = run_event(&mut tx, &user, admin, &input.id).await?;
+    if before.status == EventStatus::Cancelled {
+        return Err(AppError::invalid(event::EVENT_CANCELLED));
+    }
+    if input.version.is_some_and(|v| v != before.version) {
+        return Err(AppError::Conflict(ErrorDetail::field(
+            "version",
+            STALE_VERSION,
+        )));
+    }
+    let draft = EventDraft::parse(input.input, site_rules(ctx), now, false)?;
+    let published = before.status == EventStatus::Published;
+    let mut event = Event {
+        name: draft.name,
+        category: draft.category,
+        venue: draft.venue,
+        city: draft.city,
+        time_zone: draft.time_zone,
+        starts_at: draft.starts_at,
+        ends_at: draft.ends_at,
+        description: draft.description,
+        max_per_buyer: draft.max_per_buyer,
+        resale: draft.resale,
+        ..before.clone()
+    };
+    if !published {
+        event.slug = free_slug(&mut tx, &event).await?;
+    }
+    if !events::update_event(&mut tx, &event, before.version, now).await? {
+        return Err(AppError::Conflict(ErrorDetail::field(
+            "version",
+            STALE_VERSION,
+        )));
+    }
+    event.version = before.version + 1;
+
+    let existing = events::list_sections(&mut tx, &event.id).await?;
+    let mut kept = std::collections::HashSet::new();
+    let mut errors = Vec::new();
+    for (position, next) in draft.sections.into_iter().enumerate() {
+        let at = |field: &str| format!("sections[{position}].{field}");
+        let old = next
+            .id
+            .as_ref()
+            .and_then(|id| existing.iter().find(|s| &s.id == id));
+        if next.id.is_some() && old.is_none() {
+            errors.push(ErrorDetail::field(&at("id"), "Unknown section"));
+            continue;
+        }
+        let section = Section {
+            id: old.map(|s| s.id.clone()).unwrap_or_else(clock::new_id),
+            event_id: event.id.clone(),
+            position: position as u32,
+            name: next.name,
+            price: next.price,
+            seating: next.seating,
+        };
+        match old {
+            None => {
+                events::insert_section(&mut tx, &section, now).await?;
+                if published {
+                    put_on_sale(&mut tx, &event, &section, section.seating.seats(), now).await?;
+                }
+            }
+            Some(old) => {
+                kept.insert(old.id.clone());
+                if published {
+                    let taken = events::taken_seats(&mut tx, &old.id, now).await? as u32;
+                    let now_stands = SectionNow {
+                        seating: old.seating.clone(),
+                        taken,
+                    };
+                    if let Err(err) = event::check_section_change(&now_stands, &section.seating) {
+                        errors.push(ErrorDetail::field(
+                            &at(err.field.as_deref().unwrap_or("capacity")),
+                            &err.message,
+                        ));
+                        continue;
+                    }
+                    if section.price != old.price {
+                        events::reprice_unsold_seats(&mut tx, &old.id, section.price, now).await?;
+                    }
+                    let added = event::added_seats(&old.seating, &section.seating);
+                    if !added.is_empty() {
+                        put_on_sale(&mut tx, &event, &section, added, now).await?;
+                    }
+                    let shrink =
+                        i64::from(old.seating.capacity()) - i64::from(section.seating.capacity());
+                    if shrink > 0 {
+                        events::remove_free_places(&mut tx, &old.id, shrink, now).await?;
+                    }
+                }
+                events::update_section(&mut tx, &section, now).await?;
+            }
+        }
+    }
+    for old in existing.iter().filter(|s| !kept.contains(&s.id)) {
+        if published {
+            if events::taken_seats(&mut tx, &old.id, now).await? > 0 {
+                errors.push(ErrorDetail::field("sections", event::SECTION_HAS_SALES));
+                continue;
+            }
+            events::remove_section(&mut tx, &old.id, now).await?;
+        } else {
+            events::delete_section(&mut tx, &old.id).await?;
+        }
+    }
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    if published {
+        events::copy_to_tickets(&mut tx, &event, now).await?;
+    }
+    insert_event(
+        &mut tx,
+        "EventUpdated",
+        &event.id,
+        event_payload(&event),
+        now,
+    )
+    .await?;
+    let details = details_in(&mut tx, event, now).await?;
+    tx.commit().await?;
+    Ok(details)
+}
+
+/// Puts `seats` of `section` on sale, numbered on from its last seat.
+async fn put_on_sale(
+    tx: &mut AnyConnection,
+    event: &Event,
+    section: &Section,
+    seats: Vec<Option<String>>,
+    now: crate::domain::Timestamp,
+) -> Result<(), AppError> {
+    let first = events::last_seat_order(tx, &section.id).await? + 1;
+    let seats: Vec<NewSeat> = seats
+        .into_iter()
+        .enumerate()
+        .map(|(n, seat)| NewSeat {
+            id: clock::new_id(),
+            section,
+            seat,
+            order: first + n as i64,
+        })
+        .collect();
+    events::insert_seats(tx, event, &seats, now).await?;
+    Ok(())
+}
+
+/// Publishes a draft: every seat of every section goes on sale, in one transaction. The
+/// organiser must have proved their address (403 otherwise); the event must start in the
+/// future and have a section.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %id))]
+pub async fn publish_event(ctx: &Ctx, id: &Id) -> Result<EventDetails, AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
+    events::lock_event(&mut tx, id).await?;
+    let mut event = run_event(&mut tx, &user, admin, id).await?;
+    let organiser = users::find_user(&mut tx, &event.organiser_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if organiser.email_verified_at.is_none() {
+        return Err(AppError::NotYet(VERIFY_FIRST.to_string()));
+    }
+    let sections = events::list_sections(&mut tx, id).await?;
+    event.check_publish(now, sections.len())?;
+    if !events::mark_published(&mut tx, id, now).await? {
+        return Err(AppError::invalid(event::ALREADY_PUBLISHED));
+    }
+    event.status = EventStatus::Published;
+    event.version += 1;
+    for section in &sections {
+        put_on_sale(&mut tx, &event, section, section.seating.seats(), now).await?;
+    }
+    insert_event(
+        &mut tx,
+        "EventPublished",
+        &event.id,
+        event_payload(&event),
+        now,
+    )
+    .await?;
+    let details = details_in(&mut tx, event, now).await?;
+    tx.commit().await?;
+    Ok(details)
+}

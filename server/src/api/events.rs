@@ -1,0 +1,392 @@
+//! `/api/events/…`: organisers create, edit and publish events; anyone reads a published one.
+
+use super::ApiJson;
+use super::openapi::Refusals;
+use app::AppError;
+use app::domain::event::{EventDraft, EventInput, RowInput, Seating, SectionInput, SiteRules};
+use app::domain::{DomainError, ErrorDetail, Id, Price};
+use app::ssr::Ctx;
+use app::ssr::services::events::{self, EditEvent, EventDetails};
+use axum::Json;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+/// An event as the API shows it.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct EventJson {
+    id: String,
+    slug: String,
+    name: String,
+    category: &'static str,
+    venue: String,
+    city: String,
+    time_zone: &'static str,
+    /// RFC 3339 with the venue's offset.
+    starts_at: String,
+    ends_at: Option<String>,
+    description: String,
+    image_url: Option<String>,
+    /// `draft`, `published` or `cancelled`.
+    status: &'static str,
+    organiser_id: String,
+    max_per_buyer: u32,
+    resale: ResaleJson,
+    sections: Vec<SectionJson>,
+    /// The lowest price of a section with seats on sale.
+    #[schema(value_type = Option<f64>)]
+    from_price: Option<Value>,
+    /// Seats on sale over all sections.
+    available: i64,
+    is_past: bool,
+    version: i64,
+    created_at: String,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResaleJson {
+    enabled: bool,
+    cap_percent: Option<u32>,
+}
+
+/// A section and how its seats stand.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SectionJson {
+    id: String,
+    name: String,
+    #[schema(value_type = f64)]
+    price: Value,
+    capacity: u32,
+    /// `null` for general admission; `{rows: [{label, seats}]}` for seated sections.
+    #[schema(value_type = Option<Object>)]
+    seating: Option<Value>,
+    sold: i64,
+    reserved: i64,
+    available: i64,
+}
+
+impl EventJson {
+    fn new(details: &EventDetails, ctx: &Ctx) -> EventJson {
+        let event = &details.event;
+        EventJson {
+            id: event.id.to_string(),
+            slug: event.slug.clone(),
+            name: event.name.clone(),
+            category: event.category.as_str(),
+            venue: event.venue.clone(),
+            city: event.city.clone(),
+            time_zone: event.time_zone.name(),
+            starts_at: event.time_zone.rfc3339(event.starts_at),
+            ends_at: event.ends_at.map(|at| event.time_zone.rfc3339(at)),
+            description: event.description.clone(),
+            image_url: event.image.as_ref().map(|image| format!("/media/{image}")),
+            status: event.status.as_str(),
+            organiser_id: event.organiser_id.to_string(),
+            max_per_buyer: event.max_per_buyer,
+            resale: ResaleJson {
+                enabled: event.resale.enabled,
+                cap_percent: event.resale.cap_percent,
+            },
+            sections: details
+                .sections
+                .iter()
+                .map(|(section, counts)| SectionJson {
+                    id: section.id.to_string(),
+                    name: section.name.clone(),
+                    price: section.price.to_json(),
+                    capacity: section.seating.capacity(),
+                    seating: match &section.seating {
+                        Seating::General { .. } => None,
+                        Seating::Seated { rows } => Some(serde_json::json!({ "rows": rows })),
+                    },
+                    sold: counts.sold,
+                    reserved: counts.reserved,
+                    available: counts.available,
+                })
+                .collect(),
+            from_price: details.from_price().map(Price::to_json),
+            available: details.available(),
+            is_past: event.is_past(ctx.now()),
+            version: event.version,
+            created_at: event.created_at.to_rfc3339(),
+        }
+    }
+}
+
+/// An event's fields as an organiser sends them; every field is checked and each invalid one
+/// reported under its name.
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EventBody {
+    /// 1–120 characters.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    name: Option<Value>,
+    /// `sports`, `concert`, `theater` or `other` (default).
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    category: Option<Value>,
+    /// 1–120 characters.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    venue: Option<Value>,
+    /// At most 80 characters.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    city: Option<Value>,
+    /// The venue's IANA time zone, such as `Europe/London`.
+    #[serde(default)]
+    #[schema(value_type = String)]
+    time_zone: Option<Value>,
+    /// RFC 3339 with an offset, or the venue's wall-clock time (`2026-12-05T19:30`).
+    #[serde(default)]
+    #[schema(value_type = String)]
+    starts_at: Option<Value>,
+    /// After `startsAt`; optional.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    ends_at: Option<Value>,
+    /// Plain text, at most 5,000 characters; blank lines make paragraphs.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    description: Option<Value>,
+    /// 1–20 (default 8): the seats one buyer may hold for this event.
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    max_per_buyer: Option<Value>,
+    /// `{enabled, capPercent}`: whether tickets may be resold, and at most for what percent of
+    /// face value.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    resale: Option<Value>,
+    /// `[{id?, name, price, capacity}]` for general admission, or `[{id?, name, price,
+    /// seating: {rows: [{label, seats}]}}]` for seated sections.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    sections: Option<Value>,
+    /// When editing: the version the edit is based on (absent: whatever is current).
+    #[serde(default)]
+    #[schema(value_type = Option<i64>)]
+    version: Option<Value>,
+}
+
+/// Text, or the field's "must be text" error.
+fn text(value: Option<&Value>, field: &str, label: &str) -> Result<Option<String>, ErrorDetail> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ErrorDetail::field(field, &format!("{label} must be text"))),
+    }
+}
+
+fn whole(value: Option<&Value>, field: &str, message: &str) -> Result<Option<i64>, ErrorDetail> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(Some)
+            .ok_or_else(|| ErrorDetail::field(field, message)),
+        Some(_) => Err(ErrorDetail::field(field, message)),
+    }
+}
+
+/// Reads the body into the domain's input; fields of the wrong type come back as errors to
+/// report beside the domain's.
+fn event_input(body: &EventBody) -> (EventInput, Vec<ErrorDetail>) {
+    let mut wrong = Vec::new();
+    let mut text_of = |value: Option<&Value>, field: &str, label: &str| {
+        text(value, field, label).unwrap_or_else(|err| {
+            wrong.push(err);
+            None
+        })
+    };
+    let name = text_of(body.name.as_ref(), "name", "Name");
+    let category = text_of(body.category.as_ref(), "category", "Category");
+    let venue = text_of(body.venue.as_ref(), "venue", "Venue");
+    let city = text_of(body.city.as_ref(), "city", "City");
+    let time_zone = text_of(body.time_zone.as_ref(), "timeZone", "Time zone");
+    let starts_at = text_of(body.starts_at.as_ref(), "startsAt", "Start time");
+    let ends_at = text_of(body.ends_at.as_ref(), "endsAt", "End time");
+    let description = text_of(body.description.as_ref(), "description", "Description");
+    let (resale_enabled, resale_cap_percent) = match &body.resale {
+        None | Some(Value::Null) => (Ok(None), Ok(None)),
+        Some(Value::Object(resale)) => (
+            match resale.get("enabled") {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::Bool(enabled)) => Ok(Some(*enabled)),
+                Some(_) => Err(ErrorDetail::field(
+                    "resale.enabled",
+                    "Resale must be true or false",
+                )),
+            },
+            whole(
+                resale.get("capPercent"),
+                "resale.capPercent",
+                app::domain::event::RESALE_CAP_INVALID,
+            ),
+        ),
+        Some(_) => (
+            Err(ErrorDetail::field(
+                "resale",
+                "Resale must be an object of enabled and capPercent",
+            )),
+            Ok(None),
+        ),
+    };
+    let sections = match &body.sections {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) if items.len() <= app::domain::event::SECTIONS_MAX => Ok(items
+            .iter()
+            .enumerate()
+            .map(|(n, v)| section_input(n, v))
+            .collect()),
+        Some(Value::Array(_)) => Err(ErrorDetail::field(
+            "sections",
+            app::domain::event::TOO_MANY_SECTIONS,
+        )),
+        Some(_) => Err(ErrorDetail::field("sections", "Sections must be a list")),
+    };
+    let input = EventInput {
+        name,
+        category,
+        venue,
+        city,
+        time_zone,
+        starts_at,
+        ends_at,
+        description,
+        max_per_buyer: whole(
+            body.max_per_buyer.as_ref(),
+            "maxPerBuyer",
+            app::domain::event::MAX_PER_BUYER_INVALID,
+        ),
+        resale_enabled,
+        resale_cap_percent,
+        sections,
+    };
+    (input, wrong)
+}
+
+fn section_input(n: usize, value: &Value) -> SectionInput {
+    let empty = serde_json::Map::new();
+    let object = value.as_object().unwrap_or(&empty);
+    let field = |name: &str| format!("sections[{n}].{name}");
+    let get_text = |key: &str| object.get(key).and_then(Value::as_str).map(str::to_string);
+    let rows = match object.get("seating") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Object(seating)) => match seating.get("rows") {
+            Some(Value::Array(rows)) if rows.len() <= app::domain::event::ROWS_MAX => Ok(Some(
+                rows.iter()
+                    .map(|row| RowInput {
+                        label: row.get("label").and_then(Value::as_str).map(str::to_string),
+                        seats: row.get("seats").and_then(Value::as_i64).ok_or_else(|| {
+                            ErrorDetail::field("seats", app::domain::event::SEATS_INVALID)
+                        }),
+                    })
+                    .collect(),
+            )),
+            _ => Err(ErrorDetail::field(
+                "seating.rows",
+                app::domain::event::ROWS_INVALID,
+            )),
+        },
+        Some(_) => Err(ErrorDetail::field(
+            "seating.rows",
+            app::domain::event::ROWS_INVALID,
+        )),
+    };
+    SectionInput {
+        id: get_text("id"),
+        name: get_text("name"),
+        price: Price::from_json(object.get("price")),
+        capacity: whole(
+            object.get("capacity"),
+            &field("capacity"),
+            app::domain::event::CAPACITY_INVALID,
+        )
+        .map_err(|_| ErrorDetail::field("capacity", app::domain::event::CAPACITY_INVALID)),
+        rows,
+    }
+}
+
+/// The body's type errors with what the domain says of the rest, nothing written: a wrongly
+/// typed field is reported once, as such.
+fn type_errors(ctx: &Ctx, input: EventInput, wrong: Vec<ErrorDetail>) -> AppError {
+    let mut details = wrong.clone();
+    if let Err(DomainError::Invalid(found)) =
+        EventDraft::parse(input, SiteRules::default(), ctx.now(), false)
+    {
+        details.extend(
+            found
+                .into_iter()
+                .filter(|d| !wrong.iter().any(|w| w.field == d.field)),
+        );
+    }
+    AppError::Invalid(details)
+}
+
+/// `POST /api/events`: a new draft event with its sections, for an organiser (or an admin).
+#[utoipa::path(post, path = "/events", tag = "events", request_body = EventBody,
+    responses((status = 201, body = EventJson, description = "The draft"), Refusals))]
+pub async fn create_event(
+    ctx: Ctx,
+    ApiJson(body): ApiJson<EventBody>,
+) -> Result<(StatusCode, Json<EventJson>), AppError> {
+    events::require_organiser(&ctx).await?;
+    let (input, wrong) = event_input(&body);
+    if !wrong.is_empty() {
+        return Err(type_errors(&ctx, input, wrong));
+    }
+    let details = events::create_event(&ctx, input).await?;
+    Ok((StatusCode::CREATED, Json(EventJson::new(&details, &ctx))))
+}
+
+/// `GET /api/events/:idOrSlug`: an event with its sections; a draft only for its organiser
+/// and admins (404 for anyone else).
+#[utoipa::path(get, path = "/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "The event's id or slug")),
+    responses((status = 200, body = EventJson), Refusals))]
+pub async fn get_event(ctx: Ctx, Path(id): Path<String>) -> Result<Json<EventJson>, AppError> {
+    let details = events::get_event(&ctx, &id).await?;
+    Ok(Json(EventJson::new(&details, &ctx)))
+}
+
+/// `PUT /api/events/:id`: replaces every field and the sections (matched by `id`; a section
+/// left out is removed). 409 when `version` is stale.
+#[utoipa::path(put, path = "/events/{id}", tag = "events", request_body = EventBody,
+    params(("id" = String, Path, description = "The event's id")),
+    responses((status = 200, body = EventJson), Refusals))]
+pub async fn edit_event(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<EventBody>,
+) -> Result<Json<EventJson>, AppError> {
+    events::require_organiser(&ctx).await?;
+    let id = Id::parse(&id)?;
+    let version = whole(
+        body.version.as_ref(),
+        "version",
+        "Version must be a whole number",
+    )?;
+    let (input, wrong) = event_input(&body);
+    if !wrong.is_empty() {
+        return Err(type_errors(&ctx, input, wrong));
+    }
+    let details = events::edit_event(&ctx, EditEvent { id, input, version }).await?;
+    Ok(Json(EventJson::new(&details, &ctx)))
+}
+
+/// `POST /api/events/:id/publish`: every seat goes on sale.
+#[utoipa::path(post, path = "/events/{id}/publish", tag = "events",
+    params(("id" = String, Path, description = "The event's id")),
+    responses((status = 200, body = EventJson), Refusals))]
+pub async fn publish_event(ctx: Ctx, Path(id): Path<String>) -> Result<Json<EventJson>, AppError> {
+    events::require_organiser(&ctx).await?;
+    let details = events::publish_event(&ctx, &Id::parse(&id)?).await?;
+    Ok(Json(EventJson::new(&details, &ctx)))
+}

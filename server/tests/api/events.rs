@@ -1,0 +1,325 @@
+//! Events (SPEC §15): organisers create drafts with sections, edit them, and publish them, which
+//! puts one ticket per seat on sale. Drafts are nobody else's business; the seats are sold from
+//! the event, never listed one by one.
+
+use crate::helpers::*;
+use app::domain::role::Role;
+use futures::future::join_all;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+fn event_body(name: &str) -> Value {
+    json!({
+        "name": name,
+        "category": "concert",
+        "venue": "Brixton Academy",
+        "city": "London",
+        "timeZone": "Europe/London",
+        "startsAt": "2030-12-05T19:30",
+        "description": "Doors at 7.\n\nNo re-entry.",
+        "sections": [
+            { "name": "Standing", "price": 35, "capacity": 120 },
+            { "name": "Circle", "price": 52.5,
+              "seating": { "rows": [{ "label": "A", "seats": 10 }, { "label": "B", "seats": 12 }] } }
+        ]
+    })
+}
+
+/// An organiser with a verified address, signed in: (client, email).
+async fn organiser(app: &TestApp) -> (Client, String) {
+    let (client, email, _) = app.verified_user().await;
+    app.grant(&email, Role::Organiser).await;
+    (client, email)
+}
+
+async fn create(app: &TestApp, client: &Client, body: &Value) -> Value {
+    let response = app.post_json(client, "/api/events", body).await;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "create: {answer}");
+    answer
+}
+
+async fn put_json(app: &TestApp, client: &Client, path: &str, body: &Value) -> reqwest::Response {
+    client
+        .put(app.url(path))
+        .json(body)
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn publish(app: &TestApp, client: &Client, id: &str) -> reqwest::Response {
+    app.post_json(client, &format!("/api/events/{id}/publish"), &json!({}))
+        .await
+}
+
+#[tokio::test]
+async fn an_organiser_creates_a_draft_that_only_they_and_admins_see() {
+    let app = spawn_app().await;
+    let (owner, _) = organiser(&app).await;
+    let event = create(&app, &owner, &event_body("The Kooks")).await;
+    assert_eq!(event["status"], "draft");
+    assert_eq!(event["slug"], "the-kooks-2030-12-05");
+    assert_eq!(event["startsAt"], "2030-12-05T19:30:00.000+00:00");
+    assert_eq!(event["timeZone"], "Europe/London");
+    assert_eq!(event["maxPerBuyer"], 8);
+    assert_eq!(
+        event["resale"],
+        json!({ "enabled": true, "capPercent": null })
+    );
+    let sections = event["sections"].as_array().unwrap();
+    assert_eq!(sections.len(), 2);
+    assert_eq!(sections[0]["capacity"], 120);
+    assert_eq!(sections[0]["seating"], Value::Null);
+    assert_eq!(sections[1]["capacity"], 22);
+    assert_eq!(sections[1]["price"], 52.5);
+    assert_eq!(
+        sections[1]["seating"]["rows"][1],
+        json!({ "label": "B", "seats": 12 })
+    );
+    // Nothing is on sale before publishing.
+    assert_eq!(event["available"], 0);
+    assert_eq!(event["fromPrice"], Value::Null);
+
+    let id = event["id"].as_str().unwrap();
+    let (stranger, _) = app.signed_in_user().await;
+    let (other_organiser, _) = organiser(&app).await;
+    for client in [&client(), &stranger, &other_organiser] {
+        for path in [
+            format!("/api/events/{id}"),
+            "/api/events/the-kooks-2030-12-05".into(),
+        ] {
+            assert_eq!(app.get(client, &path).await.status(), StatusCode::NOT_FOUND);
+        }
+    }
+    let (admin, _) = app.admin().await;
+    for client in [&owner, &admin] {
+        let seen: Value = app
+            .get_json(client, "/api/events/the-kooks-2030-12-05")
+            .await;
+        assert_eq!(seen["id"], event["id"]);
+    }
+    // Another event of the same name on the same day gets a slug of its own.
+    let again = create(&app, &owner, &event_body("The Kooks!")).await;
+    assert_eq!(again["slug"], "the-kooks-2030-12-05-2");
+}
+
+#[tokio::test]
+async fn only_organisers_and_admins_create_events() {
+    let app = spawn_app().await;
+    assert_errors(
+        app.post_json(&client(), "/api/events", &event_body("X"))
+            .await,
+        StatusCode::UNAUTHORIZED,
+        json!([{ "message": "Not authorized" }]),
+    )
+    .await;
+    let (buyer, _) = app.signed_in_user().await;
+    assert_errors(
+        app.post_json(&buyer, "/api/events", &event_body("X")).await,
+        StatusCode::FORBIDDEN,
+        json!([{ "message": "Forbidden" }]),
+    )
+    .await;
+    let (admin, _) = app.admin().await;
+    create(&app, &admin, &event_body("An admin's event")).await;
+}
+
+#[tokio::test]
+async fn every_invalid_field_of_an_event_is_named_and_nothing_is_written() {
+    let app = spawn_app().await;
+    let (owner, _) = organiser(&app).await;
+    let body = json!({
+        "name": "<script>\u{202E}</script>",
+        "venue": 42,
+        "city": "x".repeat(81),
+        "timeZone": "Mars/Olympus",
+        "startsAt": "2030-12-05T19:30",
+        "description": "y".repeat(5_001),
+        "maxPerBuyer": 0,
+        "resale": { "enabled": "yes", "capPercent": 50 },
+        "sections": [
+            { "name": "", "price": -1, "capacity": 0 },
+            { "name": "Box", "price": 10, "capacity": 2, "seating": { "rows": [{ "label": "A", "seats": 2 }] } },
+            { "name": "Circle", "price": 10, "seating": { "rows": [{ "label": "AAAAAAAAA", "seats": 201 }] } }
+        ]
+    });
+    let response = app.post_json(&owner, "/api/events", &body).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let errors: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = errors["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    for expected in [
+        "venue",
+        "name",
+        "city",
+        "timeZone",
+        "description",
+        "maxPerBuyer",
+        "resale.enabled",
+        "resale.capPercent",
+        "sections[0].name",
+        "sections[0].price",
+        "sections[0].capacity",
+        "sections[1].capacity",
+        "sections[2].seating.rows[0].label",
+        "sections[2].seating.rows[0].seats",
+    ] {
+        assert!(fields.contains(&expected), "{expected} not in {errors}");
+    }
+    assert!(
+        errors["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "venue" && e["message"] == "Venue must be text")
+    );
+    let mine: Value = app.get_json(&owner, "/api/tickets/mine").await;
+    assert_eq!(mine["selling"], json!([]));
+    // An event in the past is refused when created.
+    let mut past = event_body("Yesterday");
+    past["startsAt"] = json!("2020-01-01T20:00");
+    assert_errors(
+        app.post_json(&owner, "/api/events", &past).await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "field": "startsAt", "message": "The event must start in the future" }]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn publishing_puts_every_seat_on_sale_once_and_only_from_the_event() {
+    let app = spawn_app().await;
+    let (owner, email) = app.signed_in_user().await;
+    app.grant(&email, Role::Organiser).await;
+    let event = create(&app, &owner, &event_body("Publish me")).await;
+    let id = event["id"].as_str().unwrap().to_string();
+    // An unverified organiser is told what to do first.
+    assert_errors(
+        publish(&app, &owner, &id).await,
+        StatusCode::FORBIDDEN,
+        json!([{ "message": "Verify your email address first" }]),
+    )
+    .await;
+    let token = token_sent(&app, &email, "verify").await;
+    let verified = app
+        .post_json(&owner, "/api/users/verify", &json!({ "token": token }))
+        .await;
+    assert_eq!(verified.status(), StatusCode::OK);
+    let (rival, _) = organiser(&app).await;
+    assert_eq!(
+        publish(&app, &rival, &id).await.status(),
+        StatusCode::NOT_FOUND,
+        "another organiser's draft is not there for them"
+    );
+
+    // Eight publishes at once: one puts the seats on sale, the others are refused.
+    let attempts = join_all((0..8).map(|_| publish(&app, &owner, &id))).await;
+    let statuses: Vec<StatusCode> = attempts.iter().map(|r| r.status()).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::BAD_REQUEST)
+    );
+    let published: Value = app.get_json(&client(), &format!("/api/events/{id}")).await;
+    assert_eq!(published["status"], "published");
+    assert_eq!(published["available"], 142);
+    assert_eq!(published["fromPrice"], 35);
+    let sections = published["sections"].as_array().unwrap();
+    assert_eq!(sections[0]["available"], 120);
+    assert_eq!(sections[1]["available"], 22);
+    assert_eq!(sections[1]["sold"], 0);
+    assert_errors(
+        publish(&app, &owner, &id).await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Event is already published" }]),
+    )
+    .await;
+
+    // The seats are not listed one by one: neither on the browse list nor as the organiser's.
+    let listed: Vec<Value> = app.get_json(&client(), "/api/tickets?q=Publish").await;
+    assert!(listed.is_empty(), "{listed:?}");
+    let mine: Value = app.get_json(&owner, "/api/tickets/mine").await;
+    assert_eq!(mine["selling"], json!([]));
+    assert!(
+        app.events_for(&id)
+            .await
+            .contains(&"EventPublished".to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_published_event_grows_but_never_loses_a_taken_seat() {
+    let app = spawn_app().await;
+    let (owner, _) = organiser(&app).await;
+    let event = create(&app, &owner, &event_body("Grow")).await;
+    let id = event["id"].as_str().unwrap().to_string();
+    assert_eq!(publish(&app, &owner, &id).await.status(), StatusCode::OK);
+    let current: Value = app.get_json(&owner, &format!("/api/events/{id}")).await;
+    let standing = current["sections"][0]["id"].clone();
+    let circle = current["sections"][1]["id"].clone();
+
+    let mut body = event_body("Grow");
+    body["version"] = current["version"].clone();
+    body["sections"] = json!([
+        { "id": standing, "name": "Standing", "price": 40, "capacity": 150 },
+        { "id": circle, "name": "Circle", "price": 52.5,
+          "seating": { "rows": [{ "label": "A", "seats": 12 }, { "label": "B", "seats": 12 }, { "label": "C", "seats": 5 }] } },
+        { "name": "Box", "price": 90, "capacity": 4 }
+    ]);
+    let response = put_json(&app, &owner, &format!("/api/events/{id}"), &body).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let grown: Value = response.json().await.unwrap();
+    assert_eq!(
+        grown["slug"], current["slug"],
+        "the slug stays once published"
+    );
+    let available: Vec<i64> = grown["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["available"].as_i64().unwrap())
+        .collect();
+    assert_eq!(available, [150, 29, 4]);
+    assert_eq!(grown["fromPrice"], 40);
+
+    // The edit was made from an older version: refused, nothing changes.
+    let stale = put_json(&app, &owner, &format!("/api/events/{id}"), &body).await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+
+    // Rows may not shrink or be reordered once published; a section cannot change kind.
+    let mut shrink = body.clone();
+    shrink["version"] = grown["version"].clone();
+    shrink["sections"][1]["seating"]["rows"] = json!([{ "label": "A", "seats": 11 }]);
+    shrink["sections"][0] = json!({ "id": standing, "name": "Standing", "price": 40,
+        "seating": { "rows": [{ "label": "A", "seats": 150 }] } });
+    let response = put_json(&app, &owner, &format!("/api/events/{id}"), &shrink).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let errors: Value = response.json().await.unwrap();
+    let fields: Vec<&str> = errors["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert!(fields.contains(&"sections[0].capacity"), "{errors}");
+    assert!(fields.contains(&"sections[1].seating.rows"), "{errors}");
+    let unchanged: Value = app.get_json(&owner, &format!("/api/events/{id}")).await;
+    assert_eq!(unchanged["version"], grown["version"]);
+    assert_eq!(unchanged["available"], 183);
+
+    // Another organiser may not edit it.
+    let (rival, _) = organiser(&app).await;
+    let response = put_json(&app, &rival, &format!("/api/events/{id}"), &body).await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}

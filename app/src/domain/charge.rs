@@ -103,6 +103,7 @@ mod tests {
             reserved_until: None,
             resold_from: None,
             created_at: Timestamp(0),
+            event_seat: None,
         };
         let order = Order::reserve(
             Id::from_trusted("o1".into()),

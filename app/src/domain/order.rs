@@ -263,6 +263,7 @@ mod tests {
             reserved_until: None,
             resold_from: None,
             created_at: Timestamp(0),
+            event_seat: None,
         }
     }
 

@@ -287,9 +287,26 @@ pub struct Ticket {
     pub reserved_until: Option<Timestamp>,
     pub resold_from: Option<Id>,
     pub created_at: Timestamp,
+    /// For a seat of an event on this site: the event, its section and the seat's label
+    /// (`None` for general admission). `None` for an "other listing".
+    pub event_seat: Option<EventSeat>,
+}
+
+/// Where a ticket of an event on this site belongs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventSeat {
+    pub event_id: Id,
+    pub section_id: Id,
+    /// `Row C, Seat 12`; `None` for general admission.
+    pub seat: Option<String>,
 }
 
 impl Ticket {
+    /// Whether this is a seat the event's organiser sells (not a resale, not an other listing).
+    pub fn is_primary(&self) -> bool {
+        self.event_seat.is_some() && self.resold_from.is_none()
+    }
+
     /// The ticket as a reservation by `order_id` leaves it: held until `until`.
     pub fn held_by(&self, order_id: &Id, until: Timestamp) -> Ticket {
         Ticket {
@@ -356,6 +373,7 @@ mod tests {
             reserved_until: reserved_until.map(Timestamp),
             resold_from: None,
             created_at: Timestamp(0),
+            event_seat: None,
         }
     }
 

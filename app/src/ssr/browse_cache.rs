@@ -480,6 +480,7 @@ mod tests {
             reserved_until: None,
             resold_from: None,
             created_at: Timestamp(0),
+            event_seat: None,
         }
     }
 

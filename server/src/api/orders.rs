@@ -61,14 +61,18 @@ pub(super) fn money(cents: i64) -> Value {
     Price::from_stored(cents).to_json()
 }
 
-/// A reservation: the ticket, and the price the buyer was shown (refused with 409 when the
-/// seller has changed it since).
+/// A reservation: the ticket (or, for an event's seats, the section: its front-most free seat),
+/// and the price the buyer was shown (refused with 409 when the seller has changed it since).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveBody {
     #[serde(default)]
-    #[schema(value_type = String)]
+    #[schema(value_type = Option<String>)]
     ticket_id: Option<Value>,
+    /// Instead of `ticketId`: a section of a published event.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    section_id: Option<Value>,
     #[serde(default)]
     #[schema(value_type = Option<f64>)]
     price: Option<Value>,
@@ -102,6 +106,9 @@ pub async fn reserve_ticket(
     ApiJson(body): ApiJson<ReserveBody>,
 ) -> Result<(StatusCode, Json<OrderJson>), AppError> {
     ctx.user()?;
+    if body.section_id.as_ref().is_some_and(|v| !v.is_null()) {
+        return reserve_in_section(&ctx, &body).await;
+    }
     let input = match (parse_ticket_id(&body), parse_seen_price(&body)) {
         (Ok(ticket_id), Ok(seen_price)) => ReserveTicket {
             ticket_id,
@@ -115,6 +122,37 @@ pub async fn reserve_ticket(
     };
     let reserved = orders::reserve_ticket(&ctx, input).await?;
     Ok((StatusCode::CREATED, Json(OrderJson::new(&reserved, &ctx))))
+}
+
+async fn reserve_in_section(
+    ctx: &Ctx,
+    body: &ReserveBody,
+) -> Result<(StatusCode, Json<OrderJson>), AppError> {
+    let section = match &body.section_id {
+        _ if body.ticket_id.as_ref().is_some_and(|v| !v.is_null()) => Err(ErrorDetail::field(
+            "sectionId",
+            "Give a ticketId or a sectionId, not both",
+        )),
+        Some(Value::String(text)) => {
+            Id::parse(text).map_err(|_| ErrorDetail::field("sectionId", "Section id is not valid"))
+        }
+        _ => Err(ErrorDetail::field("sectionId", "Section id is not valid")),
+    };
+    let input = match (section, parse_seen_price(body)) {
+        (Ok(section_id), Ok(seen_price)) => orders::ReserveInSection {
+            section_id,
+            seen_price,
+        },
+        (section, seen_price) => {
+            let details = [section.err(), seen_price.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Err(AppError::Invalid(details));
+        }
+    };
+    let reserved = orders::reserve_in_section(ctx, input).await?;
+    Ok((StatusCode::CREATED, Json(OrderJson::new(&reserved, ctx))))
 }
 
 #[utoipa::path(get, path = "/orders", tag = "orders",

@@ -46,6 +46,14 @@ pub struct TicketJson {
     order_id: Option<String>,
     version: i64,
     created_at: String,
+    /// The event on this site the ticket is for; `null` for an other listing.
+    event_id: Option<String>,
+    /// Its section of that event.
+    section_id: Option<String>,
+    /// `Row C, Seat 12`; `null` for general admission and other listings.
+    seat: Option<String>,
+    /// True for a seat the event's organiser sells, false for a resale or an other listing.
+    primary: bool,
 }
 
 /// A listing as its seller writes it. Fields are read leniently: a field of the wrong type is
@@ -112,6 +120,10 @@ impl TicketJson {
             },
             version: ticket.version,
             created_at: ticket.created_at.to_rfc3339(),
+            event_id: ticket.event_seat.as_ref().map(|e| e.event_id.to_string()),
+            section_id: ticket.event_seat.as_ref().map(|e| e.section_id.to_string()),
+            seat: ticket.event_seat.as_ref().and_then(|e| e.seat.clone()),
+            primary: ticket.is_primary(),
         }
     }
 }

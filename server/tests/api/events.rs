@@ -323,3 +323,94 @@ async fn a_published_event_grows_but_never_loses_a_taken_seat() {
     let response = put_json(&app, &rival, &format!("/api/events/{id}"), &body).await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn buyers_get_the_front_most_free_seat_and_a_section_sells_each_seat_once() {
+    // Thirty sign-ups from one address in a minute would be limited otherwise.
+    let app = spawn_app_with(|config| config.auth_rate_limit = 0).await;
+    let (owner, _) = organiser(&app).await;
+    let event = create(&app, &owner, &event_body("Front rows")).await;
+    let id = event["id"].as_str().unwrap().to_string();
+    let circle = event["sections"][1]["id"].as_str().unwrap().to_string();
+    // A draft's section is not on sale.
+    let (early, _) = app.signed_in_user().await;
+    assert_eq!(
+        app.post_json(&early, "/api/orders", &json!({ "sectionId": circle }))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(publish(&app, &owner, &id).await.status(), StatusCode::OK);
+
+    // The organiser cannot buy their own seats.
+    assert_errors(
+        app.post_json(&owner, "/api/orders", &json!({ "sectionId": circle }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "You cannot buy your own ticket" }]),
+    )
+    .await;
+    // A price the buyer saw that is no longer the section's: nothing is reserved.
+    let stale = app
+        .post_json(
+            &early,
+            "/api/orders",
+            &json!({ "sectionId": circle, "price": 50 }),
+        )
+        .await;
+    assert_eq!(stale.status(), StatusCode::CONFLICT);
+
+    let first = app
+        .post_json(
+            &early,
+            "/api/orders",
+            &json!({ "sectionId": circle, "price": 52.5 }),
+        )
+        .await;
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let first: Value = first.json().await.unwrap();
+    assert_eq!(first["ticket"]["seat"], "Row A, Seat 1");
+    assert_eq!(first["ticket"]["eventId"], event["id"]);
+    assert_eq!(first["ticket"]["sectionId"], circle.as_str());
+    assert_eq!(first["ticket"]["primary"], true);
+    assert_eq!(first["ticket"]["title"], "Front rows — Circle");
+
+    // Thirty buyers at once for the 21 seats left: each seat goes to exactly one of them.
+    let buyers = join_all((0..30).map(|_| app.signed_in_user())).await;
+    let ask = json!({ "sectionId": circle });
+    let answers = join_all(
+        buyers
+            .iter()
+            .map(|(buyer, _)| app.post_json(buyer, "/api/orders", &ask)),
+    )
+    .await;
+    let mut seats = Vec::new();
+    let mut sold_out = 0;
+    for answer in answers {
+        match answer.status() {
+            StatusCode::CREATED => {
+                let order: Value = answer.json().await.unwrap();
+                seats.push(order["ticket"]["seat"].as_str().unwrap().to_string());
+            }
+            StatusCode::BAD_REQUEST => {
+                let body: Value = answer.json().await.unwrap();
+                assert_eq!(
+                    body,
+                    json!({ "errors": [{ "field": "quantity", "message": "This section is sold out" }] })
+                );
+                sold_out += 1;
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    assert_eq!(seats.len(), 21, "every seat left is sold");
+    assert_eq!(sold_out, 9);
+    seats.sort();
+    seats.dedup();
+    assert_eq!(seats.len(), 21, "no seat twice");
+    assert!(!seats.contains(&"Row A, Seat 1".to_string()));
+    let now: Value = app.get_json(&client(), &format!("/api/events/{id}")).await;
+    assert_eq!(now["sections"][1]["available"], 0);
+    assert_eq!(now["sections"][1]["reserved"], 22);
+    assert_eq!(now["available"], 120);
+}

@@ -554,7 +554,7 @@ async fn the_check_itself_catches_a_contradiction() {
     let app = spawn_app().await;
     let document: Value = app.get_json(&client(), "/api/openapi.json").await;
     let contract = Contract::new(document);
-    let ticket = br#"{"id":"x","title":"t","price":1,"buyerPrice":1,"faceValue":null,"category":"other","venue":null,"startsAt":null,"status":"available","userId":"u","orderId":null,"version":0,"createdAt":"c"}"#;
+    let ticket = br#"{"id":"x","title":"t","price":1,"buyerPrice":1,"faceValue":null,"category":"other","venue":null,"startsAt":null,"status":"available","userId":"u","orderId":null,"version":0,"createdAt":"c","eventId":null,"sectionId":null,"seat":null,"primary":false}"#;
     let get = Method::GET;
     let path = "/api/tickets/0190f1d2-7c3a-7d4e-8f00-000000000000";
     assert!(

@@ -46,6 +46,72 @@ pub struct ReserveTicket {
     pub seen_price: Option<Price>,
 }
 
+/// A buyer's reservation of one seat of an event's section: the front-most free one.
+#[derive(Debug, Clone)]
+pub struct ReserveInSection {
+    pub section_id: Id,
+    pub seen_price: Option<Price>,
+}
+
+/// Reserves the front-most free seat of a published event's section, as [`reserve_ticket`]
+/// does for one listing. A seat someone else took a moment before is passed over for the next
+/// free one; none left is `This section is sold out` (field `quantity`). An unknown section, or
+/// one of an event not on sale, is 404.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), section_id = %input.section_id)
+)]
+pub async fn reserve_in_section(
+    ctx: &Ctx,
+    input: ReserveInSection,
+) -> Result<OrderWithTicket, AppError> {
+    use crate::domain::event::{EventStatus, SECTION_SOLD_OUT};
+    use crate::domain::order::{TICKET_RESERVED, TICKET_SOLD};
+    use crate::ssr::storage::events;
+    /// Seats tried from one read of the section before reading it again.
+    const CANDIDATES: i64 = 8;
+    /// Reads of the section before giving up on a section that is selling out as we ask.
+    const ROUNDS: usize = 8;
+    ctx.user()?;
+    {
+        let mut conn = ctx.db().read.acquire().await?;
+        match events::section_event(&mut conn, &input.section_id).await? {
+            Some((_, EventStatus::Published)) => {}
+            Some((_, EventStatus::Cancelled)) => {
+                return Err(AppError::invalid(crate::domain::event::EVENT_CANCELLED));
+            }
+            _ => return Err(AppError::NotFound),
+        }
+    }
+    let sold_out = || AppError::invalid_field("quantity", SECTION_SOLD_OUT);
+    for _ in 0..ROUNDS {
+        let seats = {
+            let mut conn = ctx.db().read.acquire().await?;
+            events::free_seats(&mut conn, &input.section_id, ctx.now(), CANDIDATES).await?
+        };
+        if seats.is_empty() {
+            return Err(sold_out());
+        }
+        for ticket_id in seats {
+            let attempt = ReserveTicket {
+                ticket_id,
+                seen_price: input.seen_price,
+            };
+            match reserve_ticket(ctx, attempt).await {
+                Err(AppError::Invalid(details))
+                    if details
+                        .iter()
+                        .all(|d| d.message == TICKET_RESERVED || d.message == TICKET_SOLD) =>
+                {
+                    continue;
+                }
+                other => return other,
+            }
+        }
+    }
+    Err(sold_out())
+}
+
 /// Reserves a ticket for the signed-in buyer for the reservation window. If the seller changed
 /// the price since the buyer saw it, nothing is reserved (409). A buyer already holding
 /// `MAX_LIVE_ORDERS` live reservations is refused, so one account cannot hoard the inventory;

@@ -586,3 +586,45 @@ pub async fn remove_free_places(
     .await?;
     Ok(())
 }
+
+/// The event a section belongs to and that event's status, if the section exists (and was not
+/// removed).
+pub async fn section_event(
+    conn: &mut AnyConnection,
+    section: &Id,
+) -> Result<Option<(Id, EventStatus)>, sqlx::Error> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "SELECT e.id, e.status FROM event_sections s JOIN events e ON e.id = s.event_id \
+         WHERE s.id = $1 AND s.removed_at IS NULL",
+    )
+    .bind(section.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(id, status)| {
+        EventStatus::parse(&status)
+            .map(|status| (Id::from_trusted(id), status))
+            .map_err(|err| sqlx::Error::Decode(Box::new(err)))
+    })
+    .transpose()
+}
+
+/// Up to `limit` seats of the section on sale at `now`, front-most first.
+pub async fn free_seats(
+    conn: &mut AnyConnection,
+    section: &Id,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<Id>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM tickets WHERE section_id = $1 AND resold_from IS NULL \
+         AND removed_at IS NULL AND seller_suspended = 0 \
+         AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $2)) \
+         ORDER BY seat_order LIMIT $3",
+    )
+    .bind(section.as_str())
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(Id::from_trusted).collect())
+}

@@ -5,7 +5,8 @@ use crate::domain::{Category, Id, Price, Ticket, TicketDraft, TicketStatus, Time
 use sqlx::AnyConnection;
 
 const COLUMNS: &str = "id, title, price_cents, face_value_cents, seller_id, order_id, version, category, venue, \
-                       starts_at, time_zone, status, reserved_until, resold_from, created_at, removed_at, seller_suspended";
+                       starts_at, time_zone, status, reserved_until, resold_from, created_at, removed_at, seller_suspended, \
+                       event_id, section_id, seat";
 
 #[derive(sqlx::FromRow)]
 struct TicketRow {
@@ -28,6 +29,9 @@ struct TicketRow {
     created_at: i64,
     removed_at: Option<i64>,
     seller_suspended: i64,
+    event_id: Option<String>,
+    section_id: Option<String>,
+    seat: Option<String>,
 }
 
 impl From<TicketRow> for Ticket {
@@ -58,6 +62,14 @@ impl From<TicketRow> for Ticket {
             reserved_until: row.reserved_until.map(Timestamp::from_millis),
             resold_from: row.resold_from.map(Id::from_trusted),
             created_at: Timestamp::from_millis(row.created_at),
+            event_seat: match (row.event_id, row.section_id) {
+                (Some(event_id), Some(section_id)) => Some(crate::domain::ticket::EventSeat {
+                    event_id: Id::from_trusted(event_id),
+                    section_id: Id::from_trusted(section_id),
+                    seat: row.seat,
+                }),
+                _ => None,
+            },
         }
     }
 }

@@ -19,7 +19,7 @@ test('the API describes itself in a valid OpenAPI 3.1 document with absolute pat
   const paths = Object.keys(document.paths);
   expect(paths.length).toBeGreaterThan(30);
   for (const path of paths) expect(path).toMatch(/^\/api\//);
-  for (const path of ['/api/orders', '/api/tickets/{id}', '/api/admin/tickets/{id}/takedown', '/api/events']) {
+  for (const path of ['/api/orders', '/api/tickets/{id}', '/api/admin/tickets/{id}/takedown', '/api/events', '/api/feed']) {
     expect(paths).toContain(path);
   }
 });

@@ -756,6 +756,68 @@ pub fn with_suffix(base: &str, n: u32) -> String {
     }
 }
 
+pub const WHEN_INVALID: &str = "When must be today, weekend or month";
+pub const DATE_INVALID: &str = "Dates are written YYYY-MM-DD";
+
+/// A span of days the catalogue can be narrowed to, judged on each venue's own clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// The venue's date today.
+    Today,
+    /// The coming Saturday and Sunday (today included when it is one).
+    Weekend,
+    /// The rest of the calendar month.
+    Month,
+}
+
+impl When {
+    pub fn parse(input: &str) -> Result<When, ErrorDetail> {
+        match input.trim().to_ascii_lowercase().as_str() {
+            "today" => Ok(When::Today),
+            "weekend" => Ok(When::Weekend),
+            "month" => Ok(When::Month),
+            _ => Err(ErrorDetail::field("when", WHEN_INVALID)),
+        }
+    }
+
+    /// The first and last day (inclusive) it means at a venue whose date is `today`.
+    pub fn days(self, today: chrono::NaiveDate) -> (chrono::NaiveDate, chrono::NaiveDate) {
+        use chrono::{Datelike, Weekday};
+        match self {
+            When::Today => (today, today),
+            When::Weekend => match today.weekday() {
+                Weekday::Sat => (today, today.succ_opt().unwrap_or(today)),
+                Weekday::Sun => (today, today),
+                other => {
+                    let to_saturday = 5 - i64::from(other.num_days_from_monday());
+                    let saturday = today + chrono::Duration::days(to_saturday);
+                    (saturday, saturday + chrono::Duration::days(1))
+                }
+            },
+            When::Month => {
+                let (year, month) = if today.month() == 12 {
+                    (today.year() + 1, 1)
+                } else {
+                    (today.year(), today.month() + 1)
+                };
+                let first_of_next =
+                    chrono::NaiveDate::from_ymd_opt(year, month, 1).unwrap_or(today);
+                (today, first_of_next.pred_opt().unwrap_or(today))
+            }
+        }
+    }
+}
+
+/// A `YYYY-MM-DD` date of `field`.
+pub fn parse_date(field: &str, input: &str) -> Result<chrono::NaiveDate, ErrorDetail> {
+    let text = input.trim();
+    if text.len() != 10 {
+        return Err(ErrorDetail::field(field, DATE_INVALID));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| ErrorDetail::field(field, DATE_INVALID))
+}
+
 /// A section of a published event as it stands, for [`check_section_change`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct SectionNow {
@@ -1090,6 +1152,24 @@ mod tests {
             added_seats(&general.seating, &Seating::General { capacity: 103 }).len(),
             3
         );
+    }
+
+    #[test]
+    fn when_means_days_on_the_venues_clock() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 12, d).unwrap();
+        // 2026-12-07 is a Monday.
+        assert_eq!(When::Today.days(day(7)), (day(7), day(7)));
+        assert_eq!(When::Weekend.days(day(7)), (day(12), day(13)));
+        assert_eq!(When::Weekend.days(day(11)), (day(12), day(13)));
+        assert_eq!(When::Weekend.days(day(12)), (day(12), day(13)));
+        assert_eq!(When::Weekend.days(day(13)), (day(13), day(13)));
+        assert_eq!(When::Month.days(day(7)), (day(7), day(31)));
+        assert_eq!(When::parse(" Weekend "), Ok(When::Weekend));
+        assert!(When::parse("tomorrow").is_err());
+        assert_eq!(parse_date("from", "2026-12-05"), Ok(day(5)));
+        for bad in ["2026-13-01", "05/12/2026", "2026-12-5", "<b>"] {
+            assert!(parse_date("from", bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

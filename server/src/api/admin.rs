@@ -209,11 +209,12 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<&str> {
         .then_some(token.trim())
 }
 
-/// `GET /api/events?after=&limit=` (bearer `ADMIN_TOKEN` or an admin's session; 401 otherwise).
-#[utoipa::path(get, path = "/events", tag = "admin", params(PageQuery),
+/// `GET /api/feed?after=&limit=`: the event log for integrators (bearer `ADMIN_TOKEN` or an
+/// admin's session; 401 otherwise).
+#[utoipa::path(get, path = "/feed", tag = "admin", params(PageQuery),
     security(("bearer" = []), ("session" = [])),
     responses((status = 200, body = EventsJson), Refusals))]
-pub async fn events(
+pub async fn feed(
     ctx: Ctx,
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<PageQuery>,

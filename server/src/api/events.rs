@@ -39,6 +39,9 @@ pub struct EventJson {
     /// The lowest price of a section with seats on sale.
     #[schema(value_type = Option<f64>)]
     from_price: Option<Value>,
+    /// The lowest price of its resale listings on sale.
+    #[schema(value_type = Option<f64>)]
+    resale_from_price: Option<Value>,
     /// Seats on sale over all sections.
     available: i64,
     is_past: bool,
@@ -110,6 +113,7 @@ impl EventJson {
                 })
                 .collect(),
             from_price: details.from_price().map(Price::to_json),
+            resale_from_price: details.resale_from.map(Price::to_json),
             available: details.available(),
             is_past: event.is_past(ctx.now()),
             version: event.version,
@@ -328,6 +332,45 @@ fn type_errors(ctx: &Ctx, input: EventInput, wrong: Vec<ErrorDetail>) -> AppErro
         );
     }
     AppError::Invalid(details)
+}
+
+/// What the catalogue is narrowed to.
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CatalogueParams {
+    /// Words the name, venue or city must contain (each also as a prefix).
+    q: Option<String>,
+    /// `sports`, `concert`, `theater` or `other`.
+    category: Option<String>,
+    /// `today`, `weekend` or `month`, on each venue's clock.
+    when: Option<String>,
+    /// The first day, `YYYY-MM-DD`, on the venue's clock.
+    from: Option<String>,
+    /// The last day, `YYYY-MM-DD`, inclusive.
+    to: Option<String>,
+    /// From 1; 24 events a page.
+    page: Option<String>,
+}
+
+/// `GET /api/events`: published events not yet over, soonest first, 24 a page.
+#[utoipa::path(get, path = "/events", tag = "events", params(CatalogueParams),
+    responses((status = 200, body = Vec<EventJson>), Refusals))]
+pub async fn catalogue(
+    ctx: Ctx,
+    super::ApiQuery(params): super::ApiQuery<CatalogueParams>,
+) -> Result<Json<Vec<EventJson>>, AppError> {
+    let query = events::CatalogueQuery {
+        q: params.q,
+        category: params.category,
+        when: params.when,
+        from: params.from,
+        to: params.to,
+        page: params.page,
+    };
+    let found = events::catalogue(&ctx, &query).await?;
+    Ok(Json(
+        found.iter().map(|d| EventJson::new(d, &ctx)).collect(),
+    ))
 }
 
 /// `POST /api/events`: a new draft event with its sections, for an organiser (or an admin).

@@ -775,7 +775,7 @@ async fn integrators_read_the_event_log_with_the_admin_token_or_an_admins_sessio
         .await;
     }
     let with_token = |path: &str| client().get(app.url(path)).bearer_auth(TOKEN).send();
-    let all: Value = with_token("/api/events?limit=1000")
+    let all: Value = with_token("/api/feed?limit=1000")
         .await
         .unwrap()
         .json()
@@ -806,7 +806,7 @@ async fn integrators_read_the_event_log_with_the_admin_token_or_an_admins_sessio
     let mut after = 0;
     let mut paged = Vec::new();
     loop {
-        let page: Value = with_token(&format!("/api/events?after={after}&limit=2"))
+        let page: Value = with_token(&format!("/api/feed?after={after}&limit=2"))
             .await
             .unwrap()
             .json()
@@ -824,16 +824,16 @@ async fn integrators_read_the_event_log_with_the_admin_token_or_an_admins_sessio
 
     // Anyone else: 401, including a signed-in non-admin and a wrong or malformed token.
     for request in [
-        client().get(app.url("/api/events")),
-        seller.get(app.url("/api/events")),
+        client().get(app.url("/api/feed")),
+        seller.get(app.url("/api/feed")),
         client()
-            .get(app.url("/api/events"))
+            .get(app.url("/api/feed"))
             .bearer_auth("integrator-token-0123456789abcdef0124"),
         client()
-            .get(app.url("/api/events"))
+            .get(app.url("/api/feed"))
             .header("authorization", "Basic Zm9vOmJhcg=="),
         client()
-            .get(app.url("/api/events"))
+            .get(app.url("/api/feed"))
             .header("authorization", TOKEN),
     ] {
         let refused = request.send().await.unwrap();
@@ -845,10 +845,10 @@ async fn integrators_read_the_event_log_with_the_admin_token_or_an_admins_sessio
         .await;
     }
     let (admin, _) = app.admin().await;
-    let by_admin = app.get(&admin, "/api/events?limit=1").await;
+    let by_admin = app.get(&admin, "/api/feed?limit=1").await;
     assert_eq!(by_admin.status(), StatusCode::OK);
     for query in ["limit=0", "limit=1001", "after=-5", "after=1.5"] {
-        let refused = with_token(&format!("/api/events?{query}")).await.unwrap();
+        let refused = with_token(&format!("/api/feed?{query}")).await.unwrap();
         assert_eq!(refused.status(), StatusCode::BAD_REQUEST, "{query}");
     }
 }

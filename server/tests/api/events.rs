@@ -414,3 +414,131 @@ async fn buyers_get_the_front_most_free_seat_and_a_section_sells_each_seat_once(
     assert_eq!(now["sections"][1]["reserved"], 22);
     assert_eq!(now["available"], 120);
 }
+
+#[tokio::test]
+async fn the_catalogue_lists_published_upcoming_events_by_words_category_and_days() {
+    let app = spawn_app().await;
+    // Monday 2 December 2030, 09:00 in London.
+    app.clock
+        .move_past(app::domain::Timestamp::parse_rfc3339("2030-12-02T09:00:00Z").unwrap());
+    let (owner, _) = organiser(&app).await;
+    let mut ids = std::collections::HashMap::new();
+    for (name, category, city, zone, starts) in [
+        (
+            "Jazz Night",
+            "concert",
+            "London",
+            "Europe/London",
+            "2030-12-02T20:00",
+        ),
+        (
+            "Rock Fest",
+            "concert",
+            "Paris",
+            "Europe/Paris",
+            "2030-12-07T18:00",
+        ),
+        (
+            "Sunday Derby",
+            "sports",
+            "Leeds",
+            "Europe/London",
+            "2030-12-08T15:00",
+        ),
+        (
+            "Opera <b>Gala</b>",
+            "theater",
+            "New York",
+            "America/New_York",
+            "2030-12-20T19:00",
+        ),
+        (
+            "New Year Show",
+            "other",
+            "Berlin",
+            "Europe/Berlin",
+            "2031-01-10T20:00",
+        ),
+    ] {
+        let mut body = event_body(name);
+        body["category"] = json!(category);
+        body["city"] = json!(city);
+        body["timeZone"] = json!(zone);
+        body["startsAt"] = json!(starts);
+        let event = create(&app, &owner, &body).await;
+        let id = event["id"].as_str().unwrap().to_string();
+        assert_eq!(publish(&app, &owner, &id).await.status(), StatusCode::OK);
+        ids.insert(id, name);
+    }
+    create(&app, &owner, &event_body("Draft only")).await;
+
+    let names = |events: Vec<Value>| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let list = |query: &'static str| {
+        let app = &app;
+        async move {
+            let response = app.get(&client(), &format!("/api/events{query}")).await;
+            assert_eq!(response.status(), StatusCode::OK, "{query}");
+            names(response.json().await.unwrap())
+        }
+    };
+    assert_eq!(
+        list("").await,
+        [
+            "Jazz Night",
+            "Rock Fest",
+            "Sunday Derby",
+            "Opera <b>Gala</b>",
+            "New Year Show"
+        ]
+    );
+    assert_eq!(list("?when=today").await, ["Jazz Night"]);
+    assert_eq!(list("?when=weekend").await, ["Rock Fest", "Sunday Derby"]);
+    assert_eq!(
+        list("?when=month").await,
+        [
+            "Jazz Night",
+            "Rock Fest",
+            "Sunday Derby",
+            "Opera <b>Gala</b>"
+        ]
+    );
+    assert_eq!(
+        list("?from=2030-12-07&to=2030-12-20").await,
+        ["Rock Fest", "Sunday Derby", "Opera <b>Gala</b>"]
+    );
+    assert_eq!(list("?q=paris").await, ["Rock Fest"]);
+    assert_eq!(list("?q=gal").await, ["Opera <b>Gala</b>"]);
+    assert_eq!(list("?category=sports").await, ["Sunday Derby"]);
+    assert_eq!(
+        list("?when=month&category=theater").await,
+        ["Opera <b>Gala</b>"]
+    );
+    assert!(list("?page=2").await.is_empty());
+    let catalogue: Vec<Value> = app.get_json(&client(), "/api/events").await;
+    assert_eq!(catalogue[0]["fromPrice"], 35);
+    assert_eq!(catalogue[0]["available"], 142);
+    assert_eq!(catalogue[0]["isPast"], false);
+
+    for (query, field) in [
+        ("?when=tomorrow", "when"),
+        ("?from=02/12/2030", "from"),
+        ("?to=%3Cscript%3E", "to"),
+        ("?page=0", "page"),
+        ("?category=opera", "category"),
+    ] {
+        let response = app.get(&client(), &format!("/api/events{query}")).await;
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{query}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["errors"][0]["field"], field, "{query}");
+    }
+
+    // Six hours after it starts, an event without an end is over and leaves the catalogue.
+    app.clock
+        .move_past(app::domain::Timestamp::parse_rfc3339("2030-12-03T02:00:00Z").unwrap());
+    assert_eq!(list("?when=month").await[0], "Rock Fest");
+}

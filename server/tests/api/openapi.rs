@@ -447,7 +447,7 @@ async fn every_operation_answers_as_its_openapi_document_says() {
     j.call(
         &with_token,
         M::GET,
-        "/api/events?after=0&limit=1000",
+        "/api/feed?after=0&limit=1000",
         None,
         S::OK,
     )
@@ -497,6 +497,8 @@ async fn every_operation_answers_as_its_openapi_document_says() {
         S::OK,
     )
     .await;
+    j.call(&client(), M::GET, "/api/events?when=month", None, S::OK)
+        .await;
     j.call(&client(), M::GET, "/api/tickets/stream", None, S::OK)
         .await;
     j.call(&client(), M::GET, "/api/openapi.json", None, S::OK)

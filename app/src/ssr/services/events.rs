@@ -23,6 +23,8 @@ pub const VERIFY_FIRST: &str = "Verify your email address first";
 pub struct EventDetails {
     pub event: Event,
     pub sections: Vec<(Section, SeatCounts)>,
+    /// The lowest price of its resale listings on sale.
+    pub resale_from: Option<crate::domain::Price>,
 }
 
 impl EventDetails {
@@ -179,7 +181,14 @@ async fn details_in(
             (section, count)
         })
         .collect();
-    Ok(EventDetails { event, sections })
+    let resale_from = events::resale_from_cents(conn, &event.id, now)
+        .await?
+        .map(crate::domain::Price::from_stored);
+    Ok(EventDetails {
+        event,
+        sections,
+        resale_from,
+    })
 }
 
 /// An event by id or slug: a draft only for its organiser and admins (404 for everyone else).
@@ -425,4 +434,109 @@ pub async fn publish_event(ctx: &Ctx, id: &Id) -> Result<EventDetails, AppError>
     let details = details_in(&mut tx, event, now).await?;
     tx.commit().await?;
     Ok(details)
+}
+
+/// What a visitor asks the catalogue for, each as given.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogueQuery {
+    pub q: Option<String>,
+    pub category: Option<String>,
+    /// `today`, `weekend` or `month`, on each venue's clock.
+    pub when: Option<String>,
+    /// Inclusive `YYYY-MM-DD` dates on the venue's clock.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    /// From 1.
+    pub page: Option<String>,
+}
+
+/// Events per catalogue page.
+pub const CATALOGUE_PAGE: i64 = 24;
+/// The most events a `when` filter looks through (they are judged one by one, on their own
+/// venue's clock).
+const WHEN_CANDIDATES: i64 = 5_000;
+
+/// Published events not yet over, soonest first, 24 a page: searched by name, venue and city,
+/// in a category, and on days judged on each venue's clock.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn catalogue(ctx: &Ctx, query: &CatalogueQuery) -> Result<Vec<EventDetails>, AppError> {
+    use crate::domain::event::{When, parse_date};
+    let mut errors = Vec::new();
+    let nonempty = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let category = match nonempty(&query.category).filter(|c| c != "all") {
+        None => None,
+        Some(name) => match crate::domain::Category::parse(Some(&name)) {
+            Ok(category) => Some(category),
+            Err(err) => {
+                errors.push(err);
+                None
+            }
+        },
+    };
+    let when = match nonempty(&query.when) {
+        None => None,
+        Some(text) => When::parse(&text).map_err(|e| errors.push(e)).ok(),
+    };
+    let mut date = |field: &str, value: &Option<String>| match nonempty(value) {
+        None => None,
+        Some(text) => parse_date(field, &text).map_err(|e| errors.push(e)).ok(),
+    };
+    let from = date("from", &query.from);
+    let to = date("to", &query.to);
+    let page = match nonempty(&query.page) {
+        None => 1,
+        Some(text) => match text.parse::<i64>() {
+            Ok(page) if (1..=10_000).contains(&page) => page,
+            _ => {
+                errors.push(ErrorDetail::field(
+                    "page",
+                    "Page must be a whole number from 1",
+                ));
+                1
+            }
+        },
+    };
+    if !errors.is_empty() {
+        return Err(AppError::Invalid(errors));
+    }
+    let filter = events::CatalogueFilter {
+        search: query
+            .q
+            .as_deref()
+            .and_then(crate::ssr::storage::tickets::search_terms),
+        category,
+        from: from.map(|d| d.format("%Y-%m-%d").to_string()),
+        to: to.map(|d| d.format("%Y-%m-%d").to_string()),
+    };
+    let now = ctx.now();
+    let offset = (page - 1) * CATALOGUE_PAGE;
+    let mut conn = ctx.db().read.acquire().await?;
+    let found = match when {
+        None => events::list_catalogue(&mut conn, &filter, now, CATALOGUE_PAGE, offset).await?,
+        Some(when) => {
+            // Judged event by event on its venue's clock, then paged.
+            let candidates =
+                events::list_catalogue(&mut conn, &filter, now, WHEN_CANDIDATES, 0).await?;
+            candidates
+                .into_iter()
+                .filter(|event| {
+                    let (first, last) = when.days(event.time_zone.local_date(now));
+                    let day = event.time_zone.local_date(event.starts_at);
+                    first <= day && day <= last
+                })
+                .skip(offset as usize)
+                .take(CATALOGUE_PAGE as usize)
+                .collect()
+        }
+    };
+    let mut out = Vec::with_capacity(found.len());
+    for event in found {
+        out.push(details_in(&mut conn, event, now).await?);
+    }
+    Ok(out)
 }

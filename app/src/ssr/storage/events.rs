@@ -628,3 +628,87 @@ pub async fn free_seats(
     .await?;
     Ok(ids.into_iter().map(Id::from_trusted).collect())
 }
+
+/// What the catalogue of upcoming events is narrowed to.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CatalogueFilter {
+    /// Words every event's name, venue or city must contain (each also as a prefix).
+    pub search: Option<Vec<String>>,
+    pub category: Option<Category>,
+    /// Inclusive dates on the venue's clock the event must start on (`YYYY-MM-DD`).
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// Published events not yet over at `now`, soonest first, narrowed by `filter`: at most `limit`
+/// from `offset`.
+pub async fn list_catalogue(
+    conn: &mut AnyConnection,
+    filter: &CatalogueFilter,
+    now: Timestamp,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    let backend = backend(conn);
+    let mut sql =
+        format!("SELECT {COLUMNS} FROM events WHERE status = 'published' AND over_at > $1");
+    let mut next = 2;
+    let mut push = |sql: &mut String, condition: &str| {
+        sql.push_str(&condition.replace('?', &format!("${next}")));
+        next += 1;
+    };
+    if filter.category.is_some() {
+        push(&mut sql, " AND category = ?");
+    }
+    if filter.search.is_some() {
+        match backend {
+            Backend::Sqlite => push(
+                &mut sql,
+                " AND rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ?)",
+            ),
+            Backend::Postgres => push(&mut sql, " AND search @@ to_tsquery('simple', ?)"),
+        }
+    }
+    if filter.from.is_some() {
+        push(&mut sql, " AND local_date >= ?");
+    }
+    if filter.to.is_some() {
+        push(&mut sql, " AND local_date <= ?");
+    }
+    sql.push_str(&format!(
+        " ORDER BY starts_at, id LIMIT ${next} OFFSET ${}",
+        next + 1
+    ));
+    let mut query = sqlx::query_as::<_, EventRow>(&sql).bind(now.millis());
+    if let Some(category) = filter.category {
+        query = query.bind(category.as_str());
+    }
+    if let Some(terms) = &filter.search {
+        query = query.bind(super::tickets::search_query(backend, terms));
+    }
+    if let Some(from) = &filter.from {
+        query = query.bind(from.clone());
+    }
+    if let Some(to) = &filter.to {
+        query = query.bind(to.clone());
+    }
+    let rows = query.bind(limit).bind(offset).fetch_all(conn).await?;
+    rows.into_iter().map(Event::try_from).collect()
+}
+
+/// The lowest price of the event's resale listings on sale at `now`, in cents.
+pub async fn resale_from_cents(
+    conn: &mut AnyConnection,
+    event: &Id,
+    now: Timestamp,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(&format!(
+        "SELECT MIN(price_cents) FROM tickets WHERE event_id = $2 AND resold_from IS NOT NULL \
+         AND {}",
+        super::tickets::ON_SALE
+    ))
+    .bind(now.millis())
+    .bind(event.as_str())
+    .fetch_one(conn)
+    .await
+}

@@ -258,7 +258,7 @@ fn browse_conditions(backend: Backend, filter: &BrowseFilter) -> (String, usize)
 
 /// The search words as the backend's full-text query: FTS5's `"word"* "word"*`, or
 /// PostgreSQL's `word:* & word:*`.
-fn search_query(backend: Backend, terms: &[String]) -> String {
+pub(super) fn search_query(backend: Backend, terms: &[String]) -> String {
     match backend {
         Backend::Sqlite => terms
             .iter()

@@ -433,3 +433,83 @@ pub async fn publish_event(ctx: Ctx, Path(id): Path<String>) -> Result<Json<Even
     let details = events::publish_event(&ctx, &Id::parse(&id)?).await?;
     Ok(Json(EventJson::new(&details, &ctx)))
 }
+
+/// An event's door staff.
+#[derive(Serialize, ToSchema)]
+pub struct StaffJson {
+    staff: Vec<StaffMemberJson>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StaffMemberJson {
+    id: String,
+    email: String,
+}
+
+fn staff_json(staff: Vec<events::DoorStaff>) -> Json<StaffJson> {
+    Json(StaffJson {
+        staff: staff
+            .into_iter()
+            .map(|member| StaffMemberJson {
+                id: member.id.to_string(),
+                email: member.email,
+            })
+            .collect(),
+    })
+}
+
+/// Who to add to the door staff.
+#[derive(Deserialize, ToSchema)]
+pub struct StaffBody {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    email: Option<Value>,
+}
+
+/// `POST /api/events/:id/staff {email}`: lets that account scan codes at this event's door
+/// (its organiser and admins only).
+#[utoipa::path(post, path = "/events/{id}/staff", tag = "events", request_body = StaffBody,
+    params(("id" = String, Path, description = "The event's id")),
+    responses((status = 200, body = StaffJson), Refusals))]
+pub async fn add_staff(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StaffBody>,
+) -> Result<Json<StaffJson>, AppError> {
+    events::require_organiser(&ctx).await?;
+    let id = Id::parse(&id)?;
+    let email = match &body.email {
+        Some(Value::String(email)) => email.clone(),
+        Some(Value::Null) | None => {
+            return Err(AppError::invalid_field("email", "Email is required"));
+        }
+        Some(_) => return Err(AppError::invalid_field("email", "Email must be text")),
+    };
+    Ok(staff_json(events::add_door_staff(&ctx, &id, &email).await?))
+}
+
+/// `DELETE /api/events/:id/staff/:userId`: takes that account off this event's door staff.
+#[utoipa::path(delete, path = "/events/{id}/staff/{user_id}", tag = "events",
+    params(("id" = String, Path, description = "The event's id"),
+        ("user_id" = String, Path, description = "The staff member's user id")),
+    responses((status = 200, body = StaffJson), Refusals))]
+pub async fn remove_staff(
+    ctx: Ctx,
+    Path((id, user_id)): Path<(String, String)>,
+) -> Result<Json<StaffJson>, AppError> {
+    events::require_organiser(&ctx).await?;
+    let (id, member) = (Id::parse(&id)?, Id::parse(&user_id)?);
+    Ok(staff_json(
+        events::remove_door_staff(&ctx, &id, &member).await?,
+    ))
+}
+
+/// `DELETE /api/events/:id`: deletes a draft (400 once published).
+#[utoipa::path(delete, path = "/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "The event's id")),
+    responses((status = 204, description = "Deleted"), Refusals))]
+pub async fn delete_event(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode, AppError> {
+    events::require_organiser(&ctx).await?;
+    events::delete_draft(&ctx, &Id::parse(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -62,7 +62,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi::document))
         .routes(routes!(admin::feed))
         .routes(routes!(events::catalogue, events::create_event))
-        .routes(routes!(events::get_event, events::edit_event))
+        .routes(routes!(
+            events::get_event,
+            events::edit_event,
+            events::delete_event
+        ))
+        .routes(routes!(events::add_staff))
+        .routes(routes!(events::remove_staff))
         .routes(routes!(events::publish_event))
         .routes(routes!(admin::refund_order))
         .routes(routes!(admin::take_down))

@@ -542,3 +542,118 @@ async fn the_catalogue_lists_published_upcoming_events_by_words_category_and_day
         .move_past(app::domain::Timestamp::parse_rfc3339("2030-12-03T02:00:00Z").unwrap());
     assert_eq!(list("?when=month").await[0], "Rock Fest");
 }
+
+#[tokio::test]
+async fn an_organiser_names_door_staff_and_deletes_drafts_and_nobody_else_may() {
+    let app = spawn_app().await;
+    let (owner, _) = organiser(&app).await;
+    let event = create(&app, &owner, &event_body("Staffed")).await;
+    let id = event["id"].as_str().unwrap().to_string();
+    let (door, door_email) = app.signed_in_user().await;
+    let door_id = app.current_user(&door).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let staff_path = format!("/api/events/{id}/staff");
+
+    let added = app
+        .post_json(&owner, &staff_path, &json!({ "email": door_email }))
+        .await;
+    assert_eq!(added.status(), StatusCode::OK);
+    let added: Value = added.json().await.unwrap();
+    assert_eq!(
+        added,
+        json!({ "staff": [{ "id": door_id, "email": door_email }] })
+    );
+    // Adding them again changes nothing.
+    let again: Value = app
+        .post_json(&owner, &staff_path, &json!({ "email": door_email }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, added);
+    assert_errors(
+        app.post_json(
+            &owner,
+            &staff_path,
+            &json!({ "email": "nobody@example.com" }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "field": "email", "message": "No account has this email address" }]),
+    )
+    .await;
+    assert_errors(
+        app.post_json(&owner, &staff_path, &json!({ "email": 7 }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "field": "email", "message": "Email must be text" }]),
+    )
+    .await;
+
+    // Nobody but the organiser (and admins) manages the staff or deletes the draft.
+    let (rival, _) = organiser(&app).await;
+    for (client, expected) in [
+        (client(), StatusCode::UNAUTHORIZED),
+        (door.clone(), StatusCode::FORBIDDEN),
+        (rival.clone(), StatusCode::NOT_FOUND),
+    ] {
+        let add = app
+            .post_json(&client, &staff_path, &json!({ "email": door_email }))
+            .await;
+        assert_eq!(add.status(), expected);
+        let delete = client
+            .delete(app.url(&format!("/api/events/{id}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(delete.status(), expected);
+    }
+
+    let removed = owner
+        .delete(app.url(&format!("{staff_path}/{door_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+    assert_eq!(
+        removed.json::<Value>().await.unwrap(),
+        json!({ "staff": [] })
+    );
+    let gone = owner
+        .delete(app.url(&format!("{staff_path}/{door_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+
+    // A draft is deleted; a published event is not.
+    let deleted = owner
+        .delete(app.url(&format!("/api/events/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.get(&owner, &format!("/api/events/{id}")).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let published = create(&app, &owner, &event_body("Kept")).await;
+    let published_id = published["id"].as_str().unwrap();
+    assert_eq!(
+        publish(&app, &owner, published_id).await.status(),
+        StatusCode::OK
+    );
+    let refused = owner
+        .delete(app.url(&format!("/api/events/{published_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_errors(
+        refused,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Event is already published" }]),
+    )
+    .await;
+}

@@ -499,6 +499,50 @@ async fn every_operation_answers_as_its_openapi_document_says() {
     .await;
     j.call(&client(), M::GET, "/api/events?when=month", None, S::OK)
         .await;
+    let (door_user, door_email) = app.signed_in_user().await;
+    let door_id = app.current_user(&door_user).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    j.call(
+        &organiser,
+        M::POST,
+        &format!("/api/events/{event_id}/staff"),
+        Some(json!({ "email": door_email })),
+        S::OK,
+    )
+    .await;
+    j.call(
+        &organiser,
+        M::DELETE,
+        &format!("/api/events/{event_id}/staff/{door_id}"),
+        None,
+        S::OK,
+    )
+    .await;
+    let draft = j
+        .call(
+            &organiser,
+            M::POST,
+            "/api/events",
+            Some(json!({
+                "name": "Journey draft",
+                "venue": "The Hall",
+                "timeZone": "Europe/Paris",
+                "startsAt": "2031-03-02T20:00",
+                "sections": []
+            })),
+            S::CREATED,
+        )
+        .await;
+    j.call(
+        &organiser,
+        M::DELETE,
+        &format!("/api/events/{}", draft["id"].as_str().unwrap()),
+        None,
+        S::NO_CONTENT,
+    )
+    .await;
     j.call(&client(), M::GET, "/api/tickets/stream", None, S::OK)
         .await;
     j.call(&client(), M::GET, "/api/openapi.json", None, S::OK)

@@ -540,3 +540,70 @@ pub async fn catalogue(ctx: &Ctx, query: &CatalogueQuery) -> Result<Vec<EventDet
     }
     Ok(out)
 }
+
+/// Someone who may scan codes at one event's door.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoorStaff {
+    pub id: Id,
+    pub email: String,
+}
+
+async fn staff_of(conn: &mut AnyConnection, event: &Id) -> Result<Vec<DoorStaff>, AppError> {
+    Ok(events::list_staff(conn, event)
+        .await?
+        .into_iter()
+        .map(|(id, email)| DoorStaff { id, email })
+        .collect())
+}
+
+/// Adds the account with this address to the event's door staff (its organiser or an admin
+/// may); the staff as they now stand.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %id))]
+pub async fn add_door_staff(ctx: &Ctx, id: &Id, email: &str) -> Result<Vec<DoorStaff>, AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let email = crate::domain::Email::parse(email)?;
+    let mut tx = ctx.db().begin_write().await?;
+    run_event(&mut tx, &user, admin, id).await?;
+    let Some(member) = users::find_id_by_email(&mut tx, &email).await? else {
+        return Err(AppError::invalid_field(
+            "email",
+            "No account has this email address",
+        ));
+    };
+    events::add_staff(&mut tx, id, &member, ctx.now()).await?;
+    let staff = staff_of(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(staff)
+}
+
+/// Takes someone off the event's door staff (404 when they were not on it).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %id, user_id = %member))]
+pub async fn remove_door_staff(
+    ctx: &Ctx,
+    id: &Id,
+    member: &Id,
+) -> Result<Vec<DoorStaff>, AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let mut tx = ctx.db().begin_write().await?;
+    run_event(&mut tx, &user, admin, id).await?;
+    if !events::remove_staff(&mut tx, id, member).await? {
+        return Err(AppError::NotFound);
+    }
+    let staff = staff_of(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(staff)
+}
+
+/// Deletes a draft (400 once published: its seats and orders are history).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %id))]
+pub async fn delete_draft(ctx: &Ctx, id: &Id) -> Result<(), AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let mut tx = ctx.db().begin_write().await?;
+    events::lock_event(&mut tx, id).await?;
+    let event = run_event(&mut tx, &user, admin, id).await?;
+    if event.status != EventStatus::Draft || !events::delete_draft(&mut tx, id).await? {
+        return Err(AppError::invalid(event::ALREADY_PUBLISHED));
+    }
+    tx.commit().await?;
+    Ok(())
+}

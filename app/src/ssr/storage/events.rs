@@ -712,3 +712,71 @@ pub async fn resale_from_cents(
     .fetch_one(conn)
     .await
 }
+
+/// Lets `user` scan codes at the event's door (nothing changes when they may already).
+pub async fn add_staff(
+    conn: &mut AnyConnection,
+    event: &Id,
+    user: &Id,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO event_staff (event_id, user_id, added_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(event.as_str())
+    .bind(user.as_str())
+    .bind(now.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes `user` off the event's door staff; whether they were on it.
+pub async fn remove_staff(
+    conn: &mut AnyConnection,
+    event: &Id,
+    user: &Id,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("DELETE FROM event_staff WHERE event_id = $1 AND user_id = $2")
+        .bind(event.as_str())
+        .bind(user.as_str())
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// The event's door staff, (id, email), in the order they were added.
+pub async fn list_staff(
+    conn: &mut AnyConnection,
+    event: &Id,
+) -> Result<Vec<(Id, String)>, sqlx::Error> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT u.id, u.email FROM event_staff s JOIN users u ON u.id = s.user_id \
+         WHERE s.event_id = $1 ORDER BY s.added_at, u.id",
+    )
+    .bind(event.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, email)| (Id::from_trusted(id), email))
+        .collect())
+}
+
+/// Deletes a draft with its sections (a draft has no seats, orders or staff history to keep).
+pub async fn delete_draft(conn: &mut AnyConnection, id: &Id) -> Result<bool, sqlx::Error> {
+    sqlx::query("DELETE FROM event_staff WHERE event_id = $1")
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM event_sections WHERE event_id = $1")
+        .bind(id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    let result = sqlx::query("DELETE FROM events WHERE id = $1 AND status = 'draft'")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -657,3 +657,26 @@ async fn an_organiser_names_door_staff_and_deletes_drafts_and_nobody_else_may() 
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_address_that_cannot_be_a_slug_names_no_event() {
+    let app = spawn_app().await;
+    for path in [
+        "/api/events/%00%01%7F%C2%85%E2%80%AE",
+        "/api/events/The-Kooks",
+        "/api/events/%3Cscript%3E",
+        "/api/events/a%20b",
+    ] {
+        assert_errors(
+            app.get(&client(), path).await,
+            StatusCode::NOT_FOUND,
+            json!([{ "message": "Not found" }]),
+        )
+        .await;
+    }
+    let long = format!("/api/events/{}", "a".repeat(5_000));
+    assert_eq!(
+        app.get(&client(), &long).await.status(),
+        StatusCode::NOT_FOUND
+    );
+}

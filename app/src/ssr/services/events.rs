@@ -197,7 +197,14 @@ pub async fn get_event(ctx: &Ctx, id_or_slug: &str) -> Result<EventDetails, AppE
     let mut conn = ctx.db().read.acquire().await?;
     let found = match Id::parse(id_or_slug) {
         Ok(id) => events::find_event(&mut conn, &id).await?,
-        Err(_) if id_or_slug.len() <= 200 => {
+        // Slugs are lower-case ASCII words and digits joined by dashes: anything else names
+        // no event, and is not looked up.
+        Err(_)
+            if id_or_slug.len() <= 200
+                && id_or_slug
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') =>
+        {
             events::find_event_by_slug(&mut conn, id_or_slug).await?
         }
         Err(_) => None,

@@ -2,6 +2,7 @@
 //! form, the `browse_tickets` server function, `GET /api/tickets` and the page cache all read.
 //! Its values are as given; the browse service parses them (and refuses bad ones).
 
+use super::{Category, ErrorDetail};
 use serde::{Deserialize, Serialize};
 
 /// A browse page's query: search words, category, sort and page number, each as given.
@@ -50,6 +51,31 @@ impl BrowseQuery {
     }
 }
 
+pub const PAGE_INVALID: &str = "Page must be a whole number from 1";
+
+/// A page number as given: blank is the first page; anything but a whole number from 1 to `last`
+/// is refused (field `page`).
+pub fn parse_page(input: Option<&str>, last: i64) -> Result<i64, ErrorDetail> {
+    match input.map(str::trim).filter(|p| !p.is_empty()) {
+        None => Ok(1),
+        Some(text) => match text.parse::<i64>() {
+            Ok(page) if (1..=last).contains(&page) => Ok(page),
+            _ => Err(ErrorDetail::field("page", PAGE_INVALID)),
+        },
+    }
+}
+
+/// A category filter as given: blank or `all` is every category.
+pub fn parse_category_filter(input: Option<&str>) -> Result<Option<Category>, ErrorDetail> {
+    match input
+        .map(str::trim)
+        .filter(|c| !c.is_empty() && *c != "all")
+    {
+        None => Ok(None),
+        Some(name) => Category::parse(Some(name)).map(Some),
+    }
+}
+
 /// `value` as a query string writes it (`application/x-www-form-urlencoded`).
 pub fn urlencode(value: &str) -> String {
     value
@@ -82,5 +108,26 @@ mod tests {
         );
         assert_eq!(query.href(1), "/?q=rock+%26+roll+%3Cb%3E&category=concert");
         assert_eq!(BrowseQuery::default().href(1), "/");
+    }
+
+    #[test]
+    fn pages_and_category_filters_are_read_leniently_and_refused_plainly() {
+        assert_eq!(parse_page(None, 10), Ok(1));
+        assert_eq!(parse_page(Some("  "), 10), Ok(1));
+        assert_eq!(parse_page(Some(" 3 "), 10), Ok(3));
+        for bad in ["0", "11", "-1", "2.5", "<b>", "99999999999999999999"] {
+            assert_eq!(
+                parse_page(Some(bad), 10),
+                Err(ErrorDetail::field("page", PAGE_INVALID)),
+                "{bad}"
+            );
+        }
+        assert_eq!(parse_category_filter(None), Ok(None));
+        assert_eq!(parse_category_filter(Some("all")), Ok(None));
+        assert_eq!(
+            parse_category_filter(Some("Sports")),
+            Ok(Some(Category::Sports))
+        );
+        assert!(parse_category_filter(Some("opera")).is_err());
     }
 }

@@ -1,7 +1,7 @@
 //! Browsing: the listings a buyer can reserve now, searched, filtered, sorted and paged, read
 //! through the browse cache ([`crate::ssr::browse_cache`]), and the renderings kept with it.
 
-use crate::domain::{BrowseQuery, Category, ErrorDetail, Ticket};
+use crate::domain::{BrowseQuery, ErrorDetail, Ticket};
 use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::browse_cache::{Kept, PageVersion};
@@ -67,21 +67,11 @@ impl TicketPage {
 /// offending parameter as the field.
 pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), AppError> {
     let mut errors = Vec::new();
-    let category = match query
-        .category
-        .as_deref()
-        .map(str::trim)
-        .filter(|c| !c.is_empty() && *c != "all")
-    {
-        None => None,
-        Some(name) => match Category::parse(Some(name)) {
-            Ok(category) => Some(category),
-            Err(err) => {
-                errors.push(err);
-                None
-            }
-        },
-    };
+    let category = crate::domain::browse::parse_category_filter(query.category.as_deref())
+        .unwrap_or_else(|err| {
+            errors.push(err);
+            None
+        });
     let sort = match query.sort.as_deref().map(str::trim).unwrap_or_default() {
         "" | "new" => Sort::New,
         "date" => Sort::Date,
@@ -94,24 +84,11 @@ pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), Ap
             Sort::New
         }
     };
-    let page = match query
-        .page
-        .as_deref()
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-    {
-        None => 1,
-        Some(text) => match text.parse::<i64>() {
-            Ok(page) if (1..=100_000).contains(&page) => page,
-            _ => {
-                errors.push(ErrorDetail::field(
-                    "page",
-                    "Page must be a whole number from 1",
-                ));
-                1
-            }
-        },
-    };
+    let page =
+        crate::domain::browse::parse_page(query.page.as_deref(), 100_000).unwrap_or_else(|err| {
+            errors.push(err);
+            1
+        });
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }

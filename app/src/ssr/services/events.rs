@@ -475,16 +475,11 @@ pub async fn catalogue(ctx: &Ctx, query: &CatalogueQuery) -> Result<Vec<EventDet
             .filter(|v| !v.is_empty())
             .map(str::to_string)
     };
-    let category = match nonempty(&query.category).filter(|c| c != "all") {
-        None => None,
-        Some(name) => match crate::domain::Category::parse(Some(&name)) {
-            Ok(category) => Some(category),
-            Err(err) => {
-                errors.push(err);
-                None
-            }
-        },
-    };
+    let category = crate::domain::browse::parse_category_filter(query.category.as_deref())
+        .unwrap_or_else(|err| {
+            errors.push(err);
+            None
+        });
     let when = match nonempty(&query.when) {
         None => None,
         Some(text) => When::parse(&text).map_err(|e| errors.push(e)).ok(),
@@ -495,19 +490,11 @@ pub async fn catalogue(ctx: &Ctx, query: &CatalogueQuery) -> Result<Vec<EventDet
     };
     let from = date("from", &query.from);
     let to = date("to", &query.to);
-    let page = match nonempty(&query.page) {
-        None => 1,
-        Some(text) => match text.parse::<i64>() {
-            Ok(page) if (1..=10_000).contains(&page) => page,
-            _ => {
-                errors.push(ErrorDetail::field(
-                    "page",
-                    "Page must be a whole number from 1",
-                ));
-                1
-            }
-        },
-    };
+    let page =
+        crate::domain::browse::parse_page(query.page.as_deref(), 10_000).unwrap_or_else(|err| {
+            errors.push(err);
+            1
+        });
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }

@@ -1,4 +1,4 @@
-//! Events (SPEC §15): organisers create drafts with sections, edit them, and publish them, which
+//! Events (docs/RULES.md, "Events"): organisers create drafts with sections, edit them, and publish them, which
 //! puts one ticket per seat on sale. Drafts are nobody else's business; the seats are sold from
 //! the event, never listed one by one.
 
@@ -679,4 +679,50 @@ async fn an_address_that_cannot_be_a_slug_names_no_event() {
         app.get(&client(), &long).await.status(),
         StatusCode::NOT_FOUND
     );
+}
+
+#[tokio::test]
+async fn drafts_of_one_name_created_at_once_each_get_a_slug_of_their_own() {
+    let app = spawn_app().await;
+    let (owner, _) = organiser(&app).await;
+    let body = event_body("Same Name");
+    let answers = join_all((0..8).map(|_| app.post_json(&owner, "/api/events", &body))).await;
+    let mut slugs = Vec::new();
+    for answer in answers {
+        assert_eq!(answer.status(), StatusCode::CREATED);
+        let event: Value = answer.json().await.unwrap();
+        slugs.push(event["slug"].as_str().unwrap().to_string());
+    }
+    slugs.sort();
+    slugs.dedup();
+    assert_eq!(slugs.len(), 8, "{slugs:?}");
+    assert!(slugs.contains(&"same-name-2030-12-05".to_string()));
+}
+
+#[tokio::test]
+async fn event_writes_posted_from_another_site_are_refused() {
+    let app = spawn_app().await;
+    let (owner, _) = organiser(&app).await;
+    let event = create(&app, &owner, &event_body("Guarded")).await;
+    let id = event["id"].as_str().unwrap();
+    for (method, path) in [
+        (reqwest::Method::POST, "/api/events".to_string()),
+        (reqwest::Method::PUT, format!("/api/events/{id}")),
+        (reqwest::Method::POST, format!("/api/events/{id}/publish")),
+        (reqwest::Method::POST, format!("/api/events/{id}/staff")),
+        (reqwest::Method::DELETE, format!("/api/events/{id}")),
+    ] {
+        let response = owner
+            .request(method.clone(), app.url(&path))
+            .header("Origin", "https://evil.example")
+            .header("Sec-Fetch-Site", "cross-site")
+            .json(&event_body("Forged"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{method} {path}");
+    }
+    let unchanged: Value = app.get_json(&owner, &format!("/api/events/{id}")).await;
+    assert_eq!(unchanged["status"], "draft");
+    assert_eq!(unchanged["version"], event["version"]);
 }

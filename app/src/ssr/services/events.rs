@@ -141,6 +141,7 @@ pub async fn create_event(ctx: &Ctx, input: EventInput) -> Result<EventDetails, 
         created_at: now,
     };
     let mut tx = ctx.db().begin_write().await?;
+    events::lock_slugs(&mut tx).await?;
     event.slug = free_slug(&mut tx, &event).await?;
     events::insert_event(&mut tx, &event).await?;
     for (position, section) in draft.sections.into_iter().enumerate() {
@@ -281,6 +282,7 @@ pub async fn edit_event(ctx: &Ctx, input: EditEvent) -> Result<EventDetails, App
         ..before.clone()
     };
     if !published {
+        events::lock_slugs(&mut tx).await?;
         event.slug = free_slug(&mut tx, &event).await?;
     }
     if !events::update_event(&mut tx, &event, before.version, now).await? {

@@ -203,6 +203,21 @@ pub async fn find_event_by_slug(
     row.map(Event::try_from).transpose()
 }
 
+/// Slugs are handed out one transaction at a time until commit: on PostgreSQL two drafts of the
+/// same name could otherwise both find a slug free and one would fail on `events.slug`'s unique
+/// index (SQLite has one writer anyway).
+const SLUG_LOCK: i64 = 0x7469_636b_736c;
+
+pub async fn lock_slugs(conn: &mut AnyConnection) -> Result<(), sqlx::Error> {
+    if backend(conn) == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(SLUG_LOCK)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Whether another event has this slug.
 pub async fn slug_taken(
     conn: &mut AnyConnection,
@@ -368,7 +383,8 @@ pub async fn remove_section(
         .await?;
     sqlx::query(
         "UPDATE tickets SET removed_at = $1, updated_at = $1 WHERE section_id = $2 \
-         AND resold_from IS NULL AND removed_at IS NULL AND status <> 'sold'",
+         AND resold_from IS NULL AND removed_at IS NULL \
+         AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $1))",
     )
     .bind(now.millis())
     .bind(id.as_str())
@@ -577,7 +593,8 @@ pub async fn remove_free_places(
         "UPDATE tickets SET removed_at = $1, updated_at = $1 WHERE id IN (SELECT id FROM tickets \
          WHERE section_id = $2 AND resold_from IS NULL AND removed_at IS NULL \
          AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $1)) \
-         ORDER BY seat_order DESC LIMIT $3)",
+         ORDER BY seat_order DESC LIMIT $3) \
+         AND removed_at IS NULL AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $1))",
     )
     .bind(now.millis())
     .bind(section.as_str())

@@ -9,8 +9,9 @@
 //!   file limit, so `accept` never runs out of descriptors. When they are all taken, one that
 //!   is idle (no request in progress) or only waiting for bodies to arrive is closed to make
 //!   room (`Activity::turn_to_make_room`): a slow or idle client cannot hold a slot another
-//!   client needs, and a visitor who has just connected is not closed in its place. When every connection is at work on a request, the
-//!   new one waits until one ends. Requests on open connections are answered throughout.
+//!   client needs, and a visitor who has just connected is not closed in its place, nor for a
+//!   flood of connections opened after theirs. When no connection may make room, the new one
+//!   waits until one can. Requests on open connections are answered throughout.
 //! - Shutdown stops accepting, lets requests in progress finish (up to a grace period) and
 //!   closes idle connections at once.
 
@@ -105,6 +106,10 @@ struct Activity {
 /// make room: a visitor's request takes a moment to arrive, and the server a moment to read it.
 const NEW_CONNECTION_GRACE_MS: u64 = 2_000;
 
+/// How long a new connection is never closed to make room, even when nothing else can: the
+/// moment a busy server needs to read a request that has already arrived.
+const NEW_CONNECTION_SETTLE_MS: u64 = 250;
+
 /// Milliseconds since the process first asked: a clock for telling which connection moved on
 /// longest ago.
 fn moment() -> u64 {
@@ -125,18 +130,25 @@ impl Activity {
         }
     }
 
-    /// In which turn it makes room, if it may (lower first), and since when it has done
-    /// nothing, which decides within a turn: first idle connections that have asked for
-    /// something before or have been silent a while (kept-alive, or sockets opened and left),
-    /// then connections only waiting for bodies to arrive (closing them loses no work), and only
-    /// then connections that have just opened and not yet sent their request, so a visitor who
-    /// has just connected is not closed for a client that has been trickling for seconds.
+    /// In which turn it makes room, if it may (lower first), and then which goes first within
+    /// the turn (lower first): first idle connections that have asked for something before or
+    /// have been silent a while (kept-alive, or sockets opened and left), the longest idle
+    /// first; then connections only waiting for bodies to arrive (closing them loses no work),
+    /// the longest waiting first; and only then connections that have just opened and not yet
+    /// sent their request, the newest first and none in its first [`NEW_CONNECTION_SETTLE_MS`].
+    /// So a visitor who has just connected is not closed for a client that has been trickling
+    /// for seconds, nor for a flood of connections opened after theirs.
     fn turn_to_make_room(&self, now: u64) -> Option<(u8, u64)> {
         let moved = self.moved.load(Ordering::Acquire);
+        let silent = now.saturating_sub(moved);
         if self.idle() {
-            let new = !self.asked.load(Ordering::Acquire)
-                && now.saturating_sub(moved) < NEW_CONNECTION_GRACE_MS;
-            Some((if new { 2 } else { 0 }, moved))
+            if self.asked.load(Ordering::Acquire) || silent >= NEW_CONNECTION_GRACE_MS {
+                Some((0, moved))
+            } else if silent >= NEW_CONNECTION_SETTLE_MS {
+                Some((2, u64::MAX - moved))
+            } else {
+                None
+            }
         } else if self.only_receiving() {
             Some((1, moved))
         } else {
@@ -597,7 +609,15 @@ mod tests {
         };
         let kept_alive = state(0, 0, true);
         let trickling = state(1, 1, true);
-        let just_connected = state(0, 0, false);
+        let just_connected = {
+            let activity = Activity::new();
+            activity.turn_to_make_room(now + NEW_CONNECTION_SETTLE_MS + 500)
+        };
+        assert_eq!(
+            state(0, 0, false),
+            None,
+            "a connection is never closed in the moment its request is being read"
+        );
         assert!(
             kept_alive < trickling,
             "idle before a body that is arriving"
@@ -616,6 +636,16 @@ mod tests {
             None,
             "nor one beside a body still arriving"
         );
+        // Of two visitors who have just connected, the later one goes first: a flood of new
+        // connections does not push out the visitor who came before it.
+        let earlier = Activity::new();
+        let later = Activity::new();
+        later.moved.store(
+            earlier.moved.load(Ordering::Acquire) + 100,
+            Ordering::Release,
+        );
+        let at = now + NEW_CONNECTION_SETTLE_MS + 500;
+        assert!(later.turn_to_make_room(at) < earlier.turn_to_make_room(at));
         // A socket opened and left silent past the grace is an idle one like any other.
         let left = Activity::new();
         assert_eq!(

@@ -1,6 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { grantRole, open, person } from './helpers';
+import { eventOnSale, grantRole, open, person } from './helpers';
 
 // Every page, in every state a person meets it in, passes axe-core with no serious or critical
 // violation, with JavaScript on and off (the two projects).
@@ -98,6 +98,9 @@ test('the door and the console', async ({ browser, javaScriptEnabled }) => {
   const staff = await person(browser, javaScriptEnabled);
   grantRole(staff.email, 'staff');
   await audit(staff.page, '/check-in', javaScriptEnabled);
+  const organiser = await person(browser, javaScriptEnabled);
+  const gig = await eventOnSale(organiser.page.request, organiser.email, 'Audited gig', 10);
+  await audit(staff.page, `/check-in?event=${gig.eventId}`, javaScriptEnabled);
   for (const path of ['/admin', '/admin/listings', '/admin/users', '/admin/orders', '/admin/payouts', '/admin/audit']) {
     await audit(admin.page, path, javaScriptEnabled);
   }

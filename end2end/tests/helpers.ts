@@ -1,4 +1,4 @@
-import { expect, type Browser, type Page } from '@playwright/test';
+import { expect, type APIRequestContext, type Browser, type Page } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
@@ -134,9 +134,41 @@ export function grantStaff(email: string): void {
 }
 
 /** Gives the account a role with the command line, on the main site's database. */
-export function grantRole(email: string, role: 'staff' | 'admin'): void {
+export function grantRole(email: string, role: 'staff' | 'admin' | 'organiser'): void {
   execFileSync(process.env.TICKETING_BIN ?? '../target/release/ticketing', ['admin', 'grant', email, '--role', role], {
     env: { ...process.env, DATABASE_URL: `sqlite://${join(process.env.E2E_DATA_DIR ?? '', 'e2e.db')}`, RUST_LOG: 'warn' },
     stdio: 'pipe',
   });
+}
+
+/** An event on sale, put there by the account signed in on `request` (whose address is `email`):
+ * the address is verified with the mailed link, the organiser role granted with the command line,
+ * and the event created and published with one standing section of `capacity` seats at `price`.
+ * Its seats' titles are `<name> — Standing`. */
+export async function eventOnSale(
+  request: APIRequestContext,
+  email: string,
+  name: string,
+  price: number,
+  capacity = 10,
+): Promise<{ eventId: string; sectionId: string }> {
+  const link = linkIn(await mailTo(email, 'Confirm your email address'), '/auth/verify?token=');
+  const token = new URL(link).searchParams.get('token');
+  expect((await request.post('/api/users/verify', { data: { token } })).status()).toBe(200);
+  grantRole(email, 'organiser');
+  const created = await request.post('/api/events', {
+    data: {
+      name,
+      category: 'concert',
+      venue: 'Hall',
+      city: 'Leeds',
+      timeZone: 'Europe/London',
+      startsAt: '2030-06-01T19:30',
+      sections: [{ name: 'Standing', price, capacity }],
+    },
+  });
+  expect(created.status()).toBe(201);
+  const event = await created.json();
+  expect((await request.post(`/api/events/${event.id}/publish`, { data: {} })).status()).toBe(200);
+  return { eventId: event.id as string, sectionId: event.sections[0].id as string };
 }

@@ -1,6 +1,6 @@
 import { test, expect, chromium } from '@playwright/test';
 import { writeFileSync } from 'node:fs';
-import { PASSWORD, grantStaff, uniqueEmail } from './helpers';
+import { PASSWORD, eventOnSale, grantStaff, uniqueEmail } from './helpers';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const QRCode = require('qrcode');
@@ -45,14 +45,15 @@ test('door staff scan a ticket with the camera, and only the door page loads the
     const seller = await browser.newContext({ baseURL });
     const buyer = await browser.newContext({ baseURL });
     const title = `Scanned gig zz${Math.random().toString(36).slice(2, 10)}`;
-    for (const context of [seller, buyer]) {
-      expect((await context.request.post('/api/users/signup', { data: { email: uniqueEmail(), password: PASSWORD } })).status()).toBe(201);
+    const sellerEmail = uniqueEmail();
+    for (const [context, email] of [[seller, sellerEmail], [buyer, uniqueEmail()]] as const) {
+      expect((await context.request.post('/api/users/signup', { data: { email, password: PASSWORD } })).status()).toBe(201);
     }
-    const ticket = await (await seller.request.post('/api/tickets', { data: { title, price: 15, category: 'concert' } })).json();
-    const order = await (await buyer.request.post('/api/orders', { data: { ticketId: ticket.id } })).json();
+    const gig = await eventOnSale(seller.request, sellerEmail, title, 15);
+    const order = await (await buyer.request.post('/api/orders', { data: { sectionId: gig.sectionId } })).json();
     expect((await buyer.request.post('/api/payments', { data: { orderId: order.id, token: 'tok_visa' } })).status()).toBe(201);
     const mine = await (await buyer.request.get('/api/tickets/mine')).json();
-    const code = mine.bought.find((b: { ticket: { id: string } }) => b.ticket.id === ticket.id).code as string;
+    const code = mine.bought.find((b: { ticket: { id: string } }) => b.ticket.id === order.ticket.id).code as string;
     qrVideo(code, video);
 
     // Door staff, whose camera shows that code.
@@ -68,7 +69,7 @@ test('door staff scan a ticket with the camera, and only the door page loads the
     await expect(page.locator('body[data-hydrated]')).toBeAttached();
     expect(fetched.filter((path) => path.includes('scanner') || path.includes('check-in.js'))).toEqual([]);
 
-    await page.goto('/check-in');
+    await page.goto(`/check-in?event=${gig.eventId}`);
     await expect(page.locator('body[data-hydrated]')).toBeAttached();
     await page.getByRole('button', { name: 'Scan with the camera' }).click();
     await expect(page.getByTestId('scan-headline')).toHaveText('Valid');

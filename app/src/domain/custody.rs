@@ -76,6 +76,8 @@ pub enum CheckIn {
         at: Timestamp,
     },
     Revoked(Option<Revocation>),
+    /// A code of another event, or of an other listing: not admitted at this door.
+    WrongEvent,
     /// No such code.
     Unknown,
 }
@@ -87,6 +89,7 @@ impl CheckIn {
             CheckIn::Valid { .. } => "valid",
             CheckIn::AlreadyUsed { .. } => "already_used",
             CheckIn::Revoked(_) => "revoked",
+            CheckIn::WrongEvent => "wrong_event",
             CheckIn::Unknown => "unknown",
         }
     }
@@ -95,7 +98,7 @@ impl CheckIn {
     pub fn checked_in_at(self) -> Option<Timestamp> {
         match self {
             CheckIn::Valid { at } | CheckIn::AlreadyUsed { at } => Some(at),
-            CheckIn::Revoked(_) | CheckIn::Unknown => None,
+            CheckIn::Revoked(_) | CheckIn::WrongEvent | CheckIn::Unknown => None,
         }
     }
 }

@@ -4,6 +4,7 @@
 //! organiser types and decide what may change once seats are sold; nothing here reads a clock
 //! (the time is a parameter) or a database.
 
+use super::role::Roles;
 use super::text::clean_line;
 use super::ticket::parse_starts_at;
 use super::{Category, DomainError, ErrorDetail, Id, Price, Timestamp, Zone};
@@ -669,6 +670,12 @@ impl Event {
         admin || &self.organiser_id == user
     }
 
+    /// Who may scan codes at its door: admins and global staff, its organiser, and the door
+    /// staff its organiser named (`on_door_staff`).
+    pub fn door_open_to(&self, user: &Id, roles: Roles, on_door_staff: bool) -> bool {
+        roles.checks_in() || self.is_run_by(user, roles.is_admin()) || on_door_staff
+    }
+
     /// Whether it may be published at `now` with `sections` sections.
     pub fn check_publish(&self, now: Timestamp, sections: usize) -> Result<(), DomainError> {
         match self.status {
@@ -1104,6 +1111,45 @@ mod tests {
         assert!(long.len() <= 60 + 11, "{long}");
         assert_eq!(with_suffix("a-2026-12-05", 1), "a-2026-12-05");
         assert_eq!(with_suffix("a-2026-12-05", 3), "a-2026-12-05-3");
+    }
+
+    #[test]
+    fn the_door_opens_to_admins_staff_its_organiser_and_its_own_door_staff_only() {
+        use crate::domain::role::{Role, Roles};
+        let organiser = Id::from_trusted("organiser".into());
+        let event = Event {
+            id: Id::from_trusted("event".into()),
+            slug: "gig-2030-01-01".into(),
+            organiser_id: organiser.clone(),
+            name: "Gig".into(),
+            category: Category::Concert,
+            venue: "Hall".into(),
+            city: String::new(),
+            time_zone: Zone::parse("Europe/London").unwrap(),
+            starts_at: Timestamp::from_millis(NOW),
+            ends_at: None,
+            description: String::new(),
+            image: None,
+            status: EventStatus::Published,
+            cancel_reason: None,
+            max_per_buyer: MAX_PER_BUYER_DEFAULT,
+            resale: ResaleRule {
+                enabled: true,
+                cap_percent: None,
+            },
+            version: 1,
+            created_at: Timestamp::from_millis(NOW),
+        };
+        let someone = Id::from_trusted("someone".into());
+        assert!(event.door_open_to(&organiser, Roles::NONE, false));
+        assert!(event.door_open_to(&someone, Roles::NONE, true));
+        assert!(event.door_open_to(&someone, Roles::NONE.with(Role::Staff), false));
+        assert!(event.door_open_to(&someone, Roles::NONE.with(Role::Admin), false));
+        assert!(!event.door_open_to(&someone, Roles::NONE, false));
+        assert!(
+            !event.door_open_to(&someone, Roles::NONE.with(Role::Organiser), false),
+            "another organiser's event is not theirs to scan"
+        );
     }
 
     #[test]

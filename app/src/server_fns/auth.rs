@@ -11,7 +11,7 @@ pub struct CurrentUser {
     pub email: String,
     pub email_verified: bool,
     pub two_factor: bool,
-    /// May use `/check-in`.
+    /// May use `/check-in` (for some event).
     #[serde(default)]
     pub staff: bool,
     /// May use `/admin`.

@@ -4,10 +4,12 @@
 
 use crate::helpers::*;
 use app::domain::Id;
+use app::domain::custody::normalize_code;
 use app::domain::role::Role;
 use app::ssr::Ctx;
 use app::ssr::services::refunds::{self, RefundOrder};
 use app::ssr::services::roles;
+use app::ssr::storage::{Read, codes, tickets};
 use futures::future::join_all;
 use reqwest::{Client, StatusCode};
 use serde_json::{Value, json};
@@ -42,25 +44,45 @@ async fn held(app: &TestApp, client: &Client, ticket_id: &str) -> (Value, String
     )
 }
 
-async fn scan(app: &TestApp, door: &Client, code: &str) -> Value {
+/// Scans `code` at the door of `event`; the answer (always 200).
+async fn scan_at(app: &TestApp, door: &Client, event: &str, code: &str) -> Value {
     let response = app
-        .post_json(door, "/api/check-ins", &json!({ "code": code }))
+        .post_json(
+            door,
+            "/api/check-ins",
+            &json!({ "code": code, "eventId": event }),
+        )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     response.json().await.unwrap()
+}
+
+/// Scans `code` at the door of the event its ticket is for.
+async fn scan(app: &TestApp, door: &Client, code: &str) -> Value {
+    let event = {
+        let mut conn = app.state.db.read.acquire().await.unwrap();
+        let code = normalize_code(code).expect("a code of ours");
+        let stored = codes::find_code(&mut conn, &code, Read::Plain)
+            .await
+            .unwrap()
+            .expect("an issued code");
+        let ticket = tickets::find_ticket(&mut conn, &stored.ticket_id)
+            .await
+            .unwrap()
+            .unwrap();
+        ticket.event_seat.expect("a seat of an event").event_id
+    };
+    scan_at(app, door, event.as_str(), code).await
 }
 
 #[tokio::test]
 async fn a_resale_revokes_the_sellers_code_and_the_new_buyer_gets_in_once() {
     let app = spawn_app().await;
     let door = staff(&app).await;
-    let (seller, _) = app.signed_in_user().await;
-    let ticket = app
-        .create_ticket(&seller, &json!({ "title": "Cup final", "price": 20 }))
-        .await;
-    let ticket_id = ticket["id"].as_str().unwrap();
+    let final_ = app.event_on_sale("Cup final", 20.0, 10).await;
     let (first, _) = app.signed_in_user().await;
-    app.buy(&first, ticket_id).await;
+    let order = app.buy_seat(&first, &final_.section_id).await;
+    let ticket_id = order["ticket"]["id"].as_str().unwrap();
     let (first_code, status) = held(&app, &first, ticket_id).await;
     assert_eq!(status, "valid");
     let first_code = first_code.as_str().unwrap().to_string();
@@ -108,6 +130,43 @@ async fn a_resale_revokes_the_sellers_code_and_the_new_buyer_gets_in_once() {
     assert_eq!(again["checkedInAt"], admitted["checkedInAt"]);
     assert_eq!(held(&app, &second, resale_id).await.1, "used");
 
+    // A code of another event, or of an other listing, admits at no other door.
+    let semi = app.event_on_sale("Semi <final>", 15.0, 5).await;
+    let (third, _) = app.signed_in_user().await;
+    let semi_ticket = app.buy_seat(&third, &semi.section_id).await["ticket"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let semi_code = held(&app, &third, &semi_ticket).await.0;
+    let semi_code = semi_code.as_str().unwrap();
+    let wrong = scan_at(&app, &door, &final_.event_id, semi_code).await;
+    assert_eq!(wrong["result"], "wrong_event");
+    assert_eq!(wrong["eventName"], "Semi <final>");
+    assert_eq!(wrong["checkedInAt"], Value::Null);
+    assert_eq!(
+        held(&app, &third, &semi_ticket).await.1,
+        "valid",
+        "not admitted"
+    );
+    let (lister, _) = app.signed_in_user().await;
+    let listing = app
+        .create_ticket(&lister, &json!({ "title": "Elsewhere", "price": 9 }))
+        .await;
+    let (fourth, _) = app.signed_in_user().await;
+    app.buy(&fourth, listing["id"].as_str().unwrap()).await;
+    let listing_code = held(&app, &fourth, listing["id"].as_str().unwrap()).await.0;
+    let listing_code = listing_code.as_str().unwrap();
+    for event in [&final_.event_id, &semi.event_id] {
+        let elsewhere = scan_at(&app, &door, event, listing_code).await;
+        assert_eq!(elsewhere["result"], "wrong_event");
+        assert_eq!(elsewhere["eventName"], Value::Null);
+        assert!(elsewhere.as_object().unwrap().contains_key("eventName"));
+    }
+    assert_eq!(
+        scan_at(&app, &door, &semi.event_id, semi_code).await["result"],
+        "valid"
+    );
+
     // A used ticket cannot go back on sale.
     assert_errors(
         app.post_json(
@@ -129,15 +188,9 @@ async fn twenty_doors_scanning_one_code_at_once_admit_it_once() {
     for _ in 0..4 {
         doors.push(staff(&app).await);
     }
-    let (buyer, order) = app.reserved_order().await;
-    let paid = app
-        .post_json(
-            &buyer,
-            "/api/payments",
-            &json!({ "orderId": order["id"], "token": "tok_visa" }),
-        )
-        .await;
-    assert_eq!(paid.status(), StatusCode::CREATED);
+    let gig = app.event_on_sale("Gig", 30.0, 3).await;
+    let (buyer, _) = app.signed_in_user().await;
+    let order = app.buy_seat(&buyer, &gig.section_id).await;
     let ticket_id = order["ticket"]["id"].as_str().unwrap();
     let code = held(&app, &buyer, ticket_id).await.0;
     let code = code.as_str().unwrap();
@@ -152,33 +205,64 @@ async fn twenty_doors_scanning_one_code_at_once_admit_it_once() {
 }
 
 #[tokio::test]
-async fn only_staff_check_in_and_any_input_is_an_answer_not_an_error() {
+async fn only_those_the_event_names_scan_at_its_door_and_any_input_is_an_answer() {
     let app = spawn_app().await;
+    let gig = app.event_on_sale("Gig", 30.0, 5).await;
+    let other = app.event_on_sale("Other gig", 30.0, 5).await;
+    let body = |event: &str| json!({ "code": "TKT-00000000-00000000-00000000-00000000", "eventId": event });
     assert_errors(
         app.get(&client(), "/api/tickets/mine").await,
         StatusCode::UNAUTHORIZED,
         json!([{ "message": "Not authorized" }]),
     )
     .await;
-    let code = json!({ "code": "TKT-00000000-00000000-00000000-00000000" });
     assert_errors(
-        app.post_json(&client(), "/api/check-ins", &code).await,
+        app.post_json(&client(), "/api/check-ins", &body(&gig.event_id))
+            .await,
         StatusCode::UNAUTHORIZED,
         json!([{ "message": "Not authorized" }]),
     )
     .await;
+    // A plain user, and the organiser of another event, may not scan here.
     let (buyer, _) = app.signed_in_user().await;
-    assert_errors(
-        app.post_json(&buyer, "/api/check-ins", &code).await,
-        StatusCode::FORBIDDEN,
-        json!([{ "message": "Forbidden" }]),
-    )
-    .await;
+    for stranger in [&buyer, &other.organiser] {
+        assert_errors(
+            app.post_json(stranger, "/api/check-ins", &body(&gig.event_id))
+                .await,
+            StatusCode::FORBIDDEN,
+            json!([{ "message": "Forbidden" }]),
+        )
+        .await;
+    }
+    // Its organiser, global staff, admins, and the door staff the organiser names may.
     let door = staff(&app).await;
+    let (admin, _) = app.admin().await;
+    let (named, named_email) = app.signed_in_user().await;
+    let added = app
+        .post_json(
+            &gig.organiser,
+            &format!("/api/events/{}/staff", gig.event_id),
+            &json!({ "email": named_email }),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::OK);
+    for scanner in [&gig.organiser, &door, &admin, &named] {
+        assert_eq!(
+            scan_at(&app, scanner, &gig.event_id, "TKT-0").await["result"],
+            "unknown"
+        );
+    }
+    assert_eq!(
+        app.post_json(&named, "/api/check-ins", &body(&other.event_id))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN,
+        "door staff of one event only"
+    );
     let cross_site = door
         .post(app.url("/api/check-ins"))
         .header("origin", "https://evil.example")
-        .json(&code)
+        .json(&body(&gig.event_id))
         .send()
         .await
         .unwrap();
@@ -191,92 +275,185 @@ async fn only_staff_check_in_and_any_input_is_an_answer_not_an_error() {
         "",
         &"A".repeat(10_000),
     ] {
-        let answer = scan(&app, &door, input).await;
+        let answer = scan_at(&app, &door, &gig.event_id, input).await;
         assert_eq!(answer["result"], "unknown", "{input:?}");
         assert_eq!(answer["ticket"], Value::Null);
     }
-    for (body, field_message) in [
-        (json!({}), "Code is required"),
-        (json!({ "code": 42 }), "Code must be text"),
+    let code = "TKT-00000000-00000000-00000000-00000000";
+    for (body, errors) in [
+        (
+            json!({ "eventId": gig.event_id }),
+            json!([{ "message": "Code is required", "field": "code" }]),
+        ),
+        (
+            json!({ "code": 42, "eventId": gig.event_id }),
+            json!([{ "message": "Code must be text", "field": "code" }]),
+        ),
+        (
+            json!({ "code": code }),
+            json!([{ "message": "Choose the event", "field": "eventId" }]),
+        ),
+        (
+            json!({ "code": code, "eventId": "" }),
+            json!([{ "message": "Choose the event", "field": "eventId" }]),
+        ),
+        (
+            json!({ "code": code, "eventId": 7 }),
+            json!([{ "message": "Event id must be text", "field": "eventId" }]),
+        ),
+        (
+            json!({}),
+            json!([
+                { "message": "Code is required", "field": "code" },
+                { "message": "Choose the event", "field": "eventId" }
+            ]),
+        ),
     ] {
         assert_errors(
             app.post_json(&door, "/api/check-ins", &body).await,
             StatusCode::BAD_REQUEST,
-            json!([{ "message": field_message, "field": "code" }]),
+            errors,
         )
         .await;
     }
-    // A non-staff user's page says what it is for, and offers no form; only staff see the
-    // header's link to it.
+    let malformed = app
+        .post_json(
+            &door,
+            "/api/check-ins",
+            &json!({ "code": code, "eventId": "<b>x</b>" }),
+        )
+        .await;
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let unknown = app
+        .post_json(
+            &door,
+            "/api/check-ins",
+            &json!({ "code": code, "eventId": "00000000-0000-4000-8000-000000000000" }),
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+
+    // A user who scans at no door is told what the page is for and offered no form; only those
+    // who may scan somewhere see the header's link to it.
     let page = app.get(&buyer, "/check-in").await.text().await.unwrap();
     assert!(page.contains("This page is for door staff"));
     assert!(!page.contains("name=\"code\""));
     assert!(!page.contains("href=\"/check-in\""));
-    let home = app.get(&door, "/").await.text().await.unwrap();
-    assert!(home.contains("href=\"/check-in\""));
+    for scanner in [&door, &gig.organiser, &named] {
+        let home = app.get(scanner, "/").await.text().await.unwrap();
+        assert!(home.contains("href=\"/check-in\""));
+    }
+    // Each is offered the doors they may open, and no other.
+    let choose = app.get(&named, "/check-in").await.text().await.unwrap();
+    assert!(choose.contains("Choose the event"), "{choose}");
+    assert!(choose.contains(&format!("/check-in?event={}", gig.event_id)));
+    assert!(!choose.contains(&other.event_id));
+    let choose = app.get(&door, "/check-in").await.text().await.unwrap();
+    assert!(choose.contains(&gig.event_id) && choose.contains(&other.event_id));
+    let refused = app
+        .get(&named, &format!("/check-in?event={}", other.event_id))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("This page is for door staff"));
+    assert!(!refused.contains("name=\"code\""));
 }
 
 #[tokio::test]
 async fn the_door_page_works_without_javascript() {
     let app = spawn_app().await;
+    let gig = app.event_on_sale("Gig <i>live</i>", 30.0, 5).await;
     let door = staff(&app).await;
-    let (buyer, order) = app.reserved_order().await;
-    app.post_json(
-        &buyer,
-        "/api/payments",
-        &json!({ "orderId": order["id"], "token": "tok_visa" }),
-    )
-    .await;
+    let (buyer, _) = app.signed_in_user().await;
+    let order = app.buy_seat(&buyer, &gig.section_id).await;
     let code = held(&app, &buyer, order["ticket"]["id"].as_str().unwrap())
         .await
         .0;
-    let post = |code: String| {
+    let (other_buyer, _) = app.signed_in_user().await;
+    app.buy_seat(&other_buyer, &gig.section_id).await;
+    let at_door = format!("/check-in?event={}", gig.event_id);
+    let post = |event: String, code: String| {
         let door = door.clone();
         let url = app.url("/_fn/check_in_code");
-        let referer = app.url("/check-in");
+        let referer = app.url(&at_door);
         async move {
             door.post(url)
                 .header("accept", "text/html,application/xhtml+xml")
                 .header("referer", referer)
-                .form(&[("code", code)])
+                .form(&[("event_id", event), ("code", code)])
                 .send()
                 .await
                 .unwrap()
         }
     };
-    let posted = post(code.as_str().unwrap().to_string()).await;
+    let page = app.get(&door, &at_door).await.text().await.unwrap();
+    assert!(page.contains("0 of 2 checked in"), "{page}");
+    assert!(page.contains("Gig &lt;i&gt;live&lt;/i&gt;"));
+    assert!(page.contains(&format!("name=\"event_id\" value=\"{}\"", gig.event_id)));
+
+    let posted = post(gig.event_id.clone(), code.as_str().unwrap().to_string()).await;
     assert!(posted.status().is_redirection(), "{}", posted.status());
-    assert_eq!(posted.headers()["location"], "/check-in");
-    let page = app.get(&door, "/check-in").await.text().await.unwrap();
+    assert_eq!(posted.headers()["location"], at_door);
+    let page = app.get(&door, &at_door).await.text().await.unwrap();
     assert!(
         page.contains("scan-valid") && page.contains(">Valid<"),
         "{page}"
     );
+    assert!(page.contains("1 of 2 checked in"), "{page}");
     // The result is shown once; the next visit is a fresh form.
-    let fresh = app.get(&door, "/check-in").await.text().await.unwrap();
+    let fresh = app.get(&door, &at_door).await.text().await.unwrap();
     assert!(!fresh.contains("scan-result"));
 
-    post(code.as_str().unwrap().to_string()).await;
-    let page = app.get(&door, "/check-in").await.text().await.unwrap();
+    post(gig.event_id.clone(), code.as_str().unwrap().to_string()).await;
+    let page = app.get(&door, &at_door).await.text().await.unwrap();
     assert!(page.contains("Already used at "), "{page}");
 
-    post("<b>not a code</b>".to_string()).await;
-    let page = app.get(&door, "/check-in").await.text().await.unwrap();
+    post(gig.event_id.clone(), "<b>not a code</b>".to_string()).await;
+    let page = app.get(&door, &at_door).await.text().await.unwrap();
     assert!(page.contains(">Unknown<"));
     assert!(page.contains("&lt;b&gt;not a code&lt;/b&gt;"));
+
+    // A code of another event says whose it is, and admits nobody.
+    let other = app.event_on_sale("Matinee", 12.0, 5).await;
+    let (third, _) = app.signed_in_user().await;
+    let order = app.buy_seat(&third, &other.section_id).await;
+    let other_code = held(&app, &third, order["ticket"]["id"].as_str().unwrap())
+        .await
+        .0;
+    post(
+        gig.event_id.clone(),
+        other_code.as_str().unwrap().to_string(),
+    )
+    .await;
+    let page = app.get(&door, &at_door).await.text().await.unwrap();
+    assert!(
+        page.contains("Wrong event — this code is for Matinee"),
+        "{page}"
+    );
+    assert!(page.contains("1 of 2 checked in"));
+
+    // Without an event, the form is refused with the field named.
+    let refused = post(String::new(), "TKT-0".to_string()).await;
+    assert!(refused.status().is_redirection());
+    let back = refused.headers()["location"].to_str().unwrap().to_string();
+    let back = if back.starts_with('/') {
+        app.url(&back)
+    } else {
+        back
+    };
+    let page = door.get(&back).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Choose the event"), "{back}: {page}");
 }
 
 #[tokio::test]
 async fn a_refund_revokes_the_buyers_code_and_a_resale_refund_gives_the_reseller_one_back() {
     let app = spawn_app().await;
     let door = staff(&app).await;
-    let (seller, _) = app.signed_in_user().await;
-    let ticket = app
-        .create_ticket(&seller, &json!({ "title": "Derby", "price": 20 }))
-        .await;
-    let ticket_id = ticket["id"].as_str().unwrap();
+    let derby = app.event_on_sale("Derby", 20.0, 10).await;
     let (first, _) = app.signed_in_user().await;
-    app.buy(&first, ticket_id).await;
+    let order = app.buy_seat(&first, &derby.section_id).await;
+    let ticket_id = order["ticket"]["id"].as_str().unwrap();
     let first_code = held(&app, &first, ticket_id).await.0;
     let resale: Value = app
         .post_json(
@@ -327,15 +504,13 @@ async fn a_refund_revokes_the_buyers_code_and_a_resale_refund_gives_the_reseller
     );
 }
 
-/// A bought ticket of a new buyer: (buyer client, buyer email, ticket id).
-async fn bought_ticket(app: &TestApp, title: &str) -> (Client, String, String) {
-    let (seller, _) = app.signed_in_user().await;
-    let ticket = app
-        .create_ticket(&seller, &json!({ "title": title, "price": 20 }))
-        .await;
+/// A seat of a new event `name` (standing, at 20) bought by a new buyer: (buyer client, buyer
+/// email, ticket id). The ticket's title is "<name> — Standing".
+async fn bought_ticket(app: &TestApp, name: &str) -> (Client, String, String) {
+    let event = app.event_on_sale(name, 20.0, 10).await;
     let (buyer, email) = app.signed_in_user().await;
-    let id = ticket["id"].as_str().unwrap().to_string();
-    app.buy(&buyer, &id).await;
+    let order = app.buy_seat(&buyer, &event.section_id).await;
+    let id = order["ticket"]["id"].as_str().unwrap().to_string();
     (buyer, email, id)
 }
 
@@ -387,7 +562,9 @@ async fn a_ticket_given_to_an_account_moves_at_once_with_a_new_code() {
     let mail = app.mailbox().await;
     let told = mail
         .iter()
-        .find(|m| m.to == friend_email && m.subject == "A ticket for you: Opera <b>night</b>")
+        .find(|m| {
+            m.to == friend_email && m.subject == "A ticket for you: Opera <b>night</b> — Standing"
+        })
         .expect("the friend is told");
     assert!(told.text.contains(&giver_email));
     assert!(told.html.contains("Opera &lt;b&gt;night&lt;/b&gt;"));
@@ -432,7 +609,7 @@ async fn a_ticket_given_to_a_new_address_waits_for_that_account_and_can_be_cance
         .mailbox()
         .await
         .into_iter()
-        .find(|m| m.to == friend_email && m.subject == "A ticket for you: Derby")
+        .find(|m| m.to == friend_email && m.subject == "A ticket for you: Derby — Standing")
         .expect("an invitation");
     assert_eq!(
         invitation.link("http"),

@@ -1,13 +1,13 @@
-//! Random sequences of what happens to one seat — bought, resold, bought again, refunded,
+//! Random sequences of what happens to one seat of an event — bought, resold, bought again, refunded,
 //! scanned at the door — run through the real services against the real database: after every
 //! step the seat has at most one valid code, and a code that was revoked or used never admits.
 
 use crate::helpers::*;
 use app::domain::custody::CheckIn;
 use app::domain::role::Role;
-use app::domain::{Category, Id, Price, TicketDraft, TicketStatus, Title};
+use app::domain::{Id, Price, TicketStatus};
 use app::ssr::Ctx;
-use app::ssr::services::custody;
+use app::ssr::services::door;
 use app::ssr::services::orders::{self, ReserveTicket};
 use app::ssr::services::payments::{self, PayOrder};
 use app::ssr::services::refunds::{self, RefundOrder};
@@ -80,19 +80,21 @@ impl World {
 }
 
 async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
-    let draft = TicketDraft {
-        title: Title::parse("Derby").unwrap(),
-        price: Price::from_cents(2000).unwrap(),
-        face_value: None,
-        category: Category::Sports,
-        venue: None,
-        starts_at: None,
-        time_zone: None,
+    // One seat of an event, sold by its organiser.
+    let sale = world.app.event_on_sale("Derby", 20.0, 1).await;
+    let event = Id::from_trusted(sale.event_id.clone());
+    let seat: Id = {
+        let mut conn = world.app.state.db.read.acquire().await.unwrap();
+        let id: String = sqlx::query_scalar("SELECT id FROM tickets WHERE section_id = $1")
+            .bind(&sale.section_id)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        Id::from_trusted(id)
     };
-    let first = tickets::list_ticket(&world.acting(&world.seller), draft)
+    let first = tickets::get_ticket(&world.acting(&world.seller), &seat)
         .await
         .unwrap();
-    let seat = first.id.clone();
     // The seat's listings, in the order they were made.
     let mut listings = vec![first.id.clone()];
     let mut orders_made: Vec<Id> = Vec::new();
@@ -184,7 +186,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
                 if let Some(code) = issued.get(*code) {
                     let before = world.codes(&seat).await;
                     let status = before.iter().find(|(c, _)| c == code).unwrap().1.clone();
-                    let scan = custody::check_in(&world.acting(&world.seller), code)
+                    let scan = door::check_in(&world.acting(&world.seller), &event, code)
                         .await
                         .unwrap();
                     match scan.outcome {
@@ -194,6 +196,9 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
                         CheckIn::AlreadyUsed { .. } => prop_assert_eq!(status, "used"),
                         CheckIn::Revoked(_) => prop_assert_eq!(status, "revoked"),
                         CheckIn::Unknown => prop_assert!(false, "an issued code is known"),
+                        CheckIn::WrongEvent => {
+                            prop_assert!(false, "a code of the seat is for the seat's event")
+                        }
                     }
                 }
             }

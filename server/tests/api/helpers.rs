@@ -514,3 +514,65 @@ pub fn check_property<S: proptest::strategy::Strategy>(
         panic!("{failure}");
     }
 }
+
+/// A published event, put on sale by an organiser of its own.
+pub struct OnSale {
+    pub organiser: Client,
+    pub event_id: String,
+    pub section_id: String,
+}
+
+impl TestApp {
+    /// A new organiser (with a verified address) publishes an event named `name` in 2030 with
+    /// one standing section ("Standing") of `capacity` seats at `price`.
+    pub async fn event_on_sale(&self, name: &str, price: f64, capacity: u32) -> OnSale {
+        let (organiser, organiser_email, _) = self.verified_user().await;
+        self.grant(&organiser_email, app::domain::role::Role::Organiser)
+            .await;
+        let body = json!({
+            "name": name,
+            "category": "concert",
+            "venue": "Hall",
+            "city": "Leeds",
+            "timeZone": "Europe/London",
+            "startsAt": "2030-06-01T19:30",
+            "sections": [{ "name": "Standing", "price": price, "capacity": capacity }]
+        });
+        let created = self.post_json(&organiser, "/api/events", &body).await;
+        assert_eq!(created.status(), StatusCode::CREATED, "creating {name}");
+        let event: Value = created.json().await.unwrap();
+        let event_id = event["id"].as_str().unwrap().to_string();
+        let published = self
+            .post_json(
+                &organiser,
+                &format!("/api/events/{event_id}/publish"),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(published.status(), StatusCode::OK, "publishing {name}");
+        OnSale {
+            organiser,
+            event_id,
+            section_id: event["sections"][0]["id"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// `buyer` reserves a seat of `section_id` and pays with the test card; returns the order
+    /// as reserved (its `ticket` is the seat).
+    pub async fn buy_seat(&self, buyer: &Client, section_id: &str) -> Value {
+        let reserved = self
+            .post_json(buyer, "/api/orders", &json!({ "sectionId": section_id }))
+            .await;
+        assert_eq!(reserved.status(), StatusCode::CREATED, "reservation");
+        let order: Value = reserved.json().await.unwrap();
+        let paid = self
+            .post_json(
+                buyer,
+                "/api/payments",
+                &json!({ "orderId": order["id"], "token": "tok_visa" }),
+            )
+            .await;
+        assert_eq!(paid.status(), StatusCode::CREATED, "payment");
+        order
+    }
+}

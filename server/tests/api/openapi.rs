@@ -353,11 +353,13 @@ async fn every_operation_answers_as_its_openapi_document_says() {
         .find(|b| b["ticket"]["id"] == json!(id))
         .unwrap()["code"]
         .clone();
+    // An other listing's code admits at no event's door: `wrong_event`, still a 200.
+    let gig = app.event_on_sale("Door", 5.0, 1).await;
     j.call(
         &door,
         M::POST,
         "/api/check-ins",
-        Some(json!({ "code": transferred })),
+        Some(json!({ "code": transferred, "eventId": gig.event_id })),
         S::OK,
     )
     .await;

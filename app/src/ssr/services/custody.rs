@@ -1,12 +1,11 @@
 //! Who holds each seat's one valid entry code (docs/RULES.md, "Entry codes"): codes change
-//! hands in the transaction of the sale, refund or transfer that moves the seat, and the door
-//! admits each valid code once.
+//! hands in the transaction of the sale, refund or transfer that moves the seat. The door
+//! (`door`) admits each valid code once.
 
-use crate::domain::custody::{CheckIn, CodeStatus, Revocation, normalize_code};
+use crate::domain::custody::{CodeStatus, Revocation};
 use crate::domain::{Id, Ticket, Timestamp};
 use crate::error::AppError;
-use crate::ssr::Ctx;
-use crate::ssr::storage::{Read, codes, tickets};
+use crate::ssr::storage::{codes, tickets};
 use sqlx::AnyConnection;
 
 /// Gives `holder` a new valid code for `ticket_id`, revoking (for `why`) whatever code the
@@ -61,43 +60,3 @@ pub async fn check_transferable(
 }
 
 pub const USED: &str = "This ticket was used at the door";
-
-/// What a scan at the door found, with the ticket the code belongs to.
-pub struct Scan {
-    pub outcome: CheckIn,
-    pub ticket: Option<Ticket>,
-}
-
-/// Checks a code in at the door: the first scan of a valid code admits and records it; every
-/// other scan says why not. Staff and admins only.
-#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
-pub async fn check_in(ctx: &Ctx, input: &str) -> Result<Scan, AppError> {
-    let staff = super::roles::require_staff(ctx).await?;
-    let Some(code) = normalize_code(input) else {
-        return Ok(Scan {
-            outcome: CheckIn::Unknown,
-            ticket: None,
-        });
-    };
-    let now = ctx.now();
-    let mut tx = ctx.db().begin_write().await?;
-    let admitted = codes::mark_used(&mut tx, &code, &staff, now).await?;
-    let stored = codes::find_code(&mut tx, &code, Read::Plain).await?;
-    tx.commit().await?;
-    let Some(stored) = stored else {
-        return Ok(Scan {
-            outcome: CheckIn::Unknown,
-            ticket: None,
-        });
-    };
-    let outcome = match (admitted, stored.status) {
-        (true, _) => CheckIn::Valid { at: now },
-        (false, CodeStatus::Used) => CheckIn::AlreadyUsed {
-            at: stored.used_at.unwrap_or(now),
-        },
-        (false, _) => CheckIn::Revoked(stored.revoked_why),
-    };
-    let ticket =
-        tickets::find_ticket(&mut *ctx.db().read.acquire().await?, &stored.ticket_id).await?;
-    Ok(Scan { outcome, ticket })
-}

@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod admin;
 pub mod browse;
 pub mod custody;
+pub mod door;
 pub mod events;
 pub mod feed;
 pub mod mail;

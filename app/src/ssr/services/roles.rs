@@ -1,44 +1,12 @@
-//! Roles: who may check tickets in, put events on sale, and run the marketplace.
+//! Roles: who may check tickets in at every door, put events on sale, and run the
+//! marketplace, granted and revoked from the command line.
 
+use crate::domain::Email;
 use crate::domain::audit::AuditAction;
 use crate::domain::role::Role;
-use crate::domain::{Email, Id};
 use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::storage::users;
-
-/// The signed-in user when they are staff or an admin: 401 signed out, 403 otherwise.
-#[tracing::instrument(
-    level = "debug",
-    skip_all,
-    fields(user = ctx.actor().map(tracing::field::display))
-)]
-pub async fn require_staff(ctx: &Ctx) -> Result<Id, AppError> {
-    let user = ctx.user()?.clone();
-    let roles = users::find_roles(&mut *ctx.db().read.acquire().await?, &user).await?;
-    if roles.checks_in() {
-        Ok(user)
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
-/// Whether the signed-in user may check tickets in (pages decide what to show by it).
-#[tracing::instrument(
-    level = "debug",
-    skip_all,
-    fields(user = ctx.actor().map(tracing::field::display))
-)]
-pub async fn is_staff(ctx: &Ctx) -> Result<bool, AppError> {
-    match ctx.actor() {
-        None => Ok(false),
-        Some(user) => Ok(
-            users::find_roles(&mut *ctx.db().read.acquire().await?, user)
-                .await?
-                .checks_in(),
-        ),
-    }
-}
 
 /// Grants `role` to the account with this address, from the command line; written to the
 /// audit log. Refused when there is no such account.

@@ -242,7 +242,7 @@ pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, App
         starts_at: bought.starts_at,
         time_zone: bought.time_zone,
     };
-    let listing = match tickets::insert_ticket(
+    let mut listing = match tickets::insert_ticket(
         &mut tx,
         &clock::new_id(),
         owner,
@@ -260,6 +260,11 @@ pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, App
         }
         other => other?,
     };
+    // A resale of an event's seat is listed under its event, section and seat.
+    if let Some(seat) = &bought.event_seat {
+        tickets::place_at_seat(&mut tx, &listing.id, seat).await?;
+        listing.event_seat = Some(seat.clone());
+    }
     insert_event(
         &mut tx,
         "TicketCreated",

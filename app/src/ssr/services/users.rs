@@ -24,7 +24,8 @@ pub struct User {
     pub email_verified: bool,
     /// Sign-in asks for a second factor.
     pub two_factor: bool,
-    /// May check tickets in at the door (the staff or admin role).
+    /// May open `/check-in`: staff and admins (every door), organisers (their events' doors)
+    /// and the door staff an organiser named.
     pub staff: bool,
     /// Runs the marketplace (the admin role): may use `/admin`.
     pub admin: bool,
@@ -40,7 +41,7 @@ impl From<users::UserRow> for User {
             email: row.email,
             email_verified: row.email_verified_at.is_some(),
             two_factor: row.two_factor == 1,
-            staff: roles.checks_in(),
+            staff: roles.checks_in() || roles.organises() || row.door_staff == 1,
             admin: roles.is_admin(),
             suspended: row.suspended_at.is_some(),
         }

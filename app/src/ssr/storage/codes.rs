@@ -177,3 +177,17 @@ pub async fn list_held(
     .await?;
     rows.into_iter().map(stored).collect()
 }
+
+/// At the event's door: (codes used, codes that admit or have admitted) over its tickets, the
+/// "N of M checked in".
+pub async fn door_count(conn: &mut AnyConnection, event: &Id) -> Result<(i64, i64), sqlx::Error> {
+    let (used, held): (Option<i64>, i64) = sqlx::query_as(
+        "SELECT CAST(SUM(CASE WHEN c.status = 'used' THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(COUNT(*) AS BIGINT) FROM ticket_codes c JOIN tickets t ON t.id = c.ticket_id \
+         WHERE t.event_id = $1 AND c.status IN ('valid', 'used')",
+    )
+    .bind(event.as_str())
+    .fetch_one(conn)
+    .await?;
+    Ok((used.unwrap_or(0), held))
+}

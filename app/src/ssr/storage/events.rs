@@ -781,6 +781,57 @@ pub async fn list_staff(
         .collect())
 }
 
+/// Whether the event's organiser named `user` door staff.
+pub async fn is_staff(
+    conn: &mut AnyConnection,
+    event: &Id,
+    user: &Id,
+) -> Result<bool, sqlx::Error> {
+    let found: Option<i64> =
+        sqlx::query_scalar("SELECT 1 FROM event_staff WHERE event_id = $1 AND user_id = $2")
+            .bind(event.as_str())
+            .bind(user.as_str())
+            .fetch_optional(conn)
+            .await?;
+    Ok(found.is_some())
+}
+
+/// Published events not yet over at `now` whose door `user` may open as their organiser or
+/// door staff (with `None`, every such event: for admins and global staff), soonest first.
+pub async fn list_doors(
+    conn: &mut AnyConnection,
+    user: Option<&Id>,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<Event>, sqlx::Error> {
+    let rows: Vec<EventRow> = match user {
+        Some(user) => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM events WHERE status = 'published' AND over_at > $1 \
+                 AND (organiser_id = $2 OR EXISTS (SELECT 1 FROM event_staff s \
+                   WHERE s.event_id = events.id AND s.user_id = $2)) \
+                 ORDER BY starts_at, id LIMIT $3"
+            ))
+            .bind(now.millis())
+            .bind(user.as_str())
+            .bind(limit)
+            .fetch_all(conn)
+            .await?
+        }
+        None => {
+            sqlx::query_as(&format!(
+                "SELECT {COLUMNS} FROM events WHERE status = 'published' AND over_at > $1 \
+                 ORDER BY starts_at, id LIMIT $2"
+            ))
+            .bind(now.millis())
+            .bind(limit)
+            .fetch_all(conn)
+            .await?
+        }
+    };
+    rows.into_iter().map(Event::try_from).collect()
+}
+
 /// Deletes a draft with its sections (a draft has no seats, orders or staff history to keep).
 pub async fn delete_draft(conn: &mut AnyConnection, id: &Id) -> Result<bool, sqlx::Error> {
     sqlx::query("DELETE FROM event_staff WHERE event_id = $1")

@@ -103,6 +103,22 @@ pub async fn insert_ticket(
     Ok(row.into())
 }
 
+/// Places a new listing at an event's seat: a resale of that seat is listed under its event.
+pub async fn place_at_seat(
+    conn: &mut AnyConnection,
+    id: &Id,
+    seat: &crate::domain::ticket::EventSeat,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE tickets SET event_id = $1, section_id = $2, seat = $3 WHERE id = $4")
+        .bind(seat.event_id.as_str())
+        .bind(seat.section_id.as_str())
+        .bind(seat.seat.as_deref())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The time zone of the seller's most recently written listing that has one.
 pub async fn last_time_zone(
     conn: &mut AnyConnection,

@@ -12,6 +12,8 @@ pub struct UserRow {
     pub two_factor: i64,
     /// The roles held, comma-separated (see [`UserRow::roles`]).
     pub roles: Option<String>,
+    /// 1 when some event's organiser named them door staff.
+    pub door_staff: i64,
     pub suspended_at: Option<i64>,
     pub payouts_held_at: Option<i64>,
     pub created_at: i64,
@@ -30,14 +32,17 @@ impl UserRow {
     }
 }
 
-/// The `roles` column of a [`UserRow`] query: the user's roles in one comma-separated text.
+/// The `roles` and `door_staff` columns of a [`UserRow`] query: the user's roles in one
+/// comma-separated text, and whether they are on some event's door staff.
 fn roles_column(conn: &mut AnyConnection) -> &'static str {
     match super::backend(conn) {
         super::Backend::Postgres => {
-            "(SELECT string_agg(role, ',' ORDER BY role) FROM user_roles WHERE user_id = users.id) AS roles"
+            "(SELECT string_agg(role, ',' ORDER BY role) FROM user_roles WHERE user_id = users.id) AS roles, \
+             CASE WHEN EXISTS (SELECT 1 FROM event_staff WHERE user_id = users.id) THEN 1 ELSE 0 END AS door_staff"
         }
         super::Backend::Sqlite => {
-            "(SELECT group_concat(role, ',') FROM user_roles WHERE user_id = users.id) AS roles"
+            "(SELECT group_concat(role, ',') FROM user_roles WHERE user_id = users.id) AS roles, \
+             CASE WHEN EXISTS (SELECT 1 FROM event_staff WHERE user_id = users.id) THEN 1 ELSE 0 END AS door_staff"
         }
     }
 }

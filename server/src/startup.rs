@@ -63,7 +63,8 @@ pub struct Application {
     router: Router,
     state: AppState,
     sweeper: tokio::task::JoinHandle<()>,
-    /// The mail worker (unless `MAIL_POLL` is 0) and the payout job (unless `PAYOUT_POLL` is 0).
+    /// The mail worker (unless `MAIL_POLL` is 0), the payout job and the refund job of cancelled
+    /// events (unless `PAYOUT_POLL` is 0).
     workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -164,6 +165,13 @@ impl Application {
                 app::ssr::Ctx::system(&state),
                 std::time::Duration::from_millis(config.payout_poll as u64),
             )));
+            // Refunds of cancelled events move money the same way: on the same setting.
+            workers.push(tokio::spawn(
+                app::ssr::services::cancellation::run_refund_job(
+                    app::ssr::Ctx::system(&state),
+                    std::time::Duration::from_millis(config.payout_poll as u64),
+                ),
+            ));
         }
 
         // Live ticket changes for /api/tickets/stream, read from the event log four times a second

@@ -111,6 +111,11 @@ impl Ctx {
         self.app.payouts_due.notify_one();
     }
 
+    /// Wakes this node's refund job: call it after cancelling an event.
+    pub fn refunds_due(&self) {
+        self.app.refunds_due.notify_one();
+    }
+
     pub fn clock(&self) -> &SharedClock {
         &self.clock
     }

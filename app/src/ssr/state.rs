@@ -27,6 +27,8 @@ pub struct Shared {
     /// Wakes this node's payout job when earnings may have become payable (a sale with no
     /// escrow left, an account just connected).
     pub payouts_due: Arc<tokio::sync::Notify>,
+    /// Wakes this node's refund job when an event was cancelled.
+    pub refunds_due: Arc<tokio::sync::Notify>,
     /// Payments being charged and settled right now, detached from the requests that began them.
     pub payments: Arc<super::services::payments::InFlightPayments>,
     pub browse_cache: Arc<super::browse_cache::BrowseCache>,
@@ -66,6 +68,7 @@ impl AppState {
             mailer: Arc::new(mailer),
             mail_queued: Arc::default(),
             payouts_due: Arc::default(),
+            refunds_due: Arc::default(),
             payments: Arc::default(),
             clock,
             browse_cache: Arc::default(),

@@ -32,6 +32,8 @@ pub struct EventJson {
     image_url: Option<String>,
     /// `draft`, `published` or `cancelled`.
     status: &'static str,
+    /// Why it was cancelled (null unless it was).
+    cancel_reason: Option<String>,
     organiser_id: String,
     max_per_buyer: u32,
     resale: ResaleJson,
@@ -89,6 +91,7 @@ impl EventJson {
             description: event.description.clone(),
             image_url: event.image.as_ref().map(|image| format!("/media/{image}")),
             status: event.status.as_str(),
+            cancel_reason: event.cancel_reason.clone(),
             organiser_id: event.organiser_id.to_string(),
             max_per_buyer: event.max_per_buyer,
             resale: ResaleJson {
@@ -431,6 +434,35 @@ pub async fn edit_event(
 pub async fn publish_event(ctx: Ctx, Path(id): Path<String>) -> Result<Json<EventJson>, AppError> {
     events::require_organiser(&ctx).await?;
     let details = events::publish_event(&ctx, &Id::parse(&id)?).await?;
+    Ok(Json(EventJson::new(&details, &ctx)))
+}
+
+/// Why the event is cancelled.
+#[derive(Deserialize, ToSchema)]
+pub struct CancelBody {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    reason: Option<Value>,
+}
+
+/// `POST /api/events/:id/cancel {reason}`: the event is cancelled at once; every order of its
+/// tickets is refunded in the background.
+#[utoipa::path(post, path = "/events/{id}/cancel", tag = "events", request_body = CancelBody,
+    params(("id" = String, Path, description = "The event's id")),
+    responses((status = 200, body = EventJson), Refusals))]
+pub async fn cancel_event(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CancelBody>,
+) -> Result<Json<EventJson>, AppError> {
+    events::require_organiser(&ctx).await?;
+    let id = Id::parse(&id)?;
+    let reason = match body.reason {
+        Some(Value::String(reason)) => reason,
+        Some(Value::Null) | None => String::new(),
+        Some(_) => return Err(AppError::invalid_field("reason", "Reason must be text")),
+    };
+    let details = app::ssr::services::cancellation::cancel_event(&ctx, &id, &reason).await?;
     Ok(Json(EventJson::new(&details, &ctx)))
 }
 

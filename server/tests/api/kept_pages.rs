@@ -212,9 +212,10 @@ async fn a_browse_read_left_unpolled_does_not_hold_the_page_for_everyone() {
         .await;
     let ctx = app::ssr::Ctx::system(&app.state);
     let (filter, page) = browse_filter(&BrowseQuery::default()).unwrap();
-    // Polled once, then kept but never polled again.
+    // Polled once, then kept but never polled again. (Once in a while the read is done at its
+    // first poll: then nothing is held, and the next read must be answered all the same.)
     let mut abandoned = Box::pin(browse_filtered(&ctx, filter.clone(), page));
-    assert!(futures::poll!(abandoned.as_mut()).is_pending());
+    let _first = futures::poll!(abandoned.as_mut());
     let next = tokio::time::timeout(
         std::time::Duration::from_secs(10),
         browse_filtered(&ctx, filter, page),

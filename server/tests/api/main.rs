@@ -4,6 +4,7 @@
 mod accounts;
 mod admin;
 mod backup;
+mod cancellation;
 mod contract;
 mod custody;
 mod custody_flow;

@@ -545,6 +545,14 @@ async fn every_operation_answers_as_its_openapi_document_says() {
         S::NO_CONTENT,
     )
     .await;
+    j.call(
+        &organiser,
+        M::POST,
+        &format!("/api/events/{event_id}/cancel"),
+        Some(json!({ "reason": "The band is ill" })),
+        S::OK,
+    )
+    .await;
     j.call(&client(), M::GET, "/api/tickets/stream", None, S::OK)
         .await;
     j.call(&client(), M::GET, "/api/openapi.json", None, S::OK)

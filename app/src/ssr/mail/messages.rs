@@ -253,6 +253,54 @@ pub fn reservation_withdrawn(to: &str, title: &str, url: &str) -> Letter {
     .action("Browse other tickets", url)
 }
 
+/// Who is told of an event's cancellation, and what it means for them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CancelledFor {
+    /// Holds a ticket, or paid for one: its code is void, the order that paid is refunded.
+    Holder,
+    /// Had a reservation, now ended.
+    Reservation,
+    /// Had a resale listing on sale, now withdrawn.
+    Reseller,
+    /// Runs the event: `refunds` orders are being refunded.
+    Organiser { refunds: u64 },
+}
+
+/// To everyone an event's cancellation touches (see [`CancelledFor`]).
+pub fn event_cancelled(
+    to: &str,
+    event: &str,
+    reason: &str,
+    part: CancelledFor,
+    url: &str,
+) -> Letter {
+    let letter = Letter::new("event_cancelled", to, format!("Cancelled: {event}"));
+    let letter = match part {
+        CancelledFor::Holder => letter.text(format!(
+            "“{event}” has been cancelled by its organiser. Every ticket for it is void, and \
+             every order for it is refunded in full to the card that paid; if you paid for a \
+             ticket, your bank shows the money within a few days."
+        )),
+        CancelledFor::Reservation => letter.text(format!(
+            "“{event}” has been cancelled by its organiser, so your reservation has ended. You \
+             have not been charged; if a payment was under way it is refunded in full."
+        )),
+        CancelledFor::Reseller => letter.text(format!(
+            "“{event}” has been cancelled by its organiser, so your resale listing is \
+             withdrawn. The ticket you bought for it is refunded to you in full."
+        )),
+        CancelledFor::Organiser { refunds } => letter
+            .text(format!(
+                "“{event}” is cancelled. Its seats are off sale, every code is void, and every \
+                 order is being refunded in full; its holders and resale sellers have been told."
+            ))
+            .fact("Orders to refund", refunds.to_string()),
+    };
+    letter
+        .fact("Reason", reason)
+        .action("See your tickets", url)
+}
+
 /// To a user whose account was suspended.
 pub fn account_suspended(to: &str, reason: &str) -> Letter {
     Letter::new("account_suspended", to, "Your account is suspended")

@@ -57,7 +57,7 @@ pub async fn require_organiser(ctx: &Ctx) -> Result<(), AppError> {
 
 /// The signed-in user and whether they are an admin, when they may run events at all
 /// (organisers and admins): 401 signed out, 403 otherwise.
-async fn organiser(ctx: &Ctx) -> Result<(Id, bool), AppError> {
+pub(super) async fn organiser(ctx: &Ctx) -> Result<(Id, bool), AppError> {
     let user = ctx.user()?.clone();
     let roles = users::find_roles(&mut *ctx.db().read.acquire().await?, &user).await?;
     if !roles.organises() {
@@ -68,7 +68,7 @@ async fn organiser(ctx: &Ctx) -> Result<(Id, bool), AppError> {
 
 /// The event `id` for someone who runs it: 404 when there is none, 403 when it is another
 /// organiser's (a draft of another organiser is not shown to be there: 404).
-async fn run_event(
+pub(super) async fn run_event(
     conn: &mut AnyConnection,
     user: &Id,
     admin: bool,
@@ -102,7 +102,7 @@ async fn free_slug(conn: &mut AnyConnection, event: &Event) -> Result<String, Ap
     ))
 }
 
-fn event_payload(event: &Event) -> serde_json::Value {
+pub(super) fn event_payload(event: &Event) -> serde_json::Value {
     serde_json::json!({
         "id": event.id,
         "slug": event.slug,
@@ -168,7 +168,7 @@ pub async fn create_event(ctx: &Ctx, input: EventInput) -> Result<EventDetails, 
     Ok(details)
 }
 
-async fn details_in(
+pub(super) async fn details_in(
     conn: &mut AnyConnection,
     event: Event,
     now: crate::domain::Timestamp,

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod browse;
+pub mod cancellation;
 pub mod custody;
 pub mod door;
 pub mod events;

@@ -187,6 +187,8 @@ async fn reserve_in(
     use std::collections::{HashMap, HashSet};
     let settings = ctx.settings();
     let ids: Vec<&Id> = attempts.iter().map(|a| &a.input.ticket_id).collect();
+    // An event's cancellation waits for these reservations, or they for it (never both).
+    storage::events::share_events_of(tx, &ids).await?;
     let mut tickets: HashMap<Id, Ticket> = tickets::lock_tickets(tx, &ids)
         .await?
         .into_iter()

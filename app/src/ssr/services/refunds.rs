@@ -181,7 +181,7 @@ pub async fn record_refund(
 }
 
 /// The ledger's refund, from wherever the sale's earning is now.
-async fn reverse_earning(
+pub(super) async fn reverse_earning(
     tx: &mut AnyConnection,
     order: &Order,
     seller: &Id,

@@ -170,8 +170,28 @@ pub async fn mark_published(
     Ok(result.rows_affected() == 1)
 }
 
+/// Cancels the event for `reason`, unless it was cancelled already. Returns whether it was.
+pub async fn mark_cancelled(
+    conn: &mut AnyConnection,
+    id: &Id,
+    reason: &str,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE events SET status = 'cancelled', cancel_reason = $1, updated_at = $2, \
+         version = version + 1 WHERE id = $3 AND status <> 'cancelled'",
+    )
+    .bind(reason)
+    .bind(now.millis())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
 /// Takes the event's row for the rest of the transaction (PostgreSQL; SQLite's writer is one),
-/// so that edits, publishing and sales of its seats take turns.
+/// so that edits, publishing, cancelling and reservations of its seats ([`share_events_of`])
+/// take turns.
 pub async fn lock_event(conn: &mut AnyConnection, id: &Id) -> Result<(), sqlx::Error> {
     if backend(conn) == Backend::Postgres {
         sqlx::query("SELECT id FROM events WHERE id = $1 FOR NO KEY UPDATE")
@@ -179,6 +199,29 @@ pub async fn lock_event(conn: &mut AnyConnection, id: &Id) -> Result<(), sqlx::E
             .fetch_optional(conn)
             .await?;
     }
+    Ok(())
+}
+
+/// Holds the events of these tickets in share mode until the transaction ends (PostgreSQL):
+/// reservations of an event's seats then take turns with its cancellation ([`lock_event`]),
+/// which waits for those under way and is waited for by those that come after it.
+pub async fn share_events_of(conn: &mut AnyConnection, tickets: &[&Id]) -> Result<(), sqlx::Error> {
+    let Some(last) = tickets.last() else {
+        return Ok(());
+    };
+    if backend(conn) != Backend::Postgres {
+        return Ok(());
+    }
+    let (list, size) = super::in_list(tickets.len(), 1);
+    let sql = format!(
+        "SELECT id FROM events WHERE id IN (SELECT event_id FROM tickets WHERE id IN {list}) \
+         ORDER BY id FOR SHARE"
+    );
+    let mut query = sqlx::query_scalar::<_, String>(&sql);
+    for n in 0..size {
+        query = query.bind(tickets.get(n).unwrap_or(last).as_str());
+    }
+    query.fetch_all(conn).await?;
     Ok(())
 }
 

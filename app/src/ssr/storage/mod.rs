@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod backup;
+pub mod cancellations;
 pub mod charges;
 pub mod codes;
 pub mod console;

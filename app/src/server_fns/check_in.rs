@@ -78,7 +78,7 @@ pub fn door_event(event_id: &str) -> Result<crate::domain::Id, AppError> {
         .map_err(|detail| AppError::invalid_field("eventId", &detail.message))
 }
 
-pub const CHOOSE_THE_EVENT: &str = "Choose the event";
+pub use crate::domain::event::CHOOSE_THE_EVENT;
 
 #[server(prefix = "/_fn", endpoint = "check_in_code")]
 pub async fn check_in_code(event_id: String, code: String) -> Result<(), AppError> {

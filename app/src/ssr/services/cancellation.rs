@@ -16,7 +16,6 @@ use crate::domain::{ChargeStatus, Id, OrderStatus, Timestamp};
 use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::mail::messages::{self, CancelledFor};
-use crate::ssr::payments::PaymentGateway;
 use crate::ssr::services::mail;
 use crate::ssr::storage::{
     Read, cancellations, charges, event_log, events, orders, tickets, users,
@@ -185,24 +184,7 @@ async fn refund_one(ctx: &Ctx, order_id: &Id) -> Result<(), AppError> {
     let refund_id = match &charge {
         // Refunded already (by an operator, or at Stripe's dashboard), or never paid.
         None => None,
-        Some(charge) => {
-            let payment = charge.stripe_id.clone().ok_or_else(|| {
-                crate::ssr::error_response::internal(anyhow::anyhow!(
-                    "completed charge {} has no provider id",
-                    charge.id
-                ))
-            })?;
-            Some(
-                ctx.app()
-                    .gateway
-                    .refund(&payment, &charge.refund_key())
-                    .await
-                    .map_err(|err| {
-                        tracing::error!(error = %err, charge = %charge.id, "refund failed at the provider");
-                        AppError::PaymentUnavailable
-                    })?,
-            )
-        }
+        Some(charge) => Some(super::refunds::refund_at_gateway(ctx, charge).await?),
     };
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;

@@ -88,22 +88,27 @@ pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppErr
         }
         charge
     };
+    let refund_id = refund_at_gateway(ctx, &charge).await?;
+    record_refund(ctx, &charge, &refund_id, &input.reason, Some(&input.by)).await
+}
+
+/// Asks the gateway to refund a completed charge in full, keyed by the charge: asked twice (a
+/// retry, another node, a crash in between), it is made once. The refund's id.
+pub async fn refund_at_gateway(ctx: &Ctx, charge: &Charge) -> Result<String, AppError> {
     let payment = charge.stripe_id.clone().ok_or_else(|| {
         crate::ssr::error_response::internal(anyhow::anyhow!(
             "completed charge {} has no provider id",
             charge.id
         ))
     })?;
-    let refund_id = ctx
-        .app()
+    ctx.app()
         .gateway
         .refund(&payment, &charge.refund_key())
         .await
         .map_err(|err| {
             tracing::error!(error = %err, charge = %charge.id, "refund failed at the provider");
             AppError::PaymentUnavailable
-        })?;
-    record_refund(ctx, &charge, &refund_id, &input.reason, Some(&input.by)).await
+        })
 }
 
 /// Records a refund the provider has made for a completed charge (by [`refund_order`], or at

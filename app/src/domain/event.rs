@@ -695,6 +695,38 @@ impl Event {
         Ok(())
     }
 
+    /// The cap on resale prices of its tickets, for a holder who lists one: its own percent of
+    /// face value, or the site's (`site`) when that is tighter or it has none. Refused when the
+    /// organiser turned resale off, or the event is cancelled.
+    pub fn resale_cap(
+        &self,
+        site: Option<super::fees::Percent>,
+    ) -> Result<Option<super::fees::Percent>, DomainError> {
+        if self.status == EventStatus::Cancelled {
+            return Err(DomainError::invalid(EVENT_CANCELLED));
+        }
+        if !self.resale.enabled {
+            return Err(DomainError::invalid(RESALE_NOT_ALLOWED));
+        }
+        let own = self
+            .resale
+            .cap_percent
+            .map(|percent| super::fees::Percent::from_hundredths(percent.saturating_mul(100)));
+        Ok(match (own, site) {
+            (Some(own), Some(site)) => Some(own.min(site)),
+            (own, site) => own.or(site),
+        })
+    }
+
+    /// Whether holders must be told of this edit of `before`: its date, time or venue changed
+    /// (on the venue's clock, so a new time zone counts too).
+    pub fn moved_from(&self, before: &Event) -> bool {
+        self.starts_at != before.starts_at
+            || self.time_zone != before.time_zone
+            || self.venue != before.venue
+            || self.city != before.city
+    }
+
     /// Whether it may be cancelled at `now`.
     pub fn check_cancel(&self, now: Timestamp) -> Result<(), DomainError> {
         if self.status == EventStatus::Cancelled {
@@ -1113,11 +1145,9 @@ mod tests {
         assert_eq!(with_suffix("a-2026-12-05", 3), "a-2026-12-05-3");
     }
 
-    #[test]
-    fn the_door_opens_to_admins_staff_its_organiser_and_its_own_door_staff_only() {
-        use crate::domain::role::{Role, Roles};
-        let organiser = Id::from_trusted("organiser".into());
-        let event = Event {
+    /// A published event of `organiser`'s, uncapped, resale on.
+    fn published_by(organiser: &Id) -> Event {
+        Event {
             id: Id::from_trusted("event".into()),
             slug: "gig-2030-01-01".into(),
             organiser_id: organiser.clone(),
@@ -1139,7 +1169,14 @@ mod tests {
             },
             version: 1,
             created_at: Timestamp::from_millis(NOW),
-        };
+        }
+    }
+
+    #[test]
+    fn the_door_opens_to_admins_staff_its_organiser_and_its_own_door_staff_only() {
+        use crate::domain::role::{Role, Roles};
+        let organiser = Id::from_trusted("organiser".into());
+        let event = published_by(&organiser);
         let someone = Id::from_trusted("someone".into());
         assert!(event.door_open_to(&organiser, Roles::NONE, false));
         assert!(event.door_open_to(&someone, Roles::NONE, true));
@@ -1149,6 +1186,49 @@ mod tests {
         assert!(
             !event.door_open_to(&someone, Roles::NONE.with(Role::Organiser), false),
             "another organiser's event is not theirs to scan"
+        );
+    }
+
+    #[test]
+    fn holders_hear_of_a_new_date_time_or_venue_and_of_nothing_else() {
+        let before = published_by(&Id::from_trusted("organiser".into()));
+        let mut after = before.clone();
+        after.description = "Doors at 7".into();
+        after.name = "Gig (extra date)".into();
+        assert!(!after.moved_from(&before));
+        for change in [
+            |e: &mut Event| e.starts_at = e.starts_at.plus_millis(3_600_000),
+            |e: &mut Event| e.venue = "Other hall".into(),
+            |e: &mut Event| e.city = "Leeds".into(),
+            |e: &mut Event| e.time_zone = Zone::parse("Europe/Paris").unwrap(),
+        ] {
+            let mut moved = before.clone();
+            change(&mut moved);
+            assert!(moved.moved_from(&before));
+        }
+    }
+
+    #[test]
+    fn a_resale_is_capped_by_the_tighter_of_the_events_and_the_sites_caps() {
+        use crate::domain::fees::Percent;
+        let mut event = published_by(&Id::from_trusted("organiser".into()));
+        let pct = |n: u32| Some(Percent::from_hundredths(n * 100));
+        assert_eq!(event.resale_cap(None), Ok(None), "uncapped");
+        assert_eq!(event.resale_cap(pct(120)), Ok(pct(120)));
+        event.resale.cap_percent = Some(110);
+        assert_eq!(event.resale_cap(None), Ok(pct(110)));
+        assert_eq!(event.resale_cap(pct(120)), Ok(pct(110)));
+        assert_eq!(event.resale_cap(pct(105)), Ok(pct(105)));
+        event.resale.enabled = false;
+        assert_eq!(
+            event.resale_cap(None),
+            Err(DomainError::invalid(RESALE_NOT_ALLOWED))
+        );
+        event.resale.enabled = true;
+        event.status = EventStatus::Cancelled;
+        assert_eq!(
+            event.resale_cap(None),
+            Err(DomainError::invalid(EVENT_CANCELLED))
         );
     }
 

@@ -67,9 +67,48 @@ pub fn clean_line(field: &str, label: &str, input: &str) -> Result<String, Error
     Ok(text.to_string())
 }
 
+/// A cell for a CSV file that people open in a spreadsheet: text that a spreadsheet would run
+/// as a formula (beginning with `=`, `+`, `-`, `@`, a tab or a carriage return) is prefixed with
+/// `'`, which spreadsheets show as text. Everything else is kept as it is.
+pub fn spreadsheet_safe(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => std::borrow::Cow::Owned(format!("'{cell}")),
+        _ => std::borrow::Cow::Borrowed(cell),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn a_cell_a_spreadsheet_would_run_is_made_text() {
+        for (cell, kept) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+1+1", "'+1+1"),
+            ("-2", "'-2"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tindent", "'\tindent"),
+            ("\rline", "'\rline"),
+            ("Row C, Seat 12", "Row C, Seat 12"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(cell), kept, "{cell:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn no_cell_begins_a_formula(cell in ".*") {
+            let safe = spreadsheet_safe(&cell);
+            let first = safe.chars().next();
+            prop_assert!(!matches!(first, Some('=' | '+' | '-' | '@' | '\t' | '\r')));
+            // Nothing is lost: the cell is the input, or the input after one quote.
+            prop_assert!(safe == cell || safe.strip_prefix('\'') == Some(cell.as_str()));
+        }
+    }
 
     #[test]
     fn ordinary_text_is_kept_in_composed_form() {

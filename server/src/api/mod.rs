@@ -71,6 +71,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::remove_staff))
         .routes(routes!(events::publish_event))
         .routes(routes!(events::cancel_event))
+        .routes(routes!(events::attendees))
         .routes(routes!(admin::refund_order))
         .routes(routes!(admin::take_down))
         .routes(routes!(admin::suspend, admin::lift_suspension))

@@ -726,3 +726,237 @@ async fn event_writes_posted_from_another_site_are_refused() {
     assert_eq!(unchanged["status"], "draft");
     assert_eq!(unchanged["version"], event["version"]);
 }
+
+#[tokio::test]
+async fn an_events_resale_rule_decides_whether_and_how_dear_its_seats_resell() {
+    let app = spawn_app().await;
+    let (owner, _) = organiser(&app).await;
+    let on_sale = |name: &str, resale: Value| {
+        let (app, owner) = (&app, &owner);
+        let body = json!({
+            "name": name,
+            "venue": "Hall",
+            "timeZone": "Europe/London",
+            "startsAt": "2030-12-05T19:30",
+            "resale": resale,
+            "sections": [{ "name": "Standing", "price": 20, "capacity": 5 }]
+        });
+        async move {
+            let event = create(app, owner, &body).await;
+            let id = event["id"].as_str().unwrap().to_string();
+            assert_eq!(publish(app, owner, &id).await.status(), StatusCode::OK);
+            (id, event["sections"][0]["id"].as_str().unwrap().to_string())
+        }
+    };
+    let resell = |client: &Client, ticket: &str, price: f64| {
+        let (app, client, path) = (
+            &app,
+            client.clone(),
+            format!("/api/tickets/{ticket}/resell"),
+        );
+        async move {
+            app.post_json(&client, &path, &json!({ "price": price }))
+                .await
+        }
+    };
+
+    // Resale off: refused, whatever the price.
+    let (_, closed) = on_sale("No resale", json!({ "enabled": false })).await;
+    let (buyer, _) = app.signed_in_user().await;
+    let seat = app.buy_seat(&buyer, &closed).await["ticket"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_errors(
+        resell(&buyer, &seat, 20.0).await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Resale is not allowed for this event" }]),
+    )
+    .await;
+
+    // Capped at 110 % of the 20.00 face value: 22.00 is the most.
+    let (capped_id, capped) =
+        on_sale("Capped", json!({ "enabled": true, "capPercent": 110 })).await;
+    let seat = app.buy_seat(&buyer, &capped).await["ticket"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let dear = resell(&buyer, &seat, 22.01).await;
+    assert_eq!(dear.status(), StatusCode::BAD_REQUEST);
+    let errors: Value = dear.json().await.unwrap();
+    assert_eq!(errors["errors"][0]["field"], "price", "{errors}");
+    assert!(
+        errors["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Price is above the resale cap of 22"),
+        "{errors}"
+    );
+    let listed = resell(&buyer, &seat, 22.0).await;
+    assert_eq!(listed.status(), StatusCode::CREATED);
+    let listing: Value = listed.json().await.unwrap();
+    assert_eq!(
+        listing["eventId"],
+        capped_id.as_str(),
+        "listed under its event"
+    );
+    assert_eq!(listing["primary"], false);
+}
+
+#[tokio::test]
+async fn the_attendee_list_is_its_organisers_and_its_csv_never_runs_as_a_formula() {
+    let app = spawn_app().await;
+    let (owner, _) = organiser(&app).await;
+    let hostile = "=HYPERLINK(\"http://evil.example\",\"click\")";
+    let body = json!({
+        "name": "Listed gig",
+        "venue": "Hall",
+        "timeZone": "Europe/London",
+        "startsAt": "2030-12-05T19:30",
+        "sections": [
+            { "name": hostile, "price": 20, "capacity": 5 },
+            { "name": "Circle", "price": 30,
+              "seating": { "rows": [{ "label": "C", "seats": 4 }] } }
+        ]
+    });
+    let event = create(&app, &owner, &body).await;
+    let id = event["id"].as_str().unwrap().to_string();
+    assert_eq!(publish(&app, &owner, &id).await.status(), StatusCode::OK);
+    let (standing, circle) = (
+        event["sections"][0]["id"].as_str().unwrap().to_string(),
+        event["sections"][1]["id"].as_str().unwrap().to_string(),
+    );
+    let (first, first_email) = app.signed_in_user().await;
+    let (second, second_email) = app.signed_in_user().await;
+    app.buy_seat(&first, &standing).await;
+    let seated = app.buy_seat(&second, &circle).await;
+    // The seated holder is admitted at the door.
+    let mine: Value = app.get_json(&second, "/api/tickets/mine").await;
+    let code = mine["bought"][0]["code"].as_str().unwrap().to_string();
+    let door = app
+        .post_json(
+            &owner,
+            "/api/check-ins",
+            &json!({ "code": code, "eventId": id }),
+        )
+        .await;
+    assert_eq!(door.status(), StatusCode::OK);
+
+    let path = format!("/api/events/{id}/attendees");
+    let list: Value = app.get_json(&owner, &path).await;
+    let list = list.as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    assert_eq!(list[0]["email"], first_email.as_str());
+    assert_eq!(list[0]["section"], hostile);
+    assert_eq!(list[0]["seat"], Value::Null);
+    assert_eq!(list[0]["codeStatus"], "valid");
+    assert_eq!(list[0]["checkedInAt"], Value::Null);
+    assert_eq!(list[1]["email"], second_email.as_str());
+    assert_eq!(list[1]["ticketId"], seated["ticket"]["id"]);
+    assert_eq!(list[1]["seat"], "Row C, Seat 1");
+    assert_eq!(list[1]["codeStatus"], "used");
+    assert!(list[1]["checkedInAt"].as_str().is_some());
+
+    let csv = owner
+        .get(app.url(&path))
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert_eq!(content_type(&csv), "text/csv; charset=utf-8");
+    assert!(
+        csv.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("attendees-listed-gig-2030-12-05.csv")
+    );
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "ticketId,email,section,seat,codeStatus,checkedInAt"
+    );
+    assert_eq!(lines.len(), 3, "{text}");
+    // The formula is text in a spreadsheet: quoted once by CSV, prefixed with ' first.
+    assert!(
+        lines[1].contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"click\"\")\""),
+        "{}",
+        lines[1]
+    );
+    assert!(!text.contains(",=") && !text.contains("\n="));
+    assert!(lines[2].contains(",Row C, Seat 1,") || lines[2].contains(",\"Row C, Seat 1\","));
+
+    // Nobody else's business.
+    assert_eq!(
+        app.get(&client(), &path).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let (other, _) = organiser(&app).await;
+    assert_eq!(app.get(&other, &path).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get(&first, &path).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(
+            &owner,
+            "/api/events/00000000-0000-4000-8000-000000000000/attendees"
+        )
+        .await
+        .status(),
+        StatusCode::NOT_FOUND
+    );
+    let (admin, _) = app.admin().await;
+    assert_eq!(app.get(&admin, &path).await.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn holders_are_mailed_when_the_date_time_or_venue_changes_and_only_then() {
+    let app = spawn_app().await;
+    let (owner, _) = organiser(&app).await;
+    let mut body = json!({
+        "name": "Moved <gig>",
+        "venue": "Hall",
+        "timeZone": "Europe/London",
+        "startsAt": "2030-12-05T19:30",
+        "sections": [{ "name": "Standing", "price": 20, "capacity": 5 }]
+    });
+    let event = create(&app, &owner, &body).await;
+    let id = event["id"].as_str().unwrap().to_string();
+    assert_eq!(publish(&app, &owner, &id).await.status(), StatusCode::OK);
+    body["sections"][0]["id"] = event["sections"][0]["id"].clone();
+    let (holder, holder_email) = app.signed_in_user().await;
+    app.buy_seat(&holder, event["sections"][0]["id"].as_str().unwrap())
+        .await;
+    app.deliver_mail().await;
+    let changed = |mail: &[Mail]| {
+        mail.iter()
+            .filter(|m| m.to == holder_email && m.subject == "Changed: Moved <gig>")
+            .count()
+    };
+
+    // A new description is nobody's news.
+    body["description"] = json!("Doors at 7");
+    let edited = put_json(&app, &owner, &format!("/api/events/{id}"), &body).await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    app.deliver_mail().await;
+    assert_eq!(changed(&app.mailbox().await), 0);
+
+    // A new venue and time are: told once, on the venue's clock; the ticket follows.
+    body["venue"] = json!("The <b>Other</b> Hall");
+    body["startsAt"] = json!("2030-12-05T20:15");
+    let edited = put_json(&app, &owner, &format!("/api/events/{id}"), &body).await;
+    assert_eq!(edited.status(), StatusCode::OK);
+    app.deliver_mail().await;
+    let mail = app.mailbox().await;
+    assert_eq!(changed(&mail), 1);
+    let told = mail
+        .iter()
+        .find(|m| m.to == holder_email && m.subject == "Changed: Moved <gig>")
+        .unwrap();
+    assert!(told.text.contains("20:15"), "{}", told.text);
+    assert!(told.html.contains("The &lt;b&gt;Other&lt;/b&gt; Hall"));
+    let mine: Value = app.get_json(&holder, "/api/tickets/mine").await;
+    assert_eq!(
+        mine["bought"][0]["ticket"]["venue"],
+        "The <b>Other</b> Hall"
+    );
+}

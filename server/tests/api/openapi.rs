@@ -547,6 +547,14 @@ async fn every_operation_answers_as_its_openapi_document_says() {
     .await;
     j.call(
         &organiser,
+        M::GET,
+        &format!("/api/events/{event_id}/attendees"),
+        None,
+        S::OK,
+    )
+    .await;
+    j.call(
+        &organiser,
         M::POST,
         &format!("/api/events/{event_id}/cancel"),
         Some(json!({ "reason": "The band is ill" })),

@@ -253,6 +253,18 @@ pub fn reservation_withdrawn(to: &str, title: &str, url: &str) -> Letter {
     .action("Browse other tickets", url)
 }
 
+/// To a holder of a ticket for an event whose date, time or venue changed.
+pub fn event_changed(to: &str, event: &str, when: &str, venue: &str, url: &str) -> Letter {
+    Letter::new("event_changed", to, format!("Changed: {event}"))
+        .text(format!(
+            "The organiser of “{event}” has changed its date, time or venue. Your ticket and \
+             its code stay valid; this is when and where it is now."
+        ))
+        .fact("When", when)
+        .fact("Where", venue)
+        .action("See your tickets", url)
+}
+
 /// Who is told of an event's cancellation, and what it means for them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CancelledFor {

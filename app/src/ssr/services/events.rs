@@ -370,6 +370,28 @@ pub async fn edit_event(ctx: &Ctx, input: EditEvent) -> Result<EventDetails, App
     if published {
         events::copy_to_tickets(&mut tx, &event, now).await?;
     }
+    let tell_holders = published && event.moved_from(&before);
+    if tell_holders {
+        let when = event.starts_at.display_in(Some(event.time_zone));
+        let venue = [event.venue.as_str(), event.city.as_str()]
+            .into_iter()
+            .filter(|part| !part.is_empty())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let url = crate::ssr::mail::messages::link(&ctx.settings().public_url, "/tickets/mine");
+        for holder in crate::ssr::storage::codes::event_holders(&mut tx, &event.id).await? {
+            if let Some(user) = users::find_user(&mut tx, &holder).await? {
+                let letter = crate::ssr::mail::messages::event_changed(
+                    &user.email,
+                    &event.name,
+                    &when,
+                    &venue,
+                    &url,
+                );
+                super::mail::queue(&mut tx, &letter, now).await?;
+            }
+        }
+    }
     insert_event(
         &mut tx,
         "EventUpdated",
@@ -380,6 +402,9 @@ pub async fn edit_event(ctx: &Ctx, input: EditEvent) -> Result<EventDetails, App
     .await?;
     let details = details_in(&mut tx, event, now).await?;
     tx.commit().await?;
+    if tell_holders {
+        ctx.mail_queued();
+    }
     Ok(details)
 }
 
@@ -588,6 +613,17 @@ pub async fn remove_door_staff(
     let staff = staff_of(&mut tx, id).await?;
     tx.commit().await?;
     Ok(staff)
+}
+
+/// The event's attendee list, for its organiser and admins (see
+/// [`events::list_attendees`]).
+#[tracing::instrument(level = "debug", skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %id))]
+pub async fn attendees(ctx: &Ctx, id: &Id) -> Result<(Event, Vec<events::AttendeeRow>), AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let mut conn = ctx.db().read.acquire().await?;
+    let event = run_event(&mut conn, &user, admin, id).await?;
+    let attendees = events::list_attendees(&mut conn, id).await?;
+    Ok((event, attendees))
 }
 
 /// Deletes a draft (400 once published: its seats and orders are history).

@@ -232,7 +232,15 @@ pub async fn resell_ticket(ctx: &Ctx, input: ResellTicket) -> Result<Ticket, App
     }
     // The face value travels with the ticket: the original listing's, or what was paid for it.
     let face_value = inherited_face_value(bought.face_value.or(input.face_value), bought.price);
-    check_cap(ctx.settings().resale_cap, price, Some(face_value))?;
+    // A seat of an event follows the event's resale rule.
+    let cap = match &bought.event_seat {
+        Some(seat) => crate::ssr::storage::events::find_event(&mut tx, &seat.event_id)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .resale_cap(ctx.settings().resale_cap)?,
+        None => ctx.settings().resale_cap,
+    };
+    check_cap(cap, price, Some(face_value))?;
     let draft = TicketDraft {
         title: Title::parse(&bought.title)?,
         price,

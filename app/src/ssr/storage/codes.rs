@@ -191,3 +191,15 @@ pub async fn door_count(conn: &mut AnyConnection, event: &Id) -> Result<(i64, i6
     .await?;
     Ok((used.unwrap_or(0), held))
 }
+
+/// Everyone holding a valid code for a ticket of the event, once each.
+pub async fn event_holders(conn: &mut AnyConnection, event: &Id) -> Result<Vec<Id>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT c.holder_id FROM ticket_codes c JOIN tickets t ON t.id = c.ticket_id \
+         WHERE t.event_id = $1 AND c.status = 'valid' ORDER BY c.holder_id",
+    )
+    .bind(event.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(ids.into_iter().map(Id::from_trusted).collect())
+}

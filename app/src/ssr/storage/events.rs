@@ -875,6 +875,53 @@ pub async fn list_doors(
     rows.into_iter().map(Event::try_from).collect()
 }
 
+/// One seat of an event as the organiser's attendee list shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttendeeRow {
+    pub ticket_id: Id,
+    pub email: String,
+    pub section: String,
+    pub seat: Option<String>,
+    pub code_status: crate::domain::custody::CodeStatus,
+    pub used_at: Option<Timestamp>,
+}
+
+/// Every sold seat of the event with its holder now: for each seat, the newest code issued for
+/// it (its holder and state), while its ticket is sold (a seat refunded and back on sale is
+/// nobody's). In section order, then seat order.
+pub async fn list_attendees(
+    conn: &mut AnyConnection,
+    event: &Id,
+) -> Result<Vec<AttendeeRow>, sqlx::Error> {
+    type Row = (String, String, String, Option<String>, String, Option<i64>);
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT c.ticket_id, u.email, s.name, t.seat, c.status, c.used_at \
+         FROM ticket_codes c JOIN tickets t ON t.id = c.ticket_id \
+         JOIN users u ON u.id = c.holder_id JOIN event_sections s ON s.id = t.section_id \
+         LEFT JOIN tickets origin ON origin.id = c.seat_id \
+         WHERE t.event_id = $1 AND t.status = 'sold' AND NOT EXISTS (SELECT 1 FROM ticket_codes n \
+           WHERE n.seat_id = c.seat_id AND (n.issued_at > c.issued_at \
+             OR (n.issued_at = c.issued_at AND n.code > c.code))) \
+         ORDER BY s.position, COALESCE(origin.seat_order, 0), c.seat_id",
+    )
+    .bind(event.as_str())
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|(ticket_id, email, section, seat, status, used_at)| {
+            Ok(AttendeeRow {
+                ticket_id: Id::from_trusted(ticket_id),
+                email,
+                section,
+                seat,
+                code_status: crate::domain::custody::CodeStatus::parse(&status)
+                    .map_err(|err| sqlx::Error::Decode(Box::new(err)))?,
+                used_at: used_at.map(Timestamp::from_millis),
+            })
+        })
+        .collect()
+}
+
 /// Deletes a draft with its sections (a draft has no seats, orders or staff history to keep).
 pub async fn delete_draft(conn: &mut AnyConnection, id: &Id) -> Result<bool, sqlx::Error> {
     sqlx::query("DELETE FROM event_staff WHERE event_id = $1")

@@ -65,13 +65,11 @@ pub async fn cancel_event(ctx: &Ctx, id: &Id, reason: &str) -> Result<EventDetai
     let resellers: BTreeSet<Id> = cancellations::resale_sellers(&mut tx, id)
         .await?
         .into_iter()
-        .map(|(seller, _)| seller)
         .collect();
     cancellations::remove_event_tickets(&mut tx, id, &reason, now).await?;
     let mut holders: BTreeSet<Id> = cancellations::revoke_event_codes(&mut tx, id, now)
         .await?
         .into_iter()
-        .map(|(holder, _)| holder)
         .collect();
     let refunds = cancellations::queue_refunds(&mut tx, id, now).await?;
     // Whoever paid is told of their refund, holding the ticket still or not.

@@ -22,22 +22,16 @@ pub async fn live_orders_of_event(
     Ok(ids.into_iter().map(Id::from_trusted).collect())
 }
 
-/// The sellers of the event's resale listings still on sale (or held), with their titles.
-pub async fn resale_sellers(
-    conn: &mut AnyConnection,
-    event: &Id,
-) -> Result<Vec<(Id, String)>, sqlx::Error> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT seller_id, title FROM tickets WHERE event_id = $1 AND resold_from IS NOT NULL \
-         AND status <> 'sold' AND removed_at IS NULL ORDER BY id",
+/// The sellers of the event's resale listings still on sale (or held), once each.
+pub async fn resale_sellers(conn: &mut AnyConnection, event: &Id) -> Result<Vec<Id>, sqlx::Error> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT seller_id FROM tickets WHERE event_id = $1 AND resold_from IS NOT NULL \
+         AND status <> 'sold' AND removed_at IS NULL ORDER BY seller_id",
     )
     .bind(event.as_str())
     .fetch_all(conn)
     .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(seller, title)| (Id::from_trusted(seller), title))
-        .collect())
+    Ok(ids.into_iter().map(Id::from_trusted).collect())
 }
 
 /// Takes every ticket of the event off sale for good (its unsold seats, its resale listings,
@@ -64,19 +58,13 @@ pub async fn remove_event_tickets(
 }
 
 /// Revokes every valid code of the event's tickets (as refunded: every sale is refunded).
-/// Returns the holders whose codes were revoked, with the ticket's title, one per code.
+/// Returns the holders whose codes were revoked, once each.
 pub async fn revoke_event_codes(
     conn: &mut AnyConnection,
     event: &Id,
     now: Timestamp,
-) -> Result<Vec<(Id, String)>, sqlx::Error> {
-    let holders: Vec<(String, String)> = sqlx::query_as(
-        "SELECT c.holder_id, t.title FROM ticket_codes c JOIN tickets t ON t.id = c.ticket_id \
-         WHERE t.event_id = $1 AND c.status = 'valid' ORDER BY c.code",
-    )
-    .bind(event.as_str())
-    .fetch_all(&mut *conn)
-    .await?;
+) -> Result<Vec<Id>, sqlx::Error> {
+    let holders = super::codes::event_holders(&mut *conn, event).await?;
     sqlx::query(
         "UPDATE ticket_codes SET status = 'revoked', revoked_why = 'refunded', revoked_at = $1 \
          WHERE status = 'valid' AND ticket_id IN (SELECT id FROM tickets WHERE event_id = $2)",
@@ -85,10 +73,7 @@ pub async fn revoke_event_codes(
     .bind(event.as_str())
     .execute(conn)
     .await?;
-    Ok(holders
-        .into_iter()
-        .map(|(holder, title)| (Id::from_trusted(holder), title))
-        .collect())
+    Ok(holders)
 }
 
 /// One pending refund for every completed order of the event's tickets (an order queued

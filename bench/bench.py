@@ -283,7 +283,7 @@ def home_page_counts(port):
         raise RuntimeError(f"/metrics answered {status}")
     counts = {"kept": 0, "rendered": 0}
     for line in body.decode().splitlines():
-        match = re.match(r'ticketing_home_page_total\{outcome="(\w+)"\} (\d+)', line)
+        match = re.match(r'ticketing_listings_page_total\{outcome="(\w+)"\} (\d+)', line)
         if match:
             counts[match.group(1)] = int(match.group(2))
     return counts["kept"], counts["rendered"]

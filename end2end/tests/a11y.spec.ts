@@ -44,7 +44,7 @@ test('pages a visitor sees, and their error states', async ({ page, browser, jav
   expect(listed.status()).toBe(201);
   const id = (await listed.json()).id as string;
 
-  for (const path of ['/', '/?q=Accessible&category=theater&sort=date', '/?q=zzznothingmatches', `/tickets/${id}`,
+  for (const path of ['/', '/tickets', '/tickets?q=Accessible&category=theater&sort=date', '/tickets?q=zzznothingmatches', '/?q=zzznothingmatches', `/tickets/${id}`,
     '/tickets/new', '/auth/signin', '/auth/signup', '/auth/forgot', '/auth/reset?token=not-a-token',
     '/auth/verify?token=not-a-token', '/no-such-page']) {
     await audit(page, path, javaScriptEnabled);

@@ -29,7 +29,7 @@ test('a hostile ticket title is shown as text to its seller and to buyers, and r
     [page, ticketPath],
     [page, '/tickets/mine'],
     [buyer, ticketPath],
-    [buyer, `/?q=${HOSTILE.split(' ').pop()}`],
+    [buyer, `/tickets?q=${HOSTILE.split(' ').pop()}`],
   ] as const) {
     await open(p, path, javaScriptEnabled);
     await expect(p.getByText(HOSTILE).first()).toBeVisible();

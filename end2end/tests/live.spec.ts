@@ -27,7 +27,7 @@ test.describe('live updates', () => {
     const created = await seller.page.request.post('/api/tickets', { data: { title: `Live derby ${word}`, price: 30, category: 'sports' } });
     const ticketId = (await created.json()).id as string;
 
-    await open(page, `/?q=${word}`, true);
+    await open(page, `/tickets?q=${word}`, true);
     const card = page.locator(`[data-ticket-id="${ticketId}"]`);
     await expect(card).toBeVisible();
 

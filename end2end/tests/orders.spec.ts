@@ -38,7 +38,7 @@ test('buy a ticket, see the time left, cancel, and the ticket is back on sale', 
   }
 
   // Nobody else sees it on sale meanwhile.
-  await open(page, `/?q=${word}`, javaScriptEnabled);
+  await open(page, `/tickets?q=${word}`, javaScriptEnabled);
   await expect(page.getByText('No tickets match')).toBeVisible();
 
   await page.getByRole('link', { name: 'My orders' }).click();
@@ -49,7 +49,7 @@ test('buy a ticket, see the time left, cancel, and the ticket is back on sale', 
   await expect(page.getByTestId('order-status')).toHaveText('Cancelled');
   await expect(page.getByTestId('time-left')).toHaveCount(0);
 
-  await open(page, `/?q=${word}`, javaScriptEnabled);
+  await open(page, `/tickets?q=${word}`, javaScriptEnabled);
   await expect(page.getByRole('article').filter({ hasText: title })).toContainText('$20.00');
 });
 

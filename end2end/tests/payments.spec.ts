@@ -77,7 +77,7 @@ test('a declined card cancels the order and puts the ticket back on sale', async
   await expect(page.getByTestId('order-status')).toHaveText('Cancelled');
   await expect(page.getByTestId('payment-problem')).toHaveText('Your card was declined.');
 
-  await open(page, `/?q=${word}`, javaScriptEnabled);
+  await open(page, `/tickets?q=${word}`, javaScriptEnabled);
   await expect(page.getByRole('article').filter({ hasText: title })).toContainText('$30.00');
 });
 

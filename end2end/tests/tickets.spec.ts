@@ -26,7 +26,7 @@ test('list a ticket, find it on the home page, change its price, filter by categ
   const ticketUrl = page.url();
 
   // Anyone browsing finds it by a word of its title.
-  await open(page, '/', javaScriptEnabled);
+  await open(page, '/tickets', javaScriptEnabled);
   await page.getByRole('searchbox', { name: 'Search by title' }).fill(word);
   await page.getByRole('button', { name: 'Search' }).click();
   await expect(page).toHaveURL(new RegExp(`q=${word}`));
@@ -42,7 +42,7 @@ test('list a ticket, find it on the home page, change its price, filter by categ
   await expect(page.getByTestId('ticket-price')).toHaveText('$50.00');
 
   // Filtering by its category keeps it; another category hides it.
-  await open(page, `/?q=${word}&category=sports`, javaScriptEnabled);
+  await open(page, `/tickets?q=${word}&category=sports`, javaScriptEnabled);
   await expect(page.getByRole('article').filter({ hasText: title })).toContainText('$50.00');
   await page.getByLabel('Category').selectOption('concert');
   await page.getByRole('button', { name: 'Search' }).click();

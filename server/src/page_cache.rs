@@ -1,5 +1,6 @@
-//! The home page as visitors who are not signed in see it, rendered once for each version of the
-//! listings it shows and then sent as it is, with a fresh script nonce each time.
+//! The other-listings page (`/tickets`) as visitors who are not signed in see it, rendered once
+//! for each version of the listings it shows and then sent as it is, with a fresh script nonce
+//! each time.
 //!
 //! A visitor without a session sees the same page as every other such visitor: the listings
 //! (from the browse cache, at most a second old) and nothing about themselves. So the render is
@@ -26,7 +27,7 @@ use std::sync::Arc;
 /// The name of the session cookie (see `startup::router`).
 pub const SESSION_COOKIE: &str = "ticketing_session";
 
-/// The home page's address, if `req` may be answered with (or keep) the page as visitors
+/// The `/tickets` page's address, if `req` may be answered with (or keep) the page as visitors
 /// without a session see it: the browse filter it shows and the address in one spelling
 /// ([`browse_address`]), which is what its render depends on and so what it is kept under.
 ///
@@ -34,7 +35,7 @@ pub const SESSION_COOKIE: &str = "ticketing_session";
 /// decided by the session layer itself ([`SessionSeen`]): a request that looks signed out here
 /// but that the session layer reads as signed in is rendered for its account and never kept.
 pub fn cacheable(req: &Request) -> Option<(BrowseFilter, String)> {
-    if req.method() != Method::GET || req.uri().path() != "/" {
+    if req.method() != Method::GET || req.uri().path() != "/tickets" {
         return None;
     }
     if may_carry_session(req.headers()) {
@@ -76,10 +77,10 @@ pub fn browse_address(query: &str) -> Option<String> {
 }
 
 /// The browse filter a query string (`q`, `category`, `sort`, `page`) asks for, the same for
-/// the home page and `GET /api/tickets`; `None` for one that would be refused.
+/// the `/tickets` page and `GET /api/tickets`; `None` for one that would be refused.
 pub(crate) fn browse_filter_of(query: &str) -> Option<BrowseFilter> {
     let query: BrowseQuery = serde_urlencoded::from_str(query).ok()?;
-    let (filter, _) = browse::browse_filter(&query).ok()?;
+    let (filter, _) = browse::other_listings_filter(&query).ok()?;
     Some(filter)
 }
 
@@ -149,9 +150,9 @@ async fn render_and_keep(
     }
     count(Outcome::Rendered);
     let target = if address.is_empty() {
-        "/".to_string()
+        "/tickets".to_string()
     } else {
-        format!("/?{address}")
+        format!("/tickets?{address}")
     };
     match target.parse() {
         Ok(uri) => *req.uri_mut() = uri,
@@ -195,8 +196,8 @@ async fn render_and_keep(
     Response::from_parts(parts, Body::from(body))
 }
 
-/// Counts how the home page was answered for visitors without a session: from a kept copy, or
-/// rendered (`ticketing_home_page_total{outcome="kept"|"rendered"}`): how a bench or an operator
+/// Counts how the `/tickets` page was answered for visitors without a session: from a kept copy, or
+/// rendered (`ticketing_listings_page_total{outcome="kept"|"rendered"}`): how a bench or an operator
 /// sees that the page stays kept under load.
 fn count(outcome: Outcome) {
     static KEPT: std::sync::OnceLock<metrics::Counter> = std::sync::OnceLock::new();
@@ -205,7 +206,7 @@ fn count(outcome: Outcome) {
         Outcome::Kept => (&KEPT, "kept"),
         Outcome::Rendered => (&RENDERED, "rendered"),
     };
-    cell.get_or_init(|| metrics::counter!("ticketing_home_page_total", "outcome" => label))
+    cell.get_or_init(|| metrics::counter!("ticketing_listings_page_total", "outcome" => label))
         .increment(1);
 }
 
@@ -363,14 +364,14 @@ impl KeptPage {
     }
 }
 
-/// The hot path, ahead of the rest of the stack: the home page for a visitor without a session
+/// The hot path, ahead of the rest of the stack: the `/tickets` page for a visitor without a session
 /// and `GET /api/tickets`, answered from what was kept of them while it is current, in the
 /// encoding the client prefers among those kept. Everything else, and every miss, goes on as
 /// usual (and a miss keeps what it renders for the next visitor).
 pub async fn hot(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     if req.method() == Method::GET {
         let served = match req.uri().path() {
-            "/" => cacheable(&req).and_then(|(filter, address)| {
+            "/tickets" => cacheable(&req).and_then(|(filter, address)| {
                 let ctx = Ctx::system(&state);
                 let kept = browse::kept_rendering::<KeptPage>(&ctx, &filter, &address)?;
                 // Kept pages go out as they are or gzipped (a nonce can go between gzip's
@@ -422,25 +423,31 @@ mod tests {
     }
 
     #[test]
-    fn only_the_home_page_without_a_session_or_an_error_is_kept() {
-        assert!(cacheable(&request("/", None)).is_some());
-        assert!(cacheable(&request("/?q=jazz&sort=price&page=2", None)).is_some());
-        assert!(cacheable(&request("/", Some("theme=dark"))).is_some());
-        assert!(cacheable(&request("/", Some("theme=dark; ticketing_session=abc"))).is_none());
-        assert!(cacheable(&request("/", Some("ticketing_session=abc"))).is_none());
-        assert!(cacheable(&request("/?__err=x&__path=y", None)).is_none());
-        assert!(cacheable(&request("/?%5F%5Ferr=x", None)).is_none());
+    fn only_the_listings_page_without_a_session_or_an_error_is_kept() {
+        assert!(cacheable(&request("/tickets", None)).is_some());
+        assert!(cacheable(&request("/tickets?q=jazz&sort=price&page=2", None)).is_some());
+        assert!(cacheable(&request("/tickets", Some("theme=dark"))).is_some());
+        assert!(
+            cacheable(&request(
+                "/tickets",
+                Some("theme=dark; ticketing_session=abc")
+            ))
+            .is_none()
+        );
+        assert!(cacheable(&request("/tickets", Some("ticketing_session=abc"))).is_none());
+        assert!(cacheable(&request("/tickets?__err=x&__path=y", None)).is_none());
+        assert!(cacheable(&request("/tickets?%5F%5Ferr=x", None)).is_none());
         assert!(cacheable(&request("/tickets/mine", None)).is_none());
         // Queries the page would refuse are rendered (with their error), not kept.
-        assert!(cacheable(&request("/?sort=sideways", None)).is_none());
+        assert!(cacheable(&request("/tickets?sort=sideways", None)).is_none());
         // A parameter named twice: which one the page reads is not guessed.
-        assert!(cacheable(&request("/?q=a&q=b", None)).is_none());
-        let mut post = request("/", None);
+        assert!(cacheable(&request("/tickets?q=a&q=b", None)).is_none());
+        let mut post = request("/tickets", None);
         *post.method_mut() = Method::POST;
         assert!(cacheable(&post).is_none());
         // The search box repeats the search as typed: two spellings of it are two variants.
-        let (a, first) = cacheable(&request("/?q=jazz", None)).unwrap();
-        let (b, second) = cacheable(&request("/?q=jazz%21", None)).unwrap();
+        let (a, first) = cacheable(&request("/tickets?q=jazz", None)).unwrap();
+        let (b, second) = cacheable(&request("/tickets?q=jazz%21", None)).unwrap();
         assert_eq!(a, b);
         assert_ne!(first, second);
     }
@@ -455,16 +462,19 @@ mod tests {
             "a=b;ticketing_session=abc",
             "a=b; ticketing%5fsession=abc",
         ] {
-            assert!(cacheable(&request("/", Some(cookie))).is_none(), "{cookie}");
+            assert!(
+                cacheable(&request("/tickets", Some(cookie))).is_none(),
+                "{cookie}"
+            );
         }
         // Not clean ASCII: read differently by different parsers, so never served a kept page.
-        let mut req = request("/", None);
+        let mut req = request("/tickets", None);
         req.headers_mut().insert(
             header::COOKIE,
             HeaderValue::from_bytes(b"theme=d\xc3\xa9j\xc3\xa0; other=1").unwrap(),
         );
         assert!(cacheable(&req).is_none());
-        let mut req = request("/", None);
+        let mut req = request("/tickets", None);
         req.headers_mut()
             .insert(header::COOKIE, HeaderValue::from_bytes(b"a=\tb").unwrap());
         assert!(cacheable(&req).is_none());
@@ -472,7 +482,11 @@ mod tests {
 
     #[test]
     fn a_browse_address_has_one_spelling_whatever_else_it_carries() {
-        let spelled = |query: &str| cacheable(&request(&format!("/?{query}"), None)).unwrap().1;
+        let spelled = |query: &str| {
+            cacheable(&request(&format!("/tickets?{query}"), None))
+                .unwrap()
+                .1
+        };
         assert_eq!(spelled(""), "");
         assert_eq!(spelled("x=1"), "");
         assert_eq!(spelled("utm_source=mail&x=2&y"), "");

@@ -21,6 +21,10 @@ pub struct BrowseQuery {
     pub sort: Option<String>,
     /// From 1.
     pub page: Option<String>,
+    /// Only this event's resale listings (`GET /api/tickets` only; the `/tickets` page shows
+    /// other listings).
+    #[serde(rename = "eventId", default, skip_serializing_if = "Option::is_none")]
+    pub event_id: Option<String>,
 }
 
 impl BrowseQuery {
@@ -44,9 +48,9 @@ impl BrowseQuery {
             pairs.push(format!("page={page}"));
         }
         if pairs.is_empty() {
-            "/".to_string()
+            "/tickets".to_string()
         } else {
-            format!("/?{}", pairs.join("&"))
+            format!("/tickets?{}", pairs.join("&"))
         }
     }
 }
@@ -101,13 +105,17 @@ mod tests {
             category: Some("concert".into()),
             sort: Some(String::new()),
             page: Some("3".into()),
+            event_id: None,
         };
         assert_eq!(
             query.href(2),
-            "/?q=rock+%26+roll+%3Cb%3E&category=concert&page=2"
+            "/tickets?q=rock+%26+roll+%3Cb%3E&category=concert&page=2"
         );
-        assert_eq!(query.href(1), "/?q=rock+%26+roll+%3Cb%3E&category=concert");
-        assert_eq!(BrowseQuery::default().href(1), "/");
+        assert_eq!(
+            query.href(1),
+            "/tickets?q=rock+%26+roll+%3Cb%3E&category=concert"
+        );
+        assert_eq!(BrowseQuery::default().href(1), "/tickets");
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct CurrentUser {
     /// May use `/admin`.
     #[serde(default)]
     pub admin: bool,
+    /// May use `/organise`.
+    #[serde(default)]
+    pub organiser: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -29,6 +32,7 @@ impl From<crate::ssr::services::users::User> for CurrentUser {
             two_factor: user.two_factor,
             staff: user.staff,
             admin: user.admin,
+            organiser: user.organiser,
         }
     }
 }

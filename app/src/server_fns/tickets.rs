@@ -105,8 +105,9 @@ pub async fn browse_tickets(
         category,
         sort,
         page,
+        event_id: None,
     };
-    let (filter, number) = browse::browse_filter(&query)?;
+    let (filter, number) = browse::other_listings_filter(&query)?;
     let page = browse::browse_filtered(&ctx, filter.clone(), number).await?;
     // A render that may be kept (the page cache) learns which page it showed.
     if let Some(parts) = leptos::prelude::use_context::<http::request::Parts>()

@@ -1,4 +1,5 @@
-//! `/`: the tickets on sale, with search, category filter, sort and pages. The filter form is a
+//! `/tickets`: other listings (tickets for events not on this site), with search, category
+//! filter, sort and pages. The filter form is a
 //! plain GET form, so every view has its own shareable URL, with or without JavaScript.
 
 use super::Account;
@@ -20,6 +21,7 @@ pub fn BrowsePage() -> impl IntoView {
             category: query.get("category"),
             sort: query.get("sort"),
             page: query.get("page"),
+            event_id: None,
         }
     });
     let listing = Resource::new(
@@ -29,11 +31,11 @@ pub fn BrowsePage() -> impl IntoView {
     let user = expect_context::<Account>().user;
 
     view! {
-        <Title text="" />
-        <Meta name="description" content="Buy and sell tickets for sports, concerts, theater and other live events. Reserve a ticket and you have 15 minutes to pay." />
+        <Title text="Other listings" />
+        <Meta name="description" content="Tickets people sell for events not on sale here: sports, concerts, theater and more. Reserve a ticket and you have 15 minutes to pay." />
         <section class="browse">
             <div class="browse-head">
-                <h1>"Tickets on sale"</h1>
+                <h1>"Other listings"</h1>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match user.await {
@@ -43,7 +45,7 @@ pub fn BrowsePage() -> impl IntoView {
                     })}
                 </Transition>
             </div>
-            <Form method="GET" action="/" attr:class="filters" attr:role="search">
+            <Form method="GET" action="/tickets" attr:class="filters" attr:role="search">
                 <input
                     type="search"
                     name="q"

@@ -28,16 +28,21 @@ pub fn Header() -> impl IntoView {
                 </svg>
                 "Ticketing"
             </a>
+            <nav class="site-nav" aria-label="Site">
+                <a href="/">"Events"</a>
+                <a href="/tickets">"Other listings"</a>
+            </nav>
             <nav class="account" aria-label="Account">
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match user.await {
                             Ok(Some(current)) => {
-                                let (staff, admin) = (current.staff, current.admin);
+                                let (staff, admin, organiser) = (current.staff, current.admin, current.organiser);
                                 view! {
                                     <a href="/tickets/mine" class="wide">"My tickets"</a>
                                     <a href="/orders" class="wide">"My orders"</a>
                                     <a href="/payouts" class="wide">"Payouts"</a>
+                                    {organiser.then(|| view! { <a href="/organise" class="wide">"Organise"</a> })}
                                     {staff.then(|| view! { <a href="/check-in" class="wide">"Check-in"</a> })}
                                     {admin.then(|| view! { <a href="/admin" class="wide">"Admin"</a> })}
                                     <a href="/account" class="whoami wide" data-testid="current-user">{current.email.clone()}</a>
@@ -52,6 +57,7 @@ pub fn Header() -> impl IntoView {
                                             <li><a href="/tickets/mine">"My tickets"</a></li>
                                             <li><a href="/orders">"My orders"</a></li>
                                             <li><a href="/payouts">"Payouts"</a></li>
+                                            {organiser.then(|| view! { <li><a href="/organise">"Organise"</a></li> })}
                                             {staff.then(|| view! { <li><a href="/check-in">"Check-in"</a></li> })}
                                             {admin.then(|| view! { <li><a href="/admin">"Admin"</a></li> })}
                                             <li><a href="/account">"Account"</a></li>

@@ -8,6 +8,7 @@ mod browse;
 mod buy;
 mod check_in;
 mod countdown;
+mod events;
 mod form;
 mod header;
 mod my_tickets;
@@ -189,6 +190,8 @@ macro_rules! lazy_pages {
 }
 
 lazy_pages! {
+    CatalogueRoute => events::CataloguePage,
+    EventRoute => events::EventPage,
     BrowseRoute => browse::BrowsePage,
     MyTicketsRoute => my_tickets::MyTicketsPage,
     NewTicketRoute => new_ticket::NewTicketPage,
@@ -231,7 +234,9 @@ fn Layout() -> impl IntoView {
         <header::Header />
         <main id="main">
             <Routes fallback=not_found::NotFound>
-                <Route path=path!("/") view={Lazy::<BrowseRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/") view={Lazy::<CatalogueRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/events/:slug") view={Lazy::<EventRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/tickets") view={Lazy::<BrowseRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tickets/mine") view={Lazy::<MyTicketsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tickets/new") view={Lazy::<NewTicketRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tickets/:id") view={Lazy::<TicketRoute>::new()} ssr=SsrMode::Async />

@@ -372,7 +372,11 @@ pub async fn catalogue(
     };
     let found = events::catalogue(&ctx, &query).await?;
     Ok(Json(
-        found.iter().map(|d| EventJson::new(d, &ctx)).collect(),
+        found
+            .events
+            .iter()
+            .map(|d| EventJson::new(d, &ctx))
+            .collect(),
     ))
 }
 

@@ -124,7 +124,8 @@ async fn hostile_text_in_every_field_is_shown_as_text_on_every_page() {
     let mut pages: Vec<(&Client, String)> = vec![
         (&named, "/account".to_string()),
         (&seller, "/".to_string()),
-        (&seller, "/?q=window".to_string()),
+        (&seller, "/tickets".to_string()),
+        (&seller, "/tickets?q=window".to_string()),
         (&seller, "/tickets/mine".to_string()),
         (&buyer, "/orders".to_string()),
         (

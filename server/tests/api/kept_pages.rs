@@ -70,7 +70,7 @@ async fn no_spelling_of_the_session_cookie_gets_an_account_page_kept_for_others(
             }
             let cookie = HeaderValue::from_bytes(&spelling(&session)).unwrap();
             for path in [
-                format!("/?q=leakcheck&made-up={n}{slides}"),
+                format!("/tickets?q=leakcheck&made-up={n}{slides}"),
                 format!("/api/tickets?q=leakcheck&made-up={n}{slides}"),
             ] {
                 let (status, headers, body) = read(
@@ -83,7 +83,7 @@ async fn no_spelling_of_the_session_cookie_gets_an_account_page_kept_for_others(
                 )
                 .await;
                 assert_eq!(status, StatusCode::OK, "{path}");
-                if path.starts_with("/?") {
+                if path.starts_with("/tickets?") {
                     // The premise: the session layer read this spelling as the account's.
                     assert!(body.contains(&email), "spelling {n}: {path} signed in");
                     assert_eq!(headers["cache-control"], "private, no-store");
@@ -109,7 +109,7 @@ async fn no_spelling_of_the_session_cookie_gets_an_account_page_kept_for_others(
                         "spelling {n}, slid {slides}, visit {visit}: {path} sets a cookie"
                     );
                     assert!(body.contains("Leakcheck seat"), "{path}");
-                    if path.starts_with("/?") {
+                    if path.starts_with("/tickets?") {
                         assert!(body.contains("Sign up to sell"), "{path}: signed out");
                         assert!(!body.contains("current-user"), "{path}: no account");
                     }
@@ -134,7 +134,13 @@ async fn pages_say_which_caches_may_keep_them() {
     };
     // Signed out: the page (rendered, then kept) and the listings vary by cookie, and may be
     // kept by a browser.
-    for path in ["/", "/", "/api/tickets", "/api/tickets", "/auth/signin"] {
+    for path in [
+        "/tickets",
+        "/tickets",
+        "/api/tickets",
+        "/api/tickets",
+        "/auth/signin",
+    ] {
         let (_, headers, _) = read(bare().get(app.url(path)).send().await.unwrap()).await;
         assert!(varies_by_cookie(&headers), "{path}: {headers:?}");
         assert!(
@@ -145,7 +151,12 @@ async fn pages_say_which_caches_may_keep_them() {
     }
     // Signed in: nobody keeps it.
     let (user, _) = app.signed_in_user().await;
-    for path in ["/", "/tickets/mine", "/api/users/currentuser", "/orders"] {
+    for path in [
+        "/tickets",
+        "/tickets/mine",
+        "/api/users/currentuser",
+        "/orders",
+    ] {
         let (status, headers, _) = read(user.get(app.url(path)).send().await.unwrap()).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert_eq!(headers["cache-control"], "private, no-store", "{path}");
@@ -168,7 +179,13 @@ async fn pages_say_which_caches_may_keep_them() {
         config.public_url = Some("https://tickets.example.org".to_string());
     })
     .await;
-    for path in ["/", "/", "/api/tickets", "/healthz", "/no/such/page"] {
+    for path in [
+        "/tickets",
+        "/tickets",
+        "/api/tickets",
+        "/healthz",
+        "/no/such/page",
+    ] {
         let (_, headers, _) = read(bare().get(secure.url(path)).send().await.unwrap()).await;
         assert_eq!(
             headers["strict-transport-security"], "max-age=31536000",
@@ -186,7 +203,7 @@ async fn a_session_sliding_leaves_the_cached_pages_alone() {
     // Activity is written at most hourly: two hours on, the next request slides the session.
     app.clock.advance(2 * 60 * 60 * 1000);
     let before = app.state.db.write_generation();
-    let response = user.get(app.url("/")).send().await.unwrap();
+    let response = user.get(app.url("/tickets")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers().get("set-cookie").is_some(),

@@ -33,13 +33,13 @@ async fn pages_and_json_are_compressed_for_clients_that_accept_it() {
         )
         .await;
     }
-    let (plain, encoding) = fetch(&app, "/", None).await;
+    let (plain, encoding) = fetch(&app, "/tickets", None).await;
     assert_eq!(encoding, None);
     let plain = plain.bytes().await.unwrap().len();
 
     // A visitor without a session gets the kept copy of the page, gzipped around its nonce
     // (page_cache.rs); a page rendered for the request would come in brotli.
-    let (page, encoding) = fetch(&app, "/", Some("br, gzip")).await;
+    let (page, encoding) = fetch(&app, "/tickets", Some("br, gzip")).await;
     assert_eq!(page.status(), StatusCode::OK);
     let compressed = page.bytes().await.unwrap();
     let mut html = Vec::new();
@@ -63,7 +63,7 @@ async fn pages_and_json_are_compressed_for_clients_that_accept_it() {
     );
 
     // Brotli where a client prefers it (the JSON is kept compressed in each encoding asked for).
-    let (page, encoding) = fetch(&app, "/?page=1", Some("br")).await;
+    let (page, encoding) = fetch(&app, "/tickets?page=1", Some("br")).await;
     assert_eq!(encoding.as_deref(), Some("br"));
     let mut html = Vec::new();
     brotli::BrotliDecompress(&mut &page.bytes().await.unwrap()[..], &mut html).unwrap();
@@ -123,6 +123,7 @@ async fn every_page_describes_itself_once() {
     let ticket_page = format!("/tickets/{}", ticket["id"].as_str().unwrap());
     for path in [
         "/",
+        "/tickets",
         ticket_page.as_str(),
         "/auth/signin",
         "/auth/signup",
@@ -171,9 +172,9 @@ fn nonces(response_policy: &str, body: &str) -> (String, Vec<String>) {
     (policy, carried)
 }
 
-async fn home(client: &reqwest::Client, app: &TestApp, query: &str) -> (String, String) {
+async fn listings_page(client: &reqwest::Client, app: &TestApp, query: &str) -> (String, String) {
     let response = client
-        .get(app.url(&format!("/{query}")))
+        .get(app.url(&format!("/tickets{query}")))
         .send()
         .await
         .unwrap();
@@ -209,7 +210,7 @@ async fn the_home_page_kept_for_visitors_follows_the_listings_and_their_sessions
     let mut seen = std::collections::HashSet::new();
     let mut bodies = Vec::new();
     for _ in 0..3 {
-        let (policy, body) = home(&visitor, &app, "?q=homecache").await;
+        let (policy, body) = listings_page(&visitor, &app, "?q=homecache").await;
         let (nonce, carried) = nonces(&policy, &body);
         assert!(!carried.is_empty());
         assert!(
@@ -233,14 +234,14 @@ async fn the_home_page_kept_for_visitors_follows_the_listings_and_their_sessions
         .post_json(&buyer, "/api/orders", &json!({ "ticketId": first["id"] }))
         .await;
     assert_eq!(reserved.status(), StatusCode::CREATED);
-    let (_, body) = home(&visitor, &app, "?q=homecache").await;
+    let (_, body) = listings_page(&visitor, &app, "?q=homecache").await;
     assert!(!body.contains("Homecache seat 1"));
     assert!(body.contains("seat 2"));
 
     // A signed-in visitor gets their own page, and the next visitor without a session not theirs.
-    let (_, body) = home(&buyer, &app, "?q=homecache").await;
+    let (_, body) = listings_page(&buyer, &app, "?q=homecache").await;
     assert!(body.contains("Sell a ticket") && !body.contains("Sign up to sell"));
-    let (_, body) = home(&visitor, &app, "?q=homecache").await;
+    let (_, body) = listings_page(&visitor, &app, "?q=homecache").await;
     assert!(body.contains("Sign up to sell") && !body.contains("Sell a ticket"));
 
     // A new listing (a write) shows straight away.
@@ -249,14 +250,14 @@ async fn the_home_page_kept_for_visitors_follows_the_listings_and_their_sessions
         &json!({ "title": "Homecache seat 3", "price": 40 }),
     )
     .await;
-    let (_, body) = home(&visitor, &app, "?q=homecache").await;
+    let (_, body) = listings_page(&visitor, &app, "?q=homecache").await;
     assert!(body.contains("Homecache seat 3"));
 
     // The search box repeats the address as typed, so two spellings of one search (the same
     // listings) are two pages.
-    let (_, plain) = home(&visitor, &app, "?q=homecache").await;
+    let (_, plain) = listings_page(&visitor, &app, "?q=homecache").await;
     assert!(plain.contains("value=\"homecache\""));
-    let (_, exclaimed) = home(&visitor, &app, "?q=homecache%21").await;
+    let (_, exclaimed) = listings_page(&visitor, &app, "?q=homecache%21").await;
     assert!(exclaimed.contains("value=\"homecache!\""), "{exclaimed}");
     assert!(exclaimed.contains("Homecache seat 3"));
 }
@@ -280,8 +281,8 @@ async fn an_encoding_the_client_refuses_is_never_sent() {
     ] {
         // Each address twice: rendered, then (for the home page and the listings) kept.
         for path in [
-            "/",
-            "/",
+            "/tickets",
+            "/tickets",
             "/api/tickets",
             "/api/tickets",
             ticket_page.as_str(),

@@ -1,7 +1,7 @@
 //! Browsing: the listings a buyer can reserve now, searched, filtered, sorted and paged, read
 //! through the browse cache ([`crate::ssr::browse_cache`]), and the renderings kept with it.
 
-use crate::domain::{BrowseQuery, ErrorDetail, Ticket};
+use crate::domain::{BrowseQuery, ErrorDetail, Id, Ticket};
 use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::browse_cache::{Kept, PageVersion};
@@ -89,6 +89,16 @@ pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), Ap
             errors.push(err);
             1
         });
+    let scope = match query.event_id.as_deref().map(str::trim) {
+        None | Some("") => tickets::Scope::All,
+        Some(id) => match Id::parse(id) {
+            Ok(id) => tickets::Scope::ResaleOf(id),
+            Err(_) => {
+                errors.push(ErrorDetail::field("eventId", "Invalid id"));
+                tickets::Scope::All
+            }
+        },
+    };
     if !errors.is_empty() {
         return Err(AppError::Invalid(errors));
     }
@@ -98,6 +108,7 @@ pub fn parse_browse_query(query: &BrowseQuery) -> Result<(BrowseFilter, i64), Ap
             search,
             category,
             sort,
+            scope,
             limit: PAGE_SIZE,
             offset: (page - 1) * PAGE_SIZE,
         },
@@ -160,6 +171,31 @@ pub fn keep_rendering<T: std::any::Any + Send + Sync>(
     ctx.app()
         .browse_cache
         .keep_rendering(filter, variant, version, kept);
+}
+
+/// The `/tickets` page's filter for `query`: as [`browse_filter`], narrowed to other listings
+/// (listings for events not on this site; an event's resale listings are on its own page).
+pub fn other_listings_filter(query: &BrowseQuery) -> Result<(BrowseFilter, i64), AppError> {
+    let (filter, page) = browse_filter(query)?;
+    Ok((
+        BrowseFilter {
+            scope: tickets::Scope::OtherListings,
+            ..filter
+        },
+        page,
+    ))
+}
+
+/// An event's resale listings on sale, cheapest first: the first page of them, and how many
+/// there are.
+pub async fn event_resale(ctx: &Ctx, event: &Id) -> Result<TicketPage, AppError> {
+    let filter = BrowseFilter {
+        sort: Sort::Price,
+        scope: tickets::Scope::ResaleOf(event.clone()),
+        limit: PAGE_SIZE + 1,
+        ..BrowseFilter::default()
+    };
+    browse_filtered(ctx, filter, 1).await
 }
 
 /// [`browse_tickets`] for a query already parsed by [`browse_filter`].

@@ -223,6 +223,18 @@ pub async fn get_event(ctx: &Ctx, id_or_slug: &str) -> Result<EventDetails, AppE
     details_in(&mut conn, event, ctx.now()).await
 }
 
+/// Whether the signed-in user (if any) runs `event`: its organiser, or an admin.
+pub async fn runs_event(ctx: &Ctx, event: &Event) -> Result<bool, AppError> {
+    let Some(user) = ctx.actor() else {
+        return Ok(false);
+    };
+    if user == &event.organiser_id {
+        return Ok(true);
+    }
+    let roles = users::find_roles(&mut *ctx.db().read.acquire().await?, user).await?;
+    Ok(event.is_run_by(user, roles.is_admin()))
+}
+
 /// The events the signed-in organiser runs (every event, for an admin), soonest first.
 #[tracing::instrument(level = "debug", skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
 pub async fn events_run_by_me(ctx: &Ctx) -> Result<Vec<EventDetails>, AppError> {
@@ -484,6 +496,15 @@ pub struct CatalogueQuery {
     pub page: Option<String>,
 }
 
+/// A page of the catalogue.
+#[derive(Debug, Clone)]
+pub struct CataloguePage {
+    pub events: Vec<EventDetails>,
+    /// From 1.
+    pub page: i64,
+    pub has_next: bool,
+}
+
 /// Events per catalogue page.
 pub const CATALOGUE_PAGE: i64 = 24;
 /// The most events a `when` filter looks through (they are judged one by one, on their own
@@ -493,7 +514,7 @@ const WHEN_CANDIDATES: i64 = 5_000;
 /// Published events not yet over, soonest first, 24 a page: searched by name, venue and city,
 /// in a category, and on days judged on each venue's clock.
 #[tracing::instrument(level = "debug", skip_all)]
-pub async fn catalogue(ctx: &Ctx, query: &CatalogueQuery) -> Result<Vec<EventDetails>, AppError> {
+pub async fn catalogue(ctx: &Ctx, query: &CatalogueQuery) -> Result<CataloguePage, AppError> {
     use crate::domain::event::{When, parse_date};
     let mut errors = Vec::new();
     let nonempty = |v: &Option<String>| {
@@ -537,8 +558,9 @@ pub async fn catalogue(ctx: &Ctx, query: &CatalogueQuery) -> Result<Vec<EventDet
     let now = ctx.now();
     let offset = (page - 1) * CATALOGUE_PAGE;
     let mut conn = ctx.db().read.acquire().await?;
-    let found = match when {
-        None => events::list_catalogue(&mut conn, &filter, now, CATALOGUE_PAGE, offset).await?,
+    // One more than a page, which tells whether there is a next one.
+    let mut found = match when {
+        None => events::list_catalogue(&mut conn, &filter, now, CATALOGUE_PAGE + 1, offset).await?,
         Some(when) => {
             // Judged event by event on its venue's clock, then paged.
             let candidates =
@@ -551,15 +573,21 @@ pub async fn catalogue(ctx: &Ctx, query: &CatalogueQuery) -> Result<Vec<EventDet
                     first <= day && day <= last
                 })
                 .skip(offset as usize)
-                .take(CATALOGUE_PAGE as usize)
+                .take(CATALOGUE_PAGE as usize + 1)
                 .collect()
         }
     };
+    let has_next = found.len() as i64 > CATALOGUE_PAGE;
+    found.truncate(CATALOGUE_PAGE as usize);
     let mut out = Vec::with_capacity(found.len());
     for event in found {
         out.push(details_in(&mut conn, event, now).await?);
     }
-    Ok(out)
+    Ok(CataloguePage {
+        events: out,
+        page,
+        has_next,
+    })
 }
 
 /// Someone who may scan codes at one event's door.

@@ -29,6 +29,8 @@ pub struct User {
     pub staff: bool,
     /// Runs the marketplace (the admin role): may use `/admin`.
     pub admin: bool,
+    /// May create and run events (organisers and admins): may use `/organise`.
+    pub organiser: bool,
     /// Suspended by an admin: may not sign in.
     pub suspended: bool,
 }
@@ -43,6 +45,7 @@ impl From<users::UserRow> for User {
             two_factor: row.two_factor == 1,
             staff: roles.checks_in() || roles.organises() || row.door_staff == 1,
             admin: roles.is_admin(),
+            organiser: roles.organises(),
             suspended: row.suspended_at.is_some(),
         }
     }
@@ -230,6 +233,7 @@ pub async fn create_user(ctx: &Ctx, credentials: &Credentials) -> Result<User, A
         two_factor: false,
         staff: false,
         admin: false,
+        organiser: false,
         suspended: false,
     })
 }

@@ -237,8 +237,21 @@ pub struct BrowseFilter {
     pub search: Option<Vec<String>>,
     pub category: Option<Category>,
     pub sort: Sort,
+    pub scope: Scope,
     pub limit: i64,
     pub offset: i64,
+}
+
+/// Which listings a browse reads, of those that are not an event's own unsold seats.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub enum Scope {
+    /// Other listings and resale listings of every event (`GET /api/tickets`).
+    #[default]
+    All,
+    /// Only other listings, for events not on this site (the `/tickets` page).
+    OtherListings,
+    /// The resale listings of one event (`GET /api/tickets?eventId=`).
+    ResaleOf(Id),
 }
 
 /// What a buyer could reserve at `$1` (the time now): not sold, not held, event not over, not
@@ -256,6 +269,14 @@ pub(super) const NOT_PRIMARY_SEAT: &str = "(event_id IS NULL OR resold_from IS N
 fn browse_conditions(backend: Backend, filter: &BrowseFilter) -> (String, usize) {
     let mut sql = format!(" FROM tickets WHERE {ON_SALE} AND {NOT_PRIMARY_SEAT}");
     let mut next = 2;
+    match filter.scope {
+        Scope::All => {}
+        Scope::OtherListings => sql.push_str(" AND event_id IS NULL"),
+        Scope::ResaleOf(_) => {
+            sql.push_str(&format!(" AND event_id = ${next}"));
+            next += 1;
+        }
+    }
     if filter.category.is_some() {
         sql.push_str(&format!(" AND category = ${next}"));
         next += 1;
@@ -298,6 +319,9 @@ fn bind_browse<'q, O>(
     now: Timestamp,
 ) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
     let mut query = query.bind(now.millis());
+    if let Scope::ResaleOf(event) = &filter.scope {
+        query = query.bind(event.as_str());
+    }
     if let Some(category) = filter.category {
         query = query.bind(category.as_str());
     }

@@ -915,6 +915,89 @@ pub fn added_seats(before: &Seating, next: &Seating) -> Vec<Option<String>> {
     }
 }
 
+/// The 409 of an edit made to an event as it stood before someone else's edit.
+pub const EVENT_CHANGED: &str =
+    "This event was changed since you loaded it; reload it and try again";
+
+/// The message for a rows text that is not one row per line.
+pub const ROWS_TEXT_INVALID: &str =
+    "Write one row per line: its label, then how many seats (like \"A 20\")";
+
+/// A seated section's rows as a form's text box gives them: one row per line, its label then
+/// its number of seats (`A 20`, `B: 22`, `AA,18`); blank lines are skipped. The numbers are
+/// checked as any section's are ([`EventDraft::parse`]); only the shape is checked here.
+pub fn parse_rows_text(text: &str) -> Result<Vec<RowInput>, ErrorDetail> {
+    let mut rows = Vec::new();
+    for line in text.lines().map(str::trim).filter(|line| !line.is_empty()) {
+        let split = line
+            .rfind(|c: char| c.is_whitespace() || c == ':' || c == ',')
+            .ok_or_else(|| ErrorDetail::field("rows", ROWS_TEXT_INVALID))?;
+        let (label, seats) = (&line[..split], &line[split + 1..]);
+        let label = label.trim().trim_end_matches([':', ',']).trim();
+        let seats: i64 = seats
+            .trim()
+            .parse()
+            .map_err(|_| ErrorDetail::field("rows", ROWS_TEXT_INVALID))?;
+        rows.push(RowInput {
+            label: Some(label.to_string()),
+            seats: Ok(seats),
+        });
+    }
+    Ok(rows)
+}
+
+/// Rows as [`parse_rows_text`] reads them back.
+pub fn rows_text(rows: &[Row]) -> String {
+    rows.iter()
+        .map(|row| format!("{} {}", row.label, row.seats))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A stored section as an edit gives it back unchanged.
+pub fn section_input_of(section: &Section) -> SectionInput {
+    let (capacity, rows) = match &section.seating {
+        Seating::General { capacity } => (Some(i64::from(*capacity)), None),
+        Seating::Seated { rows } => (
+            None,
+            Some(
+                rows.iter()
+                    .map(|row| RowInput {
+                        label: Some(row.label.clone()),
+                        seats: Ok(i64::from(row.seats)),
+                    })
+                    .collect(),
+            ),
+        ),
+    };
+    SectionInput {
+        id: Some(section.id.to_string()),
+        name: Some(section.name.clone()),
+        price: Ok(section.price),
+        capacity: Ok(capacity),
+        rows: Ok(rows),
+    }
+}
+
+/// A stored event as an edit gives it back unchanged, with `sections` as its sections: what a
+/// page that changes one part of an event (its details, or one section) sends for the rest.
+pub fn input_of(event: &Event, sections: Vec<SectionInput>) -> EventInput {
+    EventInput {
+        name: Some(event.name.clone()),
+        category: Some(event.category.as_str().to_string()),
+        venue: Some(event.venue.clone()),
+        city: Some(event.city.clone()),
+        time_zone: Some(event.time_zone.name().to_string()),
+        starts_at: Some(event.time_zone.rfc3339(event.starts_at)),
+        ends_at: event.ends_at.map(|at| event.time_zone.rfc3339(at)),
+        description: Some(event.description.clone()),
+        max_per_buyer: Ok(Some(i64::from(event.max_per_buyer))),
+        resale_enabled: Ok(Some(event.resale.enabled)),
+        resale_cap_percent: Ok(event.resale.cap_percent.map(i64::from)),
+        sections: Ok(sections),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1327,5 +1410,99 @@ mod tests {
             let grown = Seating::Seated { rows: grown };
             prop_assert_eq!(added_seats(&seating, &grown).len() as u32, extra);
         }
+    }
+}
+
+#[cfg(test)]
+mod form_tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_read_one_per_line_in_any_usual_spelling() {
+        let rows = parse_rows_text("A 20\n\n  B: 22 \r\nAA,18\nRow 1 5").unwrap();
+        let read: Vec<(String, i64)> = rows
+            .into_iter()
+            .map(|r| (r.label.unwrap(), r.seats.unwrap()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("A".to_string(), 20),
+                ("B".to_string(), 22),
+                ("AA".to_string(), 18),
+                ("Row 1".to_string(), 5)
+            ]
+        );
+        for bad in ["A", "A twenty", "20 A", "A 1e9", "A 99999999999999999999"] {
+            assert_eq!(
+                parse_rows_text(bad).map(|_| ()),
+                Err(ErrorDetail::field("rows", ROWS_TEXT_INVALID)),
+                "{bad}"
+            );
+        }
+        assert!(parse_rows_text("").unwrap().is_empty());
+        let back = rows_text(&[
+            Row {
+                label: "A".into(),
+                seats: 20,
+            },
+            Row {
+                label: "B".into(),
+                seats: 2,
+            },
+        ]);
+        assert_eq!(back, "A 20\nB 2");
+        assert_eq!(parse_rows_text(&back).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_event_given_back_unchanged_parses_to_itself() {
+        let zone = Zone::parse("Europe/London").unwrap();
+        let event = Event {
+            id: Id::from_trusted("e".into()),
+            slug: "gig-2030-06-01".into(),
+            organiser_id: Id::from_trusted("o".into()),
+            name: "Gig".into(),
+            category: Category::Concert,
+            venue: "Hall".into(),
+            city: "Leeds".into(),
+            time_zone: zone,
+            starts_at: Timestamp(1_906_997_400_000),
+            ends_at: Some(Timestamp(1_907_008_200_000)),
+            description: "Doors at 7.".into(),
+            image: None,
+            status: EventStatus::Published,
+            cancel_reason: None,
+            max_per_buyer: 4,
+            resale: ResaleRule {
+                enabled: false,
+                cap_percent: Some(110),
+            },
+            version: 3,
+            created_at: Timestamp(0),
+        };
+        let section = Section {
+            id: Id::from_trusted("0190c7a4-0000-7000-8000-000000000001".into()),
+            event_id: event.id.clone(),
+            position: 0,
+            name: "Circle".into(),
+            price: Price::from_text("52.50").unwrap(),
+            seating: Seating::Seated {
+                rows: vec![Row {
+                    label: "A".into(),
+                    seats: 10,
+                }],
+            },
+        };
+        let input = input_of(&event, vec![section_input_of(&section)]);
+        let draft = EventDraft::parse(input, SiteRules::default(), Timestamp(0), true).unwrap();
+        assert_eq!(draft.name, event.name);
+        assert_eq!(draft.starts_at, event.starts_at);
+        assert_eq!(draft.ends_at, event.ends_at);
+        assert_eq!(draft.max_per_buyer, 4);
+        assert_eq!(draft.resale, event.resale);
+        assert_eq!(draft.sections[0].id, Some(section.id.clone()));
+        assert_eq!(draft.sections[0].seating, section.seating);
+        assert_eq!(draft.sections[0].price, section.price);
     }
 }

@@ -6,6 +6,7 @@ pub mod account;
 pub mod audit;
 pub mod browse;
 pub mod charge;
+pub mod chart;
 pub mod custody;
 pub mod duration;
 pub mod email;

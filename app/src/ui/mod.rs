@@ -15,6 +15,7 @@ mod my_tickets;
 mod new_ticket;
 mod not_found;
 mod orders;
+mod organise;
 mod payouts;
 mod ticket_form;
 mod ticket_page;
@@ -193,6 +194,9 @@ lazy_pages! {
     CatalogueRoute => events::CataloguePage,
     EventRoute => events::EventPage,
     BrowseRoute => browse::BrowsePage,
+    OrganiseRoute => organise::OrganisePage,
+    NewEventRoute => organise::NewEventPage,
+    OrganiseEventRoute => organise::OrganiseEventPage,
     MyTicketsRoute => my_tickets::MyTicketsPage,
     NewTicketRoute => new_ticket::NewTicketPage,
     TicketRoute => ticket_page::TicketPage,
@@ -237,6 +241,9 @@ fn Layout() -> impl IntoView {
                 <Route path=path!("/") view={Lazy::<CatalogueRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/events/:slug") view={Lazy::<EventRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tickets") view={Lazy::<BrowseRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/organise") view={Lazy::<OrganiseRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/organise/new") view={Lazy::<NewEventRoute>::new()} ssr=SsrMode::Async />
+                <Route path=path!("/organise/:id") view={Lazy::<OrganiseEventRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tickets/mine") view={Lazy::<MyTicketsRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tickets/new") view={Lazy::<NewTicketRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tickets/:id") view={Lazy::<TicketRoute>::new()} ssr=SsrMode::Async />

@@ -127,7 +127,7 @@ pub fn TicketFields(
 /// Every offered zone, grouped by continent or ocean, with `selected` chosen (and offered
 /// even when it is an alias the list leaves out).
 #[component]
-fn ZoneOptions(selected: String) -> impl IntoView {
+pub(super) fn ZoneOptions(selected: String) -> impl IntoView {
     let mut groups: Vec<(&'static str, Vec<&'static str>)> = Vec::new();
     for name in Zone::choices().skip(1) {
         let area = crate::domain::zone::area(name).unwrap_or("Other");

@@ -455,11 +455,20 @@ pub struct AttendeeJson {
     checked_in_at: Option<String>,
 }
 
+/// How the attendee list is wanted: `?format=csv` (a link a browser follows) as `Accept:
+/// text/csv` does.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AttendeesFormat {
+    /// `csv` for the CSV file.
+    format: Option<String>,
+}
+
 /// `GET /api/events/:id/attendees`: every sold seat with its holder, for the event's organiser
 /// and admins. With `Accept: text/csv`, the same as a CSV file whose cells a spreadsheet never
 /// runs as formulas.
 #[utoipa::path(get, path = "/events/{id}/attendees", tag = "events",
-    params(("id" = String, Path, description = "The event's id")),
+    params(("id" = String, Path, description = "The event's id"), AttendeesFormat),
     responses((status = 200, content(
         (Vec<AttendeeJson> = "application/json"),
         (String = "text/csv")
@@ -467,6 +476,7 @@ pub struct AttendeeJson {
 pub async fn attendees(
     ctx: Ctx,
     Path(id): Path<String>,
+    super::ApiQuery(format): super::ApiQuery<AttendeesFormat>,
     headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, AppError> {
     use axum::response::IntoResponse;
@@ -483,10 +493,11 @@ pub async fn attendees(
             checked_in_at: a.used_at.map(|at| event.time_zone.rfc3339(at)),
         })
         .collect();
-    let wants_csv = headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"));
+    let wants_csv = format.format.as_deref() == Some("csv")
+        || headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|accept| accept.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/csv"));
     if !wants_csv {
         return Ok(Json(rows).into_response());
     }

@@ -26,6 +26,7 @@ mod money_flow;
 mod nodes;
 mod openapi;
 mod orders;
+mod organise_pages;
 mod pages;
 mod payments;
 mod payouts;

@@ -5,7 +5,6 @@
 use crate::domain::event::{
     self, Event, EventDraft, EventInput, EventStatus, Section, SectionNow, SiteRules,
 };
-use crate::domain::ticket::STALE_VERSION;
 use crate::domain::{ErrorDetail, Id};
 use crate::error::AppError;
 use crate::ssr::Ctx;
@@ -275,7 +274,7 @@ pub async fn edit_event(ctx: &Ctx, input: EditEvent) -> Result<EventDetails, App
     if input.version.is_some_and(|v| v != before.version) {
         return Err(AppError::Conflict(ErrorDetail::field(
             "version",
-            STALE_VERSION,
+            event::EVENT_CHANGED,
         )));
     }
     let draft = EventDraft::parse(input.input, site_rules(ctx), now, false)?;
@@ -300,7 +299,7 @@ pub async fn edit_event(ctx: &Ctx, input: EditEvent) -> Result<EventDetails, App
     if !events::update_event(&mut tx, &event, before.version, now).await? {
         return Err(AppError::Conflict(ErrorDetail::field(
             "version",
-            STALE_VERSION,
+            event::EVENT_CHANGED,
         )));
     }
     event.version = before.version + 1;
@@ -666,4 +665,137 @@ pub async fn delete_draft(ctx: &Ctx, id: &Id) -> Result<(), AppError> {
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// One of the events an organiser runs, as their list shows it.
+#[derive(Debug, Clone)]
+pub struct RunEvent {
+    pub details: EventDetails,
+    /// What its primary sales that stand came to (face value, before fees).
+    pub gross_cents: i64,
+}
+
+/// The events the signed-in organiser runs (every event, for an admin), with their sales.
+#[tracing::instrument(level = "debug", skip_all, fields(user = ctx.actor().map(tracing::field::display)))]
+pub async fn my_events(ctx: &Ctx) -> Result<Vec<RunEvent>, AppError> {
+    let list = events_run_by_me(ctx).await?;
+    let mut conn = ctx.db().read.acquire().await?;
+    let mut out = Vec::with_capacity(list.len());
+    for details in list {
+        let sales = events::primary_sales(&mut conn, &details.event.id).await?;
+        out.push(RunEvent {
+            gross_cents: sales.iter().map(|(_, cents)| cents).sum(),
+            details,
+        });
+    }
+    Ok(out)
+}
+
+/// Everything the organiser's page of one event shows.
+#[derive(Debug, Clone)]
+pub struct OrganisedEvent {
+    pub details: EventDetails,
+    pub staff: Vec<DoorStaff>,
+    /// Tickets sold per day on the venue's clock, from the first sale to the last.
+    pub sales_per_day: Vec<(chrono::NaiveDate, i64)>,
+    pub gross_cents: i64,
+    pub attendees: Vec<events::AttendeeRow>,
+    /// Refunds of a cancellation: (done, all).
+    pub refunds: (i64, i64),
+}
+
+/// The days of sales a chart shows at most (the latest).
+const CHART_DAYS: usize = 120;
+
+/// One event for the organiser who runs it (or an admin): 404 for a draft of another
+/// organiser, 403 for a published one.
+#[tracing::instrument(level = "debug", skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %id))]
+pub async fn organised_event(ctx: &Ctx, id: &Id) -> Result<OrganisedEvent, AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let mut conn = ctx.db().read.acquire().await?;
+    let event = run_event(&mut conn, &user, admin, id).await?;
+    let sales = events::primary_sales(&mut conn, id).await?;
+    let mut per_day = std::collections::BTreeMap::new();
+    for (at, _) in &sales {
+        *per_day.entry(event.time_zone.local_date(*at)).or_insert(0) += 1;
+    }
+    let per_day: Vec<_> = per_day.into_iter().collect();
+    let staff = staff_of(&mut conn, id).await?;
+    let attendees = events::list_attendees(&mut conn, id).await?;
+    let refunds = crate::ssr::storage::cancellations::progress(&mut conn, id).await?;
+    let details = details_in(&mut conn, event, ctx.now()).await?;
+    Ok(OrganisedEvent {
+        details,
+        staff,
+        sales_per_day: crate::domain::chart::every_day(&per_day, CHART_DAYS),
+        gross_cents: sales.iter().map(|(_, cents)| cents).sum(),
+        attendees,
+        refunds,
+    })
+}
+
+/// What an organiser's page changes of an event: its details (keeping its sections), one
+/// section (added, or changed by id), or one section removed.
+pub enum EventChange {
+    Details(EventInput),
+    Section(event::SectionInput),
+    RemoveSection(Id),
+}
+
+/// Applies one change from the organiser's page to the event as it stood at `version` (its
+/// other parts given back as they are): a change made on a page that is out of date is 409,
+/// never a silent undo of someone else's edit.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %id))]
+pub async fn change_event(
+    ctx: &Ctx,
+    id: &Id,
+    version: i64,
+    change: EventChange,
+) -> Result<EventDetails, AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let (event, sections) = {
+        let mut conn = ctx.db().read.acquire().await?;
+        let event = run_event(&mut conn, &user, admin, id).await?;
+        let sections = events::list_sections(&mut conn, id).await?;
+        (event, sections)
+    };
+    let kept = sections.iter().map(event::section_input_of);
+    let input = match change {
+        EventChange::Details(details) => EventInput {
+            sections: Ok(kept.collect()),
+            ..details
+        },
+        EventChange::Section(section) => {
+            let mut all: Vec<_> = kept.collect();
+            match all
+                .iter_mut()
+                .find(|s| s.id.is_some() && s.id == section.id)
+            {
+                Some(slot) => *slot = section,
+                None if section.id.is_none() => all.push(section),
+                None => return Err(AppError::NotFound),
+            }
+            event::input_of(&event, all)
+        }
+        EventChange::RemoveSection(gone) => {
+            if !sections.iter().any(|s| s.id == gone) {
+                return Err(AppError::NotFound);
+            }
+            let rest = sections
+                .iter()
+                .filter(|s| s.id != gone)
+                .map(event::section_input_of)
+                .collect();
+            event::input_of(&event, rest)
+        }
+    };
+    edit_event(
+        ctx,
+        EditEvent {
+            id: id.clone(),
+            input,
+            version: Some(version),
+        },
+    )
+    .await
 }

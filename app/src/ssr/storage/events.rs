@@ -938,3 +938,23 @@ pub async fn delete_draft(conn: &mut AnyConnection, id: &Id) -> Result<bool, sql
         .await?;
     Ok(result.rows_affected() == 1)
 }
+
+/// The event's primary sales that stand: for each completed order of one of its organiser's
+/// seats (not a resale), when it completed and its price.
+pub async fn primary_sales(
+    conn: &mut AnyConnection,
+    event: &Id,
+) -> Result<Vec<(Timestamp, i64)>, sqlx::Error> {
+    let rows: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT o.updated_at, o.price_cents FROM orders o JOIN tickets t ON t.id = o.ticket_id \
+         WHERE t.event_id = $1 AND t.resold_from IS NULL AND o.status = 'complete' \
+         ORDER BY o.updated_at",
+    )
+    .bind(event.as_str())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(at, cents)| (Timestamp::from_millis(at), cents))
+        .collect())
+}

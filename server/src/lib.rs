@@ -6,6 +6,7 @@ pub mod api;
 pub mod assets;
 pub mod config;
 pub mod encoding;
+pub mod media;
 pub mod memory;
 pub mod metrics;
 pub mod operator;

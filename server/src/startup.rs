@@ -266,6 +266,13 @@ fn router(state: AppState, session_store: Sessions) -> Router {
         .nest("/api", api::router())
         // `nest` leaves the bare `/api/` to the pages; it belongs to the API's 404.
         .route("/api/", any(not_found_in_envelope))
+        .route("/media/{name}", get(crate::media::serve))
+        .route(
+            "/organise/{id}/image",
+            axum::routing::post(crate::media::upload).layer(axum::extract::DefaultBodyLimit::max(
+                crate::media::UPLOAD_BODY_LIMIT,
+            )),
+        )
         .route(
             "/orders/{id}/checkout-return",
             get(crate::payments::checkout_return),

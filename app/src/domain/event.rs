@@ -648,8 +648,10 @@ pub struct Event {
     pub starts_at: Timestamp,
     pub ends_at: Option<Timestamp>,
     pub description: String,
-    /// The stored image's name (`/media/<image>`), when it has one.
+    /// The stored image's name (`/media/<image>`, 1200 px wide at most), when it has one.
     pub image: Option<String>,
+    /// The same image 400 px wide at most, for cards.
+    pub image_small: Option<String>,
     pub status: EventStatus,
     pub cancel_reason: Option<String>,
     pub max_per_buyer: u32,
@@ -1243,6 +1245,7 @@ mod tests {
             ends_at: None,
             description: String::new(),
             image: None,
+            image_small: None,
             status: EventStatus::Published,
             cancel_reason: None,
             max_per_buyer: MAX_PER_BUYER_DEFAULT,
@@ -1471,6 +1474,7 @@ mod form_tests {
             ends_at: Some(Timestamp(1_907_008_200_000)),
             description: "Doors at 7.".into(),
             image: None,
+            image_small: None,
             status: EventStatus::Published,
             cancel_reason: None,
             max_per_buyer: 4,

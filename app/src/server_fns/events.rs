@@ -19,7 +19,7 @@ pub struct EventCardView {
     pub starts_at: String,
     /// RFC 3339 with the venue's offset, for `<time datetime>`.
     pub starts_at_rfc3339: String,
-    /// `/media/…`, when it has an image.
+    /// `/media/…` (400 px wide at most), when it has an image.
     pub image_url: Option<String>,
     /// The lowest price of a section with seats on sale: `$40.00`.
     pub from_price: Option<String>,
@@ -44,7 +44,10 @@ impl EventCardView {
             city: event.city.clone(),
             starts_at: event.time_zone.display(event.starts_at),
             starts_at_rfc3339: event.time_zone.rfc3339(event.starts_at),
-            image_url: event.image.as_ref().map(|image| format!("/media/{image}")),
+            image_url: event
+                .image_small
+                .as_ref()
+                .map(|image| format!("/media/{image}")),
             from_price: details
                 .from_price()
                 .map(|p| format_money(p.cents(), currency)),
@@ -147,6 +150,8 @@ pub struct EventPageView {
     pub resale_total: i64,
     /// schema.org `Event` as JSON, escaped to sit inside a `<script>` element.
     pub json_ld: String,
+    /// Its image at the page's size (1200 px wide at most), when it has one.
+    pub image_large: Option<String>,
     /// The page's absolute address, and its image's, for Open Graph.
     pub url: String,
     pub image_absolute: Option<String>,
@@ -199,7 +204,8 @@ fn page_view(
     let card = EventCardView::new(details, currency);
     let base = settings.public_url.trim_end_matches('/');
     let url = format!("{base}/events/{}", event.slug);
-    let image_absolute = card.image_url.as_ref().map(|path| format!("{base}{path}"));
+    let image_large = event.image.as_ref().map(|image| format!("/media/{image}"));
+    let image_absolute = image_large.as_ref().map(|path| format!("{base}{path}"));
     let json_ld = json_ld(details, &url, image_absolute.as_deref(), currency, on_sale);
     EventPageView {
         ends_at: event.ends_at.map(|at| event.time_zone.display(at)),
@@ -218,6 +224,7 @@ fn page_view(
             .map(|t| TicketView::new(t, ctx))
             .collect(),
         json_ld,
+        image_large,
         url,
         image_absolute,
         runs_it,

@@ -402,3 +402,11 @@ pub async fn remove_door_staff(event_id: String, user_id: String) -> Result<(), 
     crate::ssr::services::events::remove_door_staff(&ctx, &id, &member).await?;
     Ok(())
 }
+
+#[server(prefix = "/_fn", endpoint = "remove_event_image")]
+pub async fn remove_event_image(event_id: String) -> Result<(), AppError> {
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let id = crate::domain::Id::parse(&event_id)?;
+    crate::ssr::services::events::remove_image(&ctx, &id).await?;
+    Ok(())
+}

@@ -8,6 +8,7 @@ pub mod context;
 pub mod db;
 pub mod error_response;
 pub mod fn_context;
+pub mod images;
 pub mod mail;
 pub mod page_security;
 pub mod passwords;

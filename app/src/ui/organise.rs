@@ -8,11 +8,12 @@ use crate::domain::Category;
 use crate::error::AppError;
 use crate::server_fns::{
     AddDoorStaff, CancelEvent, OrganisedEventView, OrganiserSection, PublishEvent, RemoveDoorStaff,
-    RemoveSection, RunEventItem, SaveEvent, SaveSection, my_events, organised_event,
+    RemoveEventImage, RemoveSection, RunEventItem, SaveEvent, SaveSection, my_events,
+    organised_event,
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// Who may not see organiser pages, in place of them.
 fn refused(error: AppError) -> AnyView {
@@ -212,6 +213,7 @@ struct Actions {
     cancel: ServerAction<CancelEvent>,
     add_staff: ServerAction<AddDoorStaff>,
     remove_staff: ServerAction<RemoveDoorStaff>,
+    remove_image: ServerAction<RemoveEventImage>,
 }
 
 #[component]
@@ -226,6 +228,7 @@ pub fn OrganiseEventPage() -> impl IntoView {
         cancel: ServerAction::new(),
         add_staff: ServerAction::new(),
         remove_staff: ServerAction::new(),
+        remove_image: ServerAction::new(),
     };
     let changes = move || {
         (
@@ -236,6 +239,7 @@ pub fn OrganiseEventPage() -> impl IntoView {
             super::successes(actions.cancel).get(),
             super::successes(actions.add_staff).get(),
             super::successes(actions.remove_staff).get(),
+            super::successes(actions.remove_image).get(),
         )
     };
     let event = Resource::new(move || (id.get(), changes()), |(id, _)| organised_event(id));
@@ -291,6 +295,7 @@ fn OrganisedEvent(event: OrganisedEventView, actions: Actions) -> impl IntoView 
                 </section>
             })}
             <Sections event=event.clone() actions editable />
+            {editable.then(|| view! { <ImageForm event=event.clone() actions /> })}
             {editable.then(|| view! {
                 <section class="card">
                     <h2>"Details"</h2>
@@ -559,6 +564,55 @@ fn Cancel(event: OrganisedEventView, actions: Actions) -> impl IntoView {
                 </div>
                 <button type="submit" class="danger" disabled=move || actions.cancel.pending().get()>"Cancel event"</button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// What the upload form's redirect says about an upload (`?image=…`, a word from a fixed list).
+fn upload_outcome(word: &str) -> Option<(bool, &'static str)> {
+    Some(match word {
+        "saved" => (true, "Image saved."),
+        "too-big" => (false, "That file is over 5 MB."),
+        "too-large" => (false, "Image is too large: at most 40 megapixels."),
+        "unreadable" => (
+            false,
+            "Image could not be read: send a JPEG, PNG or WebP picture.",
+        ),
+        "refused" => (false, "The image was refused."),
+        "failed" => (false, "Something went wrong; try again."),
+        _ => return None,
+    })
+}
+
+#[component]
+fn ImageForm(event: OrganisedEventView, actions: Actions) -> impl IntoView {
+    let query = use_query_map();
+    let outcome = move || query.read().get("image").and_then(|w| upload_outcome(&w));
+    let action = format!("/organise/{}/image", event.id);
+    let remove_id = event.id.clone();
+    view! {
+        <section class="card">
+            <h2>"Image"</h2>
+            {move || outcome().map(|(ok, text)| if ok {
+                view! { <p class="saved" role="status">{text}</p> }.into_any()
+            } else {
+                view! { <div class="form-errors" role="alert"><p>{text}</p></div> }.into_any()
+            })}
+            {event.image_url.clone().map(|url| view! {
+                <img class="hero-image" data-testid="event-image" src=url alt="The event's image" />
+                <ActionForm action=actions.remove_image attr:class="inline">
+                    <input type="hidden" name="event_id" value=remove_id />
+                    <button type="submit" class="secondary">"Remove the image"</button>
+                </ActionForm>
+            })}
+            // A plain multipart form: files go up without JavaScript too.
+            <form method="post" action=action enctype="multipart/form-data" class="form">
+                <div class="field">
+                    <label for="image">"Image (JPEG, PNG or WebP, at most 5 MB)"</label>
+                    <input type="file" id="image" name="image" accept="image/jpeg,image/png,image/webp" required />
+                </div>
+                <button type="submit">"Upload image"</button>
+            </form>
         </section>
     }
 }

@@ -29,7 +29,10 @@ pub struct EventJson {
     starts_at: String,
     ends_at: Option<String>,
     description: String,
+    /// The image, at most 1200 px wide (`/media/<hash>.jpg`), when it has one.
     image_url: Option<String>,
+    /// The same at most 400 px wide, for cards.
+    image_small_url: Option<String>,
     /// `draft`, `published` or `cancelled`.
     status: &'static str,
     /// Why it was cancelled (null unless it was).
@@ -90,6 +93,10 @@ impl EventJson {
             ends_at: event.ends_at.map(|at| event.time_zone.rfc3339(at)),
             description: event.description.clone(),
             image_url: event.image.as_ref().map(|image| format!("/media/{image}")),
+            image_small_url: event
+                .image_small
+                .as_ref()
+                .map(|image| format!("/media/{image}")),
             status: event.status.as_str(),
             cancel_reason: event.cancel_reason.clone(),
             organiser_id: event.organiser_id.to_string(),
@@ -651,4 +658,59 @@ pub async fn delete_event(ctx: Ctx, Path(id): Path<String>) -> Result<StatusCode
     events::require_organiser(&ctx).await?;
     events::delete_draft(&ctx, &Id::parse(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Largest image an organiser may upload.
+pub const IMAGE_BODY_LIMIT: usize = 5 * 1024 * 1024;
+
+/// The image types an upload may say it is.
+const IMAGE_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
+
+/// `PUT /api/events/:id/image`: the event's image, as the request body (JPEG, PNG or WebP, at
+/// most 5 MB and 40 megapixels). It is decoded, re-encoded at 1200 and 400 px wide as JPEG
+/// without metadata, kept in the database and served from `/media/`.
+#[utoipa::path(put, path = "/events/{id}/image", tag = "events",
+    params(("id" = String, Path, description = "The event's id")),
+    request_body(content = Vec<u8>, content_type = "image/jpeg", description = "JPEG, PNG or WebP, at most 5 MB"),
+    responses((status = 200, body = EventJson), Refusals))]
+pub async fn put_image(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Json<EventJson>, AppError> {
+    events::require_organiser(&ctx).await?;
+    let id = Id::parse(&id)?;
+    let declared = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    if !IMAGE_TYPES.contains(&declared.as_str()) {
+        return Err(AppError::UnsupportedMediaType(
+            "Send the image as image/jpeg, image/png or image/webp".to_string(),
+        ));
+    }
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::PayloadTooLarge
+        } else if crate::security::timed_out(&rejection) {
+            AppError::TimedOut
+        } else {
+            AppError::invalid("The request body could not be read")
+        }
+    })?;
+    let details = events::set_image(&ctx, &id, bytes.to_vec()).await?;
+    Ok(Json(EventJson::new(&details, &ctx)))
+}
+
+/// `DELETE /api/events/:id/image`: the event has no image any more.
+#[utoipa::path(delete, path = "/events/{id}/image", tag = "events",
+    params(("id" = String, Path, description = "The event's id")),
+    responses((status = 200, body = EventJson), Refusals))]
+pub async fn delete_image(ctx: Ctx, Path(id): Path<String>) -> Result<Json<EventJson>, AppError> {
+    events::require_organiser(&ctx).await?;
+    let details = events::remove_image(&ctx, &Id::parse(&id)?).await?;
+    Ok(Json(EventJson::new(&details, &ctx)))
 }

@@ -5,7 +5,7 @@
 
 pub mod admin;
 mod check_ins;
-mod events;
+pub(crate) mod events;
 mod extract;
 pub mod openapi;
 mod orders;
@@ -72,6 +72,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(events::publish_event))
         .routes(routes!(events::cancel_event))
         .routes(routes!(events::attendees))
+        .routes(
+            routes!(events::put_image, events::delete_image)
+                .layer(DefaultBodyLimit::max(events::IMAGE_BODY_LIMIT)),
+        )
         .routes(routes!(admin::refund_order))
         .routes(routes!(admin::take_down))
         .routes(routes!(admin::suspend, admin::lift_suspension))

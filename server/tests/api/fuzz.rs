@@ -110,6 +110,7 @@ const SERVER_FNS: &[&str] = &[
     "cancel_event",
     "add_door_staff",
     "remove_door_staff",
+    "remove_event_image",
     "admin_dashboard",
     "admin_listings",
     "admin_users",

@@ -10,6 +10,7 @@ mod custody;
 mod custody_flow;
 mod docs;
 mod errors;
+mod event_images;
 mod event_pages;
 mod events;
 mod fees;

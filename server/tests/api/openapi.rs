@@ -5,6 +5,7 @@
 use crate::contract::{Checked, Contract};
 use crate::helpers::*;
 use app::domain::role::Role;
+use image::ImageEncoder;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashSet;
@@ -30,6 +31,32 @@ impl Journey<'_> {
         if let Some(body) = &body {
             request = request.json(body);
         }
+        self.send(method, path, request, expected).await
+    }
+
+    /// [`Journey::call`] with a body that is not JSON.
+    async fn call_bytes(
+        &mut self,
+        client: &Client,
+        method: Method,
+        path: &str,
+        (content_type, body): (&str, Vec<u8>),
+        expected: StatusCode,
+    ) -> Value {
+        let request = client
+            .request(method.clone(), self.app.url(path))
+            .header("content-type", content_type)
+            .body(body);
+        self.send(method, path, request, expected).await
+    }
+
+    async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        request: reqwest::RequestBuilder,
+        expected: StatusCode,
+    ) -> Value {
         let response = request.send().await.unwrap();
         let status = response.status();
         let content_type = content_type(&response);
@@ -549,6 +576,28 @@ async fn every_operation_answers_as_its_openapi_document_says() {
         &organiser,
         M::GET,
         &format!("/api/events/{event_id}/attendees"),
+        None,
+        S::OK,
+    )
+    .await;
+    let mut image = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut image)
+        .write_image(&[200; 8 * 4 * 3], 8, 4, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    let with_image = j
+        .call_bytes(
+            &organiser,
+            M::PUT,
+            &format!("/api/events/{event_id}/image"),
+            ("image/png", image),
+            S::OK,
+        )
+        .await;
+    assert!(with_image["imageUrl"].is_string());
+    j.call(
+        &organiser,
+        M::DELETE,
+        &format!("/api/events/{event_id}/image"),
         None,
         S::OK,
     )

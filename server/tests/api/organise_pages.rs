@@ -38,7 +38,9 @@ async fn post_form(
 fn location(app: &TestApp, response: &Response) -> String {
     assert!(response.status().is_redirection(), "{}", response.status());
     let to = response.headers()["location"].to_str().unwrap();
-    to.trim_start_matches(&app.url("")).trim_end_matches('?').to_string()
+    to.trim_start_matches(&app.url(""))
+        .trim_end_matches('?')
+        .to_string()
 }
 
 async fn html(app: &TestApp, client: &Client, path: &str) -> String {

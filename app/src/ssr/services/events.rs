@@ -5,7 +5,7 @@
 use crate::domain::event::{
     self, Event, EventDraft, EventInput, EventStatus, Section, SectionNow, SiteRules,
 };
-use crate::domain::{ErrorDetail, Id};
+use crate::domain::{ErrorDetail, Id, Timestamp};
 use crate::error::AppError;
 use crate::ssr::Ctx;
 use crate::ssr::clock;
@@ -132,6 +132,7 @@ pub async fn create_event(ctx: &Ctx, input: EventInput) -> Result<EventDetails, 
         ends_at: draft.ends_at,
         description: draft.description,
         image: None,
+        image_small: None,
         status: EventStatus::Draft,
         cancel_reason: None,
         max_per_buyer: draft.max_per_buyer,
@@ -798,4 +799,95 @@ pub async fn change_event(
         },
     )
     .await
+}
+
+/// Uploads decoded at once on one node: each may hold a 40-megapixel image in memory.
+static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// Gives the event the image in `bytes` (its organiser or an admin; a cancelled event keeps
+/// what it has): decoded and re-encoded at two widths ([`crate::ssr::images`]) on a blocking
+/// thread, the copies kept in the database, and the event pointed at them. Who may is checked
+/// before anything is decoded.
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %id, bytes = bytes.len()))]
+pub async fn set_image(ctx: &Ctx, id: &Id, bytes: Vec<u8>) -> Result<EventDetails, AppError> {
+    use crate::ssr::images;
+    let (user, admin) = organiser(ctx).await?;
+    let event = run_event(&mut *ctx.db().read.acquire().await?, &user, admin, id).await?;
+    if event.status == EventStatus::Cancelled {
+        return Err(AppError::invalid(event::EVENT_CANCELLED));
+    }
+    let processed = {
+        let _turn = DECODING.acquire().await.map_err(|err| {
+            crate::ssr::error_response::internal(anyhow::anyhow!("decoding closed: {err}"))
+        })?;
+        tokio::task::spawn_blocking(move || images::process(&bytes))
+            .await
+            .map_err(|err| {
+                crate::ssr::error_response::internal(anyhow::anyhow!("image decoding: {err}"))
+            })?
+            .map_err(|detail| AppError::Invalid(vec![detail]))?
+    };
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
+    events::lock_event(&mut tx, id).await?;
+    let event = run_event(&mut tx, &user, admin, id).await?;
+    for copy in [&processed.large, &processed.small] {
+        events::put_media(
+            &mut tx,
+            &copy.name,
+            images::Encoded::CONTENT_TYPE,
+            (copy.width, copy.height),
+            &copy.bytes,
+            now,
+        )
+        .await?;
+    }
+    events::set_image(
+        &mut tx,
+        id,
+        Some((&processed.large.name, &processed.small.name)),
+        now,
+    )
+    .await?;
+    let details = updated(&mut tx, event.id, now).await?;
+    tx.commit().await?;
+    Ok(details)
+}
+
+/// Takes the event's image away (its copies stay kept: a page cached elsewhere may still name
+/// them).
+#[tracing::instrument(skip_all, fields(user = ctx.actor().map(tracing::field::display), event_id = %id))]
+pub async fn remove_image(ctx: &Ctx, id: &Id) -> Result<EventDetails, AppError> {
+    let (user, admin) = organiser(ctx).await?;
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
+    events::lock_event(&mut tx, id).await?;
+    let event = run_event(&mut tx, &user, admin, id).await?;
+    events::set_image(&mut tx, id, None, now).await?;
+    let details = updated(&mut tx, event.id, now).await?;
+    tx.commit().await?;
+    Ok(details)
+}
+
+/// The event as it now stands after a change of its own fields, with `EventUpdated` logged.
+async fn updated(
+    conn: &mut AnyConnection,
+    id: Id,
+    now: Timestamp,
+) -> Result<EventDetails, AppError> {
+    let event = events::find_event(conn, &id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    insert_event(conn, "EventUpdated", &event.id, event_payload(&event), now).await?;
+    details_in(conn, event, now).await
+}
+
+/// A kept image copy by its name: (content type, bytes); 404 for any other name.
+pub async fn media(ctx: &Ctx, name: &str) -> Result<(String, Vec<u8>), AppError> {
+    if !crate::ssr::images::is_media_name(name) {
+        return Err(AppError::NotFound);
+    }
+    events::find_media(&mut *ctx.db().read.acquire().await?, name)
+        .await?
+        .ok_or(AppError::NotFound)
 }

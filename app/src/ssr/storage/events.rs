@@ -7,8 +7,8 @@ use crate::domain::{Category, Id, Price, Timestamp, Zone};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str = "id, slug, organiser_id, name, category, venue, city, time_zone, starts_at, \
-                       ends_at, description, image, status, cancel_reason, max_per_buyer, \
-                       resale_enabled, resale_cap_percent, version, created_at";
+                       ends_at, description, image, image_small, status, cancel_reason, \
+                       max_per_buyer, resale_enabled, resale_cap_percent, version, created_at";
 
 #[derive(sqlx::FromRow)]
 struct EventRow {
@@ -24,6 +24,7 @@ struct EventRow {
     ends_at: Option<i64>,
     description: String,
     image: Option<String>,
+    image_small: Option<String>,
     #[sqlx(try_from = "String")]
     status: EventStatus,
     cancel_reason: Option<String>,
@@ -52,6 +53,7 @@ impl TryFrom<EventRow> for Event {
             ends_at: row.ends_at.map(Timestamp::from_millis),
             description: row.description,
             image: row.image,
+            image_small: row.image_small,
             status: row.status,
             cancel_reason: row.cancel_reason,
             max_per_buyer: row.max_per_buyer as u32,
@@ -957,4 +959,59 @@ pub async fn primary_sales(
         .into_iter()
         .map(|(at, cents)| (Timestamp::from_millis(at), cents))
         .collect())
+}
+
+/// Keeps an image copy (named by the hash of its bytes, so the same bytes are kept once).
+pub async fn put_media(
+    conn: &mut AnyConnection,
+    name: &str,
+    content_type: &str,
+    (width, height): (u32, u32),
+    bytes: &[u8],
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "INSERT INTO media (id, content_type, width, height, bytes, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(name)
+    .bind(content_type)
+    .bind(i64::from(width))
+    .bind(i64::from(height))
+    .bind(bytes)
+    .bind(now.millis())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A kept image copy: its content type and bytes.
+pub async fn find_media(
+    conn: &mut AnyConnection,
+    name: &str,
+) -> Result<Option<(String, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as("SELECT content_type, bytes FROM media WHERE id = $1")
+        .bind(name)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Sets (or, with `None`, removes) the event's image copies and moves its version on.
+pub async fn set_image(
+    conn: &mut AnyConnection,
+    event: &Id,
+    images: Option<(&str, &str)>,
+    now: Timestamp,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE events SET image = $1, image_small = $2, version = version + 1, updated_at = $3 \
+         WHERE id = $4",
+    )
+    .bind(images.map(|(large, _)| large))
+    .bind(images.map(|(_, small)| small))
+    .bind(now.millis())
+    .bind(event.as_str())
+    .execute(conn)
+    .await?;
+    Ok(())
 }

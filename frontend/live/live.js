@@ -7,6 +7,9 @@
 // - a ticket page (`.ticket-details[data-ticket-id]`) shows the new status and hides or shows
 //   its Buy form; a new price asks the visitor to look again (the Buy form carries the price
 //   the page showed, so nobody buys at a price they did not see).
+// - an event page's section (`.section-row[data-section-id]`) shows how many seats are left
+//   (`availability` events) and hides its Buy form when none are; seats back on sale are
+//   announced with a link to see them.
 // Announcements go to the page's `.live-slot`, a polite live region for screen readers.
 
 const LABELS = { available: 'On sale', reserved: 'Reserved', sold: 'Sold', removed: 'No longer on sale' };
@@ -64,6 +67,18 @@ function updateTicketPage(ticket) {
   }
 }
 
+function updateAvailability(change) {
+  const row = document.querySelector(`.section-row[data-section-id="${CSS.escape(change.sectionId)}"]`);
+  if (!row) return;
+  const left = change.available;
+  const text = left <= 0 ? 'Sold out' : left < 50 ? `${left} left` : '';
+  const label = row.querySelector('[data-testid="availability"]');
+  if (label && label.textContent !== text) label.textContent = text;
+  const buy = row.querySelector('.section-buy');
+  if (buy) buy.hidden = left <= 0;
+  else if (left > 0) announce('Seats are back on sale.', 'Show them');
+}
+
 if ('EventSource' in window && !window.ticketingLive) {
   window.ticketingLive = new EventSource('/api/tickets/stream');
   window.ticketingLive.addEventListener('ticket', (message) => {
@@ -75,5 +90,12 @@ if ('EventSource' in window && !window.ticketingLive) {
     }
     updateCards(ticket);
     updateTicketPage(ticket);
+  });
+  window.ticketingLive.addEventListener('availability', (message) => {
+    try {
+      updateAvailability(JSON.parse(message.data));
+    } catch (_) {
+      // A message that is not JSON changes nothing.
+    }
   });
 }

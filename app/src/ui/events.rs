@@ -217,6 +217,7 @@ pub fn EventPage() -> impl IntoView {
         |(slug, _)| event_page(slug),
     );
     view! {
+        <super::browse::LiveUpdates />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match event.await {
@@ -271,7 +272,7 @@ fn EventDetails(event: EventPageView, reserve: ServerAction<ReserveSeat>) -> imp
         {event.image_absolute.clone().map(|image| view! { <Meta property="og:image" content=image /> })}
         <script type="application/ld+json" inner_html=event.json_ld.clone()></script>
         <article class="event-page" data-event-id=card.id.clone()>
-            <EventImage url=card.image_url.clone() class="hero-image" />
+            <EventImage url=event.image_large.clone() class="hero-image" />
             <p><span class="badge">{card.category_label.clone()}</span></p>
             <h1>{card.name.clone()}</h1>
             <dl class="facts">
@@ -359,7 +360,8 @@ fn SectionRow(section: SectionView, reserve: ServerAction<ReserveSeat>) -> impl 
                 <h3>{name}</h3>
                 <p class="muted">{price}</p>
             </div>
-            {availability.map(|text| view! { <p class="availability" data-testid="availability">{text}</p> })}
+            // Always there (empty from 50 seats up), so the live updates have a place to write.
+            <p class="availability" data-testid="availability">{availability.unwrap_or_default()}</p>
             {on_sale.then(|| view! {
                 <Transition fallback=|| ()>
                     {
@@ -369,7 +371,7 @@ fn SectionRow(section: SectionView, reserve: ServerAction<ReserveSeat>) -> impl 
                             Suspend::new(async move {
                                 match user.await {
                                     Ok(Some(_)) => view! {
-                                        <ActionForm action=reserve attr:class="inline">
+                                        <ActionForm action=reserve attr:class="inline section-buy">
                                             <input type="hidden" name="section_id" value=section.id.clone() />
                                             <input type="hidden" name="price" value=section.price_input.clone() />
                                             <button type="submit" aria-label=label disabled=move || reserve.pending().get()>

@@ -44,10 +44,16 @@ impl Subscription {
 
     /// The next `ticket` event's data.
     async fn next(&mut self) -> Value {
+        self.next_of("ticket").await
+    }
+
+    /// The next event's data of this kind (`ticket` or `availability`).
+    async fn next_of(&mut self, kind: &str) -> Value {
+        let wanted = format!("event: {kind}");
         loop {
             if let Some(end) = self.buffer.find("\n\n") {
                 let block: String = self.buffer.drain(..end + 2).collect();
-                let is_ticket = block.lines().any(|l| l == "event: ticket");
+                let is_ticket = block.lines().any(|l| l == wanted);
                 let data: String = block
                     .lines()
                     .filter_map(|l| l.strip_prefix("data: "))
@@ -193,4 +199,44 @@ async fn a_taken_down_listing_is_announced_removed() {
         stream.statuses_of(id, "removed").await.last().unwrap(),
         "removed"
     );
+}
+
+#[tokio::test]
+async fn an_events_seats_are_announced_as_their_sections_counts_not_one_by_one() {
+    let app = spawn_app().await;
+    let gig = app.event_on_sale("Counted Gig", 15.0, 3).await;
+    let mut stream = Subscription::open(&app).await;
+    let (buyer, _) = app.signed_in_user().await;
+    let reserved = app
+        .post_json(
+            &buyer,
+            "/api/orders",
+            &json!({ "sectionId": gig.section_id }),
+        )
+        .await;
+    assert_eq!(reserved.status(), StatusCode::CREATED);
+    let heard = stream.next_of("availability").await;
+    assert_eq!(
+        heard,
+        json!({
+            "type": "availability",
+            "eventId": gig.event_id,
+            "sectionId": gig.section_id,
+            "available": 2,
+        })
+    );
+    // The seat itself is never announced as a listing: the next listing heard of is this one.
+    let (seller, _) = app.signed_in_user().await;
+    let listed = app
+        .create_ticket(&seller, &json!({ "title": "Elsewhere", "price": 9 }))
+        .await;
+    assert_eq!(stream.next().await["id"], listed["id"]);
+    let order: Value = reserved.json().await.unwrap();
+    let cancelled = buyer
+        .delete(app.url(&format!("/api/orders/{}", order["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert!(cancelled.status().is_success());
+    assert_eq!(stream.next_of("availability").await["available"], 3);
 }

@@ -11,7 +11,7 @@
 
 use crate::domain::{Id, Ticket, Timestamp};
 use crate::ssr::Ctx;
-use crate::ssr::storage::{event_log, tickets};
+use crate::ssr::storage::{event_log, events, tickets};
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::broadcast;
@@ -46,10 +46,32 @@ pub struct TicketChange {
     pub time_zone: Option<&'static str>,
 }
 
+/// How many seats of an event's section are on sale now: sent instead of one change per seat
+/// when an event's own seats are reserved, sold or released.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AvailabilityChange {
+    /// Always `availability`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub event_id: String,
+    pub section_id: String,
+    pub available: i64,
+}
+
+/// What a subscriber hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedItem {
+    /// A listing (an other listing or a resale listing) changed.
+    Ticket(TicketChange),
+    /// A section's seats on sale changed.
+    Availability(AvailabilityChange),
+}
+
 /// The node's feed: subscribe to hear every change from now on.
 #[derive(Clone)]
 pub struct TicketFeed {
-    sender: broadcast::Sender<Arc<TicketChange>>,
+    sender: broadcast::Sender<Arc<FeedItem>>,
 }
 
 impl Default for TicketFeed {
@@ -62,7 +84,7 @@ impl Default for TicketFeed {
 
 impl TicketFeed {
     /// A new subscriber, or `None` when the node serves [`MAX_SUBSCRIBERS`] already.
-    pub fn subscribe(&self) -> Option<broadcast::Receiver<Arc<TicketChange>>> {
+    pub fn subscribe(&self) -> Option<broadcast::Receiver<Arc<FeedItem>>> {
         (self.sender.receiver_count() < MAX_SUBSCRIBERS).then(|| self.sender.subscribe())
     }
 
@@ -71,7 +93,7 @@ impl TicketFeed {
     }
 
     /// Sends one change to every subscriber (nobody listening is fine).
-    pub fn publish(&self, change: TicketChange) {
+    pub fn publish(&self, change: FeedItem) {
         let _ = self.sender.send(Arc::new(change));
     }
 }
@@ -143,10 +165,42 @@ pub async fn publish_changes(ctx: &Ctx, feed: &TicketFeed, after: i64) -> anyhow
         }
     }
     let now = ctx.now();
+    // An event's own seats are announced as their sections' counts, once per section.
+    let mut sections: Vec<(Id, Id)> = Vec::new();
     for (id, change) in changed {
-        if let Some(ticket) = tickets::find_ticket(&mut conn, &id).await? {
-            feed.publish(TicketChange::new(&ticket, change, ctx, now));
+        let Some(ticket) = tickets::find_ticket(&mut conn, &id).await? else {
+            continue;
+        };
+        match &ticket.event_seat {
+            Some(seat) if ticket.is_primary() => {
+                let key = (seat.event_id.clone(), seat.section_id.clone());
+                if !sections.contains(&key) {
+                    sections.push(key);
+                }
+            }
+            _ => feed.publish(FeedItem::Ticket(TicketChange::new(
+                &ticket, change, ctx, now,
+            ))),
         }
+    }
+    let mut counted: Option<(Id, std::collections::HashMap<Id, events::SeatCounts>)> = None;
+    for (event, section) in sections {
+        if counted.as_ref().is_none_or(|(of, _)| *of != event) {
+            counted = Some((
+                event.clone(),
+                events::seat_counts(&mut conn, &event, now).await?,
+            ));
+        }
+        let available = counted
+            .as_ref()
+            .and_then(|(_, counts)| counts.get(&section))
+            .map_or(0, |c| c.available);
+        feed.publish(FeedItem::Availability(AvailabilityChange {
+            kind: "availability",
+            event_id: event.to_string(),
+            section_id: section.to_string(),
+            available,
+        }));
     }
     Ok(last)
 }
@@ -225,8 +279,11 @@ mod tests {
         let mut slow = feed.subscribe().unwrap();
         let mut keeping_up = feed.subscribe().unwrap();
         for n in 0..(BACKLOG as i64 + 10) {
-            feed.publish(change(n));
-            assert_eq!(keeping_up.try_recv().unwrap().version, n);
+            feed.publish(FeedItem::Ticket(change(n)));
+            match &*keeping_up.try_recv().unwrap() {
+                FeedItem::Ticket(heard) => assert_eq!(heard.version, n),
+                other => panic!("{other:?}"),
+            }
         }
         assert!(matches!(
             slow.try_recv(),

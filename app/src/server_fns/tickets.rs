@@ -27,6 +27,9 @@ pub struct TicketView {
     pub category: String,
     pub category_label: String,
     pub venue: Option<String>,
+    /// `Row C, Seat 12` for a seat of an event's seated section.
+    #[serde(default)]
+    pub seat: Option<String>,
     /// At the venue: `Thu 31 Dec 2026, 20:00 GMT` (`… UTC` for a listing without a zone).
     pub starts_at: Option<String>,
     /// RFC 3339 with the venue's offset, for `<time datetime>`.
@@ -65,6 +68,10 @@ impl TicketView {
             category: ticket.category.as_str().to_string(),
             category_label: ticket.category.label().to_string(),
             venue: ticket.venue.clone(),
+            seat: ticket
+                .event_seat
+                .as_ref()
+                .and_then(|place| place.seat.clone()),
             starts_at: ticket.starts_at.map(|at| at.display_in(ticket.time_zone)),
             starts_at_rfc3339: ticket.starts_at.map(|at| at.rfc3339_in(ticket.time_zone)),
             starts_at_input: ticket

@@ -235,6 +235,7 @@ fn BoughtTicket(bought: BoughtTicketView, actions: Actions) -> impl IntoView {
                 <h3><a href=format!("/tickets/{}", ticket.id)>{ticket.title.clone()}</a></h3>
                 <p class="meta">{ticket.starts_at.clone().unwrap_or_else(|| "Date to be announced".to_string())}</p>
                 {ticket.venue.clone().map(|venue| view! { <p class="meta">{venue}</p> })}
+                {ticket.seat.clone().map(|seat| view! { <p class="meta" data-testid="ticket-seat">{seat}</p> })}
                 {code.map(|code| view! {
                     <p class="code">"Ticket code " <code data-testid="ticket-code">{code}</code></p>
                 })}

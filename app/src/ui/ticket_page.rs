@@ -96,6 +96,10 @@ fn TicketDetails(
                 </dd>
                 <dt>"Where"</dt>
                 <dd>{ticket.venue.clone().unwrap_or_else(|| "Venue to be announced".to_string())}</dd>
+                {ticket.seat.clone().map(|seat| view! {
+                    <dt>"Seat"</dt>
+                    <dd data-testid="ticket-seat">{seat}</dd>
+                })}
                 <dt>"Price"</dt>
                 <dd class="price" data-testid="ticket-price">{ticket.price.clone()}</dd>
                 {ticket.buyer_fee.clone().map(|fee| view! {

@@ -372,3 +372,39 @@ async fn other_listings_move_to_their_own_page_and_event_resale_is_found_by_even
     let bad: Value = bad.json().await.unwrap();
     assert_eq!(bad["errors"][0]["field"], "eventId", "{bad}");
 }
+
+#[tokio::test]
+async fn a_buyer_sees_their_seat_on_their_tickets_and_the_ticket_page() {
+    let app = spawn_app().await;
+    let (organiser, email, _) = app.verified_user().await;
+    app.grant(&email, app::domain::role::Role::Organiser).await;
+    let created = app
+        .post_json(
+            &organiser,
+            "/api/events",
+            &json!({
+                "name": "Seated Show", "venue": "Hall", "timeZone": "Europe/London",
+                "startsAt": "2030-06-01T19:30",
+                "sections": [{ "name": "Circle", "price": 25,
+                    "seating": { "rows": [{ "label": "A", "seats": 2 }] } }]
+            }),
+        )
+        .await;
+    let event: Value = created.json().await.unwrap();
+    let id = event["id"].as_str().unwrap();
+    app.post_json(&organiser, &format!("/api/events/{id}/publish"), &json!({}))
+        .await;
+    let (buyer, _) = app.signed_in_user().await;
+    let order = app
+        .buy_seat(&buyer, event["sections"][0]["id"].as_str().unwrap())
+        .await;
+    let mine = html(&app, &buyer, "/tickets/mine").await;
+    assert!(mine.contains("Row A, Seat 1"), "{mine}");
+    let ticket = html(
+        &app,
+        &buyer,
+        &format!("/tickets/{}", order["ticket"]["id"].as_str().unwrap()),
+    )
+    .await;
+    assert!(ticket.contains("Row A, Seat 1"), "{ticket}");
+}

@@ -61,14 +61,17 @@ pub async fn overview(ctx: &Ctx) -> Result<Overview, AppError> {
         .await?
         .ok_or(AppError::Unauthenticated)?;
     let pending = -storage::ledger::sum(&mut conn, &Account::SellerPending(seller.clone())).await?;
-    let available =
-        -storage::ledger::sum(&mut conn, &Account::SellerAvailable(seller.clone())).await?;
+    // Paid out before available: the reads are separate statements, and a payout that commits
+    // between them must not show as paid out while its money still shows as available (read in
+    // this order, a page that shows a payout also shows the balance it took).
     let paid_out = storage::ledger::sum_of_kind(
         &mut conn,
         &Account::SellerAvailable(seller.clone()),
         Kind::Payout,
     )
     .await?;
+    let available =
+        -storage::ledger::sum(&mut conn, &Account::SellerAvailable(seller.clone())).await?;
     Ok(Overview {
         pending_cents: pending,
         available_cents: available,

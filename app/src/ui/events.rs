@@ -342,7 +342,6 @@ fn SectionRow(section: SectionView, reserve: ServerAction<ReserveSeat>) -> impl 
     let user = expect_context::<Account>().user;
     let availability = section.availability();
     let on_sale = section.available > 0;
-    let label = format!("Buy a ticket in {} for {}", section.name, section.total);
     let price = format!(
         "{}{}{}",
         section.price,
@@ -365,17 +364,20 @@ fn SectionRow(section: SectionView, reserve: ServerAction<ReserveSeat>) -> impl 
             {on_sale.then(|| view! {
                 <Transition fallback=|| ()>
                     {
-                        let (section, label) = (section.clone(), label.clone());
+                        let section = section.clone();
                         move || {
-                            let (section, label) = (section.clone(), label.clone());
+                            let section = section.clone();
                             Suspend::new(async move {
                                 match user.await {
                                     Ok(Some(_)) => view! {
                                         <ActionForm action=reserve attr:class="inline section-buy">
                                             <input type="hidden" name="section_id" value=section.id.clone() />
                                             <input type="hidden" name="price" value=section.price_input.clone() />
-                                            <button type="submit" aria-label=label disabled=move || reserve.pending().get()>
+                                            // The section's name is said to screen readers after what
+                                            // the button shows, so its spoken name starts as it reads.
+                                            <button type="submit" disabled=move || reserve.pending().get()>
                                                 {format!("Buy — {}", section.total)}
+                                                <span class="visually-hidden">{format!(" ({})", section.name)}</span>
                                             </button>
                                         </ActionForm>
                                     }

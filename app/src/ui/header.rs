@@ -29,7 +29,7 @@ pub fn Header() -> impl IntoView {
                 "Ticketing"
             </a>
             <nav class="site-nav" aria-label="Site">
-                <a href="/">"Events"</a>
+                <a href="/" class="home-link">"Events"</a>
                 <a href="/tickets">"Other listings"</a>
             </nav>
             <nav class="account" aria-label="Account">

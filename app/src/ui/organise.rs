@@ -230,18 +230,18 @@ pub fn OrganiseEventPage() -> impl IntoView {
         remove_staff: ServerAction::new(),
         remove_image: ServerAction::new(),
     };
-    let changes = move || {
-        (
-            super::successes(actions.save).get(),
-            super::successes(actions.section).get(),
-            super::successes(actions.remove).get(),
-            super::successes(actions.publish).get(),
-            super::successes(actions.cancel).get(),
-            super::successes(actions.add_staff).get(),
-            super::successes(actions.remove_staff).get(),
-            super::successes(actions.remove_image).get(),
-        )
-    };
+    // Created once: each counts its form's successes, and any of them reloads the event.
+    let successes = [
+        super::successes(actions.save),
+        super::successes(actions.section),
+        super::successes(actions.remove),
+        super::successes(actions.publish),
+        super::successes(actions.cancel),
+        super::successes(actions.add_staff),
+        super::successes(actions.remove_staff),
+        super::successes(actions.remove_image),
+    ];
+    let changes = move || successes.iter().map(|count| count.get()).sum::<u32>();
     let event = Resource::new(move || (id.get(), changes()), |(id, _)| organised_event(id));
     view! {
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>

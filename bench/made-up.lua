@@ -1,4 +1,4 @@
--- wrk script: GET /?x=<random>, a made-up address on every request (what a client that wants
+-- wrk script: GET /tickets?x=<random>, a made-up address on every request (what a client that wants
 -- the home page never kept would send).
 
 local counter = 0
@@ -13,5 +13,5 @@ function init(args)
 end
 
 function request()
-  return wrk.format("GET", "/?x=" .. math.random(1, 2000000000))
+  return wrk.format("GET", "/tickets?x=" .. math.random(1, 2000000000))
 end

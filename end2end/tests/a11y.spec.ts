@@ -108,6 +108,22 @@ test('the door and the console', async ({ browser, javaScriptEnabled }) => {
   await audit(staff.page, '/admin', javaScriptEnabled);
 });
 
+test('events: the catalogue, an event page and the organiser pages', async ({ browser, javaScriptEnabled }) => {
+  const organiser = await person(browser, javaScriptEnabled);
+  const gig = await eventOnSale(organiser.page.request, organiser.email, 'Audited <b>event</b>', 10);
+  const slug = (await (await organiser.page.request.get(`/api/events/${gig.eventId}`)).json()).slug as string;
+  const buyer = await person(browser, javaScriptEnabled);
+  expect((await buyer.page.request.post('/api/orders', { data: { sectionId: gig.sectionId } })).status()).toBe(201);
+  for (const path of ['/', '/?q=audited&when=month', '/?q=zzznothingmatches', `/events/${slug}`]) {
+    await audit(buyer.page, path, javaScriptEnabled);
+  }
+  for (const path of ['/organise', '/organise/new', `/organise/${gig.eventId}`]) {
+    await audit(organiser.page, path, javaScriptEnabled);
+  }
+  // A plain account is told the organiser pages are not theirs, accessibly.
+  await audit(buyer.page, '/organise', javaScriptEnabled);
+});
+
 test('keyboard focus is always visible', async ({ page, javaScriptEnabled }) => {
   await open(page, '/auth/signin', javaScriptEnabled);
   // Tab through the header and the form: every focused element draws an outline.

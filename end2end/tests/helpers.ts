@@ -141,21 +141,35 @@ export function grantRole(email: string, role: 'staff' | 'admin' | 'organiser'):
   });
 }
 
-/** An event on sale, put there by the account signed in on `request` (whose address is `email`):
- * the address is verified with the mailed link, the organiser role granted with the command line,
- * and the event created and published with one standing section of `capacity` seats at `price`.
- * Its seats' titles are `<name> — Standing`. */
-export async function eventOnSale(
-  request: APIRequestContext,
-  email: string,
-  name: string,
-  price: number,
-  capacity = 10,
-): Promise<{ eventId: string; sectionId: string }> {
+/** Pays for the order open on `page` (its page at `/orders/:id`) with the test card, and waits
+ * until it says Paid. */
+export async function pay(page: Page, price: string, javaScriptEnabled: boolean): Promise<void> {
+  await expect(page).toHaveURL(/\/orders\/[0-9a-f-]{36}$/);
+  if (javaScriptEnabled) await expect(page.locator('body[data-hydrated]')).toBeAttached();
+  await page.getByLabel('Card number').fill('4242 4242 4242 4242');
+  await page.getByRole('button', { name: `Pay ${price}` }).click();
+  await expect(page.getByTestId('order-status')).toHaveText('Paid');
+}
+
+/** Verifies the address of the account signed in on `request` (whose address is `email`) with
+ * the mailed link, and grants it the organiser role with the command line. */
+export async function becomeOrganiser(request: APIRequestContext, email: string): Promise<void> {
   const link = linkIn(await mailTo(email, 'Confirm your email address'), '/auth/verify?token=');
   const token = new URL(link).searchParams.get('token');
   expect((await request.post('/api/users/verify', { data: { token } })).status()).toBe(200);
   grantRole(email, 'organiser');
+}
+
+/** An event created and published through the API by the organiser signed in on `request`:
+ * one standing section of `capacity` seats at `price`, on `date` at 19:30 in London. Its
+ * seats' titles are `<name> — Standing`. */
+export async function publishEvent(
+  request: APIRequestContext,
+  name: string,
+  price: number,
+  capacity = 10,
+  date = '2030-06-01',
+): Promise<{ eventId: string; sectionId: string }> {
   const created = await request.post('/api/events', {
     data: {
       name,
@@ -163,7 +177,7 @@ export async function eventOnSale(
       venue: 'Hall',
       city: 'Leeds',
       timeZone: 'Europe/London',
-      startsAt: '2030-06-01T19:30',
+      startsAt: `${date}T19:30`,
       sections: [{ name: 'Standing', price, capacity }],
     },
   });
@@ -171,4 +185,17 @@ export async function eventOnSale(
   const event = await created.json();
   expect((await request.post(`/api/events/${event.id}/publish`, { data: {} })).status()).toBe(200);
   return { eventId: event.id as string, sectionId: event.sections[0].id as string };
+}
+
+/** An event on sale, put there by a new organiser: the account signed in on `request` (whose
+ * address is `email`) becomes one ([`becomeOrganiser`]) and publishes it ([`publishEvent`]). */
+export async function eventOnSale(
+  request: APIRequestContext,
+  email: string,
+  name: string,
+  price: number,
+  capacity = 10,
+): Promise<{ eventId: string; sectionId: string }> {
+  await becomeOrganiser(request, email);
+  return publishEvent(request, name, price, capacity);
 }

@@ -6,11 +6,15 @@ function uniqueWord(): string {
   return `zz${Math.random().toString(36).slice(2, 10)}`;
 }
 
-test('list a ticket, find it on the home page, change its price, filter by category', async ({ page, javaScriptEnabled }) => {
+test('list a ticket, find it among other listings, change its price, filter by category', async ({ page, javaScriptEnabled }) => {
   const word = uniqueWord();
   const title = `Derby day ${word}`;
   await signUp(page, uniqueEmail(), javaScriptEnabled);
 
+  // Tickets for events not on sale here are sold from "Other listings".
+  await page.getByRole('navigation', { name: 'Site' }).getByRole('link', { name: 'Other listings' }).click();
+  await expect(page).toHaveURL(/\/tickets$/);
+  if (javaScriptEnabled) await expect(page.locator('body[data-hydrated]')).toBeAttached();
   await page.getByRole('link', { name: 'Sell a ticket' }).click();
   await expect(page).toHaveURL(/\/tickets\/new$/);
   if (javaScriptEnabled) await expect(page.locator('body[data-hydrated]')).toBeAttached();

@@ -12,6 +12,7 @@ mod docs;
 mod errors;
 mod event_images;
 mod event_pages;
+mod event_races;
 mod events;
 mod fees;
 mod fuzz;

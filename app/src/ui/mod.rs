@@ -191,7 +191,6 @@ macro_rules! lazy_pages {
 }
 
 lazy_pages! {
-    CatalogueRoute => events::CataloguePage,
     EventRoute => events::EventPage,
     BrowseRoute => browse::BrowsePage,
     OrganiseRoute => organise::OrganisePage,
@@ -238,7 +237,9 @@ fn Layout() -> impl IntoView {
         <header::Header />
         <main id="main">
             <Routes fallback=not_found::NotFound>
-                <Route path=path!("/") view={Lazy::<CatalogueRoute>::new()} ssr=SsrMode::Async />
+                // The landing page is in the main module: a first visit fetches one file rather than
+                // its chunk and the ~120 small chunks it shares with other pages (docs/ARCHITECTURE.md).
+                <Route path=path!("/") view=events::CataloguePage ssr=SsrMode::Async />
                 <Route path=path!("/events/:slug") view={Lazy::<EventRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/tickets") view={Lazy::<BrowseRoute>::new()} ssr=SsrMode::Async />
                 <Route path=path!("/organise") view={Lazy::<OrganiseRoute>::new()} ssr=SsrMode::Async />

@@ -140,6 +140,18 @@ pub fn seat_label(row: &str, seat: u32) -> String {
     format!("Row {row}, Seat {seat}")
 }
 
+/// Where the seat labelled `label` (as [`seat_label`] writes it) is among `rows`: the row's
+/// place front to back and the seat's number. `None` for general admission or a label of a
+/// row no longer there.
+pub fn seat_place(rows: &[Row], label: &str) -> Option<super::best_available::Place> {
+    // The number is after the last ", Seat ": a row label may itself contain one.
+    let (row, number) = label.strip_prefix("Row ")?.rsplit_once(", Seat ")?;
+    Some(super::best_available::Place {
+        row: rows.iter().position(|r| r.label == row)?,
+        number: number.parse().ok()?,
+    })
+}
+
 /// A section (a ticket type) as its organiser wrote it: its id when it already exists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SectionDraft {
@@ -1079,6 +1091,26 @@ mod tests {
         assert_eq!(seats.len(), 22);
         assert_eq!(seats[0].as_deref(), Some("Row A, Seat 1"));
         assert_eq!(seats[21].as_deref(), Some("Row B, Seat 12"));
+        let Seating::Seated { rows } = circle else {
+            panic!("the circle is seated")
+        };
+        for (n, label) in seats.iter().enumerate() {
+            let place = seat_place(rows, label.as_deref().unwrap()).unwrap();
+            let expected = if n < 10 { (0, n + 1) } else { (1, n - 9) };
+            assert_eq!((place.row, place.number as usize), expected, "{label:?}");
+        }
+        assert_eq!(seat_place(rows, "Row C, Seat 1"), None, "no such row");
+        assert_eq!(seat_place(rows, "Row A, Seat x"), None);
+        let odd = [Row {
+            label: "a, Seat ".into(),
+            seats: 3,
+        }];
+        let place = seat_place(&odd, &seat_label("a, Seat ", 3)).unwrap();
+        assert_eq!(
+            (place.row, place.number),
+            (0, 3),
+            "a row label holding \", Seat \""
+        );
         assert!(
             event.sections[0]
                 .seating

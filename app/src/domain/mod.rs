@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod audit;
+pub mod best_available;
 pub mod browse;
 pub mod charge;
 pub mod chart;
@@ -34,7 +35,7 @@ pub use email::Email;
 pub use error::{DomainError, ErrorDetail, UnknownStatus};
 pub use id::Id;
 pub use money::{Price, format_count, format_money};
-pub use order::{Order, OrderStatus};
+pub use order::{Order, OrderLine, OrderStatus};
 pub use password::Password;
 pub use ticket::{Category, Ticket, TicketDraft, TicketStatus, Title};
 pub use time::Timestamp;

@@ -15,6 +15,32 @@ pub const ORDER_EXPIRED: &str = "Order has expired";
 pub const ORDER_PAID: &str = "Order is already paid";
 pub const TOO_MANY_RESERVATIONS: &str = "You already hold the most reservations allowed";
 
+pub const TICKETS_EMPTY: &str = "Choose at least one ticket";
+pub const TICKETS_REPEATED: &str = "Each ticket can be chosen once";
+pub const TICKETS_OF_ONE_EVENT: &str = "Choose tickets of one event";
+pub const TICKETS_TOO_MANY: &str = "Choose at most 20 tickets";
+pub const QUANTITY_INVALID: &str = "Quantity must be a whole number of at least 1";
+
+/// The refusal when a section has fewer than the seats asked for: `Only N seats left in this
+/// section`, or that it is sold out.
+pub fn seats_left(free: usize) -> String {
+    match free {
+        0 => super::event::SECTION_SOLD_OUT.to_string(),
+        1 => "Only 1 seat left in this section".to_string(),
+        n => format!("Only {n} seats left in this section"),
+    }
+}
+
+/// Whether a buyer holding `held` tickets of an event may take `more`, the event allowing
+/// `max` per buyer; the refusal names the limit.
+pub fn within_holding_limit(held: usize, more: usize, max: u32) -> Result<(), String> {
+    if held + more <= max as usize {
+        Ok(())
+    } else {
+        Err(format!("You can hold at most {max} tickets for this event"))
+    }
+}
+
 /// A buyer holding `live` reservations may take another unless that reaches `max` (0: no limit).
 pub fn may_hold_another(live: i64, max: u32) -> bool {
     max == 0 || live < i64::from(max)
@@ -65,17 +91,55 @@ super::error::stored_status!(OrderStatus, "order");
 pub struct Order {
     pub id: Id,
     pub buyer_id: Id,
+    /// The order's first ticket (`lines[0]`), as the seed's one-ticket orders had it.
     pub ticket_id: Id,
     pub status: OrderStatus,
-    /// The ticket's price when it was reserved: what the buyer pays, whatever the seller does later.
+    /// The sum of the tickets' prices when they were reserved: what the buyer pays before the
+    /// fee, whatever the sellers do later.
     pub price: Price,
-    /// The buyer's fee at reservation, added to the price.
+    /// The buyer's fees at reservation (each ticket's rounded on its own), added to the price.
     pub buyer_fee_cents: i64,
-    /// The seller's fee at reservation, kept from the seller's earning.
+    /// The sellers' fees at reservation, kept from their earnings.
     pub seller_fee_cents: i64,
     pub expires_at: Timestamp,
     pub version: i64,
     pub created_at: Timestamp,
+    /// Every ticket of the order, in seat order, with its own amounts. Never empty.
+    pub lines: Vec<OrderLine>,
+}
+
+/// One ticket of an order, with its amounts as fixed at reservation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderLine {
+    pub ticket_id: Id,
+    pub price: Price,
+    pub buyer_fee_cents: i64,
+    pub seller_fee_cents: i64,
+}
+
+impl OrderLine {
+    /// A line for `ticket` at its price now, with the fees of the moment.
+    pub fn for_ticket(ticket: &Ticket, fees: &Fees) -> OrderLine {
+        let amounts = fees.breakdown(ticket.price);
+        OrderLine {
+            ticket_id: ticket.id.clone(),
+            price: ticket.price,
+            buyer_fee_cents: amounts.buyer_fee_cents,
+            seller_fee_cents: amounts.seller_fee_cents,
+        }
+    }
+
+    /// This ticket's share of the order's amounts.
+    pub fn amounts(&self) -> Breakdown {
+        let price_cents = self.price.cents();
+        Breakdown {
+            price_cents,
+            buyer_fee_cents: self.buyer_fee_cents,
+            total_cents: price_cents + self.buyer_fee_cents,
+            seller_fee_cents: self.seller_fee_cents,
+            seller_net_cents: price_cents - self.seller_fee_cents,
+        }
+    }
 }
 
 impl Order {
@@ -89,19 +153,46 @@ impl Order {
         window_ms: i64,
         fees: &Fees,
     ) -> Order {
-        let amounts = fees.breakdown(ticket.price);
+        Order::reserve_all(
+            id,
+            vec![OrderLine::for_ticket(ticket, fees)],
+            buyer,
+            now,
+            window_ms,
+        )
+    }
+
+    /// A new reservation of several tickets (`lines`, at least one, in seat order) by `buyer` at
+    /// `now`, holding them for `window_ms`: the order's amounts are the lines' sums.
+    pub fn reserve_all(
+        id: Id,
+        lines: Vec<OrderLine>,
+        buyer: &Id,
+        now: Timestamp,
+        window_ms: i64,
+    ) -> Order {
+        let sum = |cents: fn(&OrderLine) -> i64| lines.iter().map(cents).sum::<i64>();
         Order {
             id,
             buyer_id: buyer.clone(),
-            ticket_id: ticket.id.clone(),
+            ticket_id: lines
+                .first()
+                .map(|line| line.ticket_id.clone())
+                .expect("an order holds at least one ticket"),
             status: OrderStatus::Created,
-            price: ticket.price,
-            buyer_fee_cents: amounts.buyer_fee_cents,
-            seller_fee_cents: amounts.seller_fee_cents,
+            price: Price::from_stored(sum(|line| line.price.cents())),
+            buyer_fee_cents: sum(|line| line.buyer_fee_cents),
+            seller_fee_cents: sum(|line| line.seller_fee_cents),
             expires_at: now.plus_millis(window_ms),
             version: 0,
             created_at: now,
+            lines,
         }
+    }
+
+    /// The ids of the order's tickets, in seat order.
+    pub fn ticket_ids(&self) -> impl Iterator<Item = &Id> {
+        self.lines.iter().map(|line| &line.ticket_id)
     }
 
     /// What the buyer pays: the price and the buyer's fee.
@@ -218,7 +309,37 @@ pub fn check_reservation(
 
 #[cfg(test)]
 mod hoarding_tests {
-    use super::may_hold_another;
+    use super::{may_hold_another, seats_left, within_holding_limit};
+
+    #[test]
+    fn a_buyer_holds_at_most_the_events_limit_of_its_tickets() {
+        for (held, more, max, allowed) in [
+            (0, 8, 8, true),
+            (0, 9, 8, false),
+            (6, 2, 8, true),
+            (7, 2, 8, false),
+            (8, 0, 8, true),
+            (0, 1, 1, true),
+            (1, 1, 1, false),
+            (0, usize::MAX / 2, 20, false),
+        ] {
+            let answer = within_holding_limit(held, more, max);
+            assert_eq!(answer.is_ok(), allowed, "{held} + {more} of {max}");
+            if let Err(message) = answer {
+                assert_eq!(
+                    message,
+                    format!("You can hold at most {max} tickets for this event")
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_seats_left_are_counted_in_words() {
+        assert_eq!(seats_left(0), "This section is sold out");
+        assert_eq!(seats_left(1), "Only 1 seat left in this section");
+        assert_eq!(seats_left(3), "Only 3 seats left in this section");
+    }
 
     #[test]
     fn a_buyer_holds_at_most_max_live_reservations_unless_unlimited() {

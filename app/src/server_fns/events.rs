@@ -320,6 +320,7 @@ pub async fn reserve_seat(section_id: String, price: String) -> Result<String, A
     let ctx = crate::ssr::fn_context::signed_in().await?;
     let input = ReserveInSection {
         section_id: Id::parse(&section_id)?,
+        quantity: 1,
         seen_price: Some(Price::from_text(&price)?),
     };
     let reserved = orders::reserve_in_section(&ctx, input).await?;

@@ -35,7 +35,10 @@ pub struct OrderJson {
     expires_at: String,
     version: i64,
     created_at: String,
+    /// The order's first ticket (as orders of one ticket have it).
     ticket: TicketJson,
+    /// Every ticket of the order, in seat order.
+    tickets: Vec<TicketJson>,
 }
 
 impl OrderJson {
@@ -52,6 +55,11 @@ impl OrderJson {
             version: order.version,
             created_at: order.created_at.to_rfc3339(),
             ticket: TicketJson::new(&found.ticket, ctx),
+            tickets: found
+                .tickets
+                .iter()
+                .map(|ticket| TicketJson::new(ticket, ctx))
+                .collect(),
         }
     }
 }
@@ -61,21 +69,35 @@ pub(super) fn money(cents: i64) -> Value {
     Price::from_stored(cents).to_json()
 }
 
-/// A reservation: the ticket (or, for an event's seats, the section: its front-most free seat),
-/// and the price the buyer was shown (refused with 409 when the seller has changed it since).
+/// A reservation, one of: a ticket (`ticketId`); chosen tickets of one event (`ticketIds`:
+/// seats from the seat map, resale listings), all or none; or `quantity` best-available seats
+/// of a section (`sectionId`). `price` is what the buyer was shown, the sum of the tickets'
+/// prices before fees (refused with 409 when it has changed since).
 #[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReserveBody {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     ticket_id: Option<Value>,
+    /// Instead of `ticketId`: up to 20 tickets of one event.
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<String>>)]
+    ticket_ids: Option<Value>,
     /// Instead of `ticketId`: a section of a published event.
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     section_id: Option<Value>,
+    /// With `sectionId`: how many seats (default 1).
+    #[serde(default)]
+    #[schema(value_type = Option<u32>)]
+    quantity: Option<Value>,
     #[serde(default)]
     #[schema(value_type = Option<f64>)]
     price: Option<Value>,
+}
+
+fn given(value: &Option<Value>) -> bool {
+    value.as_ref().is_some_and(|v| !v.is_null())
 }
 
 /// `ticketId`: required, a well-formed id.
@@ -106,8 +128,21 @@ pub async fn reserve_ticket(
     ApiJson(body): ApiJson<ReserveBody>,
 ) -> Result<(StatusCode, Json<OrderJson>), AppError> {
     ctx.user()?;
-    if body.section_id.as_ref().is_some_and(|v| !v.is_null()) {
+    let shapes = [
+        given(&body.ticket_id),
+        given(&body.ticket_ids),
+        given(&body.section_id),
+    ];
+    if shapes.iter().filter(|g| **g).count() > 1 {
+        return Err(AppError::invalid(
+            "Give one of ticketId, ticketIds or sectionId",
+        ));
+    }
+    if given(&body.section_id) {
         return reserve_in_section(&ctx, &body).await;
+    }
+    if given(&body.ticket_ids) {
+        return reserve_tickets(&ctx, &body).await;
     }
     let input = match (parse_ticket_id(&body), parse_seen_price(&body)) {
         (Ok(ticket_id), Ok(seen_price)) => ReserveTicket {
@@ -129,22 +164,27 @@ async fn reserve_in_section(
     body: &ReserveBody,
 ) -> Result<(StatusCode, Json<OrderJson>), AppError> {
     let section = match &body.section_id {
-        _ if body.ticket_id.as_ref().is_some_and(|v| !v.is_null()) => Err(ErrorDetail::field(
-            "sectionId",
-            "Give a ticketId or a sectionId, not both",
-        )),
         Some(Value::String(text)) => {
             Id::parse(text).map_err(|_| ErrorDetail::field("sectionId", "Section id is not valid"))
         }
         _ => Err(ErrorDetail::field("sectionId", "Section id is not valid")),
     };
-    let input = match (section, parse_seen_price(body)) {
-        (Ok(section_id), Ok(seen_price)) => orders::ReserveInSection {
+    let quantity = match &body.quantity {
+        None | Some(Value::Null) => Ok(1),
+        Some(value) => value
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| ErrorDetail::field("quantity", app::domain::order::QUANTITY_INVALID)),
+    };
+    let input = match (section, quantity, parse_seen_price(body)) {
+        (Ok(section_id), Ok(quantity), Ok(seen_price)) => orders::ReserveInSection {
             section_id,
+            quantity,
             seen_price,
         },
-        (section, seen_price) => {
-            let details = [section.err(), seen_price.err()]
+        (section, quantity, seen_price) => {
+            let details = [section.err(), quantity.err(), seen_price.err()]
                 .into_iter()
                 .flatten()
                 .collect();
@@ -152,6 +192,41 @@ async fn reserve_in_section(
         }
     };
     let reserved = orders::reserve_in_section(ctx, input).await?;
+    Ok((StatusCode::CREATED, Json(OrderJson::new(&reserved, ctx))))
+}
+
+async fn reserve_tickets(
+    ctx: &Ctx,
+    body: &ReserveBody,
+) -> Result<(StatusCode, Json<OrderJson>), AppError> {
+    let ids = match &body.ticket_ids {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .and_then(|text| Id::parse(text).ok())
+                    .ok_or_else(|| ErrorDetail::field("ticketIds", "Ticket id is not valid"))
+            })
+            .collect::<Result<Vec<Id>, _>>(),
+        _ => Err(ErrorDetail::field(
+            "ticketIds",
+            "Ticket ids must be a list of ticket ids",
+        )),
+    };
+    let input = match (ids, parse_seen_price(body)) {
+        (Ok(ticket_ids), Ok(seen_price)) => orders::ReserveTickets {
+            ticket_ids,
+            seen_price,
+        },
+        (ids, seen_price) => {
+            let details = [ids.err(), seen_price.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            return Err(AppError::Invalid(details));
+        }
+    };
+    let reserved = orders::reserve_tickets(ctx, input).await?;
     Ok((StatusCode::CREATED, Json(OrderJson::new(&reserved, ctx))))
 }
 

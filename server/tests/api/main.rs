@@ -25,6 +25,7 @@ mod localstripe;
 mod mail;
 mod metrics;
 mod money_flow;
+mod multi_seat;
 mod nodes;
 mod openapi;
 mod orders;

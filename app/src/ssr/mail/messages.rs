@@ -85,21 +85,52 @@ pub struct Receipt<'a> {
     pub price_cents: i64,
     pub currency: &'a str,
     pub order_id: &'a str,
-    pub ticket_code: &'a str,
+    /// Each ticket of the order, in seat order: its seat's label (if it has one) and its code.
+    pub tickets: &'a [(Option<String>, String)],
     pub tickets_url: &'a str,
 }
 
+/// An order's title in a subject or a sentence: its first ticket's, and how many more.
+pub fn order_title(first: &str, tickets: usize) -> String {
+    match tickets {
+        0 | 1 => first.to_string(),
+        2 => format!("{first} and 1 more ticket"),
+        n => format!("{first} and {} more tickets", n - 1),
+    }
+}
+
 pub fn receipt(r: &Receipt<'_>) -> Letter {
-    Letter::new("receipt", r.to, format!("Your ticket: {}", r.title))
-        .text(format!(
-            "Thank you for your purchase. Your ticket for “{}” is yours.",
-            r.title
-        ))
+    let (subject, sentence) = match r.tickets.len() {
+        0 | 1 => (
+            format!("Your ticket: {}", r.title),
+            format!(
+                "Thank you for your purchase. Your ticket for “{}” is yours.",
+                r.title
+            ),
+        ),
+        n => (
+            format!("Your {n} tickets: {}", r.title),
+            format!(
+                "Thank you for your purchase. Your {n} tickets for “{}” are yours.",
+                r.title
+            ),
+        ),
+    };
+    let mut letter = Letter::new("receipt", r.to, subject)
+        .text(sentence)
         .fact("Event", r.title)
         .fact("Paid", format_money(r.price_cents, r.currency))
-        .fact("Order", r.order_id)
-        .code("Ticket code (show it at the door)", r.ticket_code)
-        .action("See your tickets and QR code", r.tickets_url)
+        .fact("Order", r.order_id);
+    for (n, (seat, code)) in r.tickets.iter().enumerate() {
+        let label = match (r.tickets.len(), seat) {
+            (1, None) => "Ticket code (show it at the door)".to_string(),
+            (1, Some(seat)) => format!("{seat}: ticket code (show it at the door)"),
+            (_, Some(seat)) => format!("{seat}: ticket code"),
+            (_, None) => format!("Ticket {}: ticket code", n + 1),
+        };
+        letter = letter.code(label, code);
+    }
+    letter.action("See your tickets and QR codes", r.tickets_url)
 }
 
 /// To a seller whose listing was bought and paid; `earning_cents` is the price less the
@@ -377,7 +408,7 @@ mod tests {
             price_cents: 2050,
             currency: "usd",
             order_id: "o1",
-            ticket_code: "ABCD-1234",
+            tickets: &[(None, "ABCD-1234".into())],
             tickets_url: "https://t.example/tickets/mine",
         });
         let text = letter.plain_text();
@@ -387,5 +418,37 @@ mod tests {
         );
         assert!(letter.html().contains("Cup &lt;final&gt;"));
         assert_eq!(letter.subject, "Your ticket: Cup <final>");
+    }
+
+    #[test]
+    fn a_receipt_of_several_seats_lists_each_seat_with_its_own_code() {
+        let seats = [
+            (Some("Row <A>, Seat 1".to_string()), "TKT-1111".to_string()),
+            (Some("Row <A>, Seat 2".to_string()), "TKT-2222".to_string()),
+            (Some("Row B, Seat 9".to_string()), "TKT-3333".to_string()),
+        ];
+        let letter = receipt(&Receipt {
+            to: "b@example.com",
+            title: "Show — Stalls",
+            price_cents: 9000,
+            currency: "usd",
+            order_id: "o1",
+            tickets: &seats,
+            tickets_url: "https://t.example/tickets/mine",
+        });
+        assert_eq!(letter.subject, "Your 3 tickets: Show — Stalls");
+        let text = letter.plain_text();
+        for (seat, code) in &seats {
+            let line = format!("{}: ticket code", seat.as_deref().unwrap());
+            assert!(
+                text.contains(&line) && text.contains(code.as_str()),
+                "{text}"
+            );
+        }
+        assert!(letter.html().contains("Row &lt;A&gt;, Seat 2"));
+        assert!(!letter.html().contains("Row <A>"));
+        assert_eq!(order_title("Show", 1), "Show");
+        assert_eq!(order_title("Show", 2), "Show and 1 more ticket");
+        assert_eq!(order_title("Show", 4), "Show and 3 more tickets");
     }
 }

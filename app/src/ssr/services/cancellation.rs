@@ -196,9 +196,6 @@ async fn refund_one(ctx: &Ctx, order_id: &Id) -> Result<(), AppError> {
             let order = orders::read_order(&mut tx, order_id, Read::Locked)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let ticket = tickets::lock_ticket(&mut tx, &order.ticket_id)
-                .await?
-                .ok_or(AppError::NotFound)?;
             charges::mark_refunded(&mut tx, &charge.id, refund_id, &reason, now).await?;
             super::payments::append_charge_event(&mut tx, &charge.id, "ChargeRefunded", now)
                 .await?;
@@ -206,7 +203,7 @@ async fn refund_one(ctx: &Ctx, order_id: &Id) -> Result<(), AppError> {
                 let refunded = order.moved_to(OrderStatus::Cancelled);
                 super::orders::append_order_event(&mut tx, "OrderRefunded", &refunded, now).await?;
             }
-            super::refunds::reverse_earning(&mut tx, &order, &ticket.seller_id, now).await?;
+            super::refunds::reverse_earning(&mut tx, &order, now).await?;
         }
     }
     cancellations::mark_done(&mut tx, order_id, now).await?;

@@ -20,11 +20,39 @@ use sqlx::AnyConnection;
 /// How many lapsed orders one sweep cancels per transaction (keeps the write lock short).
 const SWEEP_BATCH: i64 = 200;
 
-/// An order with the ticket it is for.
+/// An order with its tickets.
 #[derive(Debug, Clone)]
 pub struct OrderWithTicket {
     pub order: Order,
+    /// The order's first ticket (`tickets[0]`).
     pub ticket: Ticket,
+    /// Every ticket of the order, in seat order.
+    pub tickets: Vec<Ticket>,
+}
+
+impl OrderWithTicket {
+    /// `order` with `tickets` (any order, at least the order's own) put in the order's seat
+    /// order; `None` when one of its tickets is missing.
+    fn new(order: Order, tickets: Vec<Ticket>) -> Option<OrderWithTicket> {
+        let mut by_id: std::collections::HashMap<Id, Ticket> =
+            tickets.into_iter().map(|t| (t.id.clone(), t)).collect();
+        let tickets: Vec<Ticket> = order
+            .ticket_ids()
+            .map(|id| by_id.remove(id))
+            .collect::<Option<_>>()?;
+        Some(OrderWithTicket {
+            ticket: tickets.first()?.clone(),
+            tickets,
+            order,
+        })
+    }
+
+    /// `order` with its tickets as they stand.
+    pub async fn read(conn: &mut AnyConnection, order: Order) -> Result<OrderWithTicket, AppError> {
+        let ids: Vec<&Id> = order.ticket_ids().collect();
+        let tickets = tickets::read_tickets(conn, &ids, Read::Plain).await?;
+        OrderWithTicket::new(order, tickets).ok_or(AppError::NotFound)
+    }
 }
 
 fn order_payload(order: &Order) -> serde_json::Value {
@@ -32,6 +60,7 @@ fn order_payload(order: &Order) -> serde_json::Value {
         "id": order.id,
         "userId": order.buyer_id,
         "ticketId": order.ticket_id,
+        "ticketIds": order.ticket_ids().collect::<Vec<_>>(),
         "status": order.status.as_str(),
         "priceCents": order.price.cents(),
         "expiresAt": order.expires_at.to_rfc3339(),
@@ -46,17 +75,83 @@ pub struct ReserveTicket {
     pub seen_price: Option<Price>,
 }
 
-/// A buyer's reservation of one seat of an event's section: the front-most free one.
+/// Several chosen tickets of one event (seats from the seat map, resale listings), every one
+/// or none, at the sum of the prices the buyer was shown.
 #[derive(Debug, Clone)]
-pub struct ReserveInSection {
-    pub section_id: Id,
+pub struct ReserveTickets {
+    pub ticket_ids: Vec<Id>,
     pub seen_price: Option<Price>,
 }
 
-/// Reserves the front-most free seat of a published event's section, as [`reserve_ticket`]
-/// does for one listing. A seat someone else took a moment before is passed over for the next
-/// free one; none left is `This section is sold out` (field `quantity`). An unknown section, or
-/// one of an event not on sale, is 404.
+/// A buyer's reservation of `quantity` best-available seats of an event's section, at the sum
+/// of the prices the buyer was shown.
+#[derive(Debug, Clone)]
+pub struct ReserveInSection {
+    pub section_id: Id,
+    pub quantity: u32,
+    pub seen_price: Option<Price>,
+}
+
+/// What one reservation asks for.
+#[derive(Debug, Clone)]
+enum Wanted {
+    /// One listing, as the seed has it (`ticketId`).
+    One(Id),
+    /// Chosen tickets of one event (`ticketIds`).
+    Chosen(Vec<Id>),
+    /// Best-available seats of a section (`sectionId`, `quantity`).
+    Best { section_id: Id, quantity: u32 },
+}
+
+impl Wanted {
+    /// The request's field a refusal names.
+    fn field(&self) -> &'static str {
+        match self {
+            Wanted::One(_) => "ticketId",
+            Wanted::Chosen(_) => "ticketIds",
+            Wanted::Best { .. } => "quantity",
+        }
+    }
+
+    /// The tickets named in the request (none for best available).
+    fn chosen(&self) -> &[Id] {
+        match self {
+            Wanted::One(id) => std::slice::from_ref(id),
+            Wanted::Chosen(ids) => ids,
+            Wanted::Best { .. } => &[],
+        }
+    }
+
+    /// A refusal of a ticket: as the seed says it for one listing, with the field for several.
+    fn refusal(&self, err: crate::domain::DomainError) -> AppError {
+        use crate::domain::DomainError;
+        use crate::domain::order::TICKET_SOLD;
+        match (self, err) {
+            (Wanted::One(_), err) => err.into(),
+            (_, DomainError::Invalid(details)) => AppError::Invalid(
+                details
+                    .into_iter()
+                    .map(|d| {
+                        // A chosen seat sold a moment ago is as taken as one held.
+                        let message = if d.message == TICKET_SOLD {
+                            TICKET_RESERVED.to_string()
+                        } else {
+                            d.message
+                        };
+                        crate::domain::ErrorDetail::field(self.field(), &message)
+                    })
+                    .collect(),
+            ),
+            (_, err) => err.into(),
+        }
+    }
+}
+
+/// Reserves `quantity` best-available seats of a published event's section (docs/RULES.md,
+/// "Orders of several seats"): the front-most row with that many adjacent free seats, else
+/// the fewest rows; any free places in general admission. Seats taken a moment before are
+/// passed over for others; fewer free than asked is `Only N seats left in this section` (field
+/// `quantity`). An unknown section, or one of an event not on sale, is 404.
 #[tracing::instrument(
     skip_all,
     fields(user = ctx.actor().map(tracing::field::display), section_id = %input.section_id)
@@ -65,51 +160,44 @@ pub async fn reserve_in_section(
     ctx: &Ctx,
     input: ReserveInSection,
 ) -> Result<OrderWithTicket, AppError> {
-    use crate::domain::event::{EventStatus, SECTION_SOLD_OUT};
-    use crate::domain::order::{TICKET_RESERVED, TICKET_SOLD};
-    use crate::ssr::storage::events;
-    /// Seats tried from one read of the section before reading it again.
-    const CANDIDATES: i64 = 8;
-    /// Reads of the section before giving up on a section that is selling out as we ask.
-    const ROUNDS: usize = 8;
-    ctx.user()?;
-    {
-        let mut conn = ctx.db().read.acquire().await?;
-        match events::section_event(&mut conn, &input.section_id).await? {
-            Some((_, EventStatus::Published)) => {}
-            Some((_, EventStatus::Cancelled)) => {
-                return Err(AppError::invalid(crate::domain::event::EVENT_CANCELLED));
-            }
-            _ => return Err(AppError::NotFound),
-        }
+    if input.quantity == 0 {
+        return Err(AppError::invalid_field(
+            "quantity",
+            crate::domain::order::QUANTITY_INVALID,
+        ));
     }
-    let sold_out = || AppError::invalid_field("quantity", SECTION_SOLD_OUT);
-    for _ in 0..ROUNDS {
-        let seats = {
-            let mut conn = ctx.db().read.acquire().await?;
-            events::free_seats(&mut conn, &input.section_id, ctx.now(), CANDIDATES).await?
-        };
-        if seats.is_empty() {
-            return Err(sold_out());
-        }
-        for ticket_id in seats {
-            let attempt = ReserveTicket {
-                ticket_id,
-                seen_price: input.seen_price,
-            };
-            match reserve_ticket(ctx, attempt).await {
-                Err(AppError::Invalid(details))
-                    if details
-                        .iter()
-                        .all(|d| d.message == TICKET_RESERVED || d.message == TICKET_SOLD) =>
-                {
-                    continue;
-                }
-                other => return other,
-            }
-        }
+    let wanted = Wanted::Best {
+        section_id: input.section_id,
+        quantity: input.quantity,
+    };
+    reserve(ctx, wanted, input.seen_price).await
+}
+
+/// Reserves chosen tickets of one event, all or none (docs/RULES.md, "Orders of several
+/// seats"). Refusals name the field `ticketIds`: none chosen, one chosen twice, more than 20,
+/// tickets of different events (or more than one listing without an event), or one taken.
+#[tracing::instrument(
+    skip_all,
+    fields(user = ctx.actor().map(tracing::field::display), tickets = input.ticket_ids.len())
+)]
+pub async fn reserve_tickets(
+    ctx: &Ctx,
+    input: ReserveTickets,
+) -> Result<OrderWithTicket, AppError> {
+    use crate::domain::order::{TICKETS_EMPTY, TICKETS_REPEATED, TICKETS_TOO_MANY};
+    let ids = input.ticket_ids;
+    let refuse = |message| Err(AppError::invalid_field("ticketIds", message));
+    if ids.is_empty() {
+        return refuse(TICKETS_EMPTY);
     }
-    Err(sold_out())
+    if ids.len() > crate::domain::event::MAX_PER_BUYER_MAX as usize {
+        return refuse(TICKETS_TOO_MANY);
+    }
+    let distinct: std::collections::HashSet<&Id> = ids.iter().collect();
+    if distinct.len() < ids.len() {
+        return refuse(TICKETS_REPEATED);
+    }
+    reserve(ctx, Wanted::Chosen(ids), input.seen_price).await
 }
 
 /// Reserves a ticket for the signed-in buyer for the reservation window. If the seller changed
@@ -122,19 +210,24 @@ pub async fn reserve_in_section(
     fields(user = ctx.actor().map(tracing::field::display), ticket_id = %input.ticket_id)
 )]
 pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWithTicket, AppError> {
+    reserve(ctx, Wanted::One(input.ticket_id), input.seen_price).await
+}
+
+async fn reserve(
+    ctx: &Ctx,
+    wanted: Wanted,
+    seen_price: Option<Price>,
+) -> Result<OrderWithTicket, AppError> {
     let buyer = ctx.user()?;
     ctx.app().order_limiter.check(buyer.clone())?;
-    let now = ctx.now();
-    // In an on-sale most attempts find the seat already taken. A plain read says so without
-    // queueing for the one writer (or the ticket's row lock): the seat was taken at that moment,
-    // so refusing then is what the locked check below would have answered a moment earlier.
-    let seen = tickets::find_ticket(&mut *ctx.db().read.acquire().await?, &input.ticket_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    check_reservation(&seen, buyer, input.seen_price, now)?;
+    // In an on-sale most attempts find the seats already taken. A plain read says so without
+    // queueing for the one writer (or the tickets' row locks): they were taken at that moment,
+    // so refusing then is what the locked check would have answered a moment earlier.
+    look_before_reserving(ctx, buyer, &wanted, seen_price).await?;
     let attempt = Attempt {
         buyer: buyer.clone(),
-        input,
+        wanted,
+        seen_price,
     };
     let reserved = match ctx.db().backend() {
         // SQLite has one writer: reservations arriving together share its transactions.
@@ -142,24 +235,106 @@ pub async fn reserve_ticket(ctx: &Ctx, input: ReserveTicket) -> Result<OrderWith
         // PostgreSQL locks rows: each reservation takes its own transaction, side by side.
         storage::Backend::Postgres => reserve_alone(ctx, &attempt).await?,
     };
-    ctx.app()
-        .browse_cache
-        .taken(&reserved.ticket.id, ctx.db().write_generation());
+    for ticket in &reserved.tickets {
+        ctx.app()
+            .browse_cache
+            .taken(&ticket.id, ctx.db().write_generation());
+    }
     metrics::counter!("ticketing_reservations_total").increment(1);
     Ok(reserved)
 }
 
-/// One buyer's attempt to reserve one ticket, as read from their request. It is decided at
-/// the time its transaction runs, not when it was asked for: a reservation that waited for
-/// the writer gets the whole window, and is checked against the event's start as it is then.
+/// The checks a plain read can make before the writer is asked: each refusal here is one the
+/// transaction would give too.
+async fn look_before_reserving(
+    ctx: &Ctx,
+    buyer: &Id,
+    wanted: &Wanted,
+    seen_price: Option<Price>,
+) -> Result<(), AppError> {
+    use crate::domain::event::{EVENT_CANCELLED, EventStatus};
+    use crate::domain::order::{
+        OWN_TICKET, TICKETS_OF_ONE_EVENT, seats_left, within_holding_limit,
+    };
+    use crate::ssr::storage::events;
+    let now = ctx.now();
+    let mut conn = ctx.db().read.acquire().await?;
+    match wanted {
+        Wanted::One(_) | Wanted::Chosen(_) => {
+            let ids: Vec<&Id> = wanted.chosen().iter().collect();
+            let seen = tickets::read_tickets(&mut conn, &ids, Read::Plain).await?;
+            if seen.len() < ids.len() {
+                return Err(AppError::NotFound);
+            }
+            if let Wanted::Chosen(_) = wanted {
+                let events: std::collections::HashSet<Option<&Id>> = seen
+                    .iter()
+                    .map(|t| t.event_seat.as_ref().map(|s| &s.event_id))
+                    .collect();
+                if seen.len() > 1 && (events.len() > 1 || events.contains(&None)) {
+                    return Err(AppError::invalid_field("ticketIds", TICKETS_OF_ONE_EVENT));
+                }
+            }
+            for ticket in &seen {
+                check_reservation(ticket, buyer, None, now).map_err(|e| wanted.refusal(e))?;
+            }
+            let total: i64 = seen.iter().map(|t| t.price.cents()).sum();
+            check_seen_total(total, seen_price)?;
+        }
+        Wanted::Best {
+            section_id,
+            quantity,
+        } => {
+            let event_id = match events::section_event(&mut conn, section_id).await? {
+                Some((event, EventStatus::Published)) => event,
+                Some((_, EventStatus::Cancelled)) => {
+                    return Err(AppError::invalid(EVENT_CANCELLED));
+                }
+                _ => return Err(AppError::NotFound),
+            };
+            let event = events::find_event(&mut conn, &event_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            if &event.organiser_id == buyer {
+                return Err(AppError::invalid(OWN_TICKET));
+            }
+            within_holding_limit(0, *quantity as usize, event.max_per_buyer)
+                .map_err(|message| AppError::invalid_field("quantity", &message))?;
+            let free = events::count_free_seats(&mut conn, section_id, now).await?;
+            if free < i64::from(*quantity) {
+                return Err(AppError::invalid_field(
+                    "quantity",
+                    &seats_left(free as usize),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A changed price (the sum of the tickets' prices now against what the buyer saw) is 409.
+fn check_seen_total(total_cents: i64, seen: Option<Price>) -> Result<(), AppError> {
+    use crate::domain::order::PRICE_CHANGED;
+    match seen {
+        Some(seen) if seen.cents() != total_cents => Err(AppError::Conflict(
+            crate::domain::ErrorDetail::field("price", PRICE_CHANGED),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// One buyer's attempt to reserve, as read from their request. It is decided at the time its
+/// transaction runs, not when it was asked for: a reservation that waited for the writer gets
+/// the whole window, and is checked against the event's start as it is then.
 pub struct Attempt {
     buyer: Id,
-    input: ReserveTicket,
+    wanted: Wanted,
+    seen_price: Option<Price>,
 }
 
 /// A reservation in a transaction of its own.
 async fn reserve_alone(ctx: &Ctx, attempt: &Attempt) -> Result<OrderWithTicket, AppError> {
-    // A reservation only takes a listing off sale: cached browse pages stay, minus this one.
+    // A reservation only takes listings off sale: cached browse pages stay, minus these.
     let mut tx = ctx.db().begin_write_keeping_reads().await?;
     let now = ctx.now();
     let answer = reserve_in(&mut tx, ctx, &[attempt], now)
@@ -170,99 +345,89 @@ async fn reserve_alone(ctx: &Ctx, attempt: &Attempt) -> Result<OrderWithTicket, 
     answer
 }
 
+/// Free seats read from a section for one transaction's best-available picks.
+struct SectionSeats {
+    event: crate::domain::event::Event,
+    rows: Vec<crate::domain::event::Row>,
+    /// Front-most first, with each seat's label.
+    free: Vec<(Id, Option<String>)>,
+    /// Seats found taken after all (a lapsed hold another transaction is settling).
+    unusable: std::collections::HashSet<Id>,
+}
+
+/// Free seats read for best available in one go: enough for any batch (a batch holds at most
+/// 64 reservations of at most 20 seats) while the front of the section decides.
+const FREE_SEATS_READ: i64 = 2048;
+
+/// Everything one batch of reservations has decided so far, in memory, as the attempts before
+/// the next one left it.
+struct Batch {
+    tickets: std::collections::HashMap<Id, Ticket>,
+    decided: std::collections::HashSet<Id>,
+    sections: std::collections::HashMap<Id, SectionSeats>,
+    events: std::collections::HashMap<Id, crate::domain::event::Event>,
+    /// Live orders held, by buyer, with when they lapse (for `MAX_LIVE_ORDERS`).
+    live: Vec<(Id, Timestamp)>,
+    /// Tickets held by buyer and event (for each event's per-buyer limit).
+    holding: std::collections::HashMap<(Id, Id), usize>,
+}
+
 /// The reservations themselves, inside the caller's write transaction, in the order given and
-/// all at `now` (read once the transaction holds the writer); each is answered on its own. `Err` means the transaction must not be committed: the
-/// database failed, or its guard refused an order the checks allowed.
+/// all at `now` (read once the transaction holds the writer); each is answered on its own. `Err`
+/// means the transaction must not be committed: the database failed, or its guard refused an
+/// order the checks allowed.
 ///
-/// The tickets are read (and held) in one statement; each attempt is then decided by the
-/// domain on its ticket as the attempts before it left it. The tickets decided on are taken
-/// in one conditional update, and their orders and `OrderCreated` events written in one
-/// statement each, so a batch costs the database a handful of statements however large.
+/// The chosen tickets are read (and held) in one statement; each attempt is then decided by the
+/// domain on its tickets as the attempts before it left them, all of an attempt's tickets or
+/// none. The tickets decided on are taken in one conditional update, and the orders, their
+/// tickets and their `OrderCreated` events written in one statement each, so a batch costs the
+/// database a handful of statements however large.
 async fn reserve_in(
     tx: &mut AnyConnection,
     ctx: &Ctx,
     attempts: &[&Attempt],
     now: Timestamp,
 ) -> Result<Vec<Result<OrderWithTicket, AppError>>, AppError> {
-    use std::collections::{HashMap, HashSet};
     let settings = ctx.settings();
-    let ids: Vec<&Id> = attempts.iter().map(|a| &a.input.ticket_id).collect();
+    let ids: Vec<&Id> = attempts.iter().flat_map(|a| a.wanted.chosen()).collect();
     // An event's cancellation waits for these reservations, or they for it (never both).
     storage::events::share_events_of(tx, &ids).await?;
-    let mut tickets: HashMap<Id, Ticket> = tickets::lock_tickets(tx, &ids)
-        .await?
-        .into_iter()
-        .map(|ticket| (ticket.id.clone(), ticket))
-        .collect();
-    // Live orders already held, counted at each attempt's own moment.
-    let mut live: Vec<(Id, Timestamp)> = Vec::new();
+    let mut batch = Batch {
+        tickets: tickets::lock_tickets(tx, &ids)
+            .await?
+            .into_iter()
+            .map(|ticket| (ticket.id.clone(), ticket))
+            .collect(),
+        decided: Default::default(),
+        sections: Default::default(),
+        events: Default::default(),
+        live: Vec::new(),
+        holding: Default::default(),
+    };
+    // Two transactions reserving for one buyer count what they hold one after the other.
+    let mut buyers: Vec<&Id> = attempts.iter().map(|a| &a.buyer).collect();
+    buyers.sort();
+    buyers.dedup();
+    for buyer in &buyers {
+        storage::users::lock_user(tx, buyer).await?;
+    }
     if settings.max_live_orders > 0 {
-        // Two transactions reserving for one buyer count their live orders one after the other.
-        let mut buyers: Vec<&Id> = attempts.iter().map(|a| &a.buyer).collect();
-        buyers.sort();
-        buyers.dedup();
-        for buyer in &buyers {
-            storage::users::lock_user(tx, buyer).await?;
-        }
-        live = orders::live_order_expiries(tx, &buyers, now).await?;
+        batch.live = orders::live_order_expiries(tx, &buyers, now).await?;
     }
 
     let mut answers: Vec<Result<Order, AppError>> = Vec::with_capacity(attempts.len());
-    let mut decided: HashSet<Id> = HashSet::new();
     for attempt in attempts {
-        let Attempt { buyer, input } = attempt;
-        let Some(mut ticket) = tickets.get(&input.ticket_id).cloned() else {
-            answers.push(Err(AppError::NotFound));
-            continue;
-        };
-        if !decided.contains(&ticket.id) && ticket.live_order_at(now).is_none() {
-            // Its hold had lapsed and the sweeper had not yet freed it: freed now, first.
-            match free_lapsed_hold(tx, &ticket, now).await? {
-                Freed::Nothing => {}
-                Freed::Released => {
-                    ticket = tickets::lock_ticket(tx, &ticket.id)
-                        .await?
-                        .ok_or(AppError::NotFound)?;
-                }
-                Freed::Busy => {
-                    answers.push(Err(AppError::invalid(TICKET_RESERVED)));
-                    continue;
+        let answer = decide(tx, ctx, &mut batch, attempt, now).await?;
+        if let Ok(order) = &answer {
+            for id in order.ticket_ids() {
+                batch.decided.insert(id.clone());
+                if let Some(ticket) = batch.tickets.get(id) {
+                    let held = ticket.held_by(&order.id, order.expires_at);
+                    batch.tickets.insert(id.clone(), held);
                 }
             }
         }
-        if let Err(err) = check_reservation(&ticket, buyer, input.seen_price, now) {
-            answers.push(Err(err.into()));
-            continue;
-        }
-        if decided.contains(&ticket.id) {
-            answers.push(Err(AppError::invalid(TICKET_RESERVED)));
-            continue;
-        }
-        if settings.max_live_orders > 0 {
-            let held = live
-                .iter()
-                .filter(|(holder, until)| holder == buyer && *until > now)
-                .count() as i64;
-            if !may_hold_another(held, settings.max_live_orders) {
-                answers.push(Err(AppError::invalid(TOO_MANY_RESERVATIONS)));
-                continue;
-            }
-        }
-        let order = Order::reserve(
-            clock::new_id(),
-            &ticket,
-            buyer,
-            now,
-            settings.reservation_window_ms,
-            &settings.fees,
-        );
-        live.push((buyer.clone(), order.expires_at));
-        decided.insert(ticket.id.clone());
-        tickets.insert(
-            ticket.id.clone(),
-            ticket.held_by(&order.id, order.expires_at),
-        );
-        answers.push(Ok(order));
+        answers.push(answer);
     }
 
     // The domain said yes; the database has the last word. Either guard refusing (the
@@ -270,34 +435,45 @@ async fn reserve_in(
     // another buyer got there first.
     let holds: Vec<tickets::Hold> = answers
         .iter()
-        .filter_map(|answer| {
-            let order = answer.as_ref().ok()?;
-            Some(tickets::Hold {
-                ticket_id: &order.ticket_id,
+        .filter_map(|answer| answer.as_ref().ok())
+        .flat_map(|order| {
+            order.ticket_ids().map(|ticket_id| tickets::Hold {
+                ticket_id,
                 order_id: &order.id,
                 until: order.expires_at,
                 now,
             })
         })
         .collect();
-    let mut taken: HashMap<Id, Ticket> = tickets::reserve_ticket_rows(tx, &holds)
+    let mut taken: std::collections::HashMap<Id, Ticket> = tickets::reserve_ticket_rows(tx, &holds)
         .await?
         .into_iter()
         .map(|ticket| (ticket.id.clone(), ticket))
         .collect();
-    let answers: Vec<Result<OrderWithTicket, AppError>> = answers
-        .into_iter()
-        .map(|answer| {
-            let order = answer?;
-            match taken.remove(&order.ticket_id) {
-                Some(ticket) if ticket.order_id.as_ref() == Some(&order.id) => {
-                    Ok(OrderWithTicket { order, ticket })
-                }
-                _ => Err(AppError::invalid(TICKET_RESERVED)),
+    let mut answers_with_tickets = Vec::with_capacity(answers.len());
+    for answer in answers {
+        let order = match answer {
+            Ok(order) => order,
+            Err(err) => {
+                answers_with_tickets.push(Err(err));
+                continue;
             }
-        })
-        .collect();
-    let orders: Vec<Order> = answers
+        };
+        let held: Vec<Ticket> = order
+            .ticket_ids()
+            .filter_map(|id| taken.remove(id))
+            .filter(|ticket| ticket.order_id.as_ref() == Some(&order.id))
+            .collect();
+        if held.len() < order.lines.len() {
+            // All or nothing: the seats this order did take go back at once.
+            let ids: Vec<&Id> = held.iter().map(|t| &t.id).collect();
+            tickets::release_ticket_rows(tx, &ids, &order.id, now).await?;
+            answers_with_tickets.push(Err(AppError::invalid(TICKET_RESERVED)));
+            continue;
+        }
+        answers_with_tickets.push(OrderWithTicket::new(order, held).ok_or_else(lost));
+    }
+    let orders: Vec<Order> = answers_with_tickets
         .iter()
         .filter_map(|answer| Some(answer.as_ref().ok()?.order.clone()))
         .collect();
@@ -319,7 +495,244 @@ async fn reserve_in(
         })
         .collect();
     insert_events(tx, &events).await?;
-    Ok(answers)
+    Ok(answers_with_tickets)
+}
+
+/// One attempt decided on the batch as the attempts before it left it: the order to write, or
+/// the buyer's refusal. `Err` of the outer result is the database failing.
+async fn decide(
+    tx: &mut AnyConnection,
+    ctx: &Ctx,
+    batch: &mut Batch,
+    attempt: &Attempt,
+    now: Timestamp,
+) -> Result<Result<Order, AppError>, AppError> {
+    use crate::domain::order::{OrderLine, within_holding_limit};
+    let settings = ctx.settings();
+    let Attempt {
+        buyer,
+        wanted,
+        seen_price,
+    } = attempt;
+    let chosen = match wanted {
+        Wanted::Best {
+            section_id,
+            quantity,
+        } => match pick_best(tx, batch, buyer, section_id, *quantity, now).await? {
+            Ok(ids) => ids,
+            Err(refusal) => return Ok(Err(refusal)),
+        },
+        _ => {
+            let mut ids = Vec::with_capacity(wanted.chosen().len());
+            for id in wanted.chosen() {
+                match usable(tx, batch, buyer, id, now).await? {
+                    Ok(()) => ids.push(id.clone()),
+                    Err(refusal) => return Ok(Err(wanted.refusal(refusal))),
+                }
+            }
+            if ids.len() > 1 {
+                // An order's tickets are kept in seat order, however they were chosen.
+                let refs: Vec<&Id> = ids.iter().collect();
+                let keys = tickets::seat_order_keys(tx, &refs).await?;
+                ids.sort_by_key(|id| keys.get(id).copied());
+            }
+            ids
+        }
+    };
+    let lines: Vec<OrderLine> = chosen
+        .iter()
+        .filter_map(|id| batch.tickets.get(id))
+        .map(|ticket| OrderLine::for_ticket(ticket, &settings.fees))
+        .collect();
+    if lines.is_empty() || lines.len() < chosen.len() {
+        return Ok(Err(AppError::NotFound));
+    }
+    let total: i64 = lines.iter().map(|line| line.price.cents()).sum();
+    if let Err(refusal) = check_seen_total(total, *seen_price) {
+        return Ok(Err(refusal));
+    }
+    if settings.max_live_orders > 0 {
+        let held = batch
+            .live
+            .iter()
+            .filter(|(holder, until)| holder == buyer && *until > now)
+            .count() as i64;
+        if !may_hold_another(held, settings.max_live_orders) {
+            return Ok(Err(AppError::invalid(TOO_MANY_RESERVATIONS)));
+        }
+    }
+    // The event's per-buyer limit, counting what the buyer holds of it now.
+    let event_id = batch
+        .tickets
+        .get(&chosen[0])
+        .and_then(|t| t.event_seat.as_ref())
+        .map(|seat| seat.event_id.clone());
+    if let Some(event_id) = event_id {
+        let key = (buyer.clone(), event_id.clone());
+        let held = match batch.holding.get(&key) {
+            Some(held) => *held,
+            None => orders::tickets_held_for_event(tx, buyer, &event_id, now).await? as usize,
+        };
+        let event = match batch.events.get(&event_id) {
+            Some(event) => event.clone(),
+            None => {
+                let event = storage::events::find_event(tx, &event_id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                batch.events.insert(event_id.clone(), event.clone());
+                event
+            }
+        };
+        if let Err(message) = within_holding_limit(held, lines.len(), event.max_per_buyer) {
+            return Ok(Err(AppError::invalid_field(wanted.field(), &message)));
+        }
+        batch.holding.insert(key, held + lines.len());
+    }
+    let order = Order::reserve_all(
+        clock::new_id(),
+        lines,
+        buyer,
+        now,
+        settings.reservation_window_ms,
+    );
+    batch.live.push((buyer.clone(), order.expires_at));
+    Ok(Ok(order))
+}
+
+/// Whether `buyer` may take ticket `id` now, as the batch left it: a lapsed hold on it is freed
+/// first. The refusal is the domain's.
+async fn usable(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    buyer: &Id,
+    id: &Id,
+    now: Timestamp,
+) -> Result<Result<(), crate::domain::DomainError>, AppError> {
+    use crate::domain::DomainError;
+    let Some(mut ticket) = batch.tickets.get(id).cloned() else {
+        return Ok(Err(DomainError::invalid(
+            crate::domain::ticket::LISTING_REMOVED,
+        )));
+    };
+    if !batch.decided.contains(id) && ticket.live_order_at(now).is_none() {
+        // Its hold had lapsed and the sweeper had not yet freed it: freed now, first.
+        match free_lapsed_hold(tx, &ticket, now).await? {
+            Freed::Nothing => {}
+            Freed::Released => {
+                ticket = tickets::lock_ticket(tx, id)
+                    .await?
+                    .ok_or(AppError::NotFound)?;
+                batch.tickets.insert(id.clone(), ticket.clone());
+            }
+            Freed::Busy => return Ok(Err(DomainError::invalid(TICKET_RESERVED))),
+        }
+    }
+    // The domain's refusal is this attempt's answer, not a failure of the transaction.
+    if let Err(refusal) = check_reservation(&ticket, buyer, None, now) {
+        return Ok(Err(refusal));
+    }
+    if batch.decided.contains(id) {
+        return Ok(Err(DomainError::invalid(TICKET_RESERVED)));
+    }
+    Ok(Ok(()))
+}
+
+/// Best available for one attempt, from the section's free seats as the batch left them: seats
+/// found taken after all are passed over for others. The refusal says how many are left.
+async fn pick_best(
+    tx: &mut AnyConnection,
+    batch: &mut Batch,
+    buyer: &Id,
+    section_id: &Id,
+    quantity: u32,
+    now: Timestamp,
+) -> Result<Result<Vec<Id>, AppError>, AppError> {
+    use crate::domain::best_available::{FreeSeat, best_available};
+    use crate::domain::event::{EVENT_CANCELLED, EventStatus, Seating, seat_place};
+    use crate::domain::order::{OWN_TICKET, seats_left};
+    use crate::ssr::storage::events;
+    if !batch.sections.contains_key(section_id) {
+        let event_id = match events::section_event(tx, section_id).await? {
+            Some((event, EventStatus::Published)) => event,
+            Some((_, EventStatus::Cancelled)) => {
+                return Ok(Err(AppError::invalid(EVENT_CANCELLED)));
+            }
+            _ => return Ok(Err(AppError::NotFound)),
+        };
+        // Its cancellation waits for this reservation, or it for the cancellation.
+        events::share_event(tx, &event_id).await?;
+        let event = events::find_event(tx, &event_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let rows = events::list_sections(tx, &event_id)
+            .await?
+            .into_iter()
+            .find(|section| &section.id == section_id)
+            .map(|section| match section.seating {
+                Seating::Seated { rows } => rows,
+                Seating::General { .. } => Vec::new(),
+            })
+            .unwrap_or_default();
+        let free = events::free_seats_placed(tx, section_id, now, FREE_SEATS_READ).await?;
+        batch.events.insert(event_id, event.clone());
+        batch.sections.insert(
+            section_id.clone(),
+            SectionSeats {
+                event,
+                rows,
+                free,
+                unusable: Default::default(),
+            },
+        );
+    }
+    loop {
+        let Some(section) = batch.sections.get(section_id) else {
+            return Ok(Err(AppError::NotFound));
+        };
+        if &section.event.organiser_id == buyer {
+            return Ok(Err(AppError::invalid(OWN_TICKET)));
+        }
+        let free: Vec<FreeSeat<Id>> = section
+            .free
+            .iter()
+            .filter(|(id, _)| !batch.decided.contains(id) && !section.unusable.contains(id))
+            .map(|(id, label)| FreeSeat {
+                id: id.clone(),
+                place: label
+                    .as_deref()
+                    .and_then(|label| seat_place(&section.rows, label)),
+            })
+            .collect();
+        let Some(picked) = best_available(&free, quantity as usize) else {
+            return Ok(Err(AppError::invalid_field(
+                "quantity",
+                &seats_left(free.len()),
+            )));
+        };
+        // Read and held now; on PostgreSQL a seat another transaction is taking is skipped.
+        let unread: Vec<&Id> = picked
+            .iter()
+            .filter(|id| !batch.tickets.contains_key(*id))
+            .collect();
+        let read = tickets::read_tickets(tx, &unread, Read::LockedUnlessBusy).await?;
+        for ticket in read {
+            batch.tickets.insert(ticket.id.clone(), ticket);
+        }
+        let mut all_usable = true;
+        for id in &picked {
+            let ok =
+                batch.tickets.contains_key(id) && usable(tx, batch, buyer, id, now).await?.is_ok();
+            if !ok {
+                all_usable = false;
+                if let Some(section) = batch.sections.get_mut(section_id) {
+                    section.unusable.insert(id.clone());
+                }
+            }
+        }
+        if all_usable {
+            return Ok(Ok(picked));
+        }
+    }
 }
 
 /// Group commit for SQLite's one writer. Reservations that arrive while the writer is busy
@@ -510,7 +923,8 @@ pub async fn release_order(
     if !orders::update_live_order_status(conn, &order.id, OrderStatus::Cancelled, now).await? {
         return Ok(None);
     }
-    tickets::release_ticket_row(conn, &order.ticket_id, &order.id, now).await?;
+    let ids: Vec<&Id> = order.ticket_ids().collect();
+    tickets::release_ticket_rows(conn, &ids, &order.id, now).await?;
     let released = order.moved_to(OrderStatus::Cancelled);
     append_order_event(conn, why.event(), &released, now).await?;
     Ok(Some(released))
@@ -648,10 +1062,7 @@ pub async fn get_order(ctx: &Ctx, order_id: &Id) -> Result<OrderWithTicket, AppE
     let user = ctx.user()?;
     let mut conn = ctx.db().read.acquire().await?;
     let order = buyers_order(&mut conn, user, order_id, Read::Plain).await?;
-    let ticket = tickets::find_ticket(&mut conn, &order.ticket_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(OrderWithTicket { order, ticket })
+    OrderWithTicket::read(&mut conn, order).await
 }
 
 /// An order with its ticket (for answers about an order someone else acted on).
@@ -661,10 +1072,7 @@ pub async fn get_order(ctx: &Ctx, order_id: &Id) -> Result<OrderWithTicket, AppE
     fields(user = ctx.actor().map(tracing::field::display), order_id = %order.id)
 )]
 pub async fn order_with_ticket(ctx: &Ctx, order: Order) -> Result<OrderWithTicket, AppError> {
-    let ticket = tickets::find_ticket(&mut *ctx.db().read.acquire().await?, &order.ticket_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    Ok(OrderWithTicket { order, ticket })
+    OrderWithTicket::read(&mut *ctx.db().read.acquire().await?, order).await
 }
 
 /// All of the signed-in buyer's orders, newest first, each with its ticket.
@@ -678,10 +1086,19 @@ pub async fn list_orders(ctx: &Ctx) -> Result<Vec<OrderWithTicket>, AppError> {
     let mut conn = ctx.db().read.acquire().await?;
     let orders = orders::list_orders_by_buyer(&mut conn, user).await?;
     let mut listed = Vec::with_capacity(orders.len());
-    for order in orders {
-        if let Some(ticket) = tickets::find_ticket(&mut conn, &order.ticket_id).await? {
-            listed.push(OrderWithTicket { order, ticket });
+    let ids: Vec<&Id> = orders.iter().flat_map(Order::ticket_ids).collect();
+    let mut found = std::collections::HashMap::new();
+    for chunk in ids.chunks(512) {
+        for ticket in tickets::read_tickets(&mut conn, chunk, Read::Plain).await? {
+            found.insert(ticket.id.clone(), ticket);
         }
+    }
+    for order in orders {
+        let own = order
+            .ticket_ids()
+            .filter_map(|id| found.get(id).cloned())
+            .collect();
+        listed.extend(OrderWithTicket::new(order, own));
     }
     Ok(listed)
 }
@@ -704,7 +1121,7 @@ pub async fn expire_orders(ctx: &Ctx) -> Result<usize, AppError> {
         // Their tickets too, before anything is written: a reservation holding one of them
         // frees its lapsed hold itself (or is refused), and waiting for it here, with the
         // event log's turn taken, could deadlock (PostgreSQL).
-        let ids: Vec<&Id> = batch.iter().map(|order| &order.ticket_id).collect();
+        let ids: Vec<&Id> = batch.iter().flat_map(Order::ticket_ids).collect();
         let free: std::collections::HashSet<Id> =
             tickets::read_tickets(&mut tx, &ids, Read::LockedUnlessBusy)
                 .await?
@@ -712,7 +1129,10 @@ pub async fn expire_orders(ctx: &Ctx) -> Result<usize, AppError> {
                 .map(|ticket| ticket.id)
                 .collect();
         let mut expired_now = 0;
-        for order in batch.iter().filter(|order| free.contains(&order.ticket_id)) {
+        for order in batch
+            .iter()
+            .filter(|order| order.ticket_ids().all(|id| free.contains(id)))
+        {
             if release_if_lapsed(&mut tx, order, now).await? {
                 expired_now += 1;
             }

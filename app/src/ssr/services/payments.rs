@@ -118,10 +118,7 @@ async fn begin_or_resume(ctx: &Ctx, order_id: &Id, token: Option<&str>) -> Resul
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
     let order = buyers_order(&mut tx, user, order_id, Read::Locked).await?;
-    let title = tickets::find_ticket(&mut tx, &order.ticket_id)
-        .await?
-        .map(|t| t.title)
-        .unwrap_or_default();
+    let title = order_title(&mut tx, &order).await?;
     let existing = charges::list_charges_for_order(&mut tx, order_id).await?;
     if let Some(in_flight) = existing.iter().find(|c| c.status == ChargeStatus::Created) {
         // A charge already left for the bank: whatever happened to the request that sent it
@@ -335,10 +332,7 @@ pub async fn resume_unfinished_payments(ctx: &Ctx) -> Result<usize, AppError> {
         let mut found = Vec::new();
         for (charge, token) in charges::list_unfinished_charges(&mut conn).await? {
             let title = match orders::find_order(&mut conn, &charge.order_id).await? {
-                Some(order) => tickets::find_ticket(&mut conn, &order.ticket_id)
-                    .await?
-                    .map(|t| t.title)
-                    .unwrap_or_default(),
+                Some(order) => order_title(&mut conn, &order).await?,
                 None => String::new(),
             };
             found.push((charge, token, title));
@@ -433,7 +427,7 @@ pub async fn settle_payment(
         let (buyer, ticket) = buyer_and_ticket(&mut tx, &order).await?;
         let letter = messages::payment_declined(
             &buyer,
-            &ticket.title,
+            &messages::order_title(&ticket.title, order.lines.len()),
             &message,
             &messages::link(
                 &ctx.settings().public_url,
@@ -449,22 +443,26 @@ pub async fn settle_payment(
     if order.is_live_at(now) {
         charges::complete_charge(&mut tx, &charge.id, &stripe_id, now).await?;
         orders::update_live_order_status(&mut tx, &order.id, OrderStatus::Complete, now).await?;
-        if !tickets::mark_ticket_sold(&mut tx, &order.ticket_id, &order.id, &order.buyer_id, now)
-            .await?
-        {
-            return Err(internal(anyhow::anyhow!(
-                "live order {} does not hold its ticket",
-                order.id
-            )));
+        let mut codes = Vec::with_capacity(order.lines.len());
+        for ticket_id in order.ticket_ids() {
+            if !tickets::mark_ticket_sold(&mut tx, ticket_id, &order.id, &order.buyer_id, now)
+                .await?
+            {
+                return Err(internal(anyhow::anyhow!(
+                    "live order {} does not hold its ticket {ticket_id}",
+                    order.id
+                )));
+            }
+            let code = super::custody::hand_over(
+                &mut tx,
+                ticket_id,
+                &order.buyer_id,
+                crate::domain::custody::Revocation::Resold,
+                now,
+            )
+            .await?;
+            codes.push(code);
         }
-        let code = super::custody::hand_over(
-            &mut tx,
-            &order.ticket_id,
-            &order.buyer_id,
-            crate::domain::custody::Revocation::Resold,
-            now,
-        )
-        .await?;
         let paid = append_charge_event(&mut tx, &charge.id, "ChargeCompleted", now).await?;
         super::orders::append_order_event(
             &mut tx,
@@ -473,8 +471,9 @@ pub async fn settle_payment(
             now,
         )
         .await?;
-        record_sale(ctx, &mut tx, &order).await?;
-        queue_sale_mail(ctx, &mut tx, &order, &code).await?;
+        let sold = order_tickets(&mut tx, &order).await?;
+        super::payouts::record_sale(ctx, &mut tx, &order, &sold).await?;
+        queue_sale_mail(ctx, &mut tx, &order, &sold, &codes).await?;
         tx.commit().await?;
         metrics::counter!("ticketing_sales_total").increment(1);
         metrics::counter!("ticketing_sales_cents_total")
@@ -500,7 +499,7 @@ pub async fn settle_payment(
         let (buyer, ticket) = buyer_and_ticket(&mut tx, &order).await?;
         let letter = messages::late_payment_refunded(
             &buyer,
-            &ticket.title,
+            &messages::order_title(&ticket.title, order.lines.len()),
             charge.amount.cents(),
             &charge.currency,
             &messages::link(&ctx.settings().public_url, "/"),
@@ -531,48 +530,84 @@ async fn buyer_and_ticket(
     Ok((buyer.email, ticket))
 }
 
-/// A completed sale in the ledger, and the seller's earning in escrow.
-async fn record_sale(
-    ctx: &Ctx,
+/// The order's tickets, in its seat order.
+async fn order_tickets(
     tx: &mut sqlx::AnyConnection,
     order: &crate::domain::Order,
-) -> Result<(), AppError> {
-    let ticket = tickets::find_ticket(tx, &order.ticket_id)
+) -> Result<Vec<crate::domain::Ticket>, AppError> {
+    Ok(super::orders::OrderWithTicket::read(tx, order.clone())
         .await?
-        .ok_or(AppError::NotFound)?;
-    super::payouts::record_sale(ctx, tx, order, &ticket).await
+        .tickets)
 }
 
-/// A completed sale tells the buyer (a receipt with the ticket code) and the seller.
+/// What a charge for the order is called: its first ticket's title, and how many more.
+async fn order_title(
+    conn: &mut sqlx::AnyConnection,
+    order: &crate::domain::Order,
+) -> Result<String, AppError> {
+    let first = tickets::find_ticket(conn, &order.ticket_id)
+        .await?
+        .map(|t| t.title)
+        .unwrap_or_default();
+    Ok(messages::order_title(&first, order.lines.len()))
+}
+
+/// A completed sale tells the buyer (a receipt with every ticket's code) and each seller.
 async fn queue_sale_mail(
     ctx: &Ctx,
     tx: &mut sqlx::AnyConnection,
     order: &crate::domain::Order,
-    code: &str,
+    sold: &[crate::domain::Ticket],
+    codes: &[String],
 ) -> Result<(), AppError> {
     let (settings, now) = (ctx.settings(), ctx.now());
-    let (buyer, ticket) = buyer_and_ticket(tx, order).await?;
-    let seller = storage::users::find_user(tx, &ticket.seller_id)
+    let buyer = storage::users::find_user(tx, &order.buyer_id)
         .await?
         .ok_or(AppError::NotFound)?;
+    let first = sold.first().ok_or(AppError::NotFound)?;
+    let seats: Vec<(Option<String>, String)> = sold
+        .iter()
+        .zip(codes)
+        .map(|(ticket, code)| {
+            let seat = ticket.event_seat.as_ref().and_then(|s| s.seat.clone());
+            (seat, code.clone())
+        })
+        .collect();
     let receipt = messages::receipt(&messages::Receipt {
-        to: &buyer,
-        title: &ticket.title,
+        to: &buyer.email,
+        title: &first.title,
         price_cents: order.total_cents(),
         currency: &settings.currency,
         order_id: order.id.as_str(),
-        ticket_code: code,
+        tickets: &seats,
         tickets_url: &messages::link(&settings.public_url, "/tickets/mine"),
     });
     mail::queue(tx, &receipt, now).await?;
-    let sold = messages::ticket_sold(
-        &seller.email,
-        &ticket.title,
-        order.amounts().seller_net_cents,
-        &settings.currency,
-        &messages::link(&settings.public_url, "/tickets/mine"),
-    );
-    mail::queue(tx, &sold, now).await?;
+    // One letter per seller: their first ticket's title, how many, and what they receive.
+    let mut sellers: Vec<(&Id, &str, usize, i64)> = Vec::new();
+    for (ticket, line) in sold.iter().zip(&order.lines) {
+        let net = line.amounts().seller_net_cents;
+        match sellers.iter_mut().find(|(id, ..)| *id == &ticket.seller_id) {
+            Some((_, _, count, sum)) => {
+                *count += 1;
+                *sum += net;
+            }
+            None => sellers.push((&ticket.seller_id, &ticket.title, 1, net)),
+        }
+    }
+    for (seller, title, count, net) in sellers {
+        let seller = storage::users::find_user(tx, seller)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let letter = messages::ticket_sold(
+            &seller.email,
+            &messages::order_title(title, count),
+            net,
+            &settings.currency,
+            &messages::link(&settings.public_url, "/tickets/mine"),
+        );
+        mail::queue(tx, &letter, now).await?;
+    }
     Ok(())
 }
 

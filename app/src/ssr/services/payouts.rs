@@ -217,31 +217,41 @@ fn unavailable(err: GatewayError) -> AppError {
     fields(
         user = ctx.actor().map(tracing::field::display),
         order_id = %order.id,
-        ticket_id = %ticket.id
     )
 )]
 pub async fn record_sale(
     ctx: &Ctx,
     tx: &mut AnyConnection,
     order: &Order,
-    ticket: &Ticket,
+    tickets: &[Ticket],
 ) -> Result<(), AppError> {
     let now = ctx.now();
-    let amounts = order.amounts();
-    let sale = ledger::sale(&ticket.seller_id, &amounts);
-    storage::ledger::record(tx, &sale, Source::Order(&order.id), now).await?;
-    store::insert_earning(
-        tx,
-        &NewEarning {
-            order_id: &order.id,
-            seller_id: &ticket.seller_id,
-            ticket_id: &ticket.id,
-            net_cents: amounts.seller_net_cents,
-            release_at: payout::release_at(ticket.starts_at, now, ctx.settings().payout_delay_ms),
-        },
-        now,
-    )
-    .await?;
+    // One ledger transaction and one earning per ticket, each its own seller's.
+    for line in &order.lines {
+        let ticket = tickets
+            .iter()
+            .find(|t| t.id == line.ticket_id)
+            .ok_or(AppError::NotFound)?;
+        let amounts = line.amounts();
+        let sale = ledger::sale(&ticket.seller_id, &amounts);
+        storage::ledger::record(tx, &sale, Source::Order(&order.id, &ticket.id), now).await?;
+        store::insert_earning(
+            tx,
+            &NewEarning {
+                order_id: &order.id,
+                seller_id: &ticket.seller_id,
+                ticket_id: &ticket.id,
+                net_cents: amounts.seller_net_cents,
+                release_at: payout::release_at(
+                    ticket.starts_at,
+                    now,
+                    ctx.settings().payout_delay_ms,
+                ),
+            },
+            now,
+        )
+        .await?;
+    }
     Ok(())
 }
 
@@ -259,10 +269,15 @@ pub async fn release_due(ctx: &Ctx) -> Result<usize, AppError> {
         let mut tx = ctx.db().begin_write().await?;
         let mut this_round = 0;
         for earning in &due {
-            if store::mark_released(&mut tx, &earning.order_id, now).await? {
+            if store::mark_released(&mut tx, &earning.order_id, &earning.ticket_id, now).await? {
                 let release = ledger::release(&earning.seller_id, earning.net_cents);
-                storage::ledger::record(&mut tx, &release, Source::Order(&earning.order_id), now)
-                    .await?;
+                storage::ledger::record(
+                    &mut tx,
+                    &release,
+                    Source::Order(&earning.order_id, &earning.ticket_id),
+                    now,
+                )
+                .await?;
                 this_round += 1;
             }
         }

@@ -83,8 +83,10 @@ pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppErr
                 },
             ));
         };
-        if tickets::has_resale(&mut conn, &order.ticket_id).await? {
-            return Err(AppError::invalid(RESOLD));
+        for ticket_id in order.ticket_ids() {
+            if tickets::has_resale(&mut conn, ticket_id).await? {
+                return Err(AppError::invalid(RESOLD));
+            }
         }
         charge
     };
@@ -143,30 +145,32 @@ pub async fn record_refund(
     let order = orders::read_order(&mut tx, &charge.order_id, Read::Locked)
         .await?
         .ok_or(AppError::NotFound)?;
-    let ticket = tickets::lock_ticket(&mut tx, &order.ticket_id)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let ids: Vec<&Id> = order.ticket_ids().collect();
+    let mut held = tickets::lock_tickets(&mut tx, &ids).await?;
+    held.sort_by_key(|t| order.ticket_ids().position(|id| id == &t.id));
     charges::mark_refunded(&mut tx, &charge.id, refund_id, reason, now).await?;
     super::payments::append_charge_event(&mut tx, &charge.id, "ChargeRefunded", now).await?;
     if orders::cancel_completed_order(&mut tx, &order.id, now).await? {
         let refunded = order.moved_to(OrderStatus::Cancelled);
         super::orders::append_order_event(&mut tx, "OrderRefunded", &refunded, now).await?;
     }
-    super::custody::take_back(&mut tx, &ticket, now).await?;
-    if tickets::return_to_seller(&mut tx, &ticket.id, &order.id, now).await?
-        && let Some(back) = tickets::find_ticket(&mut tx, &ticket.id).await?
-    {
-        storage::event_log::insert_event(
-            &mut tx,
-            "TicketUpdated",
-            &back.id,
-            super::tickets::event_payload(&back),
-            now,
-        )
-        .await?;
+    for ticket in &held {
+        super::custody::take_back(&mut tx, ticket, now).await?;
+        if tickets::return_to_seller(&mut tx, &ticket.id, &order.id, now).await?
+            && let Some(back) = tickets::find_ticket(&mut tx, &ticket.id).await?
+        {
+            storage::event_log::insert_event(
+                &mut tx,
+                "TicketUpdated",
+                &back.id,
+                super::tickets::event_payload(&back),
+                now,
+            )
+            .await?;
+        }
     }
-    reverse_earning(&mut tx, &order, &ticket.seller_id, now).await?;
-    queue_refund_mail(ctx, &mut tx, &order, &ticket, reason).await?;
+    reverse_earning(&mut tx, &order, now).await?;
+    queue_refund_mail(ctx, &mut tx, &order, &held, reason).await?;
     if let Some(by) = by {
         storage::audit::append(
             &mut tx,
@@ -185,22 +189,29 @@ pub async fn record_refund(
         .ok_or(AppError::NotFound)
 }
 
-/// The ledger's refund, from wherever the sale's earning is now.
+/// The ledger's refund of each ticket of the order, from wherever that ticket's earning is now
+/// (each credited to its own seller when sold).
 pub(super) async fn reverse_earning(
     tx: &mut AnyConnection,
     order: &Order,
-    seller: &Id,
     now: crate::domain::Timestamp,
 ) -> Result<(), AppError> {
-    let earning = match payouts::earning_state(tx, &order.id).await? {
-        None => return Ok(()),
-        Some((false, _)) => Earning::Pending,
-        Some((true, false)) => Earning::Available,
-        Some((true, true)) => Earning::PaidOut,
-    };
-    payouts::mark_reversed(tx, &order.id, now).await?;
-    let refund = ledger::refund(seller, &order.amounts(), earning);
-    storage::ledger::record(tx, &refund, Source::Order(&order.id), now).await?;
+    for line in &order.lines {
+        let earning = match payouts::earning_state(tx, &order.id, &line.ticket_id).await? {
+            None => continue,
+            Some((false, _)) => Earning::Pending,
+            Some((true, false)) => Earning::Available,
+            Some((true, true)) => Earning::PaidOut,
+        };
+        let seller = tickets::find_ticket(tx, &line.ticket_id)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .seller_id;
+        payouts::mark_reversed(tx, &order.id, &line.ticket_id, now).await?;
+        let refund = ledger::refund(&seller, &line.amounts(), earning);
+        storage::ledger::record(tx, &refund, Source::Order(&order.id, &line.ticket_id), now)
+            .await?;
+    }
     Ok(())
 }
 
@@ -208,37 +219,42 @@ async fn queue_refund_mail(
     ctx: &Ctx,
     tx: &mut AnyConnection,
     order: &Order,
-    ticket: &crate::domain::Ticket,
+    tickets: &[crate::domain::Ticket],
     reason: &str,
 ) -> Result<(), AppError> {
     let (settings, now) = (ctx.settings(), ctx.now());
-    let people = [&order.buyer_id, &ticket.seller_id];
-    let mut addresses = Vec::new();
-    for id in people {
-        addresses.push(
-            storage::users::find_user(tx, id)
-                .await?
-                .ok_or(AppError::NotFound)?
-                .email,
-        );
-    }
-    let buyer = messages::order_refunded(
-        &addresses[0],
-        &ticket.title,
+    let first = tickets.first().ok_or(AppError::NotFound)?;
+    let buyer = storage::users::find_user(tx, &order.buyer_id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .email;
+    let letter = messages::order_refunded(
+        &buyer,
+        &messages::order_title(&first.title, tickets.len()),
         order.total_cents(),
         &settings.currency,
         reason,
         &messages::link(&settings.public_url, "/"),
     );
-    mail::queue(tx, &buyer, now).await?;
-    let seller = messages::sale_refunded(
-        &addresses[1],
-        &ticket.title,
-        order.amounts().seller_net_cents,
-        &settings.currency,
-        reason,
-        &messages::link(&settings.public_url, "/payouts"),
-    );
-    mail::queue(tx, &seller, now).await?;
+    mail::queue(tx, &letter, now).await?;
+    // Each seller hears of each of their tickets.
+    for line in &order.lines {
+        let Some(ticket) = tickets.iter().find(|t| t.id == line.ticket_id) else {
+            continue;
+        };
+        let seller = storage::users::find_user(tx, &ticket.seller_id)
+            .await?
+            .ok_or(AppError::NotFound)?
+            .email;
+        let letter = messages::sale_refunded(
+            &seller,
+            &ticket.title,
+            line.amounts().seller_net_cents,
+            &settings.currency,
+            reason,
+            &messages::link(&settings.public_url, "/payouts"),
+        );
+        mail::queue(tx, &letter, now).await?;
+    }
     Ok(())
 }

@@ -227,6 +227,17 @@ pub async fn share_events_of(conn: &mut AnyConnection, tickets: &[&Id]) -> Resul
     Ok(())
 }
 
+/// [`share_events_of`] for one event.
+pub async fn share_event(conn: &mut AnyConnection, id: &Id) -> Result<(), sqlx::Error> {
+    if backend(conn) == Backend::Postgres {
+        sqlx::query("SELECT id FROM events WHERE id = $1 FOR SHARE")
+            .bind(id.as_str())
+            .fetch_optional(conn)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn find_event(conn: &mut AnyConnection, id: &Id) -> Result<Option<Event>, sqlx::Error> {
     let row: Option<EventRow> =
         sqlx::query_as(&format!("SELECT {COLUMNS} FROM events WHERE id = $1"))
@@ -689,6 +700,48 @@ pub async fn free_seats(
     .fetch_all(conn)
     .await?;
     Ok(ids.into_iter().map(Id::from_trusted).collect())
+}
+
+/// The free seats of a section at `now` (on public sale, or held by a lapsed order), front-most
+/// first: at most `limit`, each with its seat's label (`None` in general admission).
+pub async fn free_seats_placed(
+    conn: &mut AnyConnection,
+    section: &Id,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<(Id, Option<String>)>, sqlx::Error> {
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT id, seat FROM tickets WHERE section_id = $1 AND resold_from IS NULL \
+         AND removed_at IS NULL AND seller_suspended = 0 \
+         AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $2)) \
+         ORDER BY seat_order LIMIT $3",
+    )
+    .bind(section.as_str())
+    .bind(now.millis())
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, seat)| (Id::from_trusted(id), seat))
+        .collect())
+}
+
+/// How many seats of a section are free at `now` (see [`free_seats_placed`]).
+pub async fn count_free_seats(
+    conn: &mut AnyConnection,
+    section: &Id,
+    now: Timestamp,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM tickets WHERE section_id = $1 AND resold_from IS NULL \
+         AND removed_at IS NULL AND seller_suspended = 0 \
+         AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $2))",
+    )
+    .bind(section.as_str())
+    .bind(now.millis())
+    .fetch_one(conn)
+    .await
 }
 
 /// What the catalogue of upcoming events is narrowed to.

@@ -16,7 +16,8 @@ fn account_columns(account: &Account) -> (&'static str, Option<&str>) {
 /// What a transaction is about: the order of a sale, release or refund, or a payout.
 #[derive(Debug, Clone, Copy)]
 pub enum Source<'a> {
-    Order(&'a Id),
+    /// A ticket of an order: its sale, its earning's release, its refund.
+    Order(&'a Id, &'a Id),
     Payout(&'a Id),
 }
 
@@ -35,17 +36,18 @@ pub async fn record(
         )));
     }
     let id = crate::ssr::clock::new_id();
-    let (order, payout) = match source {
-        Source::Order(order) => (Some(order.as_str()), None),
-        Source::Payout(payout) => (None, Some(payout.as_str())),
+    let (order, ticket, payout) = match source {
+        Source::Order(order, ticket) => (Some(order.as_str()), Some(ticket.as_str()), None),
+        Source::Payout(payout) => (None, None, Some(payout.as_str())),
     };
     sqlx::query(
-        "INSERT INTO ledger_transactions (id, kind, order_id, payout_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO ledger_transactions (id, kind, order_id, ticket_id, payout_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id.as_str())
     .bind(transaction.kind.as_str())
     .bind(order)
+    .bind(ticket)
     .bind(payout)
     .bind(now.millis())
     .execute(&mut *conn)

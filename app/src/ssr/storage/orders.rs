@@ -1,7 +1,7 @@
 //! The `orders` table.
 
 use super::{Backend, Read, backend};
-use crate::domain::{Id, Order, OrderStatus, Price, Timestamp};
+use crate::domain::{Id, Order, OrderLine, OrderStatus, Price, Timestamp};
 use sqlx::AnyConnection;
 
 const COLUMNS: &str = "id, buyer_id, ticket_id, status, price_cents, buyer_fee_cents, seller_fee_cents, expires_at, version, created_at";
@@ -22,21 +22,66 @@ struct OrderRow {
     created_at: i64,
 }
 
-impl From<OrderRow> for Order {
-    fn from(row: OrderRow) -> Order {
+impl OrderRow {
+    fn into_order(self, lines: Vec<OrderLine>) -> Order {
         Order {
-            id: Id::from_trusted(row.id),
-            buyer_id: Id::from_trusted(row.buyer_id),
-            ticket_id: Id::from_trusted(row.ticket_id),
-            status: row.status,
-            price: Price::from_stored(row.price_cents),
-            buyer_fee_cents: row.buyer_fee_cents,
-            seller_fee_cents: row.seller_fee_cents,
-            expires_at: Timestamp::from_millis(row.expires_at),
-            version: row.version,
-            created_at: Timestamp::from_millis(row.created_at),
+            id: Id::from_trusted(self.id),
+            buyer_id: Id::from_trusted(self.buyer_id),
+            ticket_id: Id::from_trusted(self.ticket_id),
+            status: self.status,
+            price: Price::from_stored(self.price_cents),
+            buyer_fee_cents: self.buyer_fee_cents,
+            seller_fee_cents: self.seller_fee_cents,
+            expires_at: Timestamp::from_millis(self.expires_at),
+            version: self.version,
+            created_at: Timestamp::from_millis(self.created_at),
+            lines,
         }
     }
+}
+
+#[derive(sqlx::FromRow)]
+struct LineRow {
+    order_id: String,
+    ticket_id: String,
+    price_cents: i64,
+    buyer_fee_cents: i64,
+    seller_fee_cents: i64,
+}
+
+/// The orders of `rows` with their tickets, read in one statement per 512 orders.
+async fn with_lines(
+    conn: &mut AnyConnection,
+    rows: Vec<OrderRow>,
+) -> Result<Vec<Order>, sqlx::Error> {
+    use std::collections::HashMap;
+    let mut lines: HashMap<String, Vec<OrderLine>> = HashMap::with_capacity(rows.len());
+    for chunk in rows.chunks(512) {
+        let (list, size) = super::in_list(chunk.len(), 1);
+        let sql = format!(
+            "SELECT order_id, ticket_id, price_cents, buyer_fee_cents, seller_fee_cents \
+             FROM order_tickets WHERE order_id IN {list} ORDER BY order_id, position"
+        );
+        let mut query = sqlx::query_as::<_, LineRow>(&sql);
+        for n in 0..size {
+            query = query.bind(chunk[n.min(chunk.len() - 1)].id.as_str());
+        }
+        for line in query.fetch_all(&mut *conn).await? {
+            lines.entry(line.order_id).or_default().push(OrderLine {
+                ticket_id: Id::from_trusted(line.ticket_id),
+                price: Price::from_stored(line.price_cents),
+                buyer_fee_cents: line.buyer_fee_cents,
+                seller_fee_cents: line.seller_fee_cents,
+            });
+        }
+    }
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let lines = lines.remove(&row.id).unwrap_or_default();
+            row.into_order(lines)
+        })
+        .collect())
 }
 
 /// Inserts every order in one statement: all of them, or none when any is refused (a second
@@ -77,7 +122,49 @@ pub async fn insert_orders(conn: &mut AnyConnection, orders: &[Order]) -> Result
             query = query.bind(None::<i64>);
         }
     }
-    query.execute(conn).await?;
+    query.execute(&mut *conn).await?;
+    insert_lines(conn, orders).await
+}
+
+/// Every order's tickets (`order_tickets`), in one statement per 256 tickets.
+async fn insert_lines(conn: &mut AnyConnection, orders: &[Order]) -> Result<(), sqlx::Error> {
+    let lines: Vec<(&Order, usize, &OrderLine)> = orders
+        .iter()
+        .flat_map(|order| {
+            order
+                .lines
+                .iter()
+                .enumerate()
+                .map(move |(position, line)| (order, position, line))
+        })
+        .collect();
+    for chunk in lines.chunks(256) {
+        let (values, size) = super::values_rows(chunk.len(), 6);
+        let sql = format!(
+            "INSERT INTO order_tickets (order_id, position, ticket_id, price_cents, buyer_fee_cents, \
+             seller_fee_cents) SELECT * FROM (VALUES {values}) AS new_lines WHERE column1 IS NOT NULL"
+        );
+        let mut query = sqlx::query(&sql);
+        for (order, position, line) in chunk {
+            query = query
+                .bind(order.id.as_str())
+                .bind(*position as i64)
+                .bind(line.ticket_id.as_str())
+                .bind(line.price.cents())
+                .bind(line.buyer_fee_cents)
+                .bind(line.seller_fee_cents);
+        }
+        for _ in chunk.len()..size {
+            query = query
+                .bind(None::<&str>)
+                .bind(None::<i64>)
+                .bind(None::<&str>)
+                .bind(None::<i64>)
+                .bind(None::<i64>)
+                .bind(None::<i64>);
+        }
+        query.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 
@@ -107,6 +194,28 @@ pub async fn live_order_expiries(
         .collect())
 }
 
+/// How many tickets of `event` the buyer holds at `now`: those in their live orders, and those
+/// they hold with a valid or used code (listed for resale or not).
+pub async fn tickets_held_for_event(
+    conn: &mut AnyConnection,
+    buyer: &Id,
+    event: &Id,
+    now: Timestamp,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM orders o JOIN order_tickets ot ON ot.order_id = o.id \
+         JOIN tickets t ON t.id = ot.ticket_id WHERE o.buyer_id = $1 \
+         AND o.status IN ('created', 'awaiting:payment') AND o.expires_at > $2 AND t.event_id = $3) \
+         + (SELECT COUNT(*) FROM ticket_codes c JOIN tickets t ON t.id = c.seat_id \
+         WHERE c.holder_id = $1 AND c.status IN ('valid', 'used') AND t.event_id = $3)",
+    )
+    .bind(buyer.as_str())
+    .bind(now.millis())
+    .bind(event.as_str())
+    .fetch_one(conn)
+    .await
+}
+
 pub async fn find_order(conn: &mut AnyConnection, id: &Id) -> Result<Option<Order>, sqlx::Error> {
     read_order(conn, id, Read::Plain).await
 }
@@ -127,9 +236,12 @@ pub async fn read_order(
         "SELECT {COLUMNS} FROM orders WHERE id = $1{clause}"
     ))
     .bind(id.as_str())
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(row.map(Order::from))
+    match row {
+        Some(row) => Ok(with_lines(conn, vec![row]).await?.pop()),
+        None => Ok(None),
+    }
 }
 
 /// A buyer's orders, newest first.
@@ -141,9 +253,9 @@ pub async fn list_orders_by_buyer(
         "SELECT {COLUMNS} FROM orders WHERE buyer_id = $1 ORDER BY created_at DESC, id DESC"
     ))
     .bind(buyer.as_str())
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(Order::from).collect())
+    with_lines(conn, rows).await
 }
 
 /// Live orders whose window is over at `now`, oldest first. With `claim` (the sweep, inside its
@@ -165,9 +277,9 @@ pub async fn list_lapsed_orders(
     ))
     .bind(now.millis())
     .bind(limit)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(Order::from).collect())
+    with_lines(conn, rows).await
 }
 
 /// Moves a live order to `status`, only if it is still live. Returns whether it changed.
@@ -224,7 +336,7 @@ pub async fn list_for_console(
     .bind(search.to_lowercase())
     .bind(limit)
     .bind(offset)
-    .fetch_all(conn)
+    .fetch_all(&mut *conn)
     .await?;
-    Ok(rows.into_iter().map(Order::from).collect())
+    with_lines(conn, rows).await
 }

@@ -107,9 +107,10 @@ pub async fn insert_earning(
     Ok(())
 }
 
-/// An earning due for release: its order, seller and amount.
+/// An earning due for release: its order and ticket, seller and amount.
 pub struct DueEarning {
     pub order_id: Id,
+    pub ticket_id: Id,
     pub seller_id: Id,
     pub net_cents: i64,
 }
@@ -120,8 +121,8 @@ pub async fn due_earnings(
     now: Timestamp,
     limit: i64,
 ) -> Result<Vec<DueEarning>, sqlx::Error> {
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT order_id, seller_id, net_cents FROM earnings \
+    let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+        "SELECT order_id, ticket_id, seller_id, net_cents FROM earnings \
          WHERE released_at IS NULL AND reversed_at IS NULL AND release_at <= $1 \
          ORDER BY release_at LIMIT $2",
     )
@@ -131,8 +132,9 @@ pub async fn due_earnings(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(order_id, seller_id, net_cents)| DueEarning {
+        .map(|(order_id, ticket_id, seller_id, net_cents)| DueEarning {
             order_id: Id::from_trusted(order_id),
+            ticket_id: Id::from_trusted(ticket_id),
             seller_id: Id::from_trusted(seller_id),
             net_cents,
         })
@@ -149,50 +151,58 @@ pub async fn next_release(conn: &mut AnyConnection) -> Result<Option<Timestamp>,
     Ok(next.map(Timestamp))
 }
 
-/// Releases one earning; false when it was released or reversed meanwhile.
+/// Releases one earning (an order's ticket's); false when it was released or reversed meanwhile.
 pub async fn mark_released(
     conn: &mut AnyConnection,
     order_id: &Id,
+    ticket_id: &Id,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "UPDATE earnings SET released_at = $1 \
-         WHERE order_id = $2 AND released_at IS NULL AND reversed_at IS NULL",
+         WHERE order_id = $2 AND ticket_id = $3 AND released_at IS NULL AND reversed_at IS NULL",
     )
     .bind(now.millis())
     .bind(order_id.as_str())
+    .bind(ticket_id.as_str())
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
 }
 
-/// Where an order's earning stands before a refund: `None` when there is none or it was
-/// reversed already; else whether it was released and whether a sent payout carried it.
+/// Where the earning of an order's ticket stands before a refund: `None` when there is none or
+/// it was reversed already; else whether it was released and whether a sent payout carried it.
 pub async fn earning_state(
     conn: &mut AnyConnection,
     order_id: &Id,
+    ticket_id: &Id,
 ) -> Result<Option<(bool, bool)>, sqlx::Error> {
     let row: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
         "SELECT e.released_at, p.status FROM earnings e LEFT JOIN payouts p ON p.id = e.payout_id \
-         WHERE e.order_id = $1 AND e.reversed_at IS NULL",
+         WHERE e.order_id = $1 AND e.ticket_id = $2 AND e.reversed_at IS NULL",
     )
     .bind(order_id.as_str())
+    .bind(ticket_id.as_str())
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|(released, payout)| (released.is_some(), payout.is_some())))
 }
 
-/// Marks an order's earning reversed (its sale was refunded); false when it already was.
+/// Marks the earning of an order's ticket reversed (its sale was refunded); false when it
+/// already was.
 pub async fn mark_reversed(
     conn: &mut AnyConnection,
     order_id: &Id,
+    ticket_id: &Id,
     now: Timestamp,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
-        "UPDATE earnings SET reversed_at = $1 WHERE order_id = $2 AND reversed_at IS NULL",
+        "UPDATE earnings SET reversed_at = $1 WHERE order_id = $2 AND ticket_id = $3 \
+         AND reversed_at IS NULL",
     )
     .bind(now.millis())
     .bind(order_id.as_str())
+    .bind(ticket_id.as_str())
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)

@@ -164,13 +164,41 @@ pub async fn read_tickets(
     };
     let clause = read.clause(conn);
     let (list, size) = super::in_list(ids.len(), 1);
-    let sql = format!("SELECT {COLUMNS} FROM tickets WHERE id IN {list}{clause}");
+    // In id order: transactions locking overlapping sets take their rows in one order, so
+    // that they wait for each other instead of deadlocking (PostgreSQL).
+    let sql = format!("SELECT {COLUMNS} FROM tickets WHERE id IN {list} ORDER BY id{clause}");
     let mut query = sqlx::query_as::<_, TicketRow>(&sql);
     for n in 0..size {
         query = query.bind(ids.get(n).unwrap_or(last).as_str());
     }
     let rows = query.fetch_all(conn).await?;
     Ok(rows.into_iter().map(Ticket::from).collect())
+}
+
+/// The tickets' places in their event's seat order: (section's position, seat's order), a
+/// resale listing taking its seat's. Tickets not of an event come first, as (0, 0).
+pub async fn seat_order_keys(
+    conn: &mut AnyConnection,
+    ids: &[&Id],
+) -> Result<std::collections::HashMap<Id, (i64, i64)>, sqlx::Error> {
+    let Some(last) = ids.last() else {
+        return Ok(Default::default());
+    };
+    let (list, size) = super::in_list(ids.len(), 1);
+    let sql = format!(
+        "SELECT t.id, COALESCE(s.position, 0), COALESCE(t.seat_order, o.seat_order, 0) \
+         FROM tickets t LEFT JOIN event_sections s ON s.id = t.section_id \
+         LEFT JOIN tickets o ON o.id = t.resold_from WHERE t.id IN {list}"
+    );
+    let mut query = sqlx::query_as::<_, (String, i64, i64)>(&sql);
+    for n in 0..size {
+        query = query.bind(ids.get(n).unwrap_or(last).as_str());
+    }
+    let rows = query.fetch_all(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, section, seat)| (Id::from_trusted(id), (section, seat)))
+        .collect())
 }
 
 /// One ticket by id, read as `read` says.
@@ -485,6 +513,29 @@ pub async fn release_ticket_row(
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// [`release_ticket_row`] for every ticket of an order. Returns how many rows were freed.
+pub async fn release_ticket_rows(
+    conn: &mut AnyConnection,
+    ticket_ids: &[&Id],
+    order_id: &Id,
+    now: Timestamp,
+) -> Result<u64, sqlx::Error> {
+    let Some(last) = ticket_ids.last() else {
+        return Ok(0);
+    };
+    let (list, size) = super::in_list(ticket_ids.len(), 3);
+    let sql = format!(
+        "UPDATE tickets SET status = 'available', order_id = NULL, reserved_until = NULL, \
+         version = version + 1, updated_at = $1 WHERE order_id = $2 AND status = 'reserved' \
+         AND id IN {list}"
+    );
+    let mut query = sqlx::query(&sql).bind(now.millis()).bind(order_id.as_str());
+    for n in 0..size {
+        query = query.bind(ticket_ids.get(n).unwrap_or(last).as_str());
+    }
+    Ok(query.execute(conn).await?.rows_affected())
 }
 
 /// Hands a held ticket to the buyer of `order_id`: sold, owned by `buyer` (the entry code is

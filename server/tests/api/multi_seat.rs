@@ -1,0 +1,652 @@
+//! Orders of several seats (docs/RULES.md, "Orders of several seats"): best available, chosen
+//! seats all or nothing, the per-buyer limit, one payment for the whole order, and races that
+//! really race. Run on SQLite and, with `.ci/with-postgres`, on PostgreSQL.
+
+use crate::helpers::*;
+use app::domain::role::Role;
+use futures::future::join_all;
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+/// A seated event on sale: rows A (4 seats), B (6) and C (6) at $10, at most `max` per buyer.
+async fn seated_event(app: &TestApp, max: u32) -> (OnSaleSeated, Value) {
+    let (organiser, email, _) = app.verified_user().await;
+    app.grant(&email, Role::Organiser).await;
+    let body = json!({
+        "name": "Seated <Show>", "category": "theater", "venue": "Hall", "city": "York",
+        "timeZone": "Europe/London", "startsAt": "2030-06-01T19:30", "maxPerBuyer": max,
+        "sections": [
+            { "name": "Stalls", "price": 10,
+              "seating": { "rows": [
+                  { "label": "A", "seats": 4 }, { "label": "B", "seats": 6 }, { "label": "C", "seats": 6 }
+              ] } },
+            { "name": "Standing", "price": 5, "capacity": 30 }
+        ]
+    });
+    let created = app.post_json(&organiser, "/api/events", &body).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let event: Value = created.json().await.unwrap();
+    let id = event["id"].as_str().unwrap().to_string();
+    let published = app
+        .post_json(&organiser, &format!("/api/events/{id}/publish"), &json!({}))
+        .await;
+    assert_eq!(published.status(), StatusCode::OK);
+    let stalls = event["sections"][0]["id"].as_str().unwrap().to_string();
+    let standing = event["sections"][1]["id"].as_str().unwrap().to_string();
+    (
+        OnSaleSeated {
+            organiser,
+            event_id: id,
+            stalls,
+            standing,
+        },
+        event,
+    )
+}
+
+struct OnSaleSeated {
+    organiser: Client,
+    event_id: String,
+    stalls: String,
+    standing: String,
+}
+
+fn seats_of(order: &Value) -> Vec<String> {
+    order["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["seat"].as_str().unwrap_or("").to_string())
+        .collect()
+}
+
+fn ids_of(order: &Value) -> Vec<String> {
+    order["tickets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The section's `available` figure as the event reports it.
+async fn available(app: &TestApp, client: &Client, event: &str, section: usize) -> i64 {
+    let json: Value = app.get_json(client, &format!("/api/events/{event}")).await;
+    json["sections"][section]["available"].as_i64().unwrap()
+}
+
+/// Every seat of the event's stalls with its label: (id, "Row A, Seat 1").
+async fn stall_seats(app: &TestApp, event: &str) -> Vec<(String, String)> {
+    let mut conn = app.state.db.read.acquire().await.unwrap();
+    sqlx::query_as(
+        "SELECT t.id, t.seat FROM tickets t JOIN event_sections s ON s.id = t.section_id \
+         WHERE t.event_id = $1 AND s.position = 0 AND t.resold_from IS NULL ORDER BY t.seat_order",
+    )
+    .bind(event)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn best_available_gives_the_front_most_adjacent_seats_and_one_order_holds_them() {
+    let app = spawn_app().await;
+    let (gig, _) = seated_event(&app, 8).await;
+    let (buyer, _) = app.signed_in_user().await;
+    let answer = app
+        .post_json(
+            &buyer,
+            "/api/orders",
+            &json!({ "sectionId": gig.stalls, "quantity": 3, "price": 30 }),
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let order: Value = answer.json().await.unwrap();
+    assert_eq!(
+        seats_of(&order),
+        ["Row A, Seat 1", "Row A, Seat 2", "Row A, Seat 3"]
+    );
+    assert_eq!(
+        order["ticket"], order["tickets"][0],
+        "`ticket` stays the first"
+    );
+    assert_eq!(order["price"], json!(30));
+    assert_eq!(
+        order["total"].as_f64(),
+        Some(30.0 + order["fee"].as_f64().unwrap())
+    );
+    // Row A has one seat left: two together come from row B.
+    let (second, _) = app.signed_in_user().await;
+    let order: Value = app
+        .post_json(
+            &second,
+            "/api/orders",
+            &json!({ "sectionId": gig.stalls, "quantity": 2 }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seats_of(&order), ["Row B, Seat 1", "Row B, Seat 2"]);
+    assert_eq!(
+        available(&app, &gig.organiser, &gig.event_id, 0).await,
+        16 - 5
+    );
+    // General admission: any places.
+    let order: Value = app
+        .post_json(
+            &second,
+            "/api/orders",
+            &json!({ "sectionId": gig.standing, "quantity": 4 }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(order["tickets"].as_array().unwrap().len(), 4);
+    assert_eq!(order["price"], json!(20));
+    // The buyer's order list and the order itself show every seat.
+    let shown: Value = app
+        .get_json(
+            &second,
+            &format!("/api/orders/{}", order["id"].as_str().unwrap()),
+        )
+        .await;
+    assert_eq!(ids_of(&shown), ids_of(&order));
+}
+
+#[tokio::test]
+async fn chosen_seats_are_reserved_all_or_none() {
+    let app = spawn_app().await;
+    let (gig, _) = seated_event(&app, 8).await;
+    let seats = stall_seats(&app, &gig.event_id).await;
+    let (first, _) = app.signed_in_user().await;
+    let taken = app
+        .post_json(&first, "/api/orders", &json!({ "ticketIds": [seats[5].0] }))
+        .await;
+    assert_eq!(taken.status(), StatusCode::CREATED);
+    let before = available(&app, &gig.organiser, &gig.event_id, 0).await;
+    // Three seats of row B, one of them held by the first buyer: nothing is reserved.
+    let (second, _) = app.signed_in_user().await;
+    let wanted = json!({ "ticketIds": [seats[4].0, seats[5].0, seats[6].0] });
+    assert_errors(
+        app.post_json(&second, "/api/orders", &wanted).await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "field": "ticketIds", "message": "Ticket is already reserved" }]),
+    )
+    .await;
+    assert_eq!(
+        available(&app, &gig.organiser, &gig.event_id, 0).await,
+        before
+    );
+    // Without the taken one, at the sum the buyer saw.
+    let wanted = json!({ "ticketIds": [seats[6].0, seats[4].0], "price": 20 });
+    let answer = app.post_json(&second, "/api/orders", &wanted).await;
+    assert_eq!(answer.status(), StatusCode::CREATED);
+    let order: Value = answer.json().await.unwrap();
+    assert_eq!(
+        seats_of(&order),
+        ["Row B, Seat 1", "Row B, Seat 3"],
+        "in seat order"
+    );
+    // A price that is not the sum is 409, and nothing is held.
+    let wanted = json!({ "ticketIds": [seats[7].0, seats[8].0], "price": 10 });
+    assert_errors(
+        app.post_json(&second, "/api/orders", &wanted).await,
+        StatusCode::CONFLICT,
+        json!([{ "field": "price", "message": "The price of this ticket has changed" }]),
+    )
+    .await;
+    assert_eq!(
+        available(&app, &gig.organiser, &gig.event_id, 0).await,
+        before - 2
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_for_several_seats_are_refused_with_their_field() {
+    let app = spawn_app().await;
+    let (gig, _) = seated_event(&app, 8).await;
+    let other = app.event_on_sale("Elsewhere", 10.0, 5).await;
+    let seats = stall_seats(&app, &gig.event_id).await;
+    let other_seat = {
+        let mut conn = app.state.db.read.acquire().await.unwrap();
+        let id: String = sqlx::query_scalar("SELECT id FROM tickets WHERE event_id = $1 LIMIT 1")
+            .bind(&other.event_id)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        id
+    };
+    let (buyer, _) = app.signed_in_user().await;
+    let twenty_one: Vec<&String> = seats.iter().map(|(id, _)| id).take(16).collect();
+    let mut too_many: Vec<String> = twenty_one.iter().map(|s| s.to_string()).collect();
+    too_many.extend((0..5).map(|_| uuid_like()));
+    let cases = [
+        (
+            json!({ "ticketIds": [] }),
+            "ticketIds",
+            "Choose at least one ticket",
+        ),
+        (
+            json!({ "ticketIds": [seats[0].0, seats[0].0] }),
+            "ticketIds",
+            "Each ticket can be chosen once",
+        ),
+        (
+            json!({ "ticketIds": too_many }),
+            "ticketIds",
+            "Choose at most 20 tickets",
+        ),
+        (
+            json!({ "ticketIds": ["<script>"] }),
+            "ticketIds",
+            "Ticket id is not valid",
+        ),
+        (
+            json!({ "ticketIds": "x\u{0}" }),
+            "ticketIds",
+            "Ticket ids must be a list of ticket ids",
+        ),
+        (
+            json!({ "ticketIds": [seats[0].0, other_seat] }),
+            "ticketIds",
+            "Choose tickets of one event",
+        ),
+        (
+            json!({ "sectionId": gig.stalls, "quantity": 0 }),
+            "quantity",
+            "Quantity must be a whole number of at least 1",
+        ),
+        (
+            json!({ "sectionId": gig.stalls, "quantity": -1 }),
+            "quantity",
+            "Quantity must be a whole number of at least 1",
+        ),
+        (
+            json!({ "sectionId": gig.stalls, "quantity": 1.5 }),
+            "quantity",
+            "Quantity must be a whole number of at least 1",
+        ),
+        (
+            json!({ "sectionId": gig.stalls, "quantity": "2" }),
+            "quantity",
+            "Quantity must be a whole number of at least 1",
+        ),
+        (
+            json!({ "sectionId": gig.stalls, "quantity": 1e300 }),
+            "quantity",
+            "Quantity must be a whole number of at least 1",
+        ),
+        (
+            json!({ "sectionId": gig.stalls, "quantity": 9 }),
+            "quantity",
+            "You can hold at most 8 tickets for this event",
+        ),
+        (
+            json!({ "sectionId": gig.stalls, "quantity": 1_000_000_000u64 }),
+            "quantity",
+            "You can hold at most 8 tickets for this event",
+        ),
+    ];
+    for (body, field, message) in cases {
+        assert_errors(
+            app.post_json(&buyer, "/api/orders", &body).await,
+            StatusCode::BAD_REQUEST,
+            json!([{ "field": field, "message": message }]),
+        )
+        .await;
+    }
+    let both = json!({ "ticketIds": [seats[0].0], "sectionId": gig.stalls });
+    let answer = app.post_json(&buyer, "/api/orders", &both).await;
+    assert_eq!(answer.status(), StatusCode::BAD_REQUEST);
+    // The organiser cannot buy their own seats; a visitor signed out cannot buy at all.
+    assert_errors(
+        app.post_json(
+            &gig.organiser,
+            "/api/orders",
+            &json!({ "sectionId": gig.stalls, "quantity": 2 }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "You cannot buy your own ticket" }]),
+    )
+    .await;
+    let answer = app
+        .post_json(
+            &client(),
+            "/api/orders",
+            &json!({ "ticketIds": [seats[0].0] }),
+        )
+        .await;
+    assert_eq!(answer.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        available(&app, &gig.organiser, &gig.event_id, 0).await,
+        16,
+        "nothing held"
+    );
+}
+
+/// A well-formed id of no ticket.
+fn uuid_like() -> String {
+    app::ssr::clock::new_id().to_string()
+}
+
+#[tokio::test]
+async fn a_buyer_holds_at_most_the_events_limit_across_orders_and_bought_tickets() {
+    let app = spawn_app_with(|config| config.max_live_orders = 0).await;
+    let (gig, _) = seated_event(&app, 4).await;
+    let (buyer, _) = app.signed_in_user().await;
+    app.reserve_and_pay(&buyer, json!({ "sectionId": gig.standing, "quantity": 2 }))
+        .await;
+    let held = app
+        .post_json(
+            &buyer,
+            "/api/orders",
+            &json!({ "sectionId": gig.stalls, "quantity": 1 }),
+        )
+        .await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+    // Two bought and one held: two more is one too many, one more fits.
+    assert_errors(
+        app.post_json(&buyer, "/api/orders", &json!({ "sectionId": gig.stalls, "quantity": 2 }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "field": "quantity", "message": "You can hold at most 4 tickets for this event" }]),
+    )
+    .await;
+    let seats = stall_seats(&app, &gig.event_id).await;
+    assert_errors(
+        app.post_json(&buyer, "/api/orders", &json!({ "ticketIds": [seats[10].0, seats[11].0] }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "field": "ticketIds", "message": "You can hold at most 4 tickets for this event" }]),
+    )
+    .await;
+    let last = app
+        .post_json(&buyer, "/api/orders", &json!({ "ticketId": seats[12].0 }))
+        .await;
+    assert_eq!(last.status(), StatusCode::CREATED);
+    assert_errors(
+        app.post_json(&buyer, "/api/orders", &json!({ "ticketId": seats[13].0 })).await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "field": "ticketId", "message": "You can hold at most 4 tickets for this event" }]),
+    )
+    .await;
+    // A cancelled order no longer counts.
+    let held: Value = held.json().await.unwrap();
+    let cancelled = buyer
+        .delete(app.url(&format!("/api/orders/{}", held["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
+    let again = app
+        .post_json(&buyer, "/api/orders", &json!({ "ticketId": seats[13].0 }))
+        .await;
+    assert_eq!(again.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn one_payment_sells_every_seat_each_with_its_own_code_and_a_refund_takes_them_all_back() {
+    let app = spawn_app().await;
+    let (gig, _) = seated_event(&app, 8).await;
+    let (buyer, _) = app.signed_in_user().await;
+    let order = app
+        .reserve_and_pay(&buyer, json!({ "sectionId": gig.stalls, "quantity": 3 }))
+        .await;
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let charges = app.charges_of(&order_id).await;
+    assert_eq!(charges.len(), 1, "one charge");
+    assert_eq!(
+        charges[0].amount.cents(),
+        (order["total"].as_f64().unwrap() * 100.0).round() as i64,
+        "of the whole total"
+    );
+    let shown: Value = app
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
+    assert_eq!(shown["status"], "complete");
+    let codes: HashSet<String> = {
+        let mut conn = app.state.db.read.acquire().await.unwrap();
+        let ids = ids_of(&order);
+        let mut codes = HashSet::new();
+        for id in &ids {
+            let code: String = sqlx::query_scalar(
+                "SELECT code FROM ticket_codes WHERE ticket_id = $1 AND status = 'valid'",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            codes.insert(code);
+        }
+        codes
+    };
+    assert_eq!(codes.len(), 3, "one code per seat");
+    app.deliver_mail().await;
+    let receipt = app
+        .mailbox()
+        .await
+        .into_iter()
+        .find(|m| m.subject.starts_with("Your 3 tickets"))
+        .expect("one receipt for the order");
+    for code in &codes {
+        assert!(receipt.text.contains(code.as_str()), "{}", receipt.text);
+    }
+    for seat in ["Row A, Seat 1", "Row A, Seat 2", "Row A, Seat 3"] {
+        assert!(receipt.text.contains(seat), "{}", receipt.text);
+    }
+    {
+        let mut conn = app.state.db.read.acquire().await.unwrap();
+        let sales: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ledger_transactions WHERE order_id = $1 AND kind = 'sale'",
+        )
+        .bind(&order_id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        assert_eq!(sales, 3, "a sale per ticket");
+        assert_eq!(
+            app::ssr::storage::ledger::unbalanced_transactions(&mut conn)
+                .await
+                .unwrap(),
+            0
+        );
+    }
+    // The operator refunds the order: every seat is back on sale, every code void.
+    let (admin, _) = app.admin().await;
+    let refunded = app
+        .post_json(
+            &admin,
+            &format!("/api/admin/orders/{order_id}/refund"),
+            &json!({ "reason": "Asked <nicely>" }),
+        )
+        .await;
+    assert_eq!(refunded.status(), StatusCode::OK);
+    assert_eq!(available(&app, &gig.organiser, &gig.event_id, 0).await, 16);
+    let mut conn = app.state.db.read.acquire().await.unwrap();
+    let valid: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ticket_codes c JOIN tickets t ON t.id = c.ticket_id \
+         WHERE t.event_id = $1 AND c.status = 'valid'",
+    )
+    .bind(&gig.event_id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(valid, 0);
+    let refunds: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ledger_transactions WHERE order_id = $1 AND kind = 'refund'",
+    )
+    .bind(&order_id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(refunds, 3, "a refund per ticket");
+    assert_eq!(
+        app::ssr::storage::ledger::unbalanced_transactions(&mut conn)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn expiry_and_cancelling_free_every_seat_of_the_order() {
+    let app = spawn_app().await;
+    let (gig, _) = seated_event(&app, 8).await;
+    let (buyer, _) = app.signed_in_user().await;
+    let order: Value = app
+        .post_json(
+            &buyer,
+            "/api/orders",
+            &json!({ "sectionId": gig.stalls, "quantity": 4 }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(available(&app, &gig.organiser, &gig.event_id, 0).await, 12);
+    move_past_expiry(&app.clock, &order);
+    let ctx = app::ssr::Ctx::system(&app.state);
+    let expired = app::ssr::services::orders::expire_orders(&ctx)
+        .await
+        .unwrap();
+    assert_eq!(expired, 1, "one order");
+    assert_eq!(available(&app, &gig.organiser, &gig.event_id, 0).await, 16);
+    let order: Value = app
+        .post_json(
+            &buyer,
+            "/api/orders",
+            &json!({ "sectionId": gig.stalls, "quantity": 4 }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        seats_of(&order)[0],
+        "Row A, Seat 1",
+        "the same front seats again"
+    );
+    let cancelled = buyer
+        .delete(app.url(&format!("/api/orders/{}", order["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
+    assert_eq!(available(&app, &gig.organiser, &gig.event_id, 0).await, 16);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_hundred_buyers_asking_for_four_of_a_hundred_seats_never_share_or_split() {
+    let app = spawn_app_with(|config| {
+        config.auth_rate_limit = 0;
+        config.order_rate_limit = 0;
+    })
+    .await;
+    let gig = app.event_on_sale("Rush", 10.0, 100).await;
+    let mut buyers = Vec::new();
+    for _ in 0..200 {
+        buyers.push(app.signed_in_user().await.0);
+    }
+    let body = json!({ "sectionId": gig.section_id, "quantity": 4 });
+    let answers = join_all(
+        buyers
+            .iter()
+            .map(|buyer| app.post_json(buyer, "/api/orders", &body)),
+    )
+    .await;
+    let mut seats = HashSet::new();
+    let (mut orders, mut refused) = (0, 0);
+    for answer in answers {
+        match answer.status() {
+            StatusCode::CREATED => {
+                let order: Value = answer.json().await.unwrap();
+                let ids = ids_of(&order);
+                assert_eq!(ids.len(), 4, "no order partly filled");
+                for id in ids {
+                    assert!(seats.insert(id), "a seat in two orders");
+                }
+                orders += 1;
+            }
+            StatusCode::BAD_REQUEST => {
+                let body: Value = answer.json().await.unwrap();
+                let message = body["errors"][0]["message"].as_str().unwrap().to_string();
+                assert!(
+                    message == "This section is sold out" || message.starts_with("Only "),
+                    "{message}"
+                );
+                refused += 1;
+            }
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(orders, 25, "every seat sold, four at a time");
+    assert_eq!(orders + refused, 200, "every buyer answered");
+    assert_eq!(available(&app, &gig.organiser, &gig.event_id, 0).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn buyers_picking_overlapping_seats_get_all_theirs_or_none() {
+    let app = spawn_app_with(|config| {
+        config.auth_rate_limit = 0;
+        config.order_rate_limit = 0;
+    })
+    .await;
+    let (gig, _) = seated_event(&app, 8).await;
+    let seats: Vec<String> = stall_seats(&app, &gig.event_id)
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    let mut buyers = Vec::new();
+    for _ in 0..30 {
+        buyers.push(app.signed_in_user().await.0);
+    }
+    // Each buyer wants three consecutive seats starting at a seat of their own: neighbours
+    // overlap.
+    let bodies: Vec<Value> = (0..buyers.len())
+        .map(|n| json!({ "ticketIds": seats[n % 14..n % 14 + 3] }))
+        .collect();
+    let answers = join_all(
+        buyers
+            .iter()
+            .zip(&bodies)
+            .map(|(buyer, body)| app.post_json(buyer, "/api/orders", body)),
+    )
+    .await;
+    let mut held = HashSet::new();
+    for answer in answers {
+        match answer.status() {
+            StatusCode::CREATED => {
+                let order: Value = answer.json().await.unwrap();
+                let ids = ids_of(&order);
+                assert_eq!(ids.len(), 3);
+                for id in ids {
+                    assert!(held.insert(id), "a seat in two orders");
+                }
+            }
+            StatusCode::BAD_REQUEST => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert!(!held.is_empty());
+    let (_, counted) = {
+        let mut conn = app.state.db.read.acquire().await.unwrap();
+        let reserved: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tickets WHERE event_id = $1 AND status = 'reserved'",
+        )
+        .bind(&gig.event_id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        ((), reserved)
+    };
+    assert_eq!(
+        counted as usize,
+        held.len(),
+        "no seat held outside an order"
+    );
+}

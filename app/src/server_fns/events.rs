@@ -114,6 +114,59 @@ pub struct SectionView {
     pub total: String,
     pub available: i64,
     pub seated: bool,
+    /// The most the viewer may choose now: seats on sale, the event's per-buyer limit less what
+    /// they hold, and never more than 20.
+    pub max_quantity: u32,
+    /// A seated section's rows of seats (`None` for general admission or a very large section).
+    pub seat_map: Option<Vec<SeatRowView>>,
+}
+
+/// A row of a seat map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeatRowView {
+    pub label: String,
+    pub seats: Vec<SeatView>,
+}
+
+/// A seat on a seat map: its ticket, its number in the row, and whether it can be chosen.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeatView {
+    pub id: String,
+    pub number: u32,
+    pub free: bool,
+}
+
+/// One seller's resale listings of one section at one price, bought together or singly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResaleGroupView {
+    pub ticket_ids: Vec<String>,
+    /// `2 tickets, Row C`, `Row C, Seat 4`, or the listing's title.
+    pub label: String,
+    /// Each ticket's price (`$40.00`) and what the form says the buyer saw (`40.00`).
+    pub price: String,
+    pub price_input: String,
+    pub fee: Option<String>,
+    /// The first listing's page.
+    pub first_id: String,
+}
+
+/// What a group of resale listings is called: its seat, or how many and their row.
+pub fn resale_label(title: &str, seats: &[Option<String>]) -> String {
+    let rows: std::collections::BTreeSet<Option<&str>> = seats
+        .iter()
+        .map(|seat| {
+            seat.as_deref()
+                .and_then(|s| s.rsplit_once(", Seat ").map(|(row, _)| row))
+        })
+        .collect();
+    match (seats, rows.len()) {
+        ([one], _) => one.clone().unwrap_or_else(|| title.to_string()),
+        (_, 1) => match rows.into_iter().next().flatten() {
+            Some(row) => format!("{} tickets, {row}", seats.len()),
+            None => format!("{} tickets", seats.len()),
+        },
+        _ => format!("{} tickets", seats.len()),
+    }
 }
 
 impl SectionView {
@@ -146,6 +199,8 @@ pub struct EventPageView {
     pub sections: Vec<SectionView>,
     /// Its resale listings on sale, cheapest first (at most a page of them).
     pub resale: Vec<TicketView>,
+    /// The same listings, one seller's of one section at one price together.
+    pub resale_groups: Vec<ResaleGroupView>,
     /// How many resale listings there are in all (up to the browse count's cap).
     pub resale_total: i64,
     /// schema.org `Event` as JSON, escaped to sit inside a `<script>` element.
@@ -166,7 +221,12 @@ pub async fn event_page(slug: String) -> Result<EventPageView, AppError> {
     let details = events::get_event(&ctx, &slug).await?;
     let resale = browse::event_resale(&ctx, &details.event.id).await?;
     let runs_it = events::runs_event(&ctx, &details.event).await?;
-    Ok(page_view(&ctx, &details, resale, runs_it))
+    let mut maps = Vec::with_capacity(details.sections.len());
+    for (section, _) in &details.sections {
+        maps.push(events::seat_map(&ctx, section).await?);
+    }
+    let allowance = crate::ssr::services::orders::allowance(&ctx, &details.event).await?;
+    Ok(page_view(&ctx, &details, resale, runs_it, maps, allowance))
 }
 
 #[cfg(feature = "ssr")]
@@ -175,6 +235,8 @@ fn page_view(
     details: &crate::ssr::services::events::EventDetails,
     resale: crate::ssr::services::browse::TicketPage,
     runs_it: bool,
+    maps: Vec<Option<Vec<crate::ssr::services::events::SeatMapRow>>>,
+    allowance: Option<u32>,
 ) -> EventPageView {
     use crate::domain::event::{EventStatus, paragraphs};
     use crate::domain::format_money;
@@ -183,11 +245,16 @@ fn page_view(
     let event = &details.event;
     let now = ctx.now();
     let on_sale = event.status == EventStatus::Published && !event.is_past(now);
+    let limit = allowance
+        .unwrap_or(event.max_per_buyer)
+        .min(crate::domain::event::MAX_PER_BUYER_MAX);
     let sections: Vec<SectionView> = details
         .sections
         .iter()
-        .map(|(section, counts)| {
+        .zip(maps)
+        .map(|((section, counts), map)| {
             let amounts = settings.fees.breakdown(section.price);
+            let available = if on_sale { counts.available } else { 0 };
             SectionView {
                 id: section.id.to_string(),
                 name: section.name.clone(),
@@ -196,8 +263,25 @@ fn page_view(
                 fee: (amounts.buyer_fee_cents > 0)
                     .then(|| format_money(amounts.buyer_fee_cents, currency)),
                 total: format_money(amounts.total_cents, currency),
-                available: if on_sale { counts.available } else { 0 },
+                available,
                 seated: section.seating.is_seated(),
+                max_quantity: available.clamp(0, i64::from(limit)) as u32,
+                seat_map: map.filter(|_| on_sale).map(|rows| {
+                    rows.into_iter()
+                        .map(|row| SeatRowView {
+                            label: row.label,
+                            seats: row
+                                .seats
+                                .into_iter()
+                                .map(|(id, number, free)| SeatView {
+                                    id: id.to_string(),
+                                    number,
+                                    free,
+                                })
+                                .collect(),
+                        })
+                        .collect()
+                }),
             }
         })
         .collect();
@@ -218,6 +302,7 @@ fn page_view(
         is_past: event.is_past(now),
         sections,
         resale_total: resale.total,
+        resale_groups: resale_groups(&resale.tickets, ctx),
         resale: resale
             .tickets
             .iter()
@@ -230,6 +315,49 @@ fn page_view(
         runs_it,
         card,
     }
+}
+
+/// The resale listings (cheapest first) grouped by seller, section and price, each group where
+/// its cheapest listing stands.
+#[cfg(feature = "ssr")]
+fn resale_groups(tickets: &[crate::domain::Ticket], ctx: &crate::ssr::Ctx) -> Vec<ResaleGroupView> {
+    use crate::domain::format_money;
+    let settings = ctx.settings();
+    let mut groups: Vec<(&crate::domain::Ticket, Vec<&crate::domain::Ticket>)> = Vec::new();
+    for ticket in tickets {
+        let key = |t: &crate::domain::Ticket| {
+            (
+                t.seller_id.clone(),
+                t.event_seat.as_ref().map(|s| s.section_id.clone()),
+                t.price,
+            )
+        };
+        match groups
+            .iter_mut()
+            .find(|(first, _)| key(first) == key(ticket))
+        {
+            Some((_, members)) => members.push(ticket),
+            None => groups.push((ticket, vec![ticket])),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(first, members)| {
+            let seats: Vec<Option<String>> = members
+                .iter()
+                .map(|t| t.event_seat.as_ref().and_then(|s| s.seat.clone()))
+                .collect();
+            let fee = settings.fees.breakdown(first.price).buyer_fee_cents;
+            ResaleGroupView {
+                ticket_ids: members.iter().map(|t| t.id.to_string()).collect(),
+                label: resale_label(&first.title, &seats),
+                price: format_money(first.price.cents(), &settings.currency),
+                price_input: first.price.to_input(),
+                fee: (fee > 0).then(|| format_money(fee, &settings.currency)),
+                first_id: first.id.to_string(),
+            }
+        })
+        .collect()
 }
 
 /// The event as schema.org `Event` JSON-LD: its offers are its sections, each in stock or sold
@@ -311,19 +439,68 @@ pub fn json_for_script(value: &serde_json::Value) -> String {
     out
 }
 
-/// Reserves the front-most free seat of a section at the price the page showed, and sends the
-/// buyer to their order.
+/// Reserves `quantity` (default 1) best-available seats of a section at the price each the page
+/// showed, and sends the buyer to their order.
 #[server(prefix = "/_fn", endpoint = "reserve_seat")]
-pub async fn reserve_seat(section_id: String, price: String) -> Result<String, AppError> {
-    use crate::domain::{Id, Price};
+pub async fn reserve_seat(
+    section_id: String,
+    price: String,
+    quantity: Option<String>,
+) -> Result<String, AppError> {
+    use crate::domain::Id;
     use crate::ssr::services::orders::{self, ReserveInSection};
     let ctx = crate::ssr::fn_context::signed_in().await?;
+    let quantity = match quantity.as_deref().map(str::trim) {
+        None | Some("") => 1,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| *n >= 1)
+            .ok_or_else(|| {
+                AppError::invalid_field("quantity", crate::domain::order::QUANTITY_INVALID)
+            })?,
+    };
     let input = ReserveInSection {
         section_id: Id::parse(&section_id)?,
-        quantity: 1,
-        seen_price: Some(Price::from_text(&price)?),
+        quantity,
+        seen_price: Some(seen_sum(&price, quantity as usize)?),
     };
     let reserved = orders::reserve_in_section(&ctx, input).await?;
+    leptos_axum::redirect(&format!("/orders/{}", reserved.order.id));
+    Ok(reserved.order.id.to_string())
+}
+
+/// What the buyer saw for `count` tickets at `each` (the page's price input).
+#[cfg(feature = "ssr")]
+fn seen_sum(each: &str, count: usize) -> Result<crate::domain::Price, AppError> {
+    let each = crate::domain::Price::from_text(each)?;
+    Ok(crate::domain::Price::from_stored(
+        each.cents().saturating_mul(count as i64),
+    ))
+}
+
+/// Reserves chosen tickets of one event, all or none (seats ticked on the seat map, or a group
+/// of resale listings), at the price each the page showed, and sends the buyer to their order.
+/// The form sends an empty `ticket_ids[]` first, so that ticking nothing is a clear refusal.
+#[server(prefix = "/_fn", endpoint = "reserve_seats")]
+pub async fn reserve_seats(ticket_ids: Vec<String>, price: String) -> Result<String, AppError> {
+    use crate::domain::Id;
+    use crate::ssr::services::orders::{self, ReserveTickets};
+    let ctx = crate::ssr::fn_context::signed_in().await?;
+    let ids: Vec<Id> = ticket_ids
+        .iter()
+        .map(|id| id.trim())
+        .filter(|id| !id.is_empty())
+        .map(|id| {
+            Id::parse(id)
+                .map_err(|_| AppError::invalid_field("ticketIds", "Ticket id is not valid"))
+        })
+        .collect::<Result<_, _>>()?;
+    let input = ReserveTickets {
+        seen_price: Some(seen_sum(&price, ids.len())?),
+        ticket_ids: ids,
+    };
+    let reserved = orders::reserve_tickets(&ctx, input).await?;
     leptos_axum::redirect(&format!("/orders/{}", reserved.order.id));
     Ok(reserved.order.id.to_string())
 }

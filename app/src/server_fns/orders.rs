@@ -22,6 +22,10 @@ pub struct OrderView {
     /// Milliseconds of the reservation window left when the server answered.
     pub millis_left: i64,
     pub ticket: TicketView,
+    /// How many tickets the order holds.
+    pub count: usize,
+    /// Each ticket's seat (`Row C, Seat 12`), in seat order, for those that have one.
+    pub seats: Vec<String>,
     /// Why the last payment did not go through (a decline, or late money given back).
     pub payment_problem: Option<String>,
 }
@@ -60,6 +64,12 @@ impl OrderView {
             expires_at: order.expires_at.to_rfc3339(),
             millis_left: order.millis_left_at(now),
             ticket: TicketView::new(&found.ticket, ctx),
+            count: found.tickets.len(),
+            seats: found
+                .tickets
+                .iter()
+                .filter_map(|t| t.event_seat.as_ref().and_then(|s| s.seat.clone()))
+                .collect(),
             payment_problem: None,
         }
     }

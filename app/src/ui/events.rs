@@ -8,8 +8,8 @@ use crate::domain::Category;
 use crate::domain::browse::urlencode;
 use crate::error::AppError;
 use crate::server_fns::{
-    CatalogueView, EventCardView, EventPageView, ReserveSeat, SectionView, catalogue_events,
-    event_page,
+    CatalogueView, EventCardView, EventPageView, ResaleGroupView, ReserveSeat, ReserveSeats,
+    SectionView, catalogue_events, event_page,
 };
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -211,17 +211,19 @@ pub fn EventPage() -> impl IntoView {
     let params = use_params_map();
     let slug = Memo::new(move |_| params.read().get("slug").unwrap_or_default());
     let reserve = ServerAction::<ReserveSeat>::new();
+    let choose = ServerAction::<ReserveSeats>::new();
+    let actions = BuyActions { reserve, choose };
     // A refused reservation (sold out, a new price) shows the sections as they are now.
     let event = Resource::new(
-        move || (slug.get(), reserve.version().get()),
-        |(slug, _)| event_page(slug),
+        move || (slug.get(), reserve.version().get(), choose.version().get()),
+        |(slug, _, _)| event_page(slug),
     );
     view! {
         <super::browse::LiveUpdates />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match event.await {
-                    Ok(event) => view! { <EventDetails event reserve /> }.into_any(),
+                    Ok(event) => view! { <EventDetails event actions /> }.into_any(),
                     Err(AppError::NotFound) => view! { <super::not_found::NotFound /> }.into_any(),
                     Err(error) => view! { <LoadError error /> }.into_any(),
                 }
@@ -230,8 +232,23 @@ pub fn EventPage() -> impl IntoView {
     }
 }
 
+/// The event page's two ways to buy: best available by quantity, and chosen tickets (seats
+/// ticked on a seat map, or a group of resale listings).
+#[derive(Clone, Copy)]
+struct BuyActions {
+    reserve: ServerAction<ReserveSeat>,
+    choose: ServerAction<ReserveSeats>,
+}
+
+impl BuyActions {
+    fn pending(self) -> bool {
+        self.reserve.pending().get() || self.choose.pending().get()
+    }
+}
+
 #[component]
-fn EventDetails(event: EventPageView, reserve: ServerAction<ReserveSeat>) -> impl IntoView {
+fn EventDetails(event: EventPageView, actions: BuyActions) -> impl IntoView {
+    let BuyActions { reserve, choose } = actions;
     let card = event.card.clone();
     let description_text = event
         .description
@@ -248,8 +265,13 @@ fn EventDetails(event: EventPageView, reserve: ServerAction<ReserveSeat>) -> imp
             description_text.chars().take(200).collect()
         }
     );
-    let error: Signal<Option<AppError>> =
-        Signal::derive(move || reserve.value().get().and_then(Result::err));
+    let error: Signal<Option<AppError>> = Signal::derive(move || {
+        reserve
+            .value()
+            .get()
+            .and_then(Result::err)
+            .or_else(|| choose.value().get().and_then(Result::err))
+    });
     let status_note = if let Some(reason) = event.cancel_reason.clone() {
         Some(view! { <p class="notice cancelled" data-testid="event-cancelled">{format!("Cancelled: {reason}")}</p> }.into_any())
     } else if event.card.status == "draft" {
@@ -306,28 +328,22 @@ fn EventDetails(event: EventPageView, reserve: ServerAction<ReserveSeat>) -> imp
             } else {
                 view! {
                     <ul class="section-list">
-                        {event.sections.iter().cloned().map(|section| view! { <li><SectionRow section reserve /></li> }).collect_view()}
+                        {event.sections.iter().cloned().map(|section| view! { <li><SectionRow section actions /></li> }).collect_view()}
                     </ul>
-                    <p class="muted">"Buy and your seat is held for 15 minutes while you pay; nobody else can take it meanwhile."</p>
+                    <p class="muted">"Buy and your seats are held for 15 minutes while you pay; nobody else can take them meanwhile."</p>
                 }
                 .into_any()
             }}
         </section>
         <section class="card resale" aria-labelledby="resale-heading">
             <h2 id="resale-heading">"Resale"</h2>
-            {if event.resale.is_empty() {
+            {if event.resale_groups.is_empty() {
                 view! { <p class="muted" data-testid="no-resale">"No resale tickets on sale."</p> }.into_any()
             } else {
                 let more = event.resale_total - event.resale.len() as i64;
                 view! {
                     <ul class="resale-list" data-testid="resale-list">
-                        {event.resale.iter().map(|ticket| view! {
-                            <li>
-                                <a href=format!("/tickets/{}", ticket.id)>{ticket.title.clone()}</a>
-                                <span class="price">{ticket.price.clone()}</span>
-                                {ticket.buyer_fee.clone().map(|fee| view! { <span class="muted">{format!(" + {fee} fee")}</span> })}
-                            </li>
-                        }).collect_view()}
+                        {event.resale_groups.iter().cloned().map(|group| view! { <li><ResaleGroup group choose /></li> }).collect_view()}
                     </ul>
                     {(more > 0).then(|| view! { <p class="muted">{format!("and {more} more")}</p> })}
                 }
@@ -337,8 +353,58 @@ fn EventDetails(event: EventPageView, reserve: ServerAction<ReserveSeat>) -> imp
     }
 }
 
+/// One seller's resale listings of one section at one price: bought together, or one by one
+/// from its page.
 #[component]
-fn SectionRow(section: SectionView, reserve: ServerAction<ReserveSeat>) -> impl IntoView {
+fn ResaleGroup(group: ResaleGroupView, choose: ServerAction<ReserveSeats>) -> impl IntoView {
+    let user = expect_context::<Account>().user;
+    let count = group.ticket_ids.len();
+    let each = format!(
+        "{}{}{}",
+        group.price,
+        group
+            .fee
+            .as_ref()
+            .map(|fee| format!(" + {fee} fee"))
+            .unwrap_or_default(),
+        if count > 1 { " each" } else { "" }
+    );
+    view! {
+        <div class="resale-group">
+            <a href=format!("/tickets/{}", group.first_id)>{group.label.clone()}</a>
+            <span class="price">{each}</span>
+            {(count > 1).then(|| view! {
+                <Transition fallback=|| ()>
+                    {
+                        let group = group.clone();
+                        move || {
+                            let group = group.clone();
+                            Suspend::new(async move {
+                                matches!(user.await, Ok(Some(_))).then(|| view! {
+                                    <ActionForm action=choose attr:class="inline">
+                                        <input type="hidden" name="ticket_ids[]" value="" />
+                                        {group.ticket_ids.iter().map(|id| view! {
+                                            <input type="hidden" name="ticket_ids[]" value=id.clone() />
+                                        }).collect_view()}
+                                        <input type="hidden" name="price" value=group.price_input.clone() />
+                                        <button type="submit" class="secondary" disabled=move || choose.pending().get()>
+                                            {format!("Buy all {count}")}
+                                            <span class="visually-hidden">{format!(" ({})", group.label)}</span>
+                                        </button>
+                                    </ActionForm>
+                                })
+                            })
+                        }
+                    }
+                </Transition>
+            })}
+        </div>
+    }
+}
+
+#[component]
+fn SectionRow(section: SectionView, actions: BuyActions) -> impl IntoView {
+    let BuyActions { reserve, .. } = actions;
     let user = expect_context::<Account>().user;
     let availability = section.availability();
     let on_sale = section.available > 0;
@@ -353,6 +419,8 @@ fn SectionRow(section: SectionView, reserve: ServerAction<ReserveSeat>) -> impl 
         if section.seated { " · seated" } else { "" }
     );
     let (id, name) = (section.id.clone(), section.name.clone());
+    let map = section.seat_map.clone();
+    let map_section = section.clone();
     view! {
         <div class="section-row" data-section-id=id>
             <div>
@@ -369,13 +437,18 @@ fn SectionRow(section: SectionView, reserve: ServerAction<ReserveSeat>) -> impl 
                             let section = section.clone();
                             Suspend::new(async move {
                                 match user.await {
+                                    Ok(Some(_)) if section.max_quantity == 0 => view! {
+                                        <p class="muted">"You hold as many tickets for this event as one buyer may."</p>
+                                    }
+                                    .into_any(),
                                     Ok(Some(_)) => view! {
                                         <ActionForm action=reserve attr:class="inline section-buy">
                                             <input type="hidden" name="section_id" value=section.id.clone() />
                                             <input type="hidden" name="price" value=section.price_input.clone() />
+                                            <QuantityChoice section=section.clone() />
                                             // The section's name is said to screen readers after what
                                             // the button shows, so its spoken name starts as it reads.
-                                            <button type="submit" disabled=move || reserve.pending().get()>
+                                            <button type="submit" disabled=move || actions.pending()>
                                                 {format!("Buy — {}", section.total)}
                                                 <span class="visually-hidden">{format!(" ({})", section.name)}</span>
                                             </button>
@@ -390,5 +463,91 @@ fn SectionRow(section: SectionView, reserve: ServerAction<ReserveSeat>) -> impl 
                 </Transition>
             })}
         </div>
+        {map.filter(|_| on_sale).map(|rows| view! { <SeatMap section=map_section rows actions /> })}
+    }
+}
+
+/// How many best-available tickets: from 1 to the most the buyer may take now.
+#[component]
+fn QuantityChoice(section: SectionView) -> impl IntoView {
+    let id = format!("quantity-{}", section.id);
+    if section.max_quantity <= 1 {
+        return view! { <input type="hidden" name="quantity" value="1" /> }.into_any();
+    }
+    view! {
+        <label for=id.clone() class="quantity">
+            "Tickets"
+            <span class="visually-hidden">{format!(" in {}", section.name)}</span>
+        </label>
+        <select id=id name="quantity">
+            {(1..=section.max_quantity).map(|n| view! { <option value=n.to_string()>{n.to_string()}</option> }).collect_view()}
+        </select>
+    }
+    .into_any()
+}
+
+/// A seated section's seat map: a checkbox per seat, row by row (taken seats cannot be ticked),
+/// and one Buy for the seats ticked. A plain form: it works without JavaScript.
+#[component]
+fn SeatMap(
+    section: SectionView,
+    rows: Vec<crate::server_fns::SeatRowView>,
+    actions: BuyActions,
+) -> impl IntoView {
+    let BuyActions { choose, .. } = actions;
+    let user = expect_context::<Account>().user;
+    let heading = format!("Choose your seats in {}", section.name);
+    view! {
+        <details class="seat-map" data-testid="seat-map">
+            <summary>{heading.clone()}</summary>
+            <Transition fallback=|| ()>
+                {
+                    let (rows, section, heading) = (rows.clone(), section.clone(), heading.clone());
+                    move || {
+                        let (rows, section, heading) = (rows.clone(), section.clone(), heading.clone());
+                        Suspend::new(async move {
+                            let signed_in = matches!(user.await, Ok(Some(_)));
+                            view! {
+                                <ActionForm action=choose attr:class="seat-form" attr:aria-label=heading.clone()>
+                                    <input type="hidden" name="ticket_ids[]" value="" />
+                                    <input type="hidden" name="price" value=section.price_input.clone() />
+                                    <p class="muted">{format!("{} each; up to {} seats.", section.total, section.max_quantity)}</p>
+                                    {rows.into_iter().map(|row| {
+                                        let legend = format!("Row {}", row.label);
+                                        view! {
+                                            <fieldset class="seat-row">
+                                                <legend>{legend.clone()}</legend>
+                                                {row.seats.into_iter().map(|seat| {
+                                                    let name = crate::domain::event::seat_label(&row.label, seat.number);
+                                                    let state = if seat.free { "" } else { " (taken)" };
+                                                    view! {
+                                                        <label class="seat" class:taken=!seat.free>
+                                                            <input type="checkbox" name="ticket_ids[]" value=seat.id disabled=!seat.free || !signed_in />
+                                                            <span aria-hidden="true">{seat.number.to_string()}</span>
+                                                            <span class="visually-hidden">{format!("{name}{state}")}</span>
+                                                        </label>
+                                                    }
+                                                }).collect_view()}
+                                            </fieldset>
+                                        }
+                                    }).collect_view()}
+                                    {if signed_in {
+                                        view! {
+                                            <button type="submit" disabled=move || actions.pending()>
+                                                "Buy the seats I chose"
+                                                <span class="visually-hidden">{format!(" ({})", section.name)}</span>
+                                            </button>
+                                        }
+                                        .into_any()
+                                    } else {
+                                        view! { <a href="/auth/signin" class="button">"Sign in to buy"</a> }.into_any()
+                                    }}
+                                </ActionForm>
+                            }
+                        })
+                    }
+                }
+            </Transition>
+        </details>
     }
 }

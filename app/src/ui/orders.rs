@@ -60,6 +60,7 @@ fn OrderList(orders: Vec<OrderView>) -> impl IntoView {
                                 view! {
                                     <li class="card order-row" data-status=order.status.clone()>
                                         <a href=href>{order.ticket.title.clone()}</a>
+                                        {(order.count > 1).then(|| view! { <span class="muted">{format!(" × {}", order.count)}</span> })}
                                         <span class="price">{order.total.clone()}</span>
                                         <span class=format!("status status-{}", status_class(&order))>{order.status_label()}</span>
                                     </li>
@@ -146,7 +147,9 @@ fn OrderDetails(order: OrderView, actions: OrderActions) -> impl IntoView {
     let outcome = match order.status.as_str() {
         "complete" => Some(view! {
             <p class="notice ok" role="status">
-                "Paid. The ticket is yours: " <a href="/tickets/mine">"see it under My tickets"</a> "."
+                {if order.count > 1 { "Paid. The tickets are yours: " } else { "Paid. The ticket is yours: " }}
+                <a href="/tickets/mine">{if order.count > 1 { "see them under My tickets" } else { "see it under My tickets" }}</a>
+                "."
             </p>
         }
         .into_any()),
@@ -175,6 +178,14 @@ fn OrderDetails(order: OrderView, actions: OrderActions) -> impl IntoView {
                     <dd data-testid="order-fee">{fee}</dd>
                     <dt>"Total"</dt>
                     <dd class="price" data-testid="order-total">{order.total.clone()}</dd>
+                })}
+                {(order.count > 1 || !order.seats.is_empty()).then(|| view! {
+                    <dt>{if order.count > 1 { format!("{} tickets", order.count) } else { "Seat".to_string() }}</dt>
+                    <dd>
+                        <ul class="order-seats" data-testid="order-seats">
+                            {order.seats.iter().map(|seat| view! { <li>{seat.clone()}</li> }).collect_view()}
+                        </ul>
+                    </dd>
                 })}
                 <dt>"When"</dt>
                 <dd>{order.ticket.starts_at.clone().unwrap_or_else(|| "Date to be announced".to_string())}</dd>

@@ -101,6 +101,7 @@ const SERVER_FNS: &[&str] = &[
     "catalogue_events",
     "event_page",
     "reserve_seat",
+    "reserve_seats",
     "my_events",
     "organised_event",
     "save_event",

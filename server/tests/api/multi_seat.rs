@@ -650,3 +650,208 @@ async fn buyers_picking_overlapping_seats_get_all_theirs_or_none() {
         "no seat held outside an order"
     );
 }
+
+async fn html(app: &TestApp, client: &Client, path: &str) -> String {
+    let response = app.get(client, path).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    response.text().await.unwrap()
+}
+
+/// A form post as a browser without JavaScript makes it from `page`.
+async fn post_form(
+    app: &TestApp,
+    who: &Client,
+    page: &str,
+    function: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    who.post(app.url(function))
+        .header("accept", "text/html,application/xhtml+xml")
+        .header("referer", app.url(page))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_event_page_sells_by_quantity_and_by_seat_map_without_javascript() {
+    let app = spawn_app().await;
+    let (gig, event) = seated_event(&app, 4).await;
+    let path = format!("/events/{}", event["slug"].as_str().unwrap());
+    let seats = stall_seats(&app, &gig.event_id).await;
+    let (first, _) = app.signed_in_user().await;
+    app.post_json(&first, "/api/orders", &json!({ "ticketIds": [seats[1].0] }))
+        .await;
+    let (buyer, _) = app.signed_in_user().await;
+    let page = html(&app, &buyer, &path).await;
+    // A quantity from 1 to the event's limit, and a seat map whose taken seat cannot be ticked.
+    assert!(page.contains("<option value=\"4\">4</option>"), "{page}");
+    assert!(
+        !page.contains("<option value=\"5\">"),
+        "no more than the limit"
+    );
+    assert!(page.contains("Choose your seats in Stalls"));
+    assert!(
+        page.contains("Row A, Seat 2 (taken)"),
+        "the taken seat says so"
+    );
+    let taken = format!("value=\"{}\" disabled", seats[1].0);
+    assert!(page.contains(&taken), "{page}");
+    assert!(page.contains(&format!("value=\"{}\"", seats[2].0)));
+
+    // Three ticked seats, one Buy: one order holds them, at the sum of their prices.
+    let answer = post_form(
+        &app,
+        &buyer,
+        &path,
+        "/_fn/reserve_seats",
+        &[
+            ("ticket_ids[]", ""),
+            ("ticket_ids[]", &seats[4].0),
+            ("ticket_ids[]", &seats[2].0),
+            ("ticket_ids[]", &seats[3].0),
+            ("price", "10.00"),
+        ],
+    )
+    .await;
+    assert!(answer.status().is_redirection(), "{}", answer.status());
+    let location = answer.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/orders/"), "{location}");
+    let order = html(&app, &buyer, &location).await;
+    assert!(order.contains("3 tickets"), "{order}");
+    for seat in ["Row A, Seat 3", "Row A, Seat 4", "Row B, Seat 1"] {
+        assert!(order.contains(seat), "{seat} on the order page");
+    }
+    // The page now offers at most the one seat the buyer may still take.
+    let page = html(&app, &buyer, &path).await;
+    assert!(!page.contains("<option value=\"2\">"), "{page}");
+
+    // Nothing ticked, or past the limit: refused, and said on the page.
+    let (other, _) = app.signed_in_user().await;
+    let nothing = post_form(
+        &app,
+        &other,
+        &path,
+        "/_fn/reserve_seats",
+        &[("ticket_ids[]", ""), ("price", "10.00")],
+    )
+    .await;
+    assert!(nothing.status().is_redirection());
+    let back = nothing.headers()["location"].to_str().unwrap().to_string();
+    let back = back.trim_start_matches(&app.url("")).to_string();
+    assert!(
+        html(&app, &other, &back)
+            .await
+            .contains("Choose at least one ticket")
+    );
+    let mut five: Vec<(&str, &str)> = seats[6..11]
+        .iter()
+        .map(|(id, _)| ("ticket_ids[]", id.as_str()))
+        .collect();
+    five.push(("price", "10.00"));
+    let over = post_form(&app, &other, &path, "/_fn/reserve_seats", &five).await;
+    let back = over.headers()["location"].to_str().unwrap().to_string();
+    let back = back.trim_start_matches(&app.url("")).to_string();
+    assert!(
+        html(&app, &other, &back)
+            .await
+            .contains("You can hold at most 4 tickets for this event")
+    );
+    // Best available by quantity, without JavaScript.
+    let bought = post_form(
+        &app,
+        &other,
+        &path,
+        "/_fn/reserve_seat",
+        &[
+            ("section_id", &gig.standing),
+            ("price", "5.00"),
+            ("quantity", "3"),
+        ],
+    )
+    .await;
+    let location = bought.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/orders/"), "{location}");
+    let orders: Value = app.get(&other, "/api/orders").await.json().await.unwrap();
+    assert_eq!(orders[0]["tickets"].as_array().unwrap().len(), 3);
+    assert_eq!(orders[0]["price"], json!(15));
+
+    // From another site, or signed out: refused, nothing reserved.
+    let (late, _) = app.signed_in_user().await;
+    let refused = late
+        .post(app.url("/_fn/reserve_seats"))
+        .header("origin", "https://evil.example")
+        .form(&[("ticket_ids[]", seats[12].0.as_str()), ("price", "10.00")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let anonymous = post_form(
+        &app,
+        &client(),
+        &path,
+        "/_fn/reserve_seats",
+        &[("ticket_ids[]", &seats[12].0), ("price", "10.00")],
+    )
+    .await;
+    assert!(anonymous.status().is_redirection());
+    let orders: Value = app.get(&late, "/api/orders").await.json().await.unwrap();
+    assert_eq!(orders.as_array().map(Vec::len), Some(0));
+    let held: i64 = {
+        let mut conn = app.state.db.read.acquire().await.unwrap();
+        sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE id = $1 AND status = 'reserved'")
+            .bind(&seats[12].0)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(held, 0);
+}
+
+#[tokio::test]
+async fn one_sellers_resale_listings_of_a_row_are_shown_and_bought_together() {
+    let app = spawn_app().await;
+    let (gig, event) = seated_event(&app, 8).await;
+    let path = format!("/events/{}", event["slug"].as_str().unwrap());
+    let (holder, _) = app.signed_in_user().await;
+    let order = app
+        .reserve_and_pay(&holder, json!({ "sectionId": gig.stalls, "quantity": 2 }))
+        .await;
+    for id in ids_of(&order) {
+        let resold = app
+            .post_json(
+                &holder,
+                &format!("/api/tickets/{id}/resell"),
+                &json!({ "price": 9 }),
+            )
+            .await;
+        assert_eq!(resold.status(), StatusCode::CREATED, "{id}");
+    }
+    let (buyer, _) = app.signed_in_user().await;
+    let page = html(&app, &buyer, &path).await;
+    assert!(page.contains("2 tickets, Row A"), "{page}");
+    assert!(page.contains("Buy all 2"));
+    // Bought together at the sum, as the page's form sends them.
+    let listings: Value = app
+        .get_json(&buyer, &format!("/api/tickets?eventId={}", gig.event_id))
+        .await;
+    let ids: Vec<String> = listings["tickets"]
+        .as_array()
+        .or(listings.as_array())
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let bought = app
+        .post_json(
+            &buyer,
+            "/api/orders",
+            &json!({ "ticketIds": ids, "price": 18 }),
+        )
+        .await;
+    assert_eq!(bought.status(), StatusCode::CREATED);
+    let order: Value = bought.json().await.unwrap();
+    assert_eq!(seats_of(&order), ["Row A, Seat 1", "Row A, Seat 2"]);
+}

@@ -223,6 +223,48 @@ pub async fn get_event(ctx: &Ctx, id_or_slug: &str) -> Result<EventDetails, AppE
     details_in(&mut conn, event, ctx.now()).await
 }
 
+/// The largest section whose seat map is drawn: beyond it buyers choose by quantity.
+pub const SEAT_MAP_MAX: u32 = 600;
+
+/// A seated section's seat map: each row front to back with its seats (id, number, free).
+/// `None` for general admission or a section larger than [`SEAT_MAP_MAX`].
+#[tracing::instrument(level = "debug", skip_all, fields(section_id = %section.id))]
+pub async fn seat_map(ctx: &Ctx, section: &Section) -> Result<Option<Vec<SeatMapRow>>, AppError> {
+    use crate::domain::event::{Seating, seat_place};
+    let Seating::Seated { rows } = &section.seating else {
+        return Ok(None);
+    };
+    if section.seating.capacity() > SEAT_MAP_MAX {
+        return Ok(None);
+    }
+    let seats =
+        events::section_seats(&mut *ctx.db().read.acquire().await?, &section.id, ctx.now()).await?;
+    let mut map: Vec<SeatMapRow> = rows
+        .iter()
+        .map(|row| SeatMapRow {
+            label: row.label.clone(),
+            seats: Vec::new(),
+        })
+        .collect();
+    for (id, label, free) in seats {
+        if let Some(place) = label.as_deref().and_then(|l| seat_place(rows, l)) {
+            map[place.row].seats.push((id, place.number, free));
+        }
+    }
+    for row in &mut map {
+        row.seats.sort_by_key(|(_, number, _)| *number);
+    }
+    map.retain(|row| !row.seats.is_empty());
+    Ok(Some(map))
+}
+
+/// A row of a seat map: its label and its seats (id, number, free).
+#[derive(Debug, Clone)]
+pub struct SeatMapRow {
+    pub label: String,
+    pub seats: Vec<(Id, u32, bool)>,
+}
+
 /// Whether the signed-in user (if any) runs `event`: its organiser, or an admin.
 pub async fn runs_event(ctx: &Ctx, event: &Event) -> Result<bool, AppError> {
     let Some(user) = ctx.actor() else {

@@ -1013,6 +1013,27 @@ async fn free_lapsed_hold(
     }
 }
 
+/// How many more tickets of `event` the signed-in buyer may take now (its per-buyer limit less
+/// what they hold); `None` when nobody is signed in.
+pub async fn allowance(
+    ctx: &Ctx,
+    event: &crate::domain::event::Event,
+) -> Result<Option<u32>, AppError> {
+    let Some(buyer) = ctx.actor() else {
+        return Ok(None);
+    };
+    let held = orders::tickets_held_for_event(
+        &mut *ctx.db().read.acquire().await?,
+        buyer,
+        &event.id,
+        ctx.now(),
+    )
+    .await?;
+    Ok(Some(
+        (i64::from(event.max_per_buyer) - held).clamp(0, i64::from(u32::MAX)) as u32,
+    ))
+}
+
 /// `order_id`, if it is `buyer`'s: 404 for no such order, 403 for someone else's.
 #[tracing::instrument(level = "debug", skip_all, fields(buyer_id = %buyer, order_id = %order_id))]
 pub async fn buyers_order(

@@ -727,6 +727,29 @@ pub async fn free_seats_placed(
         .collect())
 }
 
+/// Every seat of a section on the seat map, in seat order: its id, its label, and whether it
+/// is free at `now` (on public sale, or held by a lapsed order).
+pub async fn section_seats(
+    conn: &mut AnyConnection,
+    section: &Id,
+    now: Timestamp,
+) -> Result<Vec<(Id, Option<String>, bool)>, sqlx::Error> {
+    let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(
+        "SELECT id, seat, CASE WHEN seller_suspended = 0 AND (status = 'available' \
+         OR (status = 'reserved' AND reserved_until <= $2)) THEN 1 ELSE 0 END \
+         FROM tickets WHERE section_id = $1 AND resold_from IS NULL AND removed_at IS NULL \
+         ORDER BY seat_order",
+    )
+    .bind(section.as_str())
+    .bind(now.millis())
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, seat, free)| (Id::from_trusted(id), seat, free == 1))
+        .collect())
+}
+
 /// How many seats of a section are free at `now` (see [`free_seats_placed`]).
 pub async fn count_free_seats(
     conn: &mut AnyConnection,

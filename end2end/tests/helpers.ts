@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type APIRequestContext, type Browser, type Page } from '@playwright/test';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -198,4 +199,28 @@ export async function eventOnSale(
 ): Promise<{ eventId: string; sectionId: string }> {
   await becomeOrganiser(request, email);
   return publishEvent(request, name, price, capacity);
+}
+
+/** The page exactly as a browser without JavaScript shows it, opened in a context that can run
+ * axe: the same HTML (its scripts removed, so nothing hydrates) with the site's real styles. */
+async function mirrored(page: Page): Promise<Page> {
+  const html = (await page.content()).replace(/<script\b[\s\S]*?<\/script>/gi, '');
+  const url = page.url();
+  const context = await page.context().browser()!.newContext({ javaScriptEnabled: true, viewport: page.viewportSize() });
+  const mirror = await context.newPage();
+  await mirror.route((u) => u.href === url, (route) => route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', body: html }));
+  await mirror.goto(url);
+  return mirror;
+}
+
+/** Runs axe on the page as it stands; fails with each serious or critical violation and where.
+ * Without JavaScript the page cannot run axe itself, so a mirror of it does. */
+export async function expectAccessible(page: Page, what: string, javaScriptEnabled: boolean): Promise<void> {
+  const target = javaScriptEnabled ? page : await mirrored(page);
+  const results = await new AxeBuilder({ page: target }).analyze();
+  if (target !== page) await target.context().close();
+  const serious = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.slice(0, 4).map((n) => n.target.join(' ')).join(' | ')}`);
+  expect(serious, `axe on ${what}`).toEqual([]);
 }

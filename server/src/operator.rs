@@ -37,6 +37,7 @@ pub async fn refund(config: &Config, order: &str, reason: &str) -> anyhow::Resul
         &ctx,
         RefundOrder {
             order_id,
+            ticket_id: None,
             reason,
             by: refunds::Operator::CommandLine,
         },

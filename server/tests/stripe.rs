@@ -10,6 +10,7 @@
 //! The emulator's tests are `#[ignore]`d, so a plain `cargo test` passes on a machine without
 //! it; `.ci/test` runs them with `--ignored`.
 
+use app::domain::order::CheckoutLine;
 use app::ssr::payments::stripe::StripeGateway;
 use app::ssr::payments::{
     ChargeOutcome, ChargeRequest, CheckoutRequest, CheckoutState, GatewayError, PaymentGateway,
@@ -99,7 +100,7 @@ async fn late_money_is_refunded_at_localstripe() {
         panic!("the payment succeeds")
     };
     let refund_id = gateway
-        .refund(&stripe_id, "ticketing-refund-late")
+        .refund(&stripe_id, None, "ticketing-refund-late")
         .await
         .unwrap();
     assert!(refund_id.starts_with("re_"), "{refund_id}");
@@ -195,7 +196,20 @@ async fn a_checkout_session_is_opened_and_its_real_state_read_back() {
     let gateway = StripeGateway::new("sk_test_recorded", Some(&base)).unwrap();
     let checkout = CheckoutRequest {
         charge: request("", "ticketing-order-0191f4b2"),
-        title: "Cup final".into(),
+        title: "Cup final and 2 more tickets".into(),
+        // Two seats of a section on one line, a resale listing on its own: 2 × 15.00 + 15.50.
+        lines: vec![
+            CheckoutLine {
+                name: "Cup final — Stand".into(),
+                unit_amount_cents: 1500,
+                quantity: 2,
+            },
+            CheckoutLine {
+                name: "Cup final — Stand (Row A, Seat 1, resale)".into(),
+                unit_amount_cents: 1550,
+                quantity: 1,
+            },
+        ],
         success_url:
             "https://tickets.example.org/orders/o/checkout-return?session_id={CHECKOUT_SESSION_ID}"
                 .into(),
@@ -224,18 +238,27 @@ async fn a_checkout_session_is_opened_and_its_real_state_read_back() {
         Some("ticketing-checkout-0191f4b2-5c3a-7d11-8e2f-0123456789ac")
     );
     assert_eq!(form_value(&create.body, "mode").as_deref(), Some("payment"));
-    assert_eq!(
-        form_value(&create.body, "line_items[0][price_data][unit_amount]").as_deref(),
-        Some("4550")
-    );
-    assert_eq!(
-        form_value(
-            &create.body,
-            "line_items[0][price_data][product_data][name]"
-        )
-        .as_deref(),
-        Some("Cup final")
-    );
+    for (field, value) in [
+        ("line_items[0][price_data][unit_amount]", "1500"),
+        ("line_items[0][quantity]", "2"),
+        (
+            "line_items[0][price_data][product_data][name]",
+            "Cup final — Stand",
+        ),
+        ("line_items[1][price_data][unit_amount]", "1550"),
+        ("line_items[1][quantity]", "1"),
+        (
+            "line_items[1][price_data][product_data][name]",
+            "Cup final — Stand (Row A, Seat 1, resale)",
+        ),
+    ] {
+        assert_eq!(
+            form_value(&create.body, field).as_deref(),
+            Some(value),
+            "{field}"
+        );
+    }
+    assert_eq!(form_value(&create.body, "line_items[2][quantity]"), None);
     assert_eq!(
         form_value(&create.body, "client_reference_id").as_deref(),
         Some("0191f4b2-5c3a-7d11-8e2f-0123456789ac")

@@ -115,6 +115,8 @@ pub struct OrderLine {
     pub price: Price,
     pub buyer_fee_cents: i64,
     pub seller_fee_cents: i64,
+    /// Refunded on its own (the order stands for its other tickets).
+    pub refunded: bool,
 }
 
 impl OrderLine {
@@ -126,6 +128,7 @@ impl OrderLine {
             price: ticket.price,
             buyer_fee_cents: amounts.buyer_fee_cents,
             seller_fee_cents: amounts.seller_fee_cents,
+            refunded: false,
         }
     }
 
@@ -276,6 +279,62 @@ impl Order {
             _ => Ok(()),
         }
     }
+}
+
+/// One line of a hosted checkout page: what the buyer is shown and pays for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckoutLine {
+    pub name: String,
+    /// A ticket's price and buyer's fee.
+    pub unit_amount_cents: i64,
+    pub quantity: u64,
+}
+
+/// The longest line name a checkout page is given.
+const LINE_NAME_MAX_CHARS: usize = 200;
+
+/// `order` as lines of a hosted checkout: an event's own seats of one section at one price on
+/// one line (with how many), each resale listing or other listing on a line of its own. Each
+/// line's unit amount is a ticket's price and fee, so the lines add up to the order's total.
+/// `tickets` are the order's tickets (any order).
+pub fn checkout_lines(order: &Order, tickets: &[Ticket]) -> Vec<CheckoutLine> {
+    let mut lines: Vec<(Option<&Id>, CheckoutLine)> = Vec::new();
+    for line in &order.lines {
+        let Some(ticket) = tickets.iter().find(|t| t.id == line.ticket_id) else {
+            continue;
+        };
+        let unit = line.amounts().total_cents;
+        let section = ticket
+            .event_seat
+            .as_ref()
+            .filter(|_| ticket.is_primary())
+            .map(|seat| &seat.section_id);
+        if let Some(section) = section
+            && let Some((_, same)) = lines
+                .iter_mut()
+                .find(|(s, l)| *s == Some(section) && l.unit_amount_cents == unit)
+        {
+            same.quantity += 1;
+            continue;
+        }
+        let name = match (
+            section,
+            ticket.event_seat.as_ref().and_then(|s| s.seat.as_ref()),
+        ) {
+            (None, Some(seat)) => format!("{} ({seat}, resale)", ticket.title),
+            (None, None) if ticket.event_seat.is_some() => format!("{} (resale)", ticket.title),
+            _ => ticket.title.clone(),
+        };
+        lines.push((
+            section,
+            CheckoutLine {
+                name: name.chars().take(LINE_NAME_MAX_CHARS).collect(),
+                unit_amount_cents: unit,
+                quantity: 1,
+            },
+        ));
+    }
+    lines.into_iter().map(|(_, line)| line).collect()
 }
 
 /// Whether `buyer` may reserve `ticket` at `now`, having seen `seen_price` (if they say).
@@ -472,6 +531,75 @@ mod tests {
                 ticket.status
             );
         }
+    }
+
+    #[test]
+    fn checkout_lines_group_a_sections_seats_and_add_up_to_the_total() {
+        use crate::domain::ticket::EventSeat;
+        let fees = Fees {
+            buyer: crate::domain::fees::Percent::parse("10").unwrap(),
+            seller: crate::domain::fees::Percent::parse("5").unwrap(),
+        };
+        let seat = |n: u32, section: u32, price: i64, resold: bool| {
+            let mut t = ticket();
+            t.id = id(100 + n);
+            t.title = "Show — Stalls".into();
+            t.price = Price::from_stored(price);
+            t.resold_from = resold.then(|| id(900 + n));
+            t.event_seat = Some(EventSeat {
+                event_id: id(50),
+                section_id: id(section),
+                seat: Some(format!("Row A, Seat {n}")),
+            });
+            t
+        };
+        let tickets = [
+            seat(1, 60, 4000, false),
+            seat(2, 60, 4000, false),
+            seat(3, 61, 2500, false),
+            seat(4, 60, 3999, true),
+        ];
+        let lines = tickets
+            .iter()
+            .map(|t| OrderLine::for_ticket(t, &fees))
+            .collect();
+        let order = Order::reserve_all(id(3), lines, &id(4), Timestamp(0), 1_000);
+        let checkout = checkout_lines(&order, &tickets);
+        assert_eq!(
+            checkout,
+            vec![
+                CheckoutLine {
+                    name: "Show — Stalls".into(),
+                    unit_amount_cents: 4400,
+                    quantity: 2
+                },
+                CheckoutLine {
+                    name: "Show — Stalls".into(),
+                    unit_amount_cents: 2750,
+                    quantity: 1
+                },
+                CheckoutLine {
+                    name: "Show — Stalls (Row A, Seat 4, resale)".into(),
+                    unit_amount_cents: 4399,
+                    quantity: 1,
+                },
+            ]
+        );
+        let sum: i64 = checkout
+            .iter()
+            .map(|l| l.unit_amount_cents * l.quantity as i64)
+            .sum();
+        assert_eq!(sum, order.total_cents());
+        // An other listing (no event) is one line of its own title.
+        let single = Order::reserve(id(5), &ticket(), &id(4), Timestamp(0), 1_000, &fees);
+        assert_eq!(
+            checkout_lines(&single, &[ticket()]),
+            vec![CheckoutLine {
+                name: "Cup final".into(),
+                unit_amount_cents: 5500,
+                quantity: 1
+            }]
+        );
     }
 
     #[test]

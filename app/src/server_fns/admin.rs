@@ -233,7 +233,7 @@ pub async fn admin_suspend(
 #[server(prefix = "/_fn", endpoint = "admin_refund")]
 pub async fn admin_refund(order_id: String, reason: String) -> Result<(), AppError> {
     let ctx = crate::ssr::fn_context::signed_in().await?;
-    crate::ssr::services::admin::refund(&ctx, &form_id(&order_id)?, &reason).await?;
+    crate::ssr::services::admin::refund(&ctx, &form_id(&order_id)?, None, &reason).await?;
     Ok(())
 }
 

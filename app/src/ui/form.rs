@@ -11,7 +11,7 @@ use leptos::prelude::*;
 pub fn Field(
     label: &'static str,
     name: &'static str,
-    #[prop(optional)] id: Option<&'static str>,
+    #[prop(optional, into)] id: Option<String>,
     #[prop(default = "text")] kind: &'static str,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(optional)] minlength: Option<u32>,
@@ -20,11 +20,11 @@ pub fn Field(
     #[prop(optional)] inputmode: Option<&'static str>,
     #[prop(into)] error: Signal<Option<String>>,
 ) -> impl IntoView {
-    let id = id.unwrap_or(name);
+    let id = id.unwrap_or_else(|| name.to_string());
     let error_id = format!("{id}-error");
     view! {
         <div class="field" class:invalid=move || error.get().is_some()>
-            <label for=id>{label}</label>
+            <label for=id.clone()>{label}</label>
             <input
                 id=id
                 name=name

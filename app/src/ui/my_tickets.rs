@@ -161,6 +161,8 @@ fn BoughtTicket(bought: BoughtTicketView, actions: Actions) -> impl IntoView {
     let valid = code_status == "valid";
     let waiting = pending_transfer.is_some();
     let (cancel_id, give_id) = (ticket_id.clone(), ticket_id.clone());
+    // Each ticket's inputs have ids of their own: the page lists many tickets.
+    let (email_id, price_id) = (format!("email-{ticket_id}"), format!("price-{ticket_id}"));
     let (pending_label, give_label) = (
         format!("Transfer of {}", ticket.title),
         format!("Give {} to a friend", ticket.title),
@@ -184,6 +186,7 @@ fn BoughtTicket(bought: BoughtTicketView, actions: Actions) -> impl IntoView {
                     <Field
                         label="Friend's email"
                         name="email"
+                        id=email_id
                         kind="email"
                         autocomplete="email"
                         error=field_error(transfer_error, "email")
@@ -210,6 +213,7 @@ fn BoughtTicket(bought: BoughtTicketView, actions: Actions) -> impl IntoView {
                     <Field
                         label="Resale price"
                         name="price"
+                        id=price_id
                         inputmode="decimal"
                         value=price_input
                         error=field_error(error, "price")

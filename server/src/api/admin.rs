@@ -29,8 +29,8 @@ pub struct ReasonBody {
 }
 
 /// The required `reason`: text.
-fn reason(body: &ReasonBody) -> Result<&str, AppError> {
-    match &body.reason {
+fn reason(value: &Option<Value>) -> Result<&str, AppError> {
+    match value {
         Some(Value::String(reason)) => Ok(reason),
         Some(_) => Err(AppError::invalid_field("reason", "Reason must be text")),
         None => Err(AppError::invalid_field("reason", "Reason is required")),
@@ -50,16 +50,44 @@ pub struct RefundedJson {
     refunded: bool,
 }
 
-/// `POST /api/admin/orders/:id/refund {reason}`: the whole total back to the buyer.
-#[utoipa::path(post, path = "/admin/orders/{id}/refund", tag = "admin", request_body = ReasonBody,
+/// A refund: why, and optionally which ticket of the order.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RefundBody {
+    #[serde(default)]
+    #[schema(value_type = String)]
+    reason: Option<Value>,
+    /// One ticket of the order (its price and its own fee); without it every ticket not yet
+    /// refunded.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    ticket_id: Option<Value>,
+}
+
+/// `POST /api/admin/orders/:id/refund {reason, ticketId?}`: one ticket's price and fee, or every
+/// ticket not refunded yet, back to the buyer.
+#[utoipa::path(post, path = "/admin/orders/{id}/refund", tag = "admin", request_body = RefundBody,
     params(("id" = String, Path, description = "The order's id")),
-    responses((status = 200, body = RefundedJson, description = "Refunded (the order is cancelled)"), Refusals))]
+    responses((status = 200, body = RefundedJson, description = "Refunded (the order is cancelled once none of its tickets is left)"), Refusals))]
 pub async fn refund_order(
     ctx: Ctx,
     Path(id): Path<String>,
-    ApiJson(body): ApiJson<ReasonBody>,
+    ApiJson(body): ApiJson<RefundBody>,
 ) -> Result<Json<RefundedJson>, AppError> {
-    let order = admin::refund(&ctx, &path_id(&id)?, reason(&body)?).await?;
+    let ticket_id = match &body.ticket_id {
+        None | Some(Value::Null) => None,
+        Some(Value::String(text)) => Some(
+            Id::parse(text)
+                .map_err(|_| AppError::invalid_field("ticketId", "Ticket id is not valid"))?,
+        ),
+        Some(_) => {
+            return Err(AppError::invalid_field(
+                "ticketId",
+                "Ticket id is not valid",
+            ));
+        }
+    };
+    let order = admin::refund(&ctx, &path_id(&id)?, ticket_id, reason(&body.reason)?).await?;
     let found = app::ssr::services::orders::order_with_ticket(&ctx, order).await?;
     Ok(Json(RefundedJson {
         order: OrderJson::new(&found, &ctx),
@@ -76,7 +104,7 @@ pub async fn take_down(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Json<TicketJson>, AppError> {
-    let ticket = admin::take_down(&ctx, &path_id(&id)?, reason(&body)?).await?;
+    let ticket = admin::take_down(&ctx, &path_id(&id)?, reason(&body.reason)?).await?;
     Ok(Json(TicketJson::new(&ticket, &ctx)))
 }
 
@@ -96,7 +124,7 @@ pub async fn suspend(
     ApiJson(body): ApiJson<ReasonBody>,
 ) -> Result<Json<SuspendedJson>, AppError> {
     let user = path_id(&id)?;
-    admin::suspend(&ctx, &user, reason(&body)?).await?;
+    admin::suspend(&ctx, &user, reason(&body.reason)?).await?;
     Ok(Json(SuspendedJson {
         id: user.to_string(),
         suspended: true,
@@ -276,7 +304,7 @@ async fn set_hold(
     held: bool,
 ) -> Result<Json<DoneJson>, AppError> {
     let user = path_id(&id)?;
-    admin::hold_payouts(&ctx, &user, held, reason(&body)?).await?;
+    admin::hold_payouts(&ctx, &user, held, reason(&body.reason)?).await?;
     Ok(Json(DoneJson {
         id: user.to_string(),
         payouts_held: held,

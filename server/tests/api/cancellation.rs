@@ -438,7 +438,11 @@ async fn a_refund_job_stopped_midway_is_resumed_by_the_next_and_refunds_once() {
     assert_eq!(claimed.as_ref(), Some(&order_id));
     let charge = app.charges_of(order_id.as_str()).await.remove(0);
     gateway(&app)
-        .refund(charge.stripe_id.as_deref().unwrap(), &charge.refund_key())
+        .refund(
+            charge.stripe_id.as_deref().unwrap(),
+            None,
+            &charge.refund_key(),
+        )
         .await
         .unwrap();
     // While its claim holds, no other node takes the refund over.

@@ -473,6 +473,7 @@ async fn a_refund_revokes_the_buyers_code_and_a_resale_refund_gives_the_reseller
     refunds::refund_order(
         &Ctx::system(&app.state),
         RefundOrder {
+            ticket_id: None,
             order_id: Id::parse(order["id"].as_str().unwrap()).unwrap(),
             reason: "Bought by mistake".into(),
             by: app::ssr::services::refunds::Operator::CommandLine,

@@ -168,6 +168,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
                     let _ = refunds::refund_order(
                         &Ctx::system(&world.app.state),
                         RefundOrder {
+                            ticket_id: None,
                             order_id: order_id.clone(),
                             reason: "Random refund".into(),
                             by: app::ssr::services::refunds::Operator::CommandLine,

@@ -214,6 +214,7 @@ async fn run_case(world: &World, steps: &[Step]) -> Result<(), TestCaseError> {
             Step::Refund { sale } => {
                 if let Some(order_id) = sales.get(*sale) {
                     let refund = RefundOrder {
+                        ticket_id: None,
                         order_id: order_id.clone(),
                         reason: "Cancelled".into(),
                         by: app::ssr::services::refunds::Operator::CommandLine,

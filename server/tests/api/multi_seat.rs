@@ -855,3 +855,131 @@ async fn one_sellers_resale_listings_of_a_row_are_shown_and_bought_together() {
     let order: Value = bought.json().await.unwrap();
     assert_eq!(seats_of(&order), ["Row A, Seat 1", "Row A, Seat 2"]);
 }
+
+#[tokio::test]
+async fn one_ticket_of_an_order_is_refunded_on_its_own_and_sold_again() {
+    let app = spawn_app().await;
+    let (gig, _) = seated_event(&app, 8).await;
+    let (buyer, _) = app.signed_in_user().await;
+    let order = app
+        .reserve_and_pay(&buyer, json!({ "sectionId": gig.stalls, "quantity": 3 }))
+        .await;
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let ids = ids_of(&order);
+    let (admin, _) = app.admin().await;
+    let refund = |body: Value| {
+        let path = format!("/api/admin/orders/{order_id}/refund");
+        let admin = admin.clone();
+        let app = &app;
+        async move { app.post_json(&admin, &path, &body).await }
+    };
+    // Hostile bodies first: nothing is refunded.
+    for (body, field, message) in [
+        (
+            json!({ "reason": "x", "ticketId": "<b>" }),
+            "ticketId",
+            "Ticket id is not valid",
+        ),
+        (
+            json!({ "reason": "x", "ticketId": 7 }),
+            "ticketId",
+            "Ticket id is not valid",
+        ),
+        (
+            json!({ "reason": "x", "ticketId": uuid_like() }),
+            "ticketId",
+            "This ticket is not in the order",
+        ),
+    ] {
+        assert_errors(
+            refund(body).await,
+            StatusCode::BAD_REQUEST,
+            json!([{ "field": field, "message": message }]),
+        )
+        .await;
+    }
+    let as_buyer = app
+        .post_json(
+            &buyer,
+            &format!("/api/admin/orders/{order_id}/refund"),
+            &json!({ "reason": "mine", "ticketId": ids[1] }),
+        )
+        .await;
+    assert_eq!(as_buyer.status(), StatusCode::FORBIDDEN);
+
+    // The middle seat alone: its price and fee back, the order stands for the other two.
+    let answer = refund(json!({ "reason": "Cannot <come>", "ticketId": ids[1] })).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let shown: Value = app
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
+    assert_eq!(shown["status"], "complete");
+    assert_errors(
+        refund(json!({ "reason": "again", "ticketId": ids[1] })).await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "message": "Order is already refunded" }]),
+    )
+    .await;
+    let codes = |app: &TestApp| {
+        let ids = ids.clone();
+        let db = app.state.db.clone();
+        async move {
+            let mut conn = db.read.acquire().await.unwrap();
+            let mut valid = Vec::new();
+            for id in &ids {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM ticket_codes WHERE ticket_id = $1 AND status = 'valid'",
+                )
+                .bind(id)
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+                valid.push(n);
+            }
+            valid
+        }
+    };
+    assert_eq!(
+        codes(&app).await,
+        vec![1, 0, 1],
+        "only the refunded seat's code is void"
+    );
+    assert_eq!(available(&app, &gig.organiser, &gig.event_id, 0).await, 14);
+
+    // The refunded seat sells again, although the order that had it stands.
+    let (next, _) = app.signed_in_user().await;
+    let again = app
+        .reserve_and_pay(&next, json!({ "ticketIds": [ids[1]] }))
+        .await;
+    assert_eq!(ids_of(&again), vec![ids[1].clone()]);
+
+    // The rest of the order: the two seats left, and the new buyer's seat untouched.
+    let answer = refund(json!({ "reason": "Rest" })).await;
+    assert_eq!(answer.status(), StatusCode::OK);
+    let shown: Value = app
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
+    assert_eq!(shown["status"], "cancelled");
+    assert_eq!(
+        codes(&app).await,
+        vec![0, 1, 0],
+        "the seat sold again keeps its new code"
+    );
+    let mut conn = app.state.db.read.acquire().await.unwrap();
+    let refunds: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM ledger_transactions WHERE order_id = $1 AND kind = 'refund'",
+    )
+    .bind(&order_id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(refunds, 3, "each ticket refunded once");
+    assert_eq!(
+        app::ssr::storage::ledger::unbalanced_transactions(&mut conn)
+            .await
+            .unwrap(),
+        0
+    );
+    let charge = &app.charges_of(&order_id).await[0];
+    assert_eq!(charge.status, app::domain::ChargeStatus::Refunded);
+}

@@ -76,6 +76,7 @@ async fn refund(app: &TestApp, order: &Value) -> Result<app::domain::Order, app:
     refunds::refund_order(
         &Ctx::system(&app.state),
         RefundOrder {
+            ticket_id: None,
             order_id: Id::parse(order["id"].as_str().unwrap()).unwrap(),
             reason: "The event was cancelled".into(),
             by: app::ssr::services::refunds::Operator::CommandLine,

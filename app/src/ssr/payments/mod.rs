@@ -55,6 +55,9 @@ pub enum CheckoutState {
 pub struct CheckoutRequest {
     pub charge: ChargeRequest,
     pub title: String,
+    /// What the page lists: one line per section's seats or per listing, adding up to the
+    /// charge's amount.
+    pub lines: Vec<crate::domain::order::CheckoutLine>,
     pub success_url: String,
     pub cancel_url: String,
 }
@@ -102,11 +105,12 @@ pub trait PaymentGateway: Send + Sync {
         request: &ChargeRequest,
     ) -> impl Future<Output = Result<ChargeOutcome, GatewayError>> + Send;
 
-    /// Gives back all of a succeeded payment; returns the refund id. Repeating it with the
-    /// same key refunds once.
+    /// Gives back a succeeded payment: `amount_cents` of it, or all that is left of it with
+    /// `None`; returns the refund id. Repeating it with the same key refunds once.
     fn refund(
         &self,
         stripe_id: &str,
+        amount_cents: Option<i64>,
         idempotency_key: &str,
     ) -> impl Future<Output = Result<String, GatewayError>> + Send;
 
@@ -188,10 +192,23 @@ impl PaymentGateway for Gateway {
         }
     }
 
-    async fn refund(&self, stripe_id: &str, idempotency_key: &str) -> Result<String, GatewayError> {
+    async fn refund(
+        &self,
+        stripe_id: &str,
+        amount_cents: Option<i64>,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError> {
         match self {
-            Gateway::Test(gateway) => gateway.refund(stripe_id, idempotency_key).await,
-            Gateway::Stripe(gateway) => gateway.refund(stripe_id, idempotency_key).await,
+            Gateway::Test(gateway) => {
+                gateway
+                    .refund(stripe_id, amount_cents, idempotency_key)
+                    .await
+            }
+            Gateway::Stripe(gateway) => {
+                gateway
+                    .refund(stripe_id, amount_cents, idempotency_key)
+                    .await
+            }
         }
     }
 

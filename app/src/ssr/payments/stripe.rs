@@ -342,9 +342,17 @@ impl PaymentGateway for StripeGateway {
         }
     }
 
-    async fn refund(&self, stripe_id: &str, idempotency_key: &str) -> Result<String, GatewayError> {
-        let refund = CreateRefund::new()
-            .payment_intent(stripe_id.to_string())
+    async fn refund(
+        &self,
+        stripe_id: &str,
+        amount_cents: Option<i64>,
+        idempotency_key: &str,
+    ) -> Result<String, GatewayError> {
+        let mut create = CreateRefund::new().payment_intent(stripe_id.to_string());
+        if let Some(amount) = amount_cents {
+            create = create.amount(amount);
+        }
+        let refund = create
             .build()
             .customize::<IdAnswer>()
             .request_strategy(key(idempotency_key)?)
@@ -359,17 +367,36 @@ impl PaymentGateway for StripeGateway {
         request: &CheckoutRequest,
     ) -> Result<CheckoutSession, GatewayError> {
         let charge = &request.charge;
-        let mut price = CreateCheckoutSessionLineItemsPriceData::new(currency(&charge.currency));
-        price.unit_amount = Some(charge.amount_cents);
-        price.product_data = Some(ProductData::new(request.title.clone()));
-        let mut item = CreateCheckoutSessionLineItems::new();
-        item.price_data = Some(price);
-        item.quantity = Some(1);
+        // A line per section's seats or per listing; the charge's whole amount on one line if
+        // the order's lines were not given.
+        let fallback = [crate::domain::order::CheckoutLine {
+            name: request.title.clone(),
+            unit_amount_cents: charge.amount_cents,
+            quantity: 1,
+        }];
+        let lines = if request.lines.is_empty() {
+            &fallback[..]
+        } else {
+            &request.lines[..]
+        };
+        let items: Vec<CreateCheckoutSessionLineItems> = lines
+            .iter()
+            .map(|line| {
+                let mut price =
+                    CreateCheckoutSessionLineItemsPriceData::new(currency(&charge.currency));
+                price.unit_amount = Some(line.unit_amount_cents);
+                price.product_data = Some(ProductData::new(line.name.clone()));
+                let mut item = CreateCheckoutSessionLineItems::new();
+                item.price_data = Some(price);
+                item.quantity = Some(line.quantity);
+                item
+            })
+            .collect();
         let mut intent_data = CreateCheckoutSessionPaymentIntentData::new();
         intent_data.metadata = Some(metadata(charge));
         let session = CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Payment)
-            .line_items(vec![item])
+            .line_items(items)
             .success_url(request.success_url.clone())
             .cancel_url(request.cancel_url.clone())
             .client_reference_id(charge.charge_id.clone())

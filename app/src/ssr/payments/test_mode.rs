@@ -123,6 +123,7 @@ impl PaymentGateway for TestGateway {
     async fn refund(
         &self,
         _stripe_id: &str,
+        _amount_cents: Option<i64>,
         idempotency_key: &str,
     ) -> Result<String, GatewayError> {
         let mut refunds = self
@@ -284,8 +285,8 @@ mod tests {
             gateway.charge(&request("tok_mastercard", "k3")).await,
             Err(GatewayError::InvalidToken)
         ));
-        let refund = gateway.refund("pi_1", "r1").await.unwrap();
-        assert_eq!(gateway.refund("pi_1", "r1").await.unwrap(), refund);
+        let refund = gateway.refund("pi_1", None, "r1").await.unwrap();
+        assert_eq!(gateway.refund("pi_1", None, "r1").await.unwrap(), refund);
         assert_eq!(gateway.refund_count(), 1);
     }
 }

@@ -189,13 +189,19 @@ pub async fn lift_suspension(ctx: &Ctx, user_id: &Id, reason: &str) -> Result<()
     skip_all,
     fields(user = ctx.actor().map(tracing::field::display), order_id = %order_id)
 )]
-pub async fn refund(ctx: &Ctx, order_id: &Id, reason: &str) -> Result<Order, AppError> {
+pub async fn refund(
+    ctx: &Ctx,
+    order_id: &Id,
+    ticket_id: Option<Id>,
+    reason: &str,
+) -> Result<Order, AppError> {
     let admin = require_admin(ctx).await?;
     let reason = refunds::parse_reason(reason)?;
     refunds::refund_order(
         ctx,
         RefundOrder {
             order_id: order_id.clone(),
+            ticket_id,
             reason,
             by: Operator::Admin(admin),
         },

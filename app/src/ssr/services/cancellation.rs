@@ -182,7 +182,7 @@ async fn refund_one(ctx: &Ctx, order_id: &Id) -> Result<(), AppError> {
     let refund_id = match &charge {
         // Refunded already (by an operator, or at Stripe's dashboard), or never paid.
         None => None,
-        Some(charge) => Some(super::refunds::refund_at_gateway(ctx, charge).await?),
+        Some(charge) => Some(super::refunds::refund_at_gateway(ctx, charge, None).await?),
     };
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;

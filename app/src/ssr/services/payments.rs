@@ -487,7 +487,7 @@ pub async fn settle_payment(
     charges::set_stripe_id(&mut tx, &charge.id, &stripe_id, now).await?;
     release_if_lapsed(&mut tx, &order, now).await?;
     tx.commit().await?;
-    let refund_id = ctx.app().gateway.refund(&stripe_id, &charge.refund_key()).await.map_err(|err| {
+    let refund_id = ctx.app().gateway.refund(&stripe_id, None, &charge.refund_key()).await.map_err(|err| {
         tracing::error!(error = %err, charge = %charge.id, "refund of late money failed; the webhook retry will try again");
         AppError::PaymentUnavailable
     })?;
@@ -619,11 +619,20 @@ async fn queue_sale_mail(
 )]
 pub async fn start_checkout(ctx: &Ctx, order_id: &Id) -> Result<String, AppError> {
     let (charge, title) = begin_payment(ctx, order_id).await?;
+    let lines = {
+        let mut conn = ctx.db().read.acquire().await?;
+        let order = orders::find_order(&mut conn, order_id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let found = super::orders::OrderWithTicket::read(&mut conn, order).await?;
+        crate::domain::order::checkout_lines(&found.order, &found.tickets)
+    };
     let public_url = &ctx.settings().public_url;
     let back = format!("{public_url}/orders/{order_id}/checkout-return");
     let request = CheckoutRequest {
         charge: charge_request(&charge, "", &title),
         title,
+        lines,
         success_url: format!("{back}?session_id={{CHECKOUT_SESSION_ID}}"),
         cancel_url: format!("{back}?cancelled=1"),
     };

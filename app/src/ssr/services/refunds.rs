@@ -28,9 +28,15 @@ pub const RESOLD: &str =
 #[derive(Debug, Clone)]
 pub struct RefundOrder {
     pub order_id: Id,
+    /// One ticket of the order (its price and its own fee), or, without it, every ticket not
+    /// refunded yet.
+    pub ticket_id: Option<Id>,
     pub reason: String,
     pub by: Operator,
 }
+
+/// A ticket named for a refund that is not one of the order's.
+pub const NOT_IN_ORDER: &str = "This ticket is not in the order";
 
 /// Who ordered an operator's action: an admin in the console or the API, or someone with the
 /// command line.
@@ -62,7 +68,7 @@ pub fn parse_reason(input: &str) -> Result<String, AppError> {
     fields(user = ctx.actor().map(tracing::field::display), order_id = %input.order_id)
 )]
 pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppError> {
-    let charge = {
+    let (charge, order) = {
         let mut conn = ctx.db().read.acquire().await?;
         let order = orders::find_order(&mut conn, &input.order_id)
             .await?
@@ -83,29 +89,72 @@ pub async fn refund_order(ctx: &Ctx, input: RefundOrder) -> Result<Order, AppErr
                 },
             ));
         };
-        for ticket_id in order.ticket_ids() {
-            if tickets::has_resale(&mut conn, ticket_id).await? {
+        if let Some(ticket_id) = &input.ticket_id {
+            let Some(line) = order.lines.iter().find(|l| &l.ticket_id == ticket_id) else {
+                return Err(AppError::invalid_field("ticketId", NOT_IN_ORDER));
+            };
+            if line.refunded {
+                return Err(AppError::invalid(ALREADY_REFUNDED));
+            }
+        }
+        for line in order.lines.iter().filter(|l| !l.refunded) {
+            let named = input
+                .ticket_id
+                .as_ref()
+                .is_none_or(|id| id == &line.ticket_id);
+            if named && tickets::has_resale(&mut conn, &line.ticket_id).await? {
                 return Err(AppError::invalid(RESOLD));
             }
         }
-        charge
+        (charge, order)
     };
-    let refund_id = refund_at_gateway(ctx, &charge).await?;
-    record_refund(ctx, &charge, &refund_id, &input.reason, Some(&input.by)).await
+    match &input.ticket_id {
+        None => {
+            let refund_id = refund_at_gateway(ctx, &charge, None).await?;
+            record_refund(ctx, &charge, &refund_id, &input.reason, Some(&input.by)).await
+        }
+        Some(ticket_id) => {
+            let line = order
+                .lines
+                .iter()
+                .find(|l| &l.ticket_id == ticket_id)
+                .ok_or(AppError::NotFound)?;
+            let part = (ticket_id, line.amounts().total_cents);
+            let refund_id = refund_at_gateway(ctx, &charge, Some(part)).await?;
+            record_ticket_refund(
+                ctx,
+                &charge,
+                ticket_id,
+                &refund_id,
+                &input.reason,
+                &input.by,
+            )
+            .await
+        }
+    }
 }
 
-/// Asks the gateway to refund a completed charge in full, keyed by the charge: asked twice (a
-/// retry, another node, a crash in between), it is made once. The refund's id.
-pub async fn refund_at_gateway(ctx: &Ctx, charge: &Charge) -> Result<String, AppError> {
+/// Asks the gateway to refund a completed charge: all that is left of it, or with `part` one
+/// ticket's amount. Keyed by the charge (and the ticket): asked twice (a retry, another node, a
+/// crash in between), it is made once. The refund's id.
+pub async fn refund_at_gateway(
+    ctx: &Ctx,
+    charge: &Charge,
+    part: Option<(&Id, i64)>,
+) -> Result<String, AppError> {
     let payment = charge.stripe_id.clone().ok_or_else(|| {
         crate::ssr::error_response::internal(anyhow::anyhow!(
             "completed charge {} has no provider id",
             charge.id
         ))
     })?;
+    let (amount, key) = match part {
+        None => (None, charge.refund_key()),
+        Some((ticket, cents)) => (Some(cents), format!("{}-{ticket}", charge.refund_key())),
+    };
     ctx.app()
         .gateway
-        .refund(&payment, &charge.refund_key())
+        .refund(&payment, amount, &key)
         .await
         .map_err(|err| {
             tracing::error!(error = %err, charge = %charge.id, "refund failed at the provider");
@@ -145,7 +194,13 @@ pub async fn record_refund(
     let order = orders::read_order(&mut tx, &charge.order_id, Read::Locked)
         .await?
         .ok_or(AppError::NotFound)?;
-    let ids: Vec<&Id> = order.ticket_ids().collect();
+    // The tickets refunded on their own before are someone else's business by now.
+    let ids: Vec<&Id> = order
+        .lines
+        .iter()
+        .filter(|l| !l.refunded)
+        .map(|l| &l.ticket_id)
+        .collect();
     let mut held = tickets::lock_tickets(&mut tx, &ids).await?;
     held.sort_by_key(|t| order.ticket_ids().position(|id| id == &t.id));
     charges::mark_refunded(&mut tx, &charge.id, refund_id, reason, now).await?;
@@ -197,22 +252,132 @@ pub(super) async fn reverse_earning(
     now: crate::domain::Timestamp,
 ) -> Result<(), AppError> {
     for line in &order.lines {
-        let earning = match payouts::earning_state(tx, &order.id, &line.ticket_id).await? {
-            None => continue,
-            Some((false, _)) => Earning::Pending,
-            Some((true, false)) => Earning::Available,
-            Some((true, true)) => Earning::PaidOut,
-        };
-        let seller = tickets::find_ticket(tx, &line.ticket_id)
-            .await?
-            .ok_or(AppError::NotFound)?
-            .seller_id;
-        payouts::mark_reversed(tx, &order.id, &line.ticket_id, now).await?;
-        let refund = ledger::refund(&seller, &line.amounts(), earning);
-        storage::ledger::record(tx, &refund, Source::Order(&order.id, &line.ticket_id), now)
-            .await?;
+        reverse_line(tx, &order.id, line, now).await?;
     }
     Ok(())
+}
+
+/// The ledger's refund of one ticket of an order, from wherever its earning is now (nothing
+/// when it was reversed already).
+async fn reverse_line(
+    tx: &mut AnyConnection,
+    order_id: &Id,
+    line: &crate::domain::OrderLine,
+    now: crate::domain::Timestamp,
+) -> Result<(), AppError> {
+    let earning = match payouts::earning_state(tx, order_id, &line.ticket_id).await? {
+        None => return Ok(()),
+        Some((false, _)) => Earning::Pending,
+        Some((true, false)) => Earning::Available,
+        Some((true, true)) => Earning::PaidOut,
+    };
+    let seller = tickets::find_ticket(tx, &line.ticket_id)
+        .await?
+        .ok_or(AppError::NotFound)?
+        .seller_id;
+    payouts::mark_reversed(tx, order_id, &line.ticket_id, now).await?;
+    let refund = ledger::refund(&seller, &line.amounts(), earning);
+    storage::ledger::record(tx, &refund, Source::Order(order_id, &line.ticket_id), now).await?;
+    Ok(())
+}
+
+/// Records the refund of one ticket of a paid order (see [`refund_order`]): the ticket back on
+/// sale by its seller with the buyer's code void, its earning reversed, the buyer and the seller
+/// told, the audit log written. The order stands for its other tickets; once none is left, the
+/// charge is refunded and the order cancelled.
+#[tracing::instrument(
+    skip_all,
+    fields(charge_id = %charge.id, order_id = %charge.order_id, ticket_id = %ticket_id)
+)]
+async fn record_ticket_refund(
+    ctx: &Ctx,
+    charge: &Charge,
+    ticket_id: &Id,
+    refund_id: &str,
+    reason: &str,
+    by: &Operator,
+) -> Result<Order, AppError> {
+    let now = ctx.now();
+    let mut tx = ctx.db().begin_write().await?;
+    let charge = charges::lock_charge(&mut tx, &charge.id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match charge.status {
+        ChargeStatus::Completed => {}
+        ChargeStatus::Refunded => return Err(AppError::invalid(ALREADY_REFUNDED)),
+        ChargeStatus::Created | ChargeStatus::Failed => return Err(AppError::invalid(NOT_PAID)),
+    }
+    let order = orders::read_order(&mut tx, &charge.order_id, Read::Locked)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let line = order
+        .lines
+        .iter()
+        .find(|l| &l.ticket_id == ticket_id)
+        .cloned()
+        .ok_or_else(|| AppError::invalid_field("ticketId", NOT_IN_ORDER))?;
+    if !orders::refund_line(&mut tx, &order.id, ticket_id, now).await? {
+        return Err(AppError::invalid(ALREADY_REFUNDED));
+    }
+    let ticket = tickets::lock_ticket(&mut tx, ticket_id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    super::custody::take_back(&mut tx, &ticket, now).await?;
+    if tickets::return_to_seller(&mut tx, &ticket.id, &order.id, now).await?
+        && let Some(back) = tickets::find_ticket(&mut tx, &ticket.id).await?
+    {
+        storage::event_log::insert_event(
+            &mut tx,
+            "TicketUpdated",
+            &back.id,
+            super::tickets::event_payload(&back),
+            now,
+        )
+        .await?;
+    }
+    reverse_line(&mut tx, &order.id, &line, now).await?;
+    let others_left = order
+        .lines
+        .iter()
+        .any(|l| !l.refunded && &l.ticket_id != ticket_id);
+    if others_left {
+        super::orders::append_order_event(&mut tx, "OrderTicketRefunded", &order, now).await?;
+    } else {
+        // Its last ticket: the whole charge is given back by now.
+        charges::mark_refunded(&mut tx, &charge.id, refund_id, reason, now).await?;
+        super::payments::append_charge_event(&mut tx, &charge.id, "ChargeRefunded", now).await?;
+        if orders::cancel_completed_order(&mut tx, &order.id, now).await? {
+            let refunded = order.moved_to(OrderStatus::Cancelled);
+            super::orders::append_order_event(&mut tx, "OrderRefunded", &refunded, now).await?;
+        }
+    }
+    let line_only = Order {
+        lines: vec![line],
+        ..order.clone()
+    };
+    queue_refund_mail(
+        ctx,
+        &mut tx,
+        &line_only,
+        std::slice::from_ref(&ticket),
+        reason,
+    )
+    .await?;
+    storage::audit::append(
+        &mut tx,
+        by.actor(),
+        crate::domain::audit::AuditAction::Refund,
+        order.id.as_str(),
+        reason,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    ctx.mail_queued();
+    ctx.payouts_due();
+    orders::find_order(&mut *ctx.db().read.acquire().await?, &order.id)
+        .await?
+        .ok_or(AppError::NotFound)
 }
 
 async fn queue_refund_mail(
@@ -228,10 +393,17 @@ async fn queue_refund_mail(
         .await?
         .ok_or(AppError::NotFound)?
         .email;
+    // What this refund gives back: the tickets refunded now (`tickets`), price and fee.
+    let amount: i64 = order
+        .lines
+        .iter()
+        .filter(|l| tickets.iter().any(|t| t.id == l.ticket_id))
+        .map(|l| l.amounts().total_cents)
+        .sum();
     let letter = messages::order_refunded(
         &buyer,
         &messages::order_title(&first.title, tickets.len()),
-        order.total_cents(),
+        amount,
         &settings.currency,
         reason,
         &messages::link(&settings.public_url, "/"),

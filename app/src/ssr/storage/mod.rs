@@ -107,7 +107,7 @@ pub fn in_list(count: usize, first: usize) -> (String, usize) {
 pub enum Guard {
     /// `users_email_unique`: one account per address.
     EmailTaken,
-    /// `orders_one_live_per_ticket`: one live or completed order per ticket.
+    /// `order_tickets_one_live_per_ticket`: one live or paid order holds a ticket.
     TicketTaken,
     /// `charges_one_in_flight_per_order`: one payment under way per order.
     PaymentUnderWay,
@@ -120,8 +120,8 @@ pub enum Guard {
 const GUARDS: [(&str, &str, Guard); 4] = [
     ("users_email_unique", "users.email", Guard::EmailTaken),
     (
-        "orders_one_live_per_ticket",
-        "orders.ticket_id",
+        "order_tickets_one_live_per_ticket",
+        "order_tickets.ticket_id",
         Guard::TicketTaken,
     ),
     (

@@ -47,6 +47,7 @@ struct LineRow {
     price_cents: i64,
     buyer_fee_cents: i64,
     seller_fee_cents: i64,
+    refunded_at: Option<i64>,
 }
 
 /// The orders of `rows` with their tickets, read in one statement per 512 orders.
@@ -59,8 +60,8 @@ async fn with_lines(
     for chunk in rows.chunks(512) {
         let (list, size) = super::in_list(chunk.len(), 1);
         let sql = format!(
-            "SELECT order_id, ticket_id, price_cents, buyer_fee_cents, seller_fee_cents \
-             FROM order_tickets WHERE order_id IN {list} ORDER BY order_id, position"
+            "SELECT order_id, ticket_id, price_cents, buyer_fee_cents, seller_fee_cents, \
+             refunded_at FROM order_tickets WHERE order_id IN {list} ORDER BY order_id, position"
         );
         let mut query = sqlx::query_as::<_, LineRow>(&sql);
         for n in 0..size {
@@ -72,6 +73,7 @@ async fn with_lines(
                 price: Price::from_stored(line.price_cents),
                 buyer_fee_cents: line.buyer_fee_cents,
                 seller_fee_cents: line.seller_fee_cents,
+                refunded: line.refunded_at.is_some(),
             });
         }
     }
@@ -139,10 +141,10 @@ async fn insert_lines(conn: &mut AnyConnection, orders: &[Order]) -> Result<(), 
         })
         .collect();
     for chunk in lines.chunks(256) {
-        let (values, size) = super::values_rows(chunk.len(), 6);
+        let (values, size) = super::values_rows(chunk.len(), 7);
         let sql = format!(
             "INSERT INTO order_tickets (order_id, position, ticket_id, price_cents, buyer_fee_cents, \
-             seller_fee_cents) SELECT * FROM (VALUES {values}) AS new_lines WHERE column1 IS NOT NULL"
+             seller_fee_cents, holds) SELECT * FROM (VALUES {values}) AS new_lines WHERE column1 IS NOT NULL"
         );
         let mut query = sqlx::query(&sql);
         for (order, position, line) in chunk {
@@ -152,13 +154,16 @@ async fn insert_lines(conn: &mut AnyConnection, orders: &[Order]) -> Result<(), 
                 .bind(line.ticket_id.as_str())
                 .bind(line.price.cents())
                 .bind(line.buyer_fee_cents)
-                .bind(line.seller_fee_cents);
+                .bind(line.seller_fee_cents)
+                // The order holds each of its tickets until it ends or the ticket is refunded.
+                .bind(1i64);
         }
         for _ in chunk.len()..size {
             query = query
                 .bind(None::<&str>)
                 .bind(None::<i64>)
                 .bind(None::<&str>)
+                .bind(None::<i64>)
                 .bind(None::<i64>)
                 .bind(None::<i64>)
                 .bind(None::<i64>);
@@ -296,6 +301,39 @@ pub async fn update_live_order_status(
     .bind(status.as_str())
     .bind(now.millis())
     .bind(id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    let changed = result.rows_affected() == 1;
+    if changed && status == OrderStatus::Cancelled {
+        let_go_of_tickets(conn, id).await?;
+    }
+    Ok(changed)
+}
+
+/// The order no longer holds any of its tickets (it ended).
+async fn let_go_of_tickets(conn: &mut AnyConnection, id: &Id) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE order_tickets SET holds = NULL WHERE order_id = $1 AND holds = 1")
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Marks one ticket of a paid order refunded: the order no longer holds it. Returns whether it
+/// changed (false when it was refunded already).
+pub async fn refund_line(
+    conn: &mut AnyConnection,
+    order_id: &Id,
+    ticket_id: &Id,
+    now: Timestamp,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE order_tickets SET refunded_at = $1, holds = NULL \
+         WHERE order_id = $2 AND ticket_id = $3 AND refunded_at IS NULL",
+    )
+    .bind(now.millis())
+    .bind(order_id.as_str())
+    .bind(ticket_id.as_str())
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -313,9 +351,13 @@ pub async fn cancel_completed_order(
     )
     .bind(now.millis())
     .bind(id.as_str())
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(result.rows_affected() == 1)
+    let changed = result.rows_affected() == 1;
+    if changed {
+        let_go_of_tickets(conn, id).await?;
+    }
+    Ok(changed)
 }
 
 /// Orders for the operator's console, newest first: all, or those whose id, ticket id or

@@ -983,3 +983,356 @@ async fn one_ticket_of_an_order_is_refunded_on_its_own_and_sold_again() {
     let charge = &app.charges_of(&order_id).await[0];
     assert_eq!(charge.status, app::domain::ChargeStatus::Refunded);
 }
+
+#[tokio::test]
+async fn a_ticket_given_to_a_friend_counts_toward_their_limit() {
+    let app = spawn_app_with(|config| config.max_live_orders = 0).await;
+    let (gig, _) = seated_event(&app, 2).await;
+    let (giver, _) = app.signed_in_user().await;
+    let given = app
+        .reserve_and_pay(&giver, json!({ "sectionId": gig.standing, "quantity": 2 }))
+        .await;
+    let (friend, friend_email) = app.signed_in_user().await;
+    app.reserve_and_pay(&friend, json!({ "sectionId": gig.stalls, "quantity": 1 }))
+        .await;
+    let held = app
+        .post_json(
+            &friend,
+            "/api/orders",
+            &json!({ "sectionId": gig.stalls, "quantity": 1 }),
+        )
+        .await;
+    assert_eq!(held.status(), StatusCode::CREATED);
+    // One bought and one held: a ticket given would be a third.
+    let ids = ids_of(&given);
+    let path = format!("/api/tickets/{}/transfer", ids[0]);
+    assert_errors(
+        app.post_json(&giver, &path, &json!({ "email": friend_email }))
+            .await,
+        StatusCode::BAD_REQUEST,
+        json!([{ "field": "email", "message": "You can hold at most 2 tickets for this event" }]),
+    )
+    .await;
+    // Once the held order is cancelled, the gift fits.
+    let held: Value = held.json().await.unwrap();
+    let cancelled = friend
+        .delete(app.url(&format!("/api/orders/{}", held["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), StatusCode::NO_CONTENT);
+    let answer = app
+        .post_json(&giver, &path, &json!({ "email": friend_email }))
+        .await;
+    assert_eq!(
+        answer.status(),
+        StatusCode::OK,
+        "{}",
+        answer.text().await.unwrap()
+    );
+}
+
+#[tokio::test]
+async fn gifts_waiting_for_a_new_account_stop_at_its_limit() {
+    let app = spawn_app().await;
+    let (gig, _) = seated_event(&app, 1).await;
+    let newcomer = unique_email();
+    let mut givers = Vec::new();
+    for _ in 0..2 {
+        let (giver, _) = app.signed_in_user().await;
+        let order = app
+            .reserve_and_pay(&giver, json!({ "sectionId": gig.standing }))
+            .await;
+        let ticket = order["ticket"]["id"].as_str().unwrap().to_string();
+        let path = format!("/api/tickets/{ticket}/transfer");
+        let answer = app
+            .post_json(&giver, &path, &json!({ "email": newcomer }))
+            .await;
+        assert_eq!(answer.status(), StatusCode::OK);
+        givers.push((giver, ticket));
+    }
+    // The newcomer signs up: one gift arrives, the other goes back to its giver.
+    let client = client();
+    let signed_up = app
+        .sign_up(&client, &newcomer, "correct horse battery")
+        .await;
+    assert!(signed_up.status().is_success(), "{}", signed_up.status());
+    let mut conn = app.state.db.read.acquire().await.unwrap();
+    let owners: Vec<String> = {
+        let mut owners = Vec::new();
+        for (_, ticket) in &givers {
+            let holder: String = sqlx::query_scalar(
+                "SELECT u.email FROM ticket_codes c JOIN users u ON u.id = c.holder_id \
+                 WHERE c.ticket_id = $1 AND c.status = 'valid'",
+            )
+            .bind(ticket)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            owners.push(holder);
+        }
+        owners
+    };
+    assert_eq!(
+        owners.iter().filter(|o| **o == newcomer).count(),
+        1,
+        "one gift within the limit of 1: {owners:?}"
+    );
+}
+
+/// What can happen to an on-sale of several seats, in any order.
+#[derive(Debug, Clone)]
+enum Step {
+    /// A buyer asks for best-available seats of the stalls (seated) or the standing section.
+    Best {
+        buyer: usize,
+        seated: bool,
+        quantity: u32,
+    },
+    /// A buyer ticks `count` stall seats from the `first`.
+    Chosen {
+        buyer: usize,
+        first: usize,
+        count: usize,
+    },
+    Cancel {
+        order: usize,
+    },
+    Pay {
+        order: usize,
+    },
+    /// An operator refunds one ticket of an order, or all that is left of it.
+    Refund {
+        order: usize,
+        ticket: Option<usize>,
+    },
+    /// Time passes (16 minutes lapse every hold), and the sweeper runs.
+    Tick {
+        minutes: i64,
+    },
+}
+
+fn step() -> impl proptest::strategy::Strategy<Value = Step> {
+    use proptest::prelude::*;
+    prop_oneof![
+        4 => (0usize..3, any::<bool>(), 1u32..5)
+            .prop_map(|(buyer, seated, quantity)| Step::Best { buyer, seated, quantity }),
+        3 => (0usize..3, 0usize..16, 1usize..4)
+            .prop_map(|(buyer, first, count)| Step::Chosen { buyer, first, count }),
+        1 => (0usize..12).prop_map(|order| Step::Cancel { order }),
+        3 => (0usize..12).prop_map(|order| Step::Pay { order }),
+        1 => (0usize..12, proptest::option::of(0usize..4))
+            .prop_map(|(order, ticket)| Step::Refund { order, ticket }),
+        1 => prop::sample::select(vec![5i64, 16]).prop_map(|minutes| Step::Tick { minutes }),
+    ]
+}
+
+/// After every step: no ticket held by two orders, every live order holds each of its seats,
+/// every paid ticket not refunded has its buyer's code, nobody holds more than the limit, and
+/// every ledger transaction balances.
+async fn check_invariants(app: &TestApp, event: &str, max: i64) -> Result<(), String> {
+    let mut conn = app.state.db.read.acquire().await.unwrap();
+    let now = app.clock.now().millis();
+    let doubled: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT ticket_id FROM order_tickets WHERE holds = 1 \
+         GROUP BY ticket_id HAVING COUNT(*) > 1) AS d",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    if doubled > 0 {
+        return Err(format!("{doubled} tickets held by two orders"));
+    }
+    let unheld: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_tickets ot JOIN orders o ON o.id = ot.order_id \
+         JOIN tickets t ON t.id = ot.ticket_id WHERE o.status IN ('created', 'awaiting:payment') \
+         AND o.expires_at > $1 AND NOT (t.order_id = o.id AND t.status = 'reserved')",
+    )
+    .bind(now)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    if unheld > 0 {
+        return Err(format!(
+            "{unheld} seats of live orders not held by them (a split order)"
+        ));
+    }
+    let codeless: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_tickets ot JOIN orders o ON o.id = ot.order_id \
+         WHERE o.status = 'complete' AND ot.refunded_at IS NULL AND NOT EXISTS (\
+         SELECT 1 FROM ticket_codes c WHERE c.ticket_id = ot.ticket_id AND c.holder_id = o.buyer_id \
+         AND c.status IN ('valid', 'used'))",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    if codeless > 0 {
+        return Err(format!(
+            "{codeless} paid tickets without their buyer's code"
+        ));
+    }
+    let buyers: Vec<String> = sqlx::query_scalar("SELECT DISTINCT buyer_id FROM orders")
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap();
+    for buyer in buyers {
+        let held = app::ssr::storage::orders::tickets_held_for_event(
+            &mut conn,
+            &app::domain::Id::parse(&buyer).unwrap(),
+            &app::domain::Id::parse(event).unwrap(),
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+        if held > max {
+            return Err(format!("a buyer holds {held} tickets, past {max}"));
+        }
+    }
+    let unbalanced = app::ssr::storage::ledger::unbalanced_transactions(&mut conn)
+        .await
+        .unwrap();
+    if unbalanced > 0 {
+        return Err(format!("{unbalanced} unbalanced ledger transactions"));
+    }
+    Ok(())
+}
+
+#[test]
+fn random_mixes_of_orders_payments_cancellations_expiries_and_refunds_keep_every_seat_straight() {
+    use proptest::prelude::*;
+    let runtime = property_runtime(2);
+    check_property(16, &prop::collection::vec(step(), 1..24), |steps| {
+        runtime.block_on(async {
+            let app = spawn_app_with(|config| {
+                config.max_live_orders = 0;
+                config.order_rate_limit = 0;
+                config.auth_rate_limit = 0;
+            })
+            .await;
+            let (gig, _) = seated_event(&app, 5).await;
+            let seats = stall_seats(&app, &gig.event_id).await;
+            let mut buyers = Vec::new();
+            for _ in 0..3 {
+                buyers.push(app.signed_in_user().await.0);
+            }
+            let (admin, _) = app.admin().await;
+            let mut orders: Vec<Value> = Vec::new();
+            for step in &steps {
+                match step {
+                    Step::Best {
+                        buyer,
+                        seated,
+                        quantity,
+                    } => {
+                        let section = if *seated { &gig.stalls } else { &gig.standing };
+                        let body = json!({ "sectionId": section, "quantity": quantity });
+                        let answer = app.post_json(&buyers[*buyer], "/api/orders", &body).await;
+                        let status = answer.status();
+                        prop_assert!(
+                            status == StatusCode::CREATED || status == StatusCode::BAD_REQUEST,
+                            "{}",
+                            status
+                        );
+                        if status == StatusCode::CREATED {
+                            let order: Value = answer.json().await.unwrap();
+                            prop_assert_eq!(
+                                order["tickets"].as_array().unwrap().len(),
+                                *quantity as usize
+                            );
+                            orders.push(order);
+                        }
+                    }
+                    Step::Chosen {
+                        buyer,
+                        first,
+                        count,
+                    } => {
+                        let ids: Vec<&String> = seats
+                            .iter()
+                            .skip(*first)
+                            .take(*count)
+                            .map(|(id, _)| id)
+                            .collect();
+                        let body = json!({ "ticketIds": ids });
+                        let answer = app.post_json(&buyers[*buyer], "/api/orders", &body).await;
+                        let status = answer.status();
+                        prop_assert!(
+                            status == StatusCode::CREATED || status == StatusCode::BAD_REQUEST,
+                            "{}",
+                            status
+                        );
+                        if status == StatusCode::CREATED {
+                            let order: Value = answer.json().await.unwrap();
+                            prop_assert_eq!(order["tickets"].as_array().unwrap().len(), ids.len());
+                            orders.push(order);
+                        }
+                    }
+                    Step::Cancel { order } | Step::Pay { order } | Step::Refund { order, .. }
+                        if *order >= orders.len() => {}
+                    Step::Cancel { order } => {
+                        let order = &orders[*order];
+                        let buyer = buyer_of(&app, &buyers, order).await;
+                        let path = format!("/api/orders/{}", order["id"].as_str().unwrap());
+                        let answer = buyer.delete(app.url(&path)).send().await.unwrap();
+                        prop_assert!(
+                            answer.status() == StatusCode::NO_CONTENT
+                                || answer.status() == StatusCode::BAD_REQUEST
+                        );
+                    }
+                    Step::Pay { order } => {
+                        let order = &orders[*order];
+                        let buyer = buyer_of(&app, &buyers, order).await;
+                        let body = json!({ "orderId": order["id"], "token": "tok_visa" });
+                        let answer = app.post_json(buyer, "/api/payments", &body).await;
+                        prop_assert!(
+                            answer.status() == StatusCode::CREATED
+                                || answer.status() == StatusCode::BAD_REQUEST,
+                            "{}",
+                            answer.status()
+                        );
+                    }
+                    Step::Refund { order, ticket } => {
+                        let order = &orders[*order];
+                        let mut body = json!({ "reason": "Property" });
+                        if let Some(n) = ticket {
+                            let ids = ids_of(order);
+                            body["ticketId"] = json!(ids[n % ids.len()]);
+                        }
+                        let path =
+                            format!("/api/admin/orders/{}/refund", order["id"].as_str().unwrap());
+                        let answer = app.post_json(&admin, &path, &body).await;
+                        prop_assert!(
+                            answer.status() == StatusCode::OK
+                                || answer.status() == StatusCode::BAD_REQUEST,
+                            "{}",
+                            answer.status()
+                        );
+                    }
+                    Step::Tick { minutes } => {
+                        app.clock.advance(minutes * 60_000);
+                        app::ssr::services::orders::expire_orders(&app::ssr::Ctx::system(
+                            &app.state,
+                        ))
+                        .await
+                        .unwrap();
+                    }
+                }
+                if let Err(broken) = check_invariants(&app, &gig.event_id, 5).await {
+                    return Err(TestCaseError::fail(format!("after {step:?}: {broken}")));
+                }
+            }
+            Ok(())
+        })
+    });
+}
+
+/// The client of the buyer whose order `order` is.
+async fn buyer_of<'a>(app: &TestApp, buyers: &'a [Client], order: &Value) -> &'a Client {
+    for buyer in buyers {
+        let user = app.current_user(buyer).await;
+        if user["id"] == order["userId"] {
+            return buyer;
+        }
+    }
+    panic!("no buyer holds {order}")
+}

@@ -300,7 +300,8 @@ async fn look_before_reserving(
             }
             within_holding_limit(0, *quantity as usize, event.max_per_buyer)
                 .map_err(|message| AppError::invalid_field("quantity", &message))?;
-            let free = events::count_free_seats(&mut conn, section_id, now).await?;
+            let free =
+                events::count_free_seats(&mut conn, section_id, now, i64::from(*quantity)).await?;
             if free < i64::from(*quantity) {
                 return Err(AppError::invalid_field(
                     "quantity",

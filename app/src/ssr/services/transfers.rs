@@ -62,6 +62,11 @@ pub async fn transfer_ticket(ctx: &Ctx, input: TransferTicket) -> Result<Transfe
     if recipient.as_ref() == Some(&sender) {
         return Err(AppError::invalid_field("email", TO_SELF));
     }
+    if let Some(recipient) = &recipient
+        && let Err(message) = within_limit(&mut tx, &ticket, recipient, now).await?
+    {
+        return Err(AppError::invalid_field("email", &message));
+    }
     let sender_email = users::find_user(&mut tx, &sender)
         .await?
         .ok_or(AppError::Unauthenticated)?
@@ -154,7 +159,11 @@ pub async fn complete_for_new_account(
 ) -> Result<usize, AppError> {
     let mut completed = 0;
     for transfer in transfers::pending_for_email(conn, email.as_str()).await? {
-        if still_transferable(conn, &transfer).await? {
+        let within = match tickets::find_ticket(conn, &transfer.ticket_id).await? {
+            Some(ticket) => within_limit(conn, &ticket, user, now).await?.is_ok(),
+            None => false,
+        };
+        if within && still_transferable(conn, &transfer).await? {
             transfers::settle(conn, &transfer.id, Some(user), now).await?;
             move_ticket(conn, &transfer.ticket_id, &transfer.sender_id, user, now).await?;
             completed += 1;
@@ -163,6 +172,31 @@ pub async fn complete_for_new_account(
         }
     }
     Ok(completed)
+}
+
+/// Whether `recipient` may hold one more ticket of `ticket`'s event (its per-buyer limit, as a
+/// purchase counts it); the refusal names the limit. Tickets without an event have none. The
+/// recipient's row is held, so their reservations and this count take turns.
+async fn within_limit(
+    conn: &mut AnyConnection,
+    ticket: &crate::domain::Ticket,
+    recipient: &Id,
+    now: Timestamp,
+) -> Result<Result<(), String>, AppError> {
+    let Some(seat) = &ticket.event_seat else {
+        return Ok(Ok(()));
+    };
+    let Some(event) = crate::ssr::storage::events::find_event(conn, &seat.event_id).await? else {
+        return Ok(Ok(()));
+    };
+    users::lock_user(conn, recipient).await?;
+    let held = crate::ssr::storage::orders::tickets_held_for_event(conn, recipient, &event.id, now)
+        .await?;
+    Ok(crate::domain::order::within_holding_limit(
+        held.max(0) as usize,
+        1,
+        event.max_per_buyer,
+    ))
 }
 
 async fn still_transferable(

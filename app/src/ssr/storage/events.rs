@@ -750,19 +750,26 @@ pub async fn section_seats(
         .collect())
 }
 
-/// How many seats of a section are free at `now` (see [`free_seats_placed`]).
+/// How many seats of a section are free at `now` (see [`free_seats_placed`]), counting no
+/// further than `up_to`: an on-sale asks this of every buyer, and each answer reads at most
+/// `up_to` index entries of seats on sale and of lapsed holds.
 pub async fn count_free_seats(
     conn: &mut AnyConnection,
     section: &Id,
     now: Timestamp,
+    up_to: i64,
 ) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT COUNT(*) FROM tickets WHERE section_id = $1 AND resold_from IS NULL \
-         AND removed_at IS NULL AND seller_suspended = 0 \
-         AND (status = 'available' OR (status = 'reserved' AND reserved_until <= $2))",
+        "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE section_id = $1 \
+         AND status = 'available' AND resold_from IS NULL AND removed_at IS NULL \
+         AND seller_suspended = 0 LIMIT $3) AS on_sale) \
+         + (SELECT COUNT(*) FROM (SELECT 1 FROM tickets WHERE section_id = $1 \
+         AND status = 'reserved' AND reserved_until <= $2 AND resold_from IS NULL \
+         AND removed_at IS NULL AND seller_suspended = 0 LIMIT $3) AS lapsed)",
     )
     .bind(section.as_str())
     .bind(now.millis())
+    .bind(up_to)
     .fetch_one(conn)
     .await
 }

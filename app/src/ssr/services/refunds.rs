@@ -183,17 +183,7 @@ pub async fn record_refund(
 ) -> Result<Order, AppError> {
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let charge = charges::lock_charge(&mut tx, &charge.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    match charge.status {
-        ChargeStatus::Completed => {}
-        ChargeStatus::Refunded => return Err(AppError::invalid(ALREADY_REFUNDED)),
-        ChargeStatus::Created | ChargeStatus::Failed => return Err(AppError::invalid(NOT_PAID)),
-    }
-    let order = orders::read_order(&mut tx, &charge.order_id, Read::Locked)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (charge, order) = lock_paid_order(&mut tx, &charge.id).await?;
     // The tickets refunded on their own before are someone else's business by now.
     let ids: Vec<&Id> = order
         .lines
@@ -210,19 +200,7 @@ pub async fn record_refund(
         super::orders::append_order_event(&mut tx, "OrderRefunded", &refunded, now).await?;
     }
     for ticket in &held {
-        super::custody::take_back(&mut tx, ticket, now).await?;
-        if tickets::return_to_seller(&mut tx, &ticket.id, &order.id, now).await?
-            && let Some(back) = tickets::find_ticket(&mut tx, &ticket.id).await?
-        {
-            storage::event_log::insert_event(
-                &mut tx,
-                "TicketUpdated",
-                &back.id,
-                super::tickets::event_payload(&back),
-                now,
-            )
-            .await?;
-        }
+        give_back(&mut tx, ticket, &order.id, now).await?;
     }
     reverse_earning(&mut tx, &order, now).await?;
     queue_refund_mail(ctx, &mut tx, &order, &held, reason).await?;
@@ -242,6 +220,45 @@ pub async fn record_refund(
     orders::find_order(&mut *ctx.db().read.acquire().await?, &order.id)
         .await?
         .ok_or(AppError::NotFound)
+}
+
+/// The charge (held) and its order (held), if the charge is paid and not refunded yet.
+async fn lock_paid_order(tx: &mut AnyConnection, charge: &Id) -> Result<(Charge, Order), AppError> {
+    let charge = charges::lock_charge(tx, charge)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    match charge.status {
+        ChargeStatus::Completed => {}
+        ChargeStatus::Refunded => return Err(AppError::invalid(ALREADY_REFUNDED)),
+        ChargeStatus::Created | ChargeStatus::Failed => return Err(AppError::invalid(NOT_PAID)),
+    }
+    let order = orders::read_order(tx, &charge.order_id, Read::Locked)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((charge, order))
+}
+
+/// A refunded ticket goes back on sale by its seller, its buyer's code void.
+async fn give_back(
+    tx: &mut AnyConnection,
+    ticket: &crate::domain::Ticket,
+    order: &Id,
+    now: crate::domain::Timestamp,
+) -> Result<(), AppError> {
+    super::custody::take_back(tx, ticket, now).await?;
+    if tickets::return_to_seller(tx, &ticket.id, order, now).await?
+        && let Some(back) = tickets::find_ticket(tx, &ticket.id).await?
+    {
+        storage::event_log::insert_event(
+            tx,
+            "TicketUpdated",
+            &back.id,
+            super::tickets::event_payload(&back),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The ledger's refund of each ticket of the order, from wherever that ticket's earning is now
@@ -299,17 +316,7 @@ async fn record_ticket_refund(
 ) -> Result<Order, AppError> {
     let now = ctx.now();
     let mut tx = ctx.db().begin_write().await?;
-    let charge = charges::lock_charge(&mut tx, &charge.id)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    match charge.status {
-        ChargeStatus::Completed => {}
-        ChargeStatus::Refunded => return Err(AppError::invalid(ALREADY_REFUNDED)),
-        ChargeStatus::Created | ChargeStatus::Failed => return Err(AppError::invalid(NOT_PAID)),
-    }
-    let order = orders::read_order(&mut tx, &charge.order_id, Read::Locked)
-        .await?
-        .ok_or(AppError::NotFound)?;
+    let (charge, order) = lock_paid_order(&mut tx, &charge.id).await?;
     let line = order
         .lines
         .iter()
@@ -322,19 +329,7 @@ async fn record_ticket_refund(
     let ticket = tickets::lock_ticket(&mut tx, ticket_id)
         .await?
         .ok_or(AppError::NotFound)?;
-    super::custody::take_back(&mut tx, &ticket, now).await?;
-    if tickets::return_to_seller(&mut tx, &ticket.id, &order.id, now).await?
-        && let Some(back) = tickets::find_ticket(&mut tx, &ticket.id).await?
-    {
-        storage::event_log::insert_event(
-            &mut tx,
-            "TicketUpdated",
-            &back.id,
-            super::tickets::event_payload(&back),
-            now,
-        )
-        .await?;
-    }
+    give_back(&mut tx, &ticket, &order.id, now).await?;
     reverse_line(&mut tx, &order.id, &line, now).await?;
     let others_left = order
         .lines

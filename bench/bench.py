@@ -607,6 +607,43 @@ def on_sale(ports, backend, database_url, binary, buyer_cookies, organiser, seat
     }
 
 
+def on_sale_row(sale, backend, nodes, ceiling):
+    """The on-sale's row of the table, its goals (shares of `ceiling`) checked."""
+    share = 0.03
+    pairs = sale["seats"] // sale["quantity"]
+    correct = sale["doubled"] == 0 and sale["partial"] == 0 and sale["held"] == sale["seats"] and sale["bought"] == pairs and sale["answered"] == sale["buyers"] and not sale["failed"]
+    fast = sale["sell_out_s"] <= 3 and sale["order_p99"] <= 2000
+    rate = sale["orders_per_s"]
+    return (
+        f"on-sale: an event of {sale['seats']:,} seats published through the API, {sale['buyers']:,} signed-in buyers released together, each asking for {sale['quantity']} best-available seats{nodes}",
+        f"sold out in {sale['sell_out_s']:.2f} s; {rate:,.0f} orders/s; order answer p50 {sale['order_p50']:.1f} ms, p99 {sale['order_p99']:.1f} ms",
+        f"{rate / ceiling:.1%}",
+        f"≥ {share:.0%} of the ceiling ({share * ceiling:,.0f}/s)" + ("" if backend.name == "SQLite" else " (set for SQLite)") + (" ✓" if rate >= share * ceiling else " ✗")
+        + "; sell-out ≤ 3 s, p99 ≤ 2 s " + ("✓" if fast else "✗") + "; every seat once, no order split, every buyer answered, no 5xx " + ("✓" if correct else "✗"),
+        f"{sale['bought']:,} orders, {sale['sold_out']:,} refused, {len(sale['failed'])} failed {sorted(set(sale['failed']))[:3]}; {sale['held']:,} seats held, {sale['doubled']} in two orders, {sale['partial']} orders split",
+    )
+
+
+def only_on_sale(args, backend, database_url, servers, folder, ceiling):
+    """`--only-on-sale`: the on-sale's row alone, on the servers already started."""
+    ports = [server.port for server in servers]
+    emails = [f"demo{n}@example.com" for n in range(1, args.users + args.buyers + 1)]
+    everybody = sign_in_all(ports[0], emails)
+    sale = on_sale(ports, backend, database_url, args.bin, everybody[args.users :], (emails[0], everybody[0]), args.on_sale_seats)
+    for server in servers:
+        server.stop()
+    if os.environ.get("BENCH_KEEP") is None:
+        shutil.rmtree(folder, ignore_errors=True)
+    else:
+        print(f"kept: {folder} (each node's server.log in node<N>/)")
+    nodes = "" if args.nodes == 1 else f", over {args.nodes} nodes"
+    print()
+    print("| figure | measured | of ceiling | target | notes |")
+    print("|---|---|---|---|---|")
+    print("| " + " | ".join(on_sale_row(sale, backend, nodes, ceiling)) + " |")
+    return 0
+
+
 def sales_and_payouts(port, backend, database_url, seller_cookies, buyer_cookies, per_seller=30):
     """Each seller (their payout account connected) lists `per_seller` tickets; then 16 threads of
     distinct buyers reserve and pay for all of them, and the payout job (PAYOUT_DELAY=0) pays
@@ -707,6 +744,7 @@ def main():
     parser.add_argument("--on-sale-seats", type=int, default=2000, help="seats of the on-sale's event (rows of 50)")
     parser.add_argument("--postgres", action="store_true", help="use the cluster at TEST_POSTGRES_URL (bench/run --postgres starts one)")
     parser.add_argument("--nodes", type=int, default=1, help="servers on the one database (PostgreSQL only)")
+    parser.add_argument("--only-on-sale", action="store_true", help="measure the ceiling and the on-sale alone, skipping every other figure (to look into the on-sale)")
     args = parser.parse_args()
     if args.postgres:
         if not os.environ.get("TEST_POSTGRES_URL"):
@@ -764,6 +802,8 @@ def main():
 
     phases = Phases(servers)
     phases.done("start")
+    if args.only_on_sale:
+        return only_on_sale(args, backend, database_url, servers, folder, ceiling)
     # The listings page (`/tickets`, the home page until events), kept for visitors without a session.
     home_rps, home_p99, home_bad = median_wrk(args.runs, [f"{b}/tickets" for b in bases], 64, args.duration)
     phases.done("home")
@@ -879,16 +919,7 @@ def main():
         ("payout job: last sale → every seller paid (PAYOUT_DELAY=0)", f"{sales[3] * 1000:,.0f} ms", "", "", f"ledger: {sales[4]} unbalanced, provider − fees = {sales[5]} cents, {sales[6]} cents unpaid"),
     ]
     if sale:
-        pairs = sale["seats"] // sale["quantity"]
-        correct = sale["doubled"] == 0 and sale["partial"] == 0 and sale["held"] == sale["seats"] and sale["bought"] == pairs and sale["answered"] == sale["buyers"] and not sale["failed"]
-        fast = sale["sell_out_s"] <= 3 and sale["order_p99"] <= 2000
-        rows += [
-            (f"on-sale: an event of {sale['seats']:,} seats published through the API, {sale['buyers']:,} signed-in buyers released together, each asking for {sale['quantity']} best-available seats{nodes}",
-             f"sold out in {sale['sell_out_s']:.2f} s; {sale['orders_per_s']:,.0f} orders/s; order answer p50 {sale['order_p50']:.1f} ms, p99 {sale['order_p99']:.1f} ms",
-             ratio(sale["orders_per_s"]),
-             goal(sale["orders_per_s"], 0.03, "" if backend.name == "SQLite" else " (set for SQLite)") + "; sell-out ≤ 3 s, p99 ≤ 2 s " + ("✓" if fast else "✗") + "; every seat once, no order split, every buyer answered, no 5xx " + ("✓" if correct else "✗"),
-             f"{sale['bought']:,} orders, {sale['sold_out']:,} refused, {len(sale['failed'])} failed {sorted(set(sale['failed']))[:3]}; {sale['held']:,} seats held, {sale['doubled']} in two orders, {sale['partial']} orders split"),
-        ]
+        rows.append(on_sale_row(sale, backend, nodes, ceiling))
     rows += [
         ("server resident memory after the load, mail and payout workers running" + ("" if len(rss) == 1 else ", per node"), memory, "", "anonymous ≤ 30 MB 6 s after the load " + ("✓" if max(settled_anon + settled_dirty) <= 30 else "✗"), ""),
     ]

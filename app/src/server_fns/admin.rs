@@ -118,6 +118,8 @@ pub struct OrderItem {
     pub refundable: bool,
     pub refunded: bool,
     pub placed: String,
+    /// Tickets of an order of several that can still be refunded on their own: id and label.
+    pub one_by_one: Vec<(String, String)>,
 }
 
 #[server(prefix = "/_fn", endpoint = "admin_orders")]
@@ -134,6 +136,19 @@ pub async fn admin_orders(q: String, page: i64) -> Result<Vec<OrderItem>, AppErr
             buyer: line.buyer_email,
             total: crate::domain::format_money(line.order.total_cents(), &currency),
             status: line.order.status_at(now).as_str().to_string(),
+            one_by_one: if line.tickets.len() > 1 {
+                line.tickets
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (_, _, refunded))| !refunded)
+                    .map(|(n, (id, seat, _))| {
+                        let label = seat.clone().unwrap_or_else(|| format!("Ticket {}", n + 1));
+                        (id.to_string(), label)
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            },
             refundable: line.refundable,
             refunded: line.refunded,
             placed: line.order.created_at.to_display(),
@@ -230,10 +245,22 @@ pub async fn admin_suspend(
     }
 }
 
+/// Refunds an order: the rest of it, or with `ticket_id` (not empty) that one ticket alone.
 #[server(prefix = "/_fn", endpoint = "admin_refund")]
-pub async fn admin_refund(order_id: String, reason: String) -> Result<(), AppError> {
+pub async fn admin_refund(
+    order_id: String,
+    reason: String,
+    #[server(default)] ticket_id: Option<String>,
+) -> Result<(), AppError> {
     let ctx = crate::ssr::fn_context::signed_in().await?;
-    crate::ssr::services::admin::refund(&ctx, &form_id(&order_id)?, None, &reason).await?;
+    let ticket =
+        match ticket_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(id) => Some(crate::domain::Id::parse(id).map_err(|_| {
+                AppError::invalid_field("ticket_id", "Choose a ticket of this order")
+            })?),
+        };
+    crate::ssr::services::admin::refund(&ctx, &form_id(&order_id)?, ticket, &reason).await?;
     Ok(())
 }
 

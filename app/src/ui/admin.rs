@@ -368,6 +368,18 @@ pub fn AdminOrders() -> impl IntoView {
                                                         <td>{row.refundable.then(|| view! {
                                                             <ActionForm action=refund attr:class="console-action">
                                                                 <input type="hidden" name="order_id" value=row.id.clone() />
+                                                                {(!row.one_by_one.is_empty()).then(|| {
+                                                                    let id = format!("refund-ticket-{}", row.id);
+                                                                    view! {
+                                                                        <label for=id.clone()>"Refund"</label>
+                                                                        <select id=id name="ticket_id">
+                                                                            <option value="">"The whole order"</option>
+                                                                            {row.one_by_one.iter().map(|(ticket, label)| view! {
+                                                                                <option value=ticket.clone()>{format!("{label} alone")}</option>
+                                                                            }).collect_view()}
+                                                                        </select>
+                                                                    }
+                                                                })}
                                                                 <ReasonInput id=format!("refund-{}", row.id) />
                                                                 <button type="submit" class="danger">"Refund"</button>
                                                             </ActionForm>

@@ -853,6 +853,123 @@ async fn integrators_read_the_event_log_with_the_admin_token_or_an_admins_sessio
     }
 }
 
+/// Reads the whole integrator log from `after` on, page by page.
+async fn read_log_from(app: &TestApp, token: &str, mut after: i64) -> (Vec<Value>, i64) {
+    let mut read = Vec::new();
+    loop {
+        let page: Value = client()
+            .get(app.url(&format!("/api/feed?after={after}&limit=7")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let got = page["events"].as_array().unwrap().clone();
+        after = page["next"].as_i64().unwrap();
+        if got.is_empty() {
+            return (read, after);
+        }
+        read.extend(got);
+    }
+}
+
+#[tokio::test]
+async fn the_event_log_pages_without_a_gap_while_writers_race() {
+    const TOKEN: &str = "integrator-token-0123456789abcdef0123";
+    let app = spawn_app_with(|config| config.admin_token = Some(TOKEN.to_string())).await;
+    let mut sellers = Vec::new();
+    for _ in 0..8 {
+        sellers.push(app.signed_in_user().await.0);
+    }
+    let start = read_log_from(&app, TOKEN, 0).await.1;
+    // Eight sellers list 10 tickets each at once while an integrator pages on from where it
+    // was, again and again: every event is read once, in the order of the ids, none skipped.
+    let writers = futures::future::join_all(sellers.iter().enumerate().map(|(n, seller)| {
+        let app = &app;
+        async move {
+            for k in 0..10 {
+                app.create_ticket(
+                    seller,
+                    &json!({ "title": format!("Race {n}-{k}"), "price": 10 }),
+                )
+                .await;
+            }
+        }
+    }));
+    let reader = async {
+        let mut paged = Vec::new();
+        let mut after = start;
+        for _ in 0..40 {
+            let (got, next) = read_log_from(&app, TOKEN, after).await;
+            paged.extend(got);
+            after = next;
+        }
+        (paged, after)
+    };
+    let (_, (mut paged, after)) = tokio::join!(writers, reader);
+    paged.extend(read_log_from(&app, TOKEN, after).await.0);
+    let (all, _) = read_log_from(&app, TOKEN, start).await;
+    assert_eq!(
+        all.iter().filter(|e| e["type"] == "TicketCreated").count(),
+        80
+    );
+    assert_eq!(
+        paged, all,
+        "paging while writers race reads what one read after reads"
+    );
+    assert!(
+        all.windows(2)
+            .all(|w| w[0]["id"].as_i64() < w[1]["id"].as_i64())
+    );
+}
+
+#[tokio::test]
+async fn an_event_committed_late_is_read_after_the_ones_committed_before_it() {
+    use app::ssr::storage::event_log;
+    const TOKEN: &str = "integrator-token-0123456789abcdef0123";
+    if !on_postgres() {
+        // SQLite has one writer: two transactions cannot append side by side.
+        return;
+    }
+    let app = spawn_app_with(|config| config.admin_token = Some(TOKEN.to_string())).await;
+    let start = read_log_from(&app, TOKEN, 0).await.1;
+    let now = app.clock.now();
+    let (first, second) = (
+        app::domain::Id::from_trusted("first".into()),
+        app::domain::Id::from_trusted("second".into()),
+    );
+    // The first transaction appends before the second, and commits after it.
+    let mut early = app.state.db.write.begin().await.unwrap();
+    let mut late = app.state.db.write.begin().await.unwrap();
+    event_log::insert_event(&mut early, "Probe", &first, json!({}), now)
+        .await
+        .unwrap();
+    event_log::insert_event(&mut late, "Probe", &second, json!({}), now)
+        .await
+        .unwrap();
+    late.commit().await.unwrap();
+    let (seen, next) = read_log_from(&app, TOKEN, start).await;
+    assert_eq!(
+        seen.iter()
+            .map(|e| e["aggregateId"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!("second")],
+        "only what has committed"
+    );
+    early.commit().await.unwrap();
+    let (after, _) = read_log_from(&app, TOKEN, next).await;
+    assert_eq!(
+        after
+            .iter()
+            .map(|e| e["aggregateId"].clone())
+            .collect::<Vec<_>>(),
+        vec![json!("first")],
+        "what committed later is read after where the reader was, not before it"
+    );
+}
+
 #[tokio::test]
 async fn a_user_holds_several_roles_and_loses_only_the_one_revoked() {
     let app = spawn_app().await;

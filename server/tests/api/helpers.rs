@@ -442,11 +442,15 @@ pub struct Mail {
     pub raw: String,
     pub text: String,
     pub html: String,
+    /// What the QR images carried inside the message say (each decoded as a phone's camera
+    /// would: the PNG read back and scanned with rqrr), in the message's order.
+    pub qr_codes: Vec<String>,
 }
 
 impl Mail {
     /// Reads a message as a mail client would (mail-parser does the MIME decoding).
     pub fn parse(bytes: &[u8]) -> Mail {
+        use mail_parser::MimeHeaders;
         let message = mail_parser::MessageParser::default()
             .parse(bytes)
             .expect("a parsable message");
@@ -462,6 +466,14 @@ impl Mail {
             raw: String::from_utf8_lossy(bytes).into_owned(),
             text: message.body_text(0).unwrap_or_default().into_owned(),
             html: message.body_html(0).unwrap_or_default().into_owned(),
+            qr_codes: message
+                .attachments()
+                .filter(|part| {
+                    part.content_type()
+                        .is_some_and(|t| t.ctype() == "image" && t.subtype() == Some("png"))
+                })
+                .map(|part| scan_qr(part.contents()))
+                .collect(),
         }
     }
 
@@ -473,6 +485,17 @@ impl Mail {
             .unwrap_or_else(|| panic!("no link starting {prefix} in {}", self.text))
             .to_string()
     }
+}
+
+/// The text of the one QR code in a PNG image.
+pub fn scan_qr(png: &[u8]) -> String {
+    let image = image::load_from_memory(png)
+        .expect("a readable image")
+        .to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().expect("a QR code that decodes").1
 }
 
 /// Every `.eml` file in `dir`, oldest first (by the time-ordered outbox id in the file name).

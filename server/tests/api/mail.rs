@@ -141,7 +141,15 @@ async fn a_sellers_markup_in_a_title_reaches_mail_as_text_never_as_html() {
     let receipt = addressed_to(&mail, &buyer_email)[0];
     assert_eq!(receipt.subject, format!("Your ticket: {title}"));
     assert!(receipt.text.contains(title));
-    assert!(!receipt.html.contains("<img"), "{}", receipt.html);
+    // The only images are the message's own QR codes, each carried inside it.
+    assert_eq!(
+        receipt.html.matches("<img").count(),
+        receipt.html.matches("<img src=\"cid:qr.").count(),
+        "{}",
+        receipt.html
+    );
+    assert_eq!(receipt.qr_codes.len(), 1);
+    assert!(!receipt.html.contains("<img src=x"), "{}", receipt.html);
     assert!(!receipt.html.contains("<b>co"), "{}", receipt.html);
     assert!(receipt.html.contains("&lt;img src=x onerror=alert(1)&gt;"));
 }

@@ -438,6 +438,23 @@ async fn one_payment_sells_every_seat_each_with_its_own_code_and_a_refund_takes_
     for seat in ["Row A, Seat 1", "Row A, Seat 2", "Row A, Seat 3"] {
         assert!(receipt.text.contains(seat), "{}", receipt.text);
     }
+    // Each seat's QR code travels inside the message and scans as that seat's code.
+    let scanned: std::collections::BTreeSet<String> = receipt.qr_codes.iter().cloned().collect();
+    assert_eq!(receipt.qr_codes.len(), 3, "one QR image per seat");
+    assert_eq!(
+        scanned,
+        codes
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>()
+    );
+    for code in &codes {
+        assert!(
+            receipt.html.contains(&format!("src=\"cid:qr.{code}\"")),
+            "{}",
+            receipt.html
+        );
+    }
     {
         let mut conn = app.state.db.read.acquire().await.unwrap();
         let sales: i64 = sqlx::query_scalar(
@@ -982,6 +999,90 @@ async fn one_ticket_of_an_order_is_refunded_on_its_own_and_sold_again() {
     );
     let charge = &app.charges_of(&order_id).await[0];
     assert_eq!(charge.status, app::domain::ChargeStatus::Refunded);
+}
+
+#[tokio::test]
+async fn the_console_refunds_one_seat_of_an_order_with_a_plain_form() {
+    let app = spawn_app().await;
+    let (gig, _) = seated_event(&app, 8).await;
+    let (buyer, buyer_email) = app.signed_in_user().await;
+    let order = app
+        .reserve_and_pay(&buyer, json!({ "sectionId": gig.stalls, "quantity": 3 }))
+        .await;
+    let order_id = order["id"].as_str().unwrap().to_string();
+    let ids = ids_of(&order);
+    let (admin, _) = app.admin().await;
+    let console = format!("/admin/orders?q={}", buyer_email.replace('+', "%2B"));
+    let page = html(&app, &admin, &console).await;
+    for seat in ["Row A, Seat 1", "Row A, Seat 2", "Row A, Seat 3"] {
+        assert!(page.contains(&format!(">{seat} alone<")), "{page}");
+    }
+    let post = |who: &Client, form: Vec<(&'static str, String)>| {
+        who.post(app.url("/_fn/admin_refund"))
+            .header("accept", "text/html,application/xhtml+xml")
+            .header("referer", app.url(&console))
+            .form(&form)
+            .send()
+    };
+    let form = |ticket: &str| {
+        vec![
+            ("order_id", order_id.clone()),
+            ("reason", "Seat <b>broken</b>".to_string()),
+            ("ticket_id", ticket.to_string()),
+        ]
+    };
+    let valid_codes = || async {
+        let mut conn = app.state.db.read.acquire().await.unwrap();
+        let mut valid = Vec::new();
+        for id in &ids {
+            let n: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM ticket_codes WHERE ticket_id = $1 AND status = 'valid'",
+            )
+            .bind(id)
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+            valid.push(n);
+        }
+        valid
+    };
+    // Hostile or foreign ticket ids, the buyer, another site: nothing is refunded.
+    for ticket in ["<script>", "\u{0}", &"9".repeat(5000), &uuid_like()] {
+        let refused = post(&admin, form(ticket)).await.unwrap();
+        assert!(refused.status().is_redirection(), "{ticket}");
+    }
+    let by_buyer = post(&buyer, form(&ids[1])).await.unwrap();
+    assert!(by_buyer.status().is_redirection() || by_buyer.status().is_client_error());
+    let cross_site = admin
+        .post(app.url("/_fn/admin_refund"))
+        .header("origin", "https://evil.example")
+        .form(&form(&ids[1]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert_eq!(valid_codes().await, vec![1, 1, 1]);
+
+    // The middle seat alone: the order stands for the other two, which the form still offers.
+    let done = post(&admin, form(&ids[1])).await.unwrap();
+    assert!(done.status().is_redirection());
+    assert_eq!(valid_codes().await, vec![1, 0, 1]);
+    let shown: Value = app
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
+    assert_eq!(shown["status"], "complete");
+    let page = html(&app, &admin, &console).await;
+    assert!(page.contains(">Row A, Seat 1 alone<"), "{page}");
+    assert!(!page.contains(">Row A, Seat 2 alone<"), "{page}");
+
+    // The whole order (an empty choice): the rest of it.
+    let rest = post(&admin, form("")).await.unwrap();
+    assert!(rest.status().is_redirection());
+    assert_eq!(valid_codes().await, vec![0, 0, 0]);
+    let shown: Value = app
+        .get_json(&buyer, &format!("/api/orders/{order_id}"))
+        .await;
+    assert_eq!(shown["status"], "cancelled");
 }
 
 #[tokio::test]

@@ -316,3 +316,116 @@ async fn with_a_secret_key_the_nodes_sharing_it_accept_each_others_links() {
     assert!(shows_the_error(&second, &location).await);
     assert!(!shows_the_error(&other, &location).await);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_on_sale_spread_over_three_nodes_sells_every_seat_once_in_whole_orders() {
+    let nodes = spawn_nodes(3, unlimited).await;
+    let (organiser, organiser_email, _) = nodes[0].verified_user().await;
+    nodes[0]
+        .grant(&organiser_email, app::domain::role::Role::Organiser)
+        .await;
+    // 200 seats in four rows of 50, and 500 buyers asking for two each at once, a third on
+    // each node: 100 win.
+    let rows: Vec<Value> = (0..4)
+        .map(|n| json!({ "label": format!("R{n}"), "seats": 50 }))
+        .collect();
+    let created: Value = nodes[0]
+        .post_json(
+            &organiser,
+            "/api/events",
+            &json!({
+                "name": "Rush over nodes",
+                "venue": "Hall",
+                "city": "Leeds",
+                "timeZone": "Europe/London",
+                "startsAt": "2030-06-01T19:30",
+                "maxPerBuyer": 8,
+                "sections": [{ "name": "Stalls", "price": 20, "seating": { "rows": rows } }]
+            }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let event_id = created["id"].as_str().unwrap().to_string();
+    let section_id = created["sections"][0]["id"].as_str().unwrap().to_string();
+    let published = nodes[1]
+        .post_json(
+            &organiser,
+            &format!("/api/events/{event_id}/publish"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(published.status(), StatusCode::OK);
+    let buyers = signed_in_buyers(&nodes[2], 500).await;
+
+    let http = Client::new();
+    let answers = join_all(buyers.iter().enumerate().map(|(n, cookie)| {
+        let (http, url) = (http.clone(), nodes[n % 3].url("/api/orders"));
+        let body = json!({ "sectionId": section_id, "quantity": 2, "price": 40 });
+        async move {
+            let response = http
+                .post(url)
+                .header("cookie", cookie)
+                .json(&body)
+                .send()
+                .await
+                .expect("every buyer is answered");
+            let status = response.status();
+            (
+                status,
+                response.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    }))
+    .await;
+
+    let mut seats = std::collections::HashSet::new();
+    let mut orders = 0;
+    for (status, body) in &answers {
+        match *status {
+            StatusCode::CREATED => {
+                let tickets = body["tickets"].as_array().unwrap();
+                assert_eq!(tickets.len(), 2, "no order partly filled: {body}");
+                for ticket in tickets {
+                    assert!(
+                        seats.insert(ticket["id"].as_str().unwrap().to_string()),
+                        "a seat in two orders"
+                    );
+                }
+                orders += 1;
+            }
+            StatusCode::BAD_REQUEST => {
+                let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+                assert!(
+                    message == "This section is sold out" || message.starts_with("Only "),
+                    "{body}"
+                );
+            }
+            other => panic!("every buyer gets an order or a refusal, not {other}: {body}"),
+        }
+    }
+    assert_eq!(
+        orders, 100,
+        "every seat sold, two at a time, however the nodes raced"
+    );
+    for node in &nodes {
+        let shown: Value = node
+            .get_json(&client(), &format!("/api/events/{event_id}"))
+            .await;
+        assert_eq!(
+            shown["sections"][0]["available"], 0,
+            "every node sees it sold out"
+        );
+    }
+    let mut conn = nodes[0].state.db.read.acquire().await.unwrap();
+    let held: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM order_tickets ot JOIN orders o ON o.id = ot.order_id \
+         JOIN tickets t ON t.id = ot.ticket_id WHERE t.event_id = $1 AND o.status = 'created'",
+    )
+    .bind(&event_id)
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(held, 200, "every seat held by exactly one live order");
+}

@@ -22,7 +22,8 @@ pub enum Block {
     Text(String),
     /// A link the message is about, shown as a button in HTML and as a bare URL in text.
     Action { label: String, url: String },
-    /// A labelled value worth copying exactly (a ticket code), in a monospace box.
+    /// A ticket code: in a monospace box to copy exactly and, in HTML, as a QR code to scan
+    /// (an image inside the message, `cid:qr.<code>`: see [`inline_qr_codes`]).
     Code { label: String, value: String },
     /// A labelled line of a receipt (`Price: $20.00`).
     Fact { label: String, value: String },
@@ -142,6 +143,14 @@ impl Letter {
                         escape(label),
                         escape(value)
                     );
+                    if is_inline_code(value) {
+                        let _ = writeln!(
+                            out,
+                            "<p><img src=\"{QR_CID}{value}\" width=\"176\" height=\"176\" \
+                             alt=\"QR code of {}\"></p>",
+                            escape(label)
+                        );
+                    }
                 }
                 Block::Fact { label, value } => {
                     let _ = writeln!(
@@ -160,6 +169,34 @@ impl Letter {
         let _ = writeln!(out, "<p>{}</p>\n</body></html>", escape(SIGNATURE));
         out
     }
+}
+
+/// How the HTML part names a code's QR image: `cid:qr.<code>`, the `Content-ID` of an image
+/// carried inside the message (mail clients show those; most block images from the web).
+const QR_CID: &str = "cid:qr.";
+
+/// A code that can name its image: letters, digits and dashes (every ticket code), at most 100.
+fn is_inline_code(code: &str) -> bool {
+    !code.is_empty()
+        && code.len() <= 100
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// The codes whose QR images an HTML part shows, in order and each once: what the mailer
+/// draws and attaches. Only an image's own `src="cid:qr.…"` counts; text in the message (a
+/// title naming a `cid:`) is escaped, so its quotes can never make one.
+pub fn inline_qr_codes(html: &str) -> Vec<String> {
+    let mut codes: Vec<String> = Vec::new();
+    let marker = format!("src=\"{QR_CID}");
+    for rest in html.split(&marker).skip(1) {
+        let Some((code, _)) = rest.split_once('"') else {
+            continue;
+        };
+        if is_inline_code(code) && !codes.iter().any(|seen| seen == code) {
+            codes.push(code.to_string());
+        }
+    }
+    codes
 }
 
 /// Escapes text for HTML element content and double-quoted attribute values (the pages' own

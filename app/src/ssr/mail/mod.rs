@@ -8,7 +8,8 @@
 pub mod letter;
 pub mod messages;
 
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -134,20 +135,37 @@ impl Mailer {
     }
 }
 
-/// The MIME message: a plain-text and an HTML alternative.
+/// The MIME message: a plain-text and an HTML alternative, the HTML with the QR images of the
+/// ticket codes it shows.
 fn build(mail: &OutgoingMail, from: &Mailbox, domain: &str) -> Result<Message, SendError> {
     let to: Mailbox = mail.to.parse().map_err(|err| {
         SendError::Permanent(format!("`{}` is not a deliverable address: {err}", mail.to))
     })?;
+    let codes = letter::inline_qr_codes(&mail.html);
+    let body = if codes.is_empty() {
+        MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone())
+    } else {
+        // The HTML and the QR images it shows travel together (`multipart/related`).
+        let mut related = MultiPart::related().singlepart(SinglePart::html(mail.html.clone()));
+        for code in codes {
+            let Some(png) = crate::ssr::qr::png(&code) else {
+                continue;
+            };
+            related = related.singlepart(
+                Attachment::new_inline(format!("qr.{code}"))
+                    .body(png, ContentType::parse("image/png").expect("a MIME type")),
+            );
+        }
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(mail.text.clone()))
+            .multipart(related)
+    };
     Message::builder()
         .message_id(Some(format!("<{}@{}>", mail.id, domain)))
         .from(from.clone())
         .to(to)
         .subject(mail.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(
-            mail.text.clone(),
-            mail.html.clone(),
-        ))
+        .multipart(body)
         .map_err(|err| SendError::Permanent(format!("could not build the message: {err}")))
 }
 

@@ -430,6 +430,9 @@ pub struct OrderLine {
     /// Paid and not refunded: the refund button applies.
     pub refundable: bool,
     pub refunded: bool,
+    /// The order's tickets in seat order: each one's id, its seat (`Row A, Seat 3`; `None`
+    /// in general admission or for a listing) and whether it was refunded on its own.
+    pub tickets: Vec<(Id, Option<String>, bool)>,
 }
 
 /// Orders, newest first, optionally searched by order id, ticket id or buyer's address.
@@ -441,13 +444,28 @@ pub async fn order_lines(ctx: &Ctx, search: &str, page: i64) -> Result<Vec<Order
         orders::list_for_console(&mut conn, search, CONSOLE_PAGE, page * CONSOLE_PAGE).await?;
     let mut lines = Vec::with_capacity(found.len());
     for order in found {
-        let title = tickets::find_ticket(&mut conn, &order.ticket_id)
-            .await?
-            .map(|t| t.title)
+        let ids: Vec<&Id> = order.ticket_ids().collect();
+        let read = tickets::read_tickets(&mut conn, &ids, Read::Plain).await?;
+        let title = read
+            .iter()
+            .find(|t| t.id == order.ticket_id)
+            .map(|t| messages::order_title(&t.title, order.lines.len()))
             .unwrap_or_default();
+        let seats = order
+            .lines
+            .iter()
+            .map(|line| {
+                let seat = read
+                    .iter()
+                    .find(|t| t.id == line.ticket_id)
+                    .and_then(|t| t.event_seat.as_ref()?.seat.clone());
+                (line.ticket_id.clone(), seat, line.refunded)
+            })
+            .collect();
         let charges = storage::charges::list_charges_for_order(&mut conn, &order.id).await?;
         use crate::domain::ChargeStatus;
         lines.push(OrderLine {
+            tickets: seats,
             buyer_email: email_of(&mut conn, &order.buyer_id).await?,
             refundable: charges.iter().any(|c| c.status == ChargeStatus::Completed),
             refunded: charges.iter().any(|c| c.status == ChargeStatus::Refunded),
@@ -533,5 +551,6 @@ pub async fn read_events(
     if !allowed {
         return Err(AppError::Unauthenticated);
     }
+    super::feed::number_new_events(ctx).await?;
     Ok(event_log::list_events_after(&mut *ctx.db().read.acquire().await?, after, limit).await?)
 }

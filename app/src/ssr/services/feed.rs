@@ -143,10 +143,24 @@ impl TicketChange {
     }
 }
 
+/// Numbers the events committed to the log since the last numbering, so that a read of the
+/// log that follows sees them in order (PostgreSQL: `event_log::number_new_events`, in a short
+/// transaction of its own; SQLite's log needs none).
+pub async fn number_new_events(ctx: &Ctx) -> Result<(), sqlx::Error> {
+    if ctx.db().backend() != crate::ssr::storage::Backend::Postgres {
+        return Ok(());
+    }
+    // Numbering changes no listing: the browse cache's reads stay.
+    let mut tx = ctx.db().begin_write_keeping_reads().await?;
+    event_log::number_new_events(&mut tx).await?;
+    tx.commit().await
+}
+
 /// One round: publishes the tickets changed by events after `after`; returns the last event id
 /// read. Each changed ticket is published once per round, as it stands now.
 #[tracing::instrument(level = "debug", skip_all, fields(after))]
 pub async fn publish_changes(ctx: &Ctx, feed: &TicketFeed, after: i64) -> anyhow::Result<i64> {
+    number_new_events(ctx).await?;
     let mut conn = ctx.db().read.acquire().await?;
     let read = event_log::list_events_after(&mut conn, after, BATCH).await?;
     let Some(last) = read.last().map(|e| e.id) else {
@@ -217,8 +231,11 @@ pub async fn run_ticket_feed(ctx: Ctx, feed: TicketFeed, every: std::time::Durat
         let round = match after {
             Some(after) if feed.subscribers() > 0 => publish_changes(&ctx, &feed, after).await,
             _ => {
-                async { Ok(event_log::last_event_id(&mut *ctx.db().read.acquire().await?).await?) }
-                    .await
+                async {
+                    number_new_events(&ctx).await?;
+                    Ok(event_log::last_event_id(&mut *ctx.db().read.acquire().await?).await?)
+                }
+                .await
             }
         };
         match round {

@@ -229,12 +229,11 @@ async fn reserve(
         wanted,
         seen_price,
     };
-    let reserved = match ctx.db().backend() {
-        // SQLite has one writer: reservations arriving together share its transactions.
-        storage::Backend::Sqlite => ctx.app().reservations.reserve(ctx, attempt).await?,
-        // PostgreSQL locks rows: each reservation takes its own transaction, side by side.
-        storage::Backend::Postgres => reserve_alone(ctx, &attempt).await?,
-    };
+    // Reservations arriving together share a transaction: SQLite has one writer, and on
+    // PostgreSQL a transaction per reservation would spend most of an on-sale on commits and
+    // on colliding over the same front seats (a batch decides its seats in one place, and
+    // batches of other nodes pass over the seats it holds).
+    let reserved = ctx.app().reservations.reserve(ctx, attempt).await?;
     for ticket in &reserved.tickets {
         ctx.app()
             .browse_cache
@@ -354,6 +353,9 @@ struct SectionSeats {
     free: Vec<(Id, Option<String>)>,
     /// Seats found taken after all (a lapsed hold another transaction is settling).
     unusable: std::collections::HashSet<Id>,
+    /// Of those, the ones passed over only because another transaction held them at that
+    /// moment (PostgreSQL): they may be free again once it ends.
+    busy: std::collections::HashSet<Id>,
 }
 
 /// Free seats read for best available in one go: enough for any batch (a batch holds at most
@@ -409,9 +411,7 @@ async fn reserve_in(
     let mut buyers: Vec<&Id> = attempts.iter().map(|a| &a.buyer).collect();
     buyers.sort();
     buyers.dedup();
-    for buyer in &buyers {
-        storage::users::lock_user(tx, buyer).await?;
-    }
+    storage::users::lock_users(tx, &buyers).await?;
     if settings.max_live_orders > 0 {
         batch.live = orders::live_order_expiries(tx, &buyers, now).await?;
     }
@@ -683,6 +683,7 @@ async fn pick_best(
                 rows,
                 free,
                 unusable: Default::default(),
+                busy: Default::default(),
             },
         );
     }
@@ -705,10 +706,33 @@ async fn pick_best(
             })
             .collect();
         let Some(picked) = best_available(&free, quantity as usize) else {
-            return Ok(Err(AppError::invalid_field(
-                "quantity",
-                &seats_left(free.len()),
-            )));
+            // Before saying how few are left: seats another transaction only held for a moment
+            // (another node's batch trying them too) are waited for and looked at again.
+            let busy: Vec<Id> = batch
+                .sections
+                .get_mut(section_id)
+                .map(|section| section.busy.drain().collect())
+                .unwrap_or_default();
+            if busy.is_empty() {
+                return Ok(Err(AppError::invalid_field(
+                    "quantity",
+                    &seats_left(free.len()),
+                )));
+            }
+            let refs: Vec<&Id> = busy.iter().collect();
+            let Some(waited) = tickets::wait_for_tickets(tx, &refs).await? else {
+                // That transaction waits for this one: they stay passed over.
+                continue;
+            };
+            for ticket in waited {
+                batch.tickets.insert(ticket.id.clone(), ticket);
+            }
+            if let Some(section) = batch.sections.get_mut(section_id) {
+                for id in &busy {
+                    section.unusable.remove(id);
+                }
+            }
+            continue;
         };
         // Read and held now; on PostgreSQL a seat another transaction is taking is skipped.
         let unread: Vec<&Id> = picked
@@ -721,12 +745,15 @@ async fn pick_best(
         }
         let mut all_usable = true;
         for id in &picked {
-            let ok =
-                batch.tickets.contains_key(id) && usable(tx, batch, buyer, id, now).await?.is_ok();
+            let read = batch.tickets.contains_key(id);
+            let ok = read && usable(tx, batch, buyer, id, now).await?.is_ok();
             if !ok {
                 all_usable = false;
                 if let Some(section) = batch.sections.get_mut(section_id) {
                     section.unusable.insert(id.clone());
+                    if !read {
+                        section.busy.insert(id.clone());
+                    }
                 }
             }
         }
@@ -736,7 +763,8 @@ async fn pick_best(
     }
 }
 
-/// Group commit for SQLite's one writer. Reservations that arrive while the writer is busy
+/// Group commit of reservations (SQLite's one writer; on PostgreSQL one batch at a time per
+/// node, batches of several nodes side by side). Reservations that arrive while the writer is busy
 /// wait together and then go in one transaction: each is decided on its own (its ticket
 /// locked and checked, the partial unique index guarding its order) and answered on its own,
 /// but they share one `BEGIN`, one commit and the pages they touch, which is most of what a

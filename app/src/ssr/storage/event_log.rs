@@ -1,15 +1,19 @@
 //! The append-only log of domain events, written in the transaction of the change.
+//!
+//! Readers page through the log in commit order: a reader that has seen event N never later
+//! finds an event before N committed, so paging with `after` misses nothing. SQLite has one
+//! writer, so its ids are in commit order. On PostgreSQL transactions commit side by side, and
+//! an id taken first may commit last; events there are numbered after they commit instead
+//! ([`number_new_events`], which every reader runs first), and the number is what readers see
+//! as the id. Writers never wait for one another to append.
 
 use crate::domain::{Id, Timestamp};
 use sqlx::AnyConnection;
 
-/// On PostgreSQL, transactions that append events take turns from their first event to their
-/// commit (SQLite has one writer anyway), so ids become visible in the order they were given:
-/// a reader that has seen event N never later finds a smaller id committed, and paging the log
-/// with `after` misses nothing.
-const EVENT_ORDER_LOCK: i64 = 0x7469_636b_6576;
+/// The turn numberers take on PostgreSQL, from numbering to commit.
+const NUMBERING_LOCK: i64 = 0x7469_636b_6576;
 
-/// Appends one event and returns its id (monotonically increasing, in commit order).
+/// Appends one event and returns its row id (its place in the log once numbered, on SQLite).
 pub async fn insert_event(
     conn: &mut AnyConnection,
     event_type: &str,
@@ -17,12 +21,6 @@ pub async fn insert_event(
     payload: serde_json::Value,
     at: Timestamp,
 ) -> Result<i64, sqlx::Error> {
-    if super::backend(conn) == super::Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(EVENT_ORDER_LOCK)
-            .execute(&mut *conn)
-            .await?;
-    }
     let id = sqlx::query_scalar(
         "INSERT INTO event_log (event_type, aggregate_id, payload, created_at) VALUES ($1, $2, $3, $4) RETURNING id",
     )
@@ -50,12 +48,6 @@ pub async fn insert_events(
 ) -> Result<(), sqlx::Error> {
     if events.is_empty() {
         return Ok(());
-    }
-    if super::backend(conn) == super::Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(EVENT_ORDER_LOCK)
-            .execute(&mut *conn)
-            .await?;
     }
     // Padded with NULL rows, which the `WHERE` leaves out.
     let (values, size) = super::values_rows(events.len(), 4);
@@ -91,6 +83,47 @@ pub struct EventRow {
     pub created_at: i64,
 }
 
+/// The column that orders the log, shown to readers as the event's id.
+fn order_column(conn: &AnyConnection) -> &'static str {
+    match super::backend(conn) {
+        super::Backend::Postgres => "position",
+        super::Backend::Sqlite => "id",
+    }
+}
+
+/// PostgreSQL: numbers the events committed since the last numbering, after the last number
+/// given, in the order of their row ids. Run it in a transaction of its own and commit at
+/// once: numberers take turns until their commit, so each starts after the one before it
+/// committed, and numbers become visible in the order they were given. An event committed
+/// while this runs is numbered by the next one. A no-op on SQLite, and whenever nothing waits.
+pub async fn number_new_events(conn: &mut AnyConnection) -> Result<u64, sqlx::Error> {
+    if super::backend(conn) != super::Backend::Postgres {
+        return Ok(0);
+    }
+    let waiting: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM event_log WHERE position IS NULL)")
+            .fetch_one(&mut *conn)
+            .await?;
+    if !waiting {
+        return Ok(0);
+    }
+    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(NUMBERING_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    // A statement of its own, after the turn: it sees what the numberer before committed.
+    let numbered = sqlx::query(
+        "WITH last AS (SELECT COALESCE(MAX(position), 0) AS position FROM event_log), \
+         fresh AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) AS n FROM event_log \
+         WHERE position IS NULL) \
+         UPDATE event_log SET position = last.position + fresh.n FROM last, fresh \
+         WHERE event_log.id = fresh.id",
+    )
+    .execute(conn)
+    .await?;
+    Ok(numbered.rows_affected())
+}
+
 /// Events of one aggregate, oldest first.
 pub async fn list_events_for(
     conn: &mut AnyConnection,
@@ -104,25 +137,29 @@ pub async fn list_events_for(
     .await
 }
 
-/// Up to `limit` events after the id `after` (exclusive), oldest first.
+/// Up to `limit` events after `after` (exclusive) in the log's order, oldest first, each with
+/// its place in the log as its id. On PostgreSQL only numbered events are read: run
+/// [`number_new_events`] first to read everything committed so far.
 pub async fn list_events_after(
     conn: &mut AnyConnection,
     after: i64,
     limit: i64,
 ) -> Result<Vec<EventRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, event_type, aggregate_id, payload, created_at FROM event_log WHERE id > $1 \
-         ORDER BY id LIMIT $2",
-    )
+    let order = order_column(conn);
+    sqlx::query_as(&format!(
+        "SELECT {order} AS id, event_type, aggregate_id, payload, created_at FROM event_log \
+         WHERE {order} > $1 ORDER BY {order} LIMIT $2"
+    ))
     .bind(after)
     .bind(limit)
     .fetch_all(conn)
     .await
 }
 
-/// The newest event's id (0 when there is none).
+/// The place of the log's last (numbered) event, 0 when there is none.
 pub async fn last_event_id(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM event_log")
+    let order = order_column(conn);
+    sqlx::query_scalar(&format!("SELECT COALESCE(MAX({order}), 0) FROM event_log"))
         .fetch_one(conn)
         .await
 }

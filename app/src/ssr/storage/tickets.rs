@@ -175,6 +175,36 @@ pub async fn read_tickets(
     Ok(rows.into_iter().map(Ticket::from).collect())
 }
 
+/// [`read_tickets`] holding them, waiting for transactions that hold them now to end; `None`
+/// when waiting would deadlock (PostgreSQL found this transaction and another each waiting for
+/// the other): the wait alone is undone, and the transaction goes on without these tickets.
+pub async fn wait_for_tickets(
+    conn: &mut AnyConnection,
+    ids: &[&Id],
+) -> Result<Option<Vec<Ticket>>, sqlx::Error> {
+    if super::backend(conn) != super::Backend::Postgres {
+        return read_tickets(conn, ids, Read::Locked).await.map(Some);
+    }
+    sqlx::query("SAVEPOINT wait_for_tickets")
+        .execute(&mut *conn)
+        .await?;
+    match read_tickets(conn, ids, Read::Locked).await {
+        Ok(tickets) => {
+            sqlx::query("RELEASE SAVEPOINT wait_for_tickets")
+                .execute(&mut *conn)
+                .await?;
+            Ok(Some(tickets))
+        }
+        Err(sqlx::Error::Database(db)) if db.code().as_deref() == Some("40P01") => {
+            sqlx::query("ROLLBACK TO SAVEPOINT wait_for_tickets")
+                .execute(&mut *conn)
+                .await?;
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
 /// The tickets' places in their event's seat order: (section's position, seat's order), a
 /// resale listing taking its seat's. Tickets not of an event come first, as (0, 0).
 pub async fn seat_order_keys(

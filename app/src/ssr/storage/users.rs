@@ -132,6 +132,26 @@ pub async fn lock_user(conn: &mut AnyConnection, id: &Id) -> Result<(), sqlx::Er
     Ok(())
 }
 
+/// [`lock_user`] for several users in one statement, in id order (so that two transactions
+/// locking overlapping sets never wait for each other in a circle).
+pub async fn lock_users(conn: &mut AnyConnection, ids: &[&Id]) -> Result<(), sqlx::Error> {
+    let clause = super::Read::Locked.clause(conn);
+    let Some(last) = ids.last() else {
+        return Ok(());
+    };
+    if clause.is_empty() {
+        return Ok(());
+    }
+    let (list, size) = super::in_list(ids.len(), 1);
+    let sql = format!("SELECT id FROM users WHERE id IN {list} ORDER BY id{clause}");
+    let mut query = sqlx::query(&sql);
+    for n in 0..size {
+        query = query.bind(ids.get(n).unwrap_or(last).as_str());
+    }
+    query.execute(conn).await?;
+    Ok(())
+}
+
 pub async fn count_users(conn: &mut AnyConnection) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("SELECT COUNT(*) FROM users")
         .fetch_one(conn)

@@ -54,13 +54,15 @@ export async function signUp(page: Page, email: string, javaScriptEnabled: boole
 export interface Mail {
   subject: string;
   text: string;
+  /** Content-IDs of the PNG images carried inside the message (a receipt's QR codes: `qr.<code>`). */
+  images: string[];
 }
 
 /** Which server of playwright.config.ts: the main one, or the one with fees (E2E_FEES_URL). */
 export type Site = 'e2e' | 'fees';
 
 /** Every message written so far to a server's MAIL_DIR (no SMTP there), parsed. */
-async function allMail(site: Site = 'e2e'): Promise<{ to: string; subject: string; text: string }[]> {
+async function allMail(site: Site = 'e2e'): Promise<({ to: string } & Mail)[]> {
   const folder = join(process.env.E2E_DATA_DIR ?? '', site === 'e2e' ? 'mail' : `mail-${site}`);
   let names: string[] = [];
   try {
@@ -72,7 +74,8 @@ async function allMail(site: Site = 'e2e'): Promise<{ to: string; subject: strin
     names.map(async (name) => {
       const parsed = await simpleParser(readFileSync(join(folder, name)));
       const to = Array.isArray(parsed.to) ? parsed.to[0] : parsed.to;
-      return { to: to?.value[0]?.address ?? '', subject: parsed.subject ?? '', text: parsed.text ?? '' };
+      const images = parsed.attachments.filter((a) => a.contentType === 'image/png' && a.cid).map((a) => a.cid as string);
+      return { to: to?.value[0]?.address ?? '', subject: parsed.subject ?? '', text: parsed.text ?? '', images };
     }),
   );
 }

@@ -59,6 +59,12 @@ impl AppState {
             settings.order_rate_limit,
             clock.clone(),
         ));
+        let writers = match db.backend() {
+            // One writer.
+            super::storage::Backend::Sqlite => 1,
+            // Batches side by side, a few, leaving most connections to reads.
+            super::storage::Backend::Postgres => 4,
+        };
         AppState(Arc::new(Shared {
             order_limiter,
             db,
@@ -72,7 +78,7 @@ impl AppState {
             payments: Arc::default(),
             clock,
             browse_cache: Arc::default(),
-            reservations: Default::default(),
+            reservations: super::services::orders::Reservations::new(writers),
             ticket_feed: Default::default(),
             leptos_options,
             error_link_key,

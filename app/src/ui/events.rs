@@ -507,11 +507,20 @@ fn SeatMap(
                         let (rows, section, heading) = (rows.clone(), section.clone(), heading.clone());
                         Suspend::new(async move {
                             let signed_in = matches!(user.await, Ok(Some(_)));
+                            // With JavaScript the map counts the seats ticked and, at the buyer's
+                            // limit, stops more being ticked; without it the order says so.
+                            let chosen = RwSignal::new(0usize);
+                            let max = section.max_quantity as usize;
                             view! {
                                 <ActionForm action=choose attr:class="seat-form" attr:aria-label=heading.clone()>
                                     <input type="hidden" name="ticket_ids[]" value="" />
                                     <input type="hidden" name="price" value=section.price_input.clone() />
                                     <p class="muted">{format!("{} each; up to {} seats.", section.total, section.max_quantity)}</p>
+                                    <p class="seat-count" role="status" data-testid="seats-chosen">{move || match chosen.get() {
+                                        0 => String::new(),
+                                        1 => format!("1 seat chosen of up to {max}"),
+                                        n => format!("{n} seats chosen of up to {max}"),
+                                    }}</p>
                                     {rows.into_iter().map(|row| {
                                         let legend = format!("Row {}", row.label);
                                         view! {
@@ -520,9 +529,21 @@ fn SeatMap(
                                                 {row.seats.into_iter().map(|seat| {
                                                     let name = crate::domain::event::seat_label(&row.label, seat.number);
                                                     let state = if seat.free { "" } else { " (taken)" };
+                                                    let free = seat.free && signed_in;
+                                                    let ticked = RwSignal::new(false);
                                                     view! {
                                                         <label class="seat" class:taken=!seat.free>
-                                                            <input type="checkbox" name="ticket_ids[]" value=seat.id disabled=!seat.free || !signed_in />
+                                                            <input
+                                                                type="checkbox"
+                                                                name="ticket_ids[]"
+                                                                value=seat.id
+                                                                disabled=move || !free || (chosen.get() >= max && !ticked.get())
+                                                                on:change=move |ev| {
+                                                                    let on = event_target_checked(&ev);
+                                                                    ticked.set(on);
+                                                                    chosen.update(|n| *n = if on { *n + 1 } else { n.saturating_sub(1) });
+                                                                }
+                                                            />
                                                             <span aria-hidden="true">{seat.number.to_string()}</span>
                                                             <span class="visually-hidden">{format!("{name}{state}")}</span>
                                                         </label>

@@ -770,10 +770,10 @@ async fn pick_best(
 /// but they share one `BEGIN`, one commit and the pages they touch, which is most of what a
 /// reservation costs. Should one of them fail after writing, the transaction is rolled back
 /// and every one of them runs again in a transaction of its own.
-#[derive(Default)]
 pub struct Reservations {
     waiting: std::sync::Mutex<Vec<Waiting>>,
-    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// Batches that may run at once on this node.
+    writers: std::sync::Arc<tokio::sync::Semaphore>,
     next: std::sync::atomic::AtomicU64,
     /// Transactions committed with more than one attempt in them, and the attempts they held.
     shared: std::sync::Arc<SharedCounts>,
@@ -793,9 +793,26 @@ struct Waiting {
     answer: tokio::sync::oneshot::Sender<Result<OrderWithTicket, AppError>>,
 }
 
+impl Default for Reservations {
+    fn default() -> Reservations {
+        Reservations::new(1)
+    }
+}
+
 impl Reservations {
     /// Most reservations in one transaction.
     const MAX_BATCH: usize = 64;
+
+    /// Group commit with up to `writers` batches running at once (at least one).
+    pub fn new(writers: usize) -> Reservations {
+        Reservations {
+            waiting: Default::default(),
+            writers: std::sync::Arc::new(tokio::sync::Semaphore::new(writers.max(1))),
+            next: Default::default(),
+            shared: Default::default(),
+            batches: Default::default(),
+        }
+    }
 
     async fn reserve(&self, ctx: &Ctx, attempt: Attempt) -> Result<OrderWithTicket, AppError> {
         let id = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -811,7 +828,11 @@ impl Reservations {
             let writer = tokio::select! {
                 biased;
                 result = &mut answered => return result.unwrap_or_else(|_| Err(lost())),
-                writer = self.writer.clone().lock_owned() => writer,
+                writer = self.writers.clone().acquire_owned() => match writer {
+                    Ok(writer) => writer,
+                    // The semaphore is never closed.
+                    Err(_) => return Err(lost()),
+                },
             };
             if let Ok(result) = answered.try_recv() {
                 return result;

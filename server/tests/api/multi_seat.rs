@@ -70,6 +70,24 @@ fn ids_of(order: &Value) -> Vec<String> {
         .collect()
 }
 
+/// How many valid codes each of these tickets has (1 while its holder's, 0 once refunded), in
+/// their order.
+async fn valid_codes(app: &TestApp, ids: &[String]) -> Vec<i64> {
+    let mut conn = app.state.db.read.acquire().await.unwrap();
+    let mut valid = Vec::new();
+    for id in ids {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM ticket_codes WHERE ticket_id = $1 AND status = 'valid'",
+        )
+        .bind(id)
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+        valid.push(n);
+    }
+    valid
+}
+
 /// The section's `available` figure as the event reports it.
 async fn available(app: &TestApp, client: &Client, event: &str, section: usize) -> i64 {
     let json: Value = app.get_json(client, &format!("/api/events/{event}")).await;
@@ -937,27 +955,8 @@ async fn one_ticket_of_an_order_is_refunded_on_its_own_and_sold_again() {
         json!([{ "message": "Order is already refunded" }]),
     )
     .await;
-    let codes = |app: &TestApp| {
-        let ids = ids.clone();
-        let db = app.state.db.clone();
-        async move {
-            let mut conn = db.read.acquire().await.unwrap();
-            let mut valid = Vec::new();
-            for id in &ids {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT COUNT(*) FROM ticket_codes WHERE ticket_id = $1 AND status = 'valid'",
-                )
-                .bind(id)
-                .fetch_one(&mut *conn)
-                .await
-                .unwrap();
-                valid.push(n);
-            }
-            valid
-        }
-    };
     assert_eq!(
-        codes(&app).await,
+        valid_codes(&app, &ids).await,
         vec![1, 0, 1],
         "only the refunded seat's code is void"
     );
@@ -978,7 +977,7 @@ async fn one_ticket_of_an_order_is_refunded_on_its_own_and_sold_again() {
         .await;
     assert_eq!(shown["status"], "cancelled");
     assert_eq!(
-        codes(&app).await,
+        valid_codes(&app, &ids).await,
         vec![0, 1, 0],
         "the seat sold again keeps its new code"
     );
@@ -1031,21 +1030,6 @@ async fn the_console_refunds_one_seat_of_an_order_with_a_plain_form() {
             ("ticket_id", ticket.to_string()),
         ]
     };
-    let valid_codes = || async {
-        let mut conn = app.state.db.read.acquire().await.unwrap();
-        let mut valid = Vec::new();
-        for id in &ids {
-            let n: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM ticket_codes WHERE ticket_id = $1 AND status = 'valid'",
-            )
-            .bind(id)
-            .fetch_one(&mut *conn)
-            .await
-            .unwrap();
-            valid.push(n);
-        }
-        valid
-    };
     // Hostile or foreign ticket ids, the buyer, another site: nothing is refunded.
     for ticket in ["<script>", "\u{0}", &"9".repeat(5000), &uuid_like()] {
         let refused = post(&admin, form(ticket)).await.unwrap();
@@ -1061,12 +1045,12 @@ async fn the_console_refunds_one_seat_of_an_order_with_a_plain_form() {
         .await
         .unwrap();
     assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
-    assert_eq!(valid_codes().await, vec![1, 1, 1]);
+    assert_eq!(valid_codes(&app, &ids).await, vec![1, 1, 1]);
 
     // The middle seat alone: the order stands for the other two, which the form still offers.
     let done = post(&admin, form(&ids[1])).await.unwrap();
     assert!(done.status().is_redirection());
-    assert_eq!(valid_codes().await, vec![1, 0, 1]);
+    assert_eq!(valid_codes(&app, &ids).await, vec![1, 0, 1]);
     let shown: Value = app
         .get_json(&buyer, &format!("/api/orders/{order_id}"))
         .await;
@@ -1078,7 +1062,7 @@ async fn the_console_refunds_one_seat_of_an_order_with_a_plain_form() {
     // The whole order (an empty choice): the rest of it.
     let rest = post(&admin, form("")).await.unwrap();
     assert!(rest.status().is_redirection());
-    assert_eq!(valid_codes().await, vec![0, 0, 0]);
+    assert_eq!(valid_codes(&app, &ids).await, vec![0, 0, 0]);
     let shown: Value = app
         .get_json(&buyer, &format!("/api/orders/{order_id}"))
         .await;

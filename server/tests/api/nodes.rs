@@ -52,25 +52,21 @@ async fn signed_in_buyers(node: &TestApp, count: usize) -> Vec<String> {
     cookies
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_thousand_buyers_spread_over_three_nodes_make_exactly_one_order() {
-    let nodes = spawn_nodes(3, unlimited).await;
-    let (seller, _) = nodes[0].signed_in_user().await;
-    let ticket = nodes[0]
-        .create_ticket(&seller, &json!({ "title": "Cup final", "price": 20 }))
-        .await;
-    let ticket_id = ticket["id"].as_str().unwrap().to_string();
-    let buyers = signed_in_buyers(&nodes[1], 1000).await;
-
+/// Every buyer (a session cookie) posts `body` to `/api/orders` at once, buyer n on node
+/// n mod N: each answer's status and JSON body, in the buyers' order.
+async fn order_on_every_node(
+    nodes: &[TestApp],
+    buyers: &[String],
+    body: &Value,
+) -> Vec<(StatusCode, Value)> {
     let http = Client::new();
-    let answers = join_all(buyers.iter().enumerate().map(|(n, cookie)| {
-        let (http, url) = (http.clone(), nodes[n % 3].url("/api/orders"));
-        let body = json!({ "ticketId": ticket_id });
+    join_all(buyers.iter().enumerate().map(|(n, cookie)| {
+        let (http, url) = (http.clone(), nodes[n % nodes.len()].url("/api/orders"));
         async move {
             let response = http
                 .post(url)
                 .header("cookie", cookie)
-                .json(&body)
+                .json(body)
                 .send()
                 .await
                 .expect("every buyer is answered");
@@ -81,7 +77,20 @@ async fn a_thousand_buyers_spread_over_three_nodes_make_exactly_one_order() {
             )
         }
     }))
-    .await;
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_thousand_buyers_spread_over_three_nodes_make_exactly_one_order() {
+    let nodes = spawn_nodes(3, unlimited).await;
+    let (seller, _) = nodes[0].signed_in_user().await;
+    let ticket = nodes[0]
+        .create_ticket(&seller, &json!({ "title": "Cup final", "price": 20 }))
+        .await;
+    let ticket_id = ticket["id"].as_str().unwrap().to_string();
+    let buyers = signed_in_buyers(&nodes[1], 1000).await;
+
+    let answers = order_on_every_node(&nodes, &buyers, &json!({ "ticketId": ticket_id })).await;
 
     let won: Vec<_> = answers
         .iter()
@@ -359,26 +368,8 @@ async fn an_on_sale_spread_over_three_nodes_sells_every_seat_once_in_whole_order
     assert_eq!(published.status(), StatusCode::OK);
     let buyers = signed_in_buyers(&nodes[2], 500).await;
 
-    let http = Client::new();
-    let answers = join_all(buyers.iter().enumerate().map(|(n, cookie)| {
-        let (http, url) = (http.clone(), nodes[n % 3].url("/api/orders"));
-        let body = json!({ "sectionId": section_id, "quantity": 2, "price": 40 });
-        async move {
-            let response = http
-                .post(url)
-                .header("cookie", cookie)
-                .json(&body)
-                .send()
-                .await
-                .expect("every buyer is answered");
-            let status = response.status();
-            (
-                status,
-                response.json::<Value>().await.unwrap_or(Value::Null),
-            )
-        }
-    }))
-    .await;
+    let body = json!({ "sectionId": section_id, "quantity": 2, "price": 40 });
+    let answers = order_on_every_node(&nodes, &buyers, &body).await;
 
     let mut seats = std::collections::HashSet::new();
     let mut orders = 0;

@@ -345,29 +345,18 @@ async fn the_release_binary_runs_alone_from_an_empty_folder() {
         preloaded(&html).is_empty(),
         "the landing page needs no chunk: {html}"
     );
-    let listings = format!("{base}/tickets");
-    let first = client
-        .get(&listings)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listings = || async {
+        let page = client.get(format!("{base}/tickets")).send().await.unwrap();
+        page.text().await.unwrap()
+    };
+    let first = listings().await;
     let chunks = preloaded(&first);
     assert!(
         !chunks.is_empty(),
         "the first render preloads its chunks: {first}"
     );
     for _ in 0..3 {
-        let again = client
-            .get(&listings)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let again = listings().await;
         assert_eq!(preloaded(&again), chunks, "every render: {again}");
     }
     for chunk in chunks.iter().take(5) {

@@ -1035,6 +1035,8 @@ async fn the_console_refunds_one_seat_of_an_order_with_a_plain_form() {
         let refused = post(&admin, form(ticket)).await.unwrap();
         assert!(refused.status().is_redirection(), "{ticket}");
     }
+    let signed_out = post(&client(), form(&ids[1])).await.unwrap();
+    assert!(signed_out.status().is_redirection() || signed_out.status().is_client_error());
     let by_buyer = post(&buyer, form(&ids[1])).await.unwrap();
     assert!(by_buyer.status().is_redirection() || by_buyer.status().is_client_error());
     let cross_site = admin
